@@ -1,0 +1,762 @@
+//! Name resolution and typing of expressions against a relation's columns.
+
+use syn::Lit;
+
+use crate::diagnostics::{Errors, SpanRange, did_you_mean};
+use crate::parse::{self, BinOp};
+use crate::plan::{
+    Accumulator, AggFunc, ArithOp, CmpOp, Expr, ExprKind, Literal, SlotDef, SlotId, SqlType, Ty,
+};
+
+use super::Relation;
+use super::functions::{AGGREGATES, DISTINCT_AGGREGATES, WINDOW_FUNCTIONS, resolve_call};
+use super::types::{arith_result, can_cast, coerce, common_type, literal, timestamp_literal};
+
+/// What the columns of an `aggregate` item may refer to.
+#[derive(Debug)]
+pub(super) struct AggregateScope {
+    /// Group keys by name, as post-aggregation slots.
+    pub(super) keys: Vec<(String, SlotId)>,
+    /// Accumulators created so far, with the post-aggregation slot of each result.
+    pub(super) accumulators: Vec<(Accumulator, SlotId)>,
+    /// A global aggregation (no keys): aggregates of no rows are null.
+    pub(super) global: bool,
+}
+
+/// The context an expression is resolved in.
+pub(super) enum Ctx<'a> {
+    /// A row: columns are the relation's columns.
+    Row,
+    /// Inside an aggregate function's argument.
+    AggregateArg,
+    /// An `aggregate` item: columns must be keys; aggregate calls are allowed.
+    Aggregate(&'a mut AggregateScope),
+}
+
+fn typed(kind: ExprKind, ty: SqlType, span: SpanRange) -> Expr {
+    Expr { kind, ty, span }
+}
+
+impl Relation {
+    /// Resolves and types an expression; `None` if it has errors (they are recorded).
+    pub(super) fn resolve(
+        &mut self,
+        e: &parse::Expr,
+        ctx: &mut Ctx<'_>,
+        errors: &Errors,
+    ) -> Option<Expr> {
+        let span = e.span();
+        match e {
+            parse::Expr::Column(ident) => self.resolve_column(ident, ctx, errors),
+            parse::Expr::Field { base, field } => {
+                let base = self.resolve(base, ctx, errors)?;
+                let name = field.to_string();
+                if base.ty.ty != Ty::Window {
+                    errors.error(
+                        SpanRange::single(field.span()),
+                        format!("no field `{name}` on a value of type {}; only a window has fields (`start`, `end`)", base.ty.describe()),
+                    );
+                    return None;
+                }
+                let end = match name.as_str() {
+                    "start" => false,
+                    "end" => true,
+                    _ => {
+                        errors.error(
+                            SpanRange::single(field.span()),
+                            format!(
+                                "a window has fields `start` and `end`, not `{name}`{}",
+                                did_you_mean(&name, ["start", "end"])
+                            ),
+                        );
+                        return None;
+                    }
+                };
+                let nullable = base.ty.nullable;
+                Some(typed(
+                    ExprKind::WindowField {
+                        window: Box::new(base),
+                        end,
+                    },
+                    SqlType::new(Ty::Timestamp, nullable),
+                    span,
+                ))
+            }
+            parse::Expr::Lit(lit) => resolve_literal(lit, errors),
+            parse::Expr::Null(s) => Some(literal(Literal::Null, SpanRange::single(*s))),
+            parse::Expr::Neg { expr, .. } => {
+                let inner = self.resolve(expr, ctx, errors)?;
+                if let ExprKind::Lit(lit) = &inner.kind {
+                    let folded = match lit {
+                        Literal::Int(i) => i.checked_neg().map(Literal::Int),
+                        Literal::Long(i) => i.checked_neg().map(Literal::Long),
+                        Literal::Double(d) => Some(Literal::Double(-d)),
+                        _ => None,
+                    };
+                    if let Some(l) = folded {
+                        return Some(literal(l, span));
+                    }
+                }
+                if !inner.ty.ty.is_numeric() && inner.ty.ty != Ty::Null {
+                    errors.error(
+                        span,
+                        format!("cannot negate a value of type {}", inner.ty.describe()),
+                    );
+                    return None;
+                }
+                let ty = inner.ty;
+                Some(typed(ExprKind::Neg(Box::new(inner)), ty, span))
+            }
+            parse::Expr::Not { expr, .. } => {
+                let inner = self.resolve(expr, ctx, errors)?;
+                let inner = expect_bool(inner, "`not`", errors)?;
+                let ty = SqlType::new(Ty::Bool, inner.ty.nullable);
+                Some(typed(ExprKind::Not(Box::new(inner)), ty, span))
+            }
+            parse::Expr::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
+                let l = self.resolve(lhs, ctx, errors);
+                let r = self.resolve(rhs, ctx, errors);
+                binary(*op, SpanRange::single(*op_span), l?, r?, span, errors)
+            }
+            parse::Expr::IsNull { expr, negated, .. } => {
+                let inner = self.resolve(expr, ctx, errors)?;
+                Some(typed(
+                    ExprKind::IsNull {
+                        expr: Box::new(inner),
+                        negated: *negated,
+                    },
+                    SqlType::non_null(Ty::Bool),
+                    span,
+                ))
+            }
+            parse::Expr::InList {
+                expr,
+                list,
+                negated,
+                ..
+            } => {
+                // `x in (a, b)` is `x == a or x == b`, with SQL's null semantics.
+                let needle = self.resolve(expr, ctx, errors);
+                let items: Vec<Option<Expr>> =
+                    list.iter().map(|v| self.resolve(v, ctx, errors)).collect();
+                let needle = needle?;
+                let mut acc: Option<Expr> = None;
+                for item in items {
+                    let item = item?;
+                    let item_span = item.span;
+                    let eq = binary(
+                        BinOp::Eq,
+                        item_span,
+                        needle.clone(),
+                        item,
+                        item_span,
+                        errors,
+                    )?;
+                    acc = Some(match acc {
+                        None => eq,
+                        Some(prev) => {
+                            let ty = SqlType::new(Ty::Bool, prev.ty.nullable || eq.ty.nullable);
+                            typed(ExprKind::Or(Box::new(prev), Box::new(eq)), ty, span)
+                        }
+                    });
+                }
+                let mut result = acc?;
+                result.span = span;
+                if *negated {
+                    let ty = result.ty;
+                    result = typed(ExprKind::Not(Box::new(result)), ty, span);
+                }
+                Some(result)
+            }
+            parse::Expr::Case {
+                operand,
+                branches,
+                otherwise,
+                ..
+            } => {
+                let operand = match operand {
+                    Some(o) => Some(self.resolve(o, ctx, errors)?),
+                    None => None,
+                };
+                let mut conds = Vec::new();
+                let mut values = Vec::new();
+                let mut ok = true;
+                for (c, v) in branches {
+                    let cond = self.resolve(c, ctx, errors);
+                    let value = self.resolve(v, ctx, errors);
+                    let cond = match (cond, &operand) {
+                        (Some(c), Some(o)) => {
+                            binary(BinOp::Eq, c.span, o.clone(), c.clone(), c.span, errors)
+                        }
+                        (Some(c), None) => expect_bool(c, "a `when` condition", errors),
+                        (None, _) => None,
+                    };
+                    match (cond, value) {
+                        (Some(c), Some(v)) => {
+                            conds.push(c);
+                            values.push(v);
+                        }
+                        _ => ok = false,
+                    }
+                }
+                let otherwise = match otherwise {
+                    Some(o) => Some(self.resolve(o, ctx, errors)?),
+                    None => None,
+                };
+                if !ok {
+                    return None;
+                }
+                let mut ty = Ty::Null;
+                for v in values.iter().chain(otherwise.iter()) {
+                    match common_type(ty, v.ty.ty) {
+                        Some(t) => ty = t,
+                        None => {
+                            errors.error(
+                                v.span,
+                                format!(
+                                    "`case` branches must have a common type: this one is {}, earlier ones are {}",
+                                    v.ty.ty.sql_name(),
+                                    ty.sql_name()
+                                ),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                let nullable = otherwise.is_none()
+                    || values.iter().chain(otherwise.iter()).any(|v| v.ty.nullable);
+                let branches = conds
+                    .into_iter()
+                    .zip(values.into_iter().map(|v| coerce(v, ty)))
+                    .collect();
+                let otherwise = otherwise.map(|o| Box::new(coerce(o, ty)));
+                Some(typed(
+                    ExprKind::Case {
+                        branches,
+                        otherwise,
+                    },
+                    SqlType::new(ty, nullable),
+                    span,
+                ))
+            }
+            parse::Expr::Cast { expr, ty, .. } => {
+                let inner = self.resolve(expr, ctx, errors)?;
+                let target = match cast_target(&ty.to_string()) {
+                    Ok(t) => t,
+                    Err(msg) => {
+                        errors.error(SpanRange::single(ty.span()), msg);
+                        return None;
+                    }
+                };
+                if !can_cast(inner.ty.ty, target) {
+                    errors.error(
+                        span,
+                        format!(
+                            "cannot cast {} to {}",
+                            inner.ty.ty.sql_name(),
+                            target.sql_name()
+                        ),
+                    );
+                    return None;
+                }
+                if inner.ty.ty == target {
+                    return Some(inner);
+                }
+                let nullable = inner.ty.nullable;
+                Some(typed(
+                    ExprKind::Cast(Box::new(inner)),
+                    SqlType::new(target, nullable),
+                    span,
+                ))
+            }
+            parse::Expr::Call {
+                name, args, star, ..
+            } => self.resolve_call(name, args, *star, span, ctx, errors),
+        }
+    }
+
+    fn resolve_column(
+        &mut self,
+        ident: &syn::Ident,
+        ctx: &mut Ctx<'_>,
+        errors: &Errors,
+    ) -> Option<Expr> {
+        let name = ident_name(ident);
+        let span = SpanRange::single(ident.span());
+        if let Ctx::Aggregate(scope) = ctx {
+            if let Some((_, slot)) = scope.keys.iter().find(|(k, _)| *k == name) {
+                return Some(typed(ExprKind::Slot(*slot), self.slots[slot.0].ty, span));
+            }
+            if self.column(&name).is_some() {
+                errors.error_with_help(
+                    span,
+                    format!("column `{name}` is neither a `group by` key nor inside an aggregate function"),
+                    format!("aggregate it, e.g. `max({name})`, or add it to `group by`"),
+                );
+            } else {
+                let keys: Vec<&str> = scope.keys.iter().map(|(k, _)| k.as_str()).collect();
+                errors.error(
+                    span,
+                    format!("unknown column `{name}`{}", did_you_mean(&name, keys)),
+                );
+            }
+            return None;
+        }
+        match self.column(&name) {
+            Some(slot) => Some(typed(ExprKind::Slot(slot), self.slots[slot.0].ty, span)),
+            None => {
+                let names: Vec<String> = self.scope.iter().map(|c| c.name.clone()).collect();
+                let hint = did_you_mean(&name, names.iter().map(String::as_str));
+                let available = names.join(", ");
+                errors.error(
+                    span,
+                    format!("unknown column `{name}`{hint}\n  available columns: {available}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn resolve_call(
+        &mut self,
+        name: &syn::Ident,
+        args: &[parse::Expr],
+        star: bool,
+        span: SpanRange,
+        ctx: &mut Ctx<'_>,
+        errors: &Errors,
+    ) -> Option<Expr> {
+        let lower = name.to_string().to_lowercase();
+        let name_span = SpanRange::single(name.span());
+        if DISTINCT_AGGREGATES.contains(&lower.as_str()) {
+            errors.error(
+                span,
+                "Distinct aggregations are not supported on streaming DataFrames/Datasets. Consider using approx_count_distinct() instead.\n  (Spark rejects distinct aggregations in streaming queries; Sluice does too)",
+            );
+            return None;
+        }
+        if WINDOW_FUNCTIONS.contains(&lower.as_str()) {
+            errors.error(
+                span,
+                format!("[NON_TIME_WINDOW_NOT_SUPPORTED_IN_STREAMING] Window function is not supported in {} on streaming DataFrames/Datasets. Structured Streaming only supports time-window aggregation using the WINDOW function.", lower.to_uppercase()),
+            );
+            return None;
+        }
+        if lower == "window" {
+            errors.error(span, "`window(...)` is only allowed as a `group by` key");
+            return None;
+        }
+        if AGGREGATES.contains(&lower.as_str()) {
+            let scope = match ctx {
+                Ctx::Aggregate(scope) => scope,
+                Ctx::AggregateArg => {
+                    errors.error(
+                        span,
+                        format!(
+                            "aggregate function `{lower}` cannot be nested inside another aggregate"
+                        ),
+                    );
+                    return None;
+                }
+                Ctx::Row => {
+                    errors.error_with_help(
+                        span,
+                        format!(
+                            "aggregate function `{lower}` is only allowed in an `aggregate` clause"
+                        ),
+                        format!("write `group by <keys>; aggregate <name> = {lower}(...);`"),
+                    );
+                    return None;
+                }
+            };
+            return self.resolve_aggregate(&lower, name_span, args, star, span, scope, errors);
+        }
+        if star {
+            errors.error(
+                span,
+                format!("`*` is only allowed in `count(*)`, not in `{lower}(*)`"),
+            );
+            return None;
+        }
+        let resolved: Vec<Option<Expr>> =
+            args.iter().map(|a| self.resolve(a, ctx, errors)).collect();
+        let resolved: Option<Vec<Expr>> = resolved.into_iter().collect();
+        resolve_call(&lower, name_span, resolved?, span, errors)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_aggregate(
+        &mut self,
+        name: &str,
+        name_span: SpanRange,
+        args: &[parse::Expr],
+        star: bool,
+        span: SpanRange,
+        scope: &mut AggregateScope,
+        errors: &Errors,
+    ) -> Option<Expr> {
+        let func = match (name, star, args.len()) {
+            ("count", true, _) | ("count", false, 0) => AggFunc::CountStar,
+            ("count", false, 1) => AggFunc::Count,
+            (_, true, _) => {
+                errors.error(
+                    span,
+                    format!("`*` is only allowed in `count(*)`, not in `{name}(*)`"),
+                );
+                return None;
+            }
+            ("sum", _, 1) => AggFunc::Sum,
+            ("avg" | "mean", _, 1) => AggFunc::Avg,
+            ("min", _, 1) => AggFunc::Min,
+            ("max", _, 1) => AggFunc::Max,
+            _ => {
+                errors.error(
+                    span,
+                    format!("`{name}` takes exactly one argument, found {}", args.len()),
+                );
+                return None;
+            }
+        };
+        let _ = name_span;
+        let (arg_slot, arg_ty) = if func == AggFunc::CountStar {
+            (None, None)
+        } else {
+            let arg = self.resolve(&args[0], &mut Ctx::AggregateArg, errors)?;
+            let arg_ty = arg.ty;
+            // `count(x)` of a column that cannot be null counts every row.
+            if func == AggFunc::Count && !arg_ty.nullable {
+                (None, None)
+            } else {
+                let slot = self.slot_for(arg, &format!("{name}_arg"));
+                (Some(slot), Some(arg_ty))
+            }
+        };
+        let func = if func == AggFunc::Count && arg_slot.is_none() {
+            AggFunc::CountStar
+        } else {
+            func
+        };
+        let nullable_result = |t: SqlType| t.nullable || scope.global;
+        let ty = match (func, arg_ty) {
+            (AggFunc::CountStar | AggFunc::Count, _) => SqlType::non_null(Ty::Long),
+            (AggFunc::Sum, Some(t)) if t.ty.is_integral() => {
+                SqlType::new(Ty::Long, nullable_result(t))
+            }
+            (AggFunc::Sum, Some(t)) if t.ty == Ty::Double => {
+                SqlType::new(Ty::Double, nullable_result(t))
+            }
+            (AggFunc::Avg, Some(t)) if t.ty.is_numeric() => {
+                SqlType::new(Ty::Double, nullable_result(t))
+            }
+            (AggFunc::Min | AggFunc::Max, Some(t))
+                if matches!(
+                    t.ty,
+                    Ty::Bool | Ty::Int | Ty::Long | Ty::Double | Ty::Str | Ty::Timestamp
+                ) =>
+            {
+                SqlType::new(t.ty, nullable_result(t))
+            }
+            (_, Some(t)) => {
+                errors.error(
+                    args[0].span(),
+                    format!(
+                        "`{name}` needs a {} argument, found {}",
+                        if matches!(func, AggFunc::Min | AggFunc::Max) {
+                            "comparable"
+                        } else {
+                            "numeric"
+                        },
+                        t.describe()
+                    ),
+                );
+                return None;
+            }
+            (_, None) => unreachable!("only count has no argument"),
+        };
+        let existing = scope
+            .accumulators
+            .iter()
+            .find(|(a, _)| a.func == func && a.arg == arg_slot)
+            .map(|(_, s)| *s);
+        let slot = match existing {
+            Some(s) => s,
+            None => {
+                let index = scope.accumulators.len();
+                let slot =
+                    self.new_slot(SlotDef::Agg(index), ty, &format!("{}_{index}", func.name()));
+                scope.accumulators.push((
+                    Accumulator {
+                        func,
+                        arg: arg_slot,
+                        arg_ty,
+                    },
+                    slot,
+                ));
+                slot
+            }
+        };
+        Some(typed(ExprKind::Slot(slot), ty, span))
+    }
+}
+
+/// The column name of an identifier (`r#type` names the column `type`).
+pub(super) fn ident_name(ident: &syn::Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_string).unwrap_or(s)
+}
+
+fn resolve_literal(lit: &Lit, errors: &Errors) -> Option<Expr> {
+    let span = SpanRange::single(lit.span());
+    let value = match lit {
+        Lit::Int(i) => match i.suffix() {
+            "" => match i.base10_parse::<i32>() {
+                Ok(v) => Literal::Int(v),
+                Err(_) => Literal::Long(errors.record(i.base10_parse::<i64>())?),
+            },
+            "i32" => Literal::Int(errors.record(i.base10_parse::<i32>())?),
+            "i64" | "L" => Literal::Long(errors.record(i.base10_parse::<i64>())?),
+            "f64" | "D" => Literal::Double(errors.record(i.base10_parse::<f64>())?),
+            other => {
+                errors.error(
+                    span,
+                    format!("unsupported literal suffix `{other}`; use `i32`, `i64` or `f64`"),
+                );
+                return None;
+            }
+        },
+        Lit::Float(f) => match f.suffix() {
+            "" | "f64" | "D" => Literal::Double(errors.record(f.base10_parse::<f64>())?),
+            other => {
+                errors.error(span, format!("unsupported literal suffix `{other}`; Sluice's only floating-point type is `f64` (Spark's DOUBLE)"));
+                return None;
+            }
+        },
+        Lit::Str(s) => Literal::Str(s.value()),
+        Lit::Bool(b) => Literal::Bool(b.value),
+        Lit::Char(c) => {
+            errors.error(
+                span,
+                format!("strings use double quotes: \"{}\"", c.value()),
+            );
+            return None;
+        }
+        _ => {
+            errors.error(
+                span,
+                "unsupported literal; expected a number, a \"string\", `true`, `false` or `null`",
+            );
+            return None;
+        }
+    };
+    Some(literal(value, span))
+}
+
+fn expect_bool(e: Expr, what: &str, errors: &Errors) -> Option<Expr> {
+    match e.ty.ty {
+        Ty::Bool => Some(e),
+        Ty::Null => Some(coerce(e, Ty::Bool)),
+        other => {
+            errors.error(
+                e.span,
+                format!("{what} must be BOOLEAN, found {}", other.sql_name()),
+            );
+            None
+        }
+    }
+}
+
+fn cast_target(name: &str) -> Result<Ty, String> {
+    Ok(match name.to_lowercase().as_str() {
+        "string" | "str" | "varchar" => Ty::Str,
+        "int" | "integer" | "i32" => Ty::Int,
+        "bigint" | "long" | "i64" => Ty::Long,
+        "double" | "f64" => Ty::Double,
+        "boolean" | "bool" => Ty::Bool,
+        "timestamp" => Ty::Timestamp,
+        "float" | "f32" | "real" => {
+            return Err("Sluice has no 32-bit floating-point type; cast to `double`".into());
+        }
+        "decimal" => return Err("Sluice has no DECIMAL type; cast to `double` or `bigint`".into()),
+        other => {
+            return Err(format!(
+                "unknown type `{other}` in cast{}; expected string, int, bigint, double, boolean or timestamp",
+                did_you_mean(
+                    other,
+                    ["string", "int", "bigint", "double", "boolean", "timestamp"]
+                )
+            ));
+        }
+    })
+}
+
+/// Types a binary operator application.
+pub(super) fn binary(
+    op: BinOp,
+    op_span: SpanRange,
+    lhs: Expr,
+    rhs: Expr,
+    span: SpanRange,
+    errors: &Errors,
+) -> Option<Expr> {
+    let nullable = lhs.ty.nullable || rhs.ty.nullable;
+    match op {
+        BinOp::And | BinOp::Or => {
+            let what = if op == BinOp::And { "`and`" } else { "`or`" };
+            let l = expect_bool(lhs, &format!("the left side of {what}"), errors);
+            let r = expect_bool(rhs, &format!("the right side of {what}"), errors);
+            let (l, r) = (Box::new(l?), Box::new(r?));
+            let kind = if op == BinOp::And {
+                ExprKind::And(l, r)
+            } else {
+                ExprKind::Or(l, r)
+            };
+            Some(typed(kind, SqlType::new(Ty::Bool, nullable), span))
+        }
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            let (lhs, rhs) = match (lhs.ty.ty, rhs.ty.ty) {
+                (Ty::Timestamp, Ty::Str) => match timestamp_literal(&rhs) {
+                    Some(r) => (lhs, r),
+                    None => return mismatch(op, op_span, &lhs, &rhs, errors),
+                },
+                (Ty::Str, Ty::Timestamp) => match timestamp_literal(&lhs) {
+                    Some(l) => (l, rhs),
+                    None => return mismatch(op, op_span, &lhs, &rhs, errors),
+                },
+                _ => (lhs, rhs),
+            };
+            let Some(common) = common_type(lhs.ty.ty, rhs.ty.ty) else {
+                return mismatch(op, op_span, &lhs, &rhs, errors);
+            };
+            if matches!(common, Ty::Window | Ty::StrArray) {
+                errors.error(
+                    op_span,
+                    format!("cannot compare values of type {}", common.sql_name()),
+                );
+                return None;
+            }
+            let cmp = match op {
+                BinOp::Eq => CmpOp::Eq,
+                BinOp::Ne => CmpOp::Ne,
+                BinOp::Lt => CmpOp::Lt,
+                BinOp::Le => CmpOp::Le,
+                BinOp::Gt => CmpOp::Gt,
+                _ => CmpOp::Ge,
+            };
+            let common = if common == Ty::Null { Ty::Bool } else { common };
+            Some(typed(
+                ExprKind::Cmp(
+                    cmp,
+                    Box::new(coerce(lhs, common)),
+                    Box::new(coerce(rhs, common)),
+                ),
+                SqlType::new(Ty::Bool, nullable),
+                span,
+            ))
+        }
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
+            let arith = match op {
+                BinOp::Add => ArithOp::Add,
+                BinOp::Sub => ArithOp::Sub,
+                BinOp::Mul => ArithOp::Mul,
+                BinOp::Div => ArithOp::Div,
+                _ => ArithOp::Rem,
+            };
+            let Some(result) = arith_result(arith, lhs.ty.ty, rhs.ty.ty) else {
+                let hint = if op == BinOp::Add && (lhs.ty.ty == Ty::Str || rhs.ty.ty == Ty::Str) {
+                    "\n  = help: to join strings write `concat(a, b)`"
+                } else {
+                    ""
+                };
+                errors.error(
+                    op_span,
+                    format!(
+                        "cannot apply `{}` to {} and {}{hint}",
+                        op.symbol(),
+                        lhs.ty.ty.sql_name(),
+                        rhs.ty.ty.sql_name()
+                    ),
+                );
+                return None;
+            };
+            // Fold arithmetic on two literals (e.g. `1 / 10.0`) so constants cost nothing.
+            let operand = if arith == ArithOp::Div {
+                Ty::Double
+            } else {
+                result
+            };
+            let (l, r) = (coerce(lhs, operand), coerce(rhs, operand));
+            if let Some(folded) = fold_arith(arith, &l, &r) {
+                return Some(literal(folded, span));
+            }
+            Some(typed(
+                ExprKind::Arith(arith, Box::new(l), Box::new(r)),
+                SqlType::new(result, nullable),
+                span,
+            ))
+        }
+    }
+}
+
+fn mismatch(
+    op: BinOp,
+    op_span: SpanRange,
+    lhs: &Expr,
+    rhs: &Expr,
+    errors: &Errors,
+) -> Option<Expr> {
+    let hint = match (lhs.ty.ty, rhs.ty.ty) {
+        (Ty::Str, t) | (t, Ty::Str) if t.is_numeric() => {
+            "\n  = help: Sluice does not convert strings to numbers implicitly; use `cast(<column> as double)`"
+        }
+        (Ty::Timestamp, Ty::Str) | (Ty::Str, Ty::Timestamp) => {
+            "\n  = help: a string compared with a timestamp must be a literal such as \"2024-01-01T10:00:00Z\""
+        }
+        _ => "",
+    };
+    errors.error(
+        op_span,
+        format!(
+            "cannot compare {} with {} using `{}`{hint}",
+            lhs.ty.ty.sql_name(),
+            rhs.ty.ty.sql_name(),
+            op.symbol()
+        ),
+    );
+    None
+}
+
+fn fold_arith(op: ArithOp, l: &Expr, r: &Expr) -> Option<Literal> {
+    match (l.literal()?, r.literal()?) {
+        (Literal::Double(a), Literal::Double(b)) => {
+            let v = match op {
+                ArithOp::Add => a + b,
+                ArithOp::Sub => a - b,
+                ArithOp::Mul => a * b,
+                ArithOp::Div if *b != 0.0 => a / b,
+                ArithOp::Rem if *b != 0.0 => a % b,
+                _ => return None,
+            };
+            v.is_finite().then_some(Literal::Double(v))
+        }
+        (Literal::Long(a), Literal::Long(b)) => Some(Literal::Long(match op {
+            ArithOp::Add => a.checked_add(*b)?,
+            ArithOp::Sub => a.checked_sub(*b)?,
+            ArithOp::Mul => a.checked_mul(*b)?,
+            ArithOp::Rem if *b != 0 => a.wrapping_rem(*b),
+            _ => return None,
+        })),
+        (Literal::Int(a), Literal::Int(b)) => Some(Literal::Int(match op {
+            ArithOp::Add => a.checked_add(*b)?,
+            ArithOp::Sub => a.checked_sub(*b)?,
+            ArithOp::Mul => a.checked_mul(*b)?,
+            ArithOp::Rem if *b != 0 => a.wrapping_rem(*b),
+            _ => return None,
+        })),
+        _ => None,
+    }
+}

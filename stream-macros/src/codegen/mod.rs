@@ -1,0 +1,39 @@
+//! Code generation: the checked plan to Rust items. The only stage that writes runtime paths
+//! (through [`paths::rt`]); it trusts the plan and never re-validates.
+
+mod expr;
+pub(crate) mod paths;
+mod pipeline;
+mod row;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::check::Checked;
+
+/// Every item for the checked program.
+pub(crate) fn generate(checked: &Checked) -> TokenStream {
+    let mut out = TokenStream::new();
+    for schema in &checked.schemas {
+        let fields: Vec<row::RowField<'_>> = schema
+            .fields
+            .iter()
+            .map(|f| row::RowField {
+                ident: &f.ident,
+                name: &f.name,
+                ty: f.ty,
+                attrs: &f.attrs,
+            })
+            .collect();
+        out.extend(row::row_struct(
+            &schema.name,
+            &schema.vis,
+            &schema.attrs,
+            &fields,
+        ));
+    }
+    for plan in &checked.pipelines {
+        out.extend(pipeline::pipeline(plan));
+    }
+    quote!(#out)
+}

@@ -1,0 +1,51 @@
+//! The driver: parse → check → plan → codegen, collecting every error on the way.
+
+use proc_macro2::TokenStream;
+
+use crate::check::check;
+use crate::codegen::generate;
+use crate::diagnostics::Errors;
+use crate::parse::Pipeline;
+
+/// Expands a `pipeline!` invocation.
+pub(crate) fn pipeline(input: TokenStream) -> TokenStream {
+    let errors = Errors::new();
+    let parsed = Pipeline::parse(input, &errors);
+    let checked = check(&parsed, &errors);
+    match errors.check() {
+        Ok(()) => generate(&checked),
+        // Emit the errors and whatever did check, so one mistake does not cascade into
+        // "cannot find type" errors everywhere the other queries are used.
+        Err(e) => {
+            let mut out = e.into_compile_error();
+            out.extend(generate(&checked));
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Prints an expansion (run with `--nocapture`) — what `cargo expand` would show.
+    #[test]
+    fn print_expansion() {
+        let out = super::pipeline(quote! {
+            pub query SensorReadings from Rate {
+                select timestamp,
+                       room_name = concat("Room_", value % 5),
+                       temperature = 20 + value % 10 + (value % 3) / 10.0,
+                       humidity = 50 + value % 20;
+            }
+            pub query RoomWindows from SensorReadings {
+                watermark timestamp delay 30s;
+                group by window(timestamp, 10s), room_name;
+                aggregate count = count(), avg_temp = avg(temperature), max_temp = max(temperature);
+                select room_name, start = window.start, end = window.end, count, avg_temp;
+            }
+        });
+        let file: syn::File = syn::parse2(out).expect("expansion parses as a file");
+        println!("{}", prettyplease::unparse(&file));
+    }
+}

@@ -1,0 +1,106 @@
+//! Plan rewrites that keep the semantics and save work per row.
+//!
+//! Group keys whose value is an injective function of something cheaper are stored as that
+//! cheaper thing, and the string is rebuilt only when a group is emitted:
+//! - `concat("Room_", value % 5)` is keyed by the integer `value % 5`;
+//! - `case when ... then "view" when ... then "click" else "purchase" end` is keyed by the index
+//!   of the distinct result string.
+//!
+//! Either way no `String` is allocated per input row to look up its group.
+
+use crate::plan::{Expr, ExprKind, Func, KeyRepr, Literal, PipelinePlan, SlotDef, SlotId, Ty};
+
+/// Applies every rewrite.
+pub(crate) fn optimize(mut plan: PipelinePlan) -> PipelinePlan {
+    let Some(mut agg) = plan.aggregate.take() else {
+        return plan;
+    };
+    for key in &mut agg.keys {
+        let KeyRepr::Direct { slot } = key.repr else {
+            continue;
+        };
+        let SlotDef::Let(expr) = plan.slots[slot.0].def.clone() else {
+            continue;
+        };
+        if let Some(repr) = concat_int(&mut plan, &expr, &key.name) {
+            key.repr = repr;
+        } else if let Some(repr) = case_index(&expr) {
+            key.repr = repr;
+        }
+    }
+    plan.aggregate = Some(agg);
+    plan
+}
+
+/// `concat(literals..., n, literals...)` with exactly one integral non-literal argument.
+fn concat_int(plan: &mut PipelinePlan, expr: &Expr, key_name: &str) -> Option<KeyRepr> {
+    let ExprKind::Call(Func::Concat, args) = &expr.kind else {
+        return None;
+    };
+    let mut prefix = String::new();
+    let mut suffix = String::new();
+    let mut inner: Option<&Expr> = None;
+    for arg in args {
+        match (&arg.kind, inner) {
+            (ExprKind::Lit(Literal::Str(s)), None) => prefix.push_str(s),
+            (ExprKind::Lit(Literal::Str(s)), Some(_)) => suffix.push_str(s),
+            (_, None) if arg.ty.ty.is_integral() => inner = Some(arg),
+            _ => return None,
+        }
+    }
+    let inner = inner?.clone();
+    let slot = match inner.kind {
+        ExprKind::Slot(s) => s,
+        _ => {
+            let ty = inner.ty;
+            let name = format!("{key_name}_key");
+            plan.slots.push(crate::plan::Slot {
+                def: SlotDef::Let(inner),
+                ty,
+                name,
+            });
+            SlotId(plan.slots.len() - 1)
+        }
+    };
+    Some(KeyRepr::ConcatInt {
+        prefix,
+        inner: slot,
+        suffix,
+    })
+}
+
+/// `case when c1 then "a" ... [else "z"] end` where every result is a string literal.
+fn case_index(expr: &Expr) -> Option<KeyRepr> {
+    if expr.ty.ty != Ty::Str {
+        return None;
+    }
+    let ExprKind::Case {
+        branches,
+        otherwise,
+    } = &expr.kind
+    else {
+        return None;
+    };
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    for (cond, value) in branches {
+        let ExprKind::Lit(Literal::Str(s)) = &value.kind else {
+            return None;
+        };
+        conditions.push(cond.clone());
+        values.push(s.clone());
+    }
+    let otherwise = match otherwise.as_deref().map(|o| &o.kind) {
+        None | Some(ExprKind::Lit(Literal::Null)) => None,
+        Some(ExprKind::Lit(Literal::Str(s))) => Some(s.clone()),
+        Some(_) => return None,
+    };
+    if values.len() > 200 {
+        return None;
+    }
+    Some(KeyRepr::CaseIndex {
+        conditions,
+        values,
+        otherwise,
+    })
+}

@@ -1,0 +1,197 @@
+//! Interval literals: `10s`, `500ms`, `2min`, `10 seconds`, `1 minute 30 seconds`,
+//! `"10 seconds"`.
+//!
+//! The unit names are those the runtime's `time::unit_micros` accepts for intervals given as
+//! strings at run time; the facade's tests check that both agree.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitInt, LitStr};
+
+use crate::diagnostics::SpanRange;
+
+/// An interval written in the DSL, already converted to microseconds.
+#[derive(Debug, Clone)]
+pub(crate) struct IntervalLit {
+    pub(crate) micros: i64,
+    pub(crate) span: SpanRange,
+}
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// Microseconds per unit name.
+pub(crate) fn unit_micros(unit: &str) -> Option<i64> {
+    Some(match unit {
+        "us" | "microsecond" | "microseconds" => 1,
+        "ms" | "millisecond" | "milliseconds" => 1_000,
+        "s" | "sec" | "secs" | "second" | "seconds" => MICROS_PER_SECOND,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60 * MICROS_PER_SECOND,
+        "h" | "hour" | "hours" => 3_600 * MICROS_PER_SECOND,
+        "d" | "day" | "days" => 86_400 * MICROS_PER_SECOND,
+        "w" | "week" | "weeks" => 7 * 86_400 * MICROS_PER_SECOND,
+        _ => return None,
+    })
+}
+
+const UNIT_HINT: &str =
+    "expected a unit: `us`, `ms`, `s`/`seconds`, `min`/`minutes`, `h`/`hours`, `d`/`days`";
+
+fn unit_error(span: Span, unit: &str) -> syn::Error {
+    let hint = if unit.is_empty() {
+        "an interval needs a unit, e.g. `10s` or `10 seconds`".to_string()
+    } else {
+        format!("unknown interval unit `{unit}`; {UNIT_HINT}")
+    };
+    syn::Error::new(span, hint)
+}
+
+impl Parse for IntervalLit {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            let micros = parse_interval_text(&lit.value())
+                .map_err(|msg| syn::Error::new(lit.span(), msg))?;
+            return Ok(IntervalLit {
+                micros,
+                span: SpanRange::single(lit.span()),
+            });
+        }
+        let first: LitInt = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected an interval such as `10s`, `30 seconds` or `\"1 minute\"`",
+            )
+        })?;
+        let start = first.span();
+        let mut end = start;
+        let mut micros: i64 = 0;
+        let mut next = Some(first);
+        while let Some(lit) = next.take() {
+            let value: i64 = lit.base10_parse()?;
+            let per_unit = if lit.suffix().is_empty() {
+                let unit: Ident = input.parse().map_err(|_| unit_error(lit.span(), ""))?;
+                end = unit.span();
+                unit_micros(&unit.to_string())
+                    .ok_or_else(|| unit_error(unit.span(), &unit.to_string()))?
+            } else {
+                end = lit.span();
+                unit_micros(lit.suffix()).ok_or_else(|| unit_error(lit.span(), lit.suffix()))?
+            };
+            micros = value
+                .checked_mul(per_unit)
+                .and_then(|m| micros.checked_add(m))
+                .ok_or_else(|| syn::Error::new(lit.span(), "interval too large"))?;
+            if input.peek(LitInt) {
+                next = Some(input.parse()?);
+            }
+        }
+        Ok(IntervalLit {
+            micros,
+            span: SpanRange { start, end },
+        })
+    }
+}
+
+/// Parses `"10 seconds"`, `"1 minute 30 seconds"`, `"250ms"`, `"interval 2 hours"`.
+pub(crate) fn parse_interval_text(text: &str) -> Result<i64, String> {
+    let bad = || {
+        format!(
+            "cannot parse `{text}` as an interval; expected e.g. \"10 seconds\" or \"1 minute\""
+        )
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let body = lower.strip_prefix("interval").unwrap_or(&lower).trim();
+    if body.is_empty() {
+        return Err(bad());
+    }
+    let mut total: i64 = 0;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let number: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = rest[unit_len..].trim_start();
+        let per_unit = unit_micros(unit).ok_or_else(|| {
+            if unit.is_empty() {
+                format!("`{text}`: an interval needs a unit, e.g. \"10 seconds\"")
+            } else {
+                format!("`{text}`: unknown interval unit `{unit}`; {UNIT_HINT}")
+            }
+        })?;
+        total = number
+            .checked_mul(per_unit)
+            .and_then(|m| total.checked_add(m))
+            .ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+/// Formats microseconds as Spark prints an interval in messages (`10000000L` style is used
+/// where Spark does; this is the readable form: `10 seconds`).
+pub(crate) fn describe_interval(micros: i64) -> String {
+    let units = [
+        (86_400 * MICROS_PER_SECOND, "day"),
+        (3_600 * MICROS_PER_SECOND, "hour"),
+        (60 * MICROS_PER_SECOND, "minute"),
+        (MICROS_PER_SECOND, "second"),
+        (1_000, "millisecond"),
+        (1, "microsecond"),
+    ];
+    if micros == 0 {
+        return "0 seconds".into();
+    }
+    for (per, name) in units {
+        if micros % per == 0 {
+            let n = micros / per;
+            return if n == 1 {
+                format!("1 {name}")
+            } else {
+                format!("{n} {name}s")
+            };
+        }
+    }
+    unreachable!("every interval is a whole number of microseconds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(tokens: &str) -> syn::Result<i64> {
+        syn::parse_str::<IntervalLit>(tokens).map(|i| i.micros)
+    }
+
+    #[test]
+    fn forms() {
+        assert_eq!(parse("10s").unwrap(), 10_000_000);
+        assert_eq!(parse("10 seconds").unwrap(), 10_000_000);
+        assert_eq!(parse("1 minute 30 seconds").unwrap(), 90_000_000);
+        assert_eq!(parse("2min").unwrap(), 120_000_000);
+        assert_eq!(parse("500ms").unwrap(), 500_000);
+        assert_eq!(parse("\"1 minute\"").unwrap(), 60_000_000);
+        assert_eq!(parse("\"interval 2 hours\"").unwrap(), 7_200_000_000);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = parse("10").unwrap_err().to_string();
+        assert!(e.contains("needs a unit"), "{e}");
+        let e = parse("10 parsecs").unwrap_err().to_string();
+        assert!(e.contains("unknown interval unit `parsecs`"), "{e}");
+        let e = parse("10xs").unwrap_err().to_string();
+        assert!(e.contains("unknown interval unit `xs`"), "{e}");
+        let e = parse("\"ten seconds\"").unwrap_err().to_string();
+        assert!(e.contains("cannot parse"), "{e}");
+        assert_eq!(describe_interval(30_000_000), "30 seconds");
+        assert_eq!(describe_interval(60_000_000), "1 minute");
+    }
+}

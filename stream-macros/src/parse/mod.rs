@@ -1,0 +1,708 @@
+//! Syntax only: the `pipeline!` input as a tree with spans, no meaning attached.
+//!
+//! ```text
+//! pipeline := item*
+//! item     := attrs vis (schema | query)
+//! schema   := "schema" Name "{" (attrs field ":" Type),* "}"
+//! query    := "query" Name "from" Source "{" clause* "}"
+//! clause   := "select" select_item, ... ";"
+//!           | "with" name "=" expr, ... ";"
+//!           | ("where" | "filter") expr ";"
+//!           | "watermark" column "delay" interval ";"
+//!           | "group" "by" group_item, ... ";"        (or "group by ();")
+//!           | "aggregate" name "=" expr, ... ";"
+//!           | "order" "by" expr ["asc" | "desc"] ["nulls" ("first" | "last")], ... ";"
+//!           | "limit" n ";"
+//!           | "drop" column, ... ";"
+//!           | "rename" column "to" name, ... ";"
+//! ```
+//!
+//! Each clause is parsed on its own (the body is split at top-level `;`), so one malformed
+//! clause does not hide the errors of the next.
+
+pub(crate) mod duration;
+pub(crate) mod expr;
+pub(crate) mod kw;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, LitInt, Token, Visibility};
+
+pub(crate) use self::duration::IntervalLit;
+pub(crate) use self::expr::{BinOp, Expr};
+use crate::diagnostics::{Errors, SpanRange, did_you_mean};
+
+/// The whole macro input.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) items: Vec<Item>,
+}
+
+/// A top-level definition.
+#[derive(Debug)]
+pub(crate) enum Item {
+    Schema(SchemaDef),
+    Query(QueryDef),
+}
+
+/// `schema Name { field: Type, ... }`: a user-declared input row type.
+#[derive(Debug)]
+pub(crate) struct SchemaDef {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) name: Ident,
+    pub(crate) fields: Vec<FieldDef>,
+}
+
+/// One field of a schema.
+#[derive(Debug)]
+pub(crate) struct FieldDef {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) name: Ident,
+    pub(crate) ty: syn::Type,
+}
+
+/// `query Name from Source { clauses }`.
+#[derive(Debug)]
+pub(crate) struct QueryDef {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) name: Ident,
+    pub(crate) from: Ident,
+    pub(crate) clauses: Vec<Clause>,
+}
+
+/// One clause of a query body, applied in order.
+#[derive(Debug)]
+pub(crate) enum Clause {
+    Select {
+        kw: Span,
+        items: Vec<SelectItem>,
+    },
+    With {
+        kw: Span,
+        items: Vec<(Ident, Expr)>,
+    },
+    Where {
+        kw: Span,
+        pred: Expr,
+    },
+    Watermark {
+        kw: Span,
+        column: Ident,
+        delay: IntervalLit,
+    },
+    GroupBy {
+        kw: Span,
+        keys: Vec<GroupItem>,
+    },
+    Aggregate {
+        kw: Span,
+        items: Vec<(Ident, Expr)>,
+    },
+    OrderBy {
+        kw: Span,
+        items: Vec<OrderItem>,
+    },
+    Limit {
+        kw: Span,
+        n: LitInt,
+    },
+    Drop {
+        kw: Span,
+        columns: Vec<Ident>,
+    },
+    Rename {
+        kw: Span,
+        pairs: Vec<(Ident, Ident)>,
+    },
+}
+
+impl Clause {
+    /// The span of the clause keyword.
+    pub(crate) fn kw_span(&self) -> Span {
+        match self {
+            Clause::Select { kw, .. }
+            | Clause::With { kw, .. }
+            | Clause::Where { kw, .. }
+            | Clause::Watermark { kw, .. }
+            | Clause::GroupBy { kw, .. }
+            | Clause::Aggregate { kw, .. }
+            | Clause::OrderBy { kw, .. }
+            | Clause::Limit { kw, .. }
+            | Clause::Drop { kw, .. }
+            | Clause::Rename { kw, .. } => *kw,
+        }
+    }
+}
+
+/// An item of a `select` list.
+#[derive(Debug)]
+pub(crate) enum SelectItem {
+    /// `*`: every column of the input.
+    Star(Span),
+    /// `name = expr`.
+    Named { name: Ident, expr: Expr },
+    /// A bare column or `window.start`-style field; its name is the column's (or field's).
+    Expr(Expr),
+}
+
+/// An item of a `group by` list.
+#[derive(Debug)]
+pub(crate) enum GroupItem {
+    /// `window(ts, size)` or `window(ts, size, slide)`.
+    Window {
+        span: SpanRange,
+        column: Ident,
+        size: IntervalLit,
+        slide: Option<IntervalLit>,
+    },
+    /// `name = expr`: a derived key.
+    Named { name: Ident, expr: Expr },
+    /// A column.
+    Expr(Expr),
+}
+
+/// An item of an `order by` list.
+#[derive(Debug)]
+pub(crate) struct OrderItem {
+    pub(crate) expr: Expr,
+    pub(crate) descending: bool,
+    pub(crate) nulls_first: Option<bool>,
+}
+
+const CLAUSES: [&str; 11] = [
+    "select",
+    "with",
+    "where",
+    "filter",
+    "watermark",
+    "group",
+    "aggregate",
+    "order",
+    "limit",
+    "drop",
+    "rename",
+];
+
+impl Pipeline {
+    /// Parses the macro input, recording every syntax error in `errors`.
+    pub(crate) fn parse(input: TokenStream, errors: &Errors) -> Pipeline {
+        let mut items = Vec::new();
+        let parser = |stream: ParseStream<'_>| -> syn::Result<()> {
+            while !stream.is_empty() {
+                let attrs = stream.call(Attribute::parse_outer)?;
+                let vis: Visibility = stream.parse()?;
+                if stream.peek(kw::schema) {
+                    items.push(Item::Schema(parse_schema(stream, attrs, vis)?));
+                } else if stream.peek(kw::query) {
+                    if let Some(q) = parse_query(stream, attrs, vis, errors)? {
+                        items.push(Item::Query(q));
+                    }
+                } else if stream.peek(Ident) {
+                    let word: Ident = stream.parse()?;
+                    let hint = did_you_mean(&word.to_string(), ["schema", "query"]);
+                    return Err(syn::Error::new(
+                        word.span(),
+                        format!("expected `schema` or `query`, found `{word}`{hint}"),
+                    ));
+                } else {
+                    return Err(stream.error(
+                        "expected `schema <Name> { ... }` or `query <Name> from <Source> { ... }`",
+                    ));
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = parser.parse2(input) {
+            errors.push(e);
+        }
+        Pipeline { items }
+    }
+}
+
+fn parse_schema(
+    input: ParseStream<'_>,
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+) -> syn::Result<SchemaDef> {
+    input.parse::<kw::schema>()?;
+    let name: Ident = input.parse()?;
+    let content;
+    syn::braced!(content in input);
+    let fields = Punctuated::<FieldDef, Token![,]>::parse_terminated(&content)?;
+    Ok(SchemaDef {
+        attrs,
+        vis,
+        name,
+        fields: fields.into_iter().collect(),
+    })
+}
+
+impl Parse for FieldDef {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let ty: syn::Type = input.parse()?;
+        Ok(FieldDef { attrs, name, ty })
+    }
+}
+
+fn parse_query(
+    input: ParseStream<'_>,
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    errors: &Errors,
+) -> syn::Result<Option<QueryDef>> {
+    input.parse::<kw::query>()?;
+    let name: Ident = input.parse()?;
+    input.parse::<kw::from>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected `from <Source>` after `query {name}`"),
+        )
+    })?;
+    let from: Ident = input.parse()?;
+    let content;
+    let brace = syn::braced!(content in input);
+    let body: TokenStream = content.parse()?;
+
+    // Split the body at top-level `;` and parse each clause on its own.
+    let mut clauses = Vec::new();
+    let mut current = Vec::<TokenTree>::new();
+    let mut ok = true;
+    for tt in body {
+        if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
+            let tokens: TokenStream = std::mem::take(&mut current).into_iter().collect();
+            match parse_clause.parse2(tokens) {
+                Ok(c) => clauses.push(c),
+                Err(e) => {
+                    errors.push(e);
+                    ok = false;
+                }
+            }
+        } else {
+            current.push(tt);
+        }
+    }
+    if let Some(last) = current.last() {
+        let first = current.first().map_or(last.span(), TokenTree::span);
+        errors.push(
+            SpanRange {
+                start: first,
+                end: last.span(),
+            }
+            .error("expected `;` at the end of the clause"),
+        );
+        ok = false;
+    }
+    if clauses.is_empty() && ok {
+        errors.push(syn::Error::new(
+            brace.span.join(),
+            "a query needs at least one clause, e.g. `select *;`",
+        ));
+    }
+    Ok(ok.then_some(QueryDef {
+        attrs,
+        vis,
+        name,
+        from,
+        clauses,
+    }))
+}
+
+fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
+    if input.peek(kw::select) {
+        let kw = input.parse::<kw::select>()?.span;
+        let items = Punctuated::<SelectItem, Token![,]>::parse_separated_nonempty(input)?;
+        ensure_end(input, "select list")?;
+        return Ok(Clause::Select {
+            kw,
+            items: items.into_iter().collect(),
+        });
+    }
+    if input.peek(kw::with) {
+        let kw = input.parse::<kw::with>()?.span;
+        let items = Punctuated::<NamedExpr, Token![,]>::parse_separated_nonempty(input)?;
+        ensure_end(input, "`with` list")?;
+        return Ok(Clause::With {
+            kw,
+            items: items.into_iter().map(|n| (n.name, n.expr)).collect(),
+        });
+    }
+    if input.peek(Token![where]) || input.peek(kw::filter) {
+        let kw = if input.peek(Token![where]) {
+            input.parse::<Token![where]>()?.span
+        } else {
+            input.parse::<kw::filter>()?.span
+        };
+        let pred: Expr = input.parse()?;
+        ensure_end(input, "condition")?;
+        return Ok(Clause::Where { kw, pred });
+    }
+    if input.peek(kw::watermark) {
+        let kw = input.parse::<kw::watermark>()?.span;
+        let column: Ident = input.parse()?;
+        input.parse::<kw::delay>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected `delay <interval>`, e.g. `watermark timestamp delay 30 seconds;`",
+            )
+        })?;
+        let delay: IntervalLit = input.parse()?;
+        ensure_end(input, "watermark delay")?;
+        return Ok(Clause::Watermark { kw, column, delay });
+    }
+    if input.peek(kw::group) {
+        let kw = input.parse::<kw::group>()?.span;
+        input
+            .parse::<kw::by>()
+            .map_err(|e| syn::Error::new(e.span(), "expected `by` after `group`"))?;
+        if input.peek(syn::token::Paren) && input.fork().call(empty_parens).is_ok() {
+            input.call(empty_parens)?;
+            ensure_end(input, "`group by ()`")?;
+            return Ok(Clause::GroupBy {
+                kw,
+                keys: Vec::new(),
+            });
+        }
+        let keys = Punctuated::<GroupItem, Token![,]>::parse_separated_nonempty(input)?;
+        ensure_end(input, "`group by` list")?;
+        return Ok(Clause::GroupBy {
+            kw,
+            keys: keys.into_iter().collect(),
+        });
+    }
+    if input.peek(kw::aggregate) {
+        let kw = input.parse::<kw::aggregate>()?.span;
+        let items = Punctuated::<NamedExpr, Token![,]>::parse_separated_nonempty(input)?;
+        ensure_end(input, "`aggregate` list")?;
+        return Ok(Clause::Aggregate {
+            kw,
+            items: items.into_iter().map(|n| (n.name, n.expr)).collect(),
+        });
+    }
+    if input.peek(kw::order) {
+        let kw = input.parse::<kw::order>()?.span;
+        input
+            .parse::<kw::by>()
+            .map_err(|e| syn::Error::new(e.span(), "expected `by` after `order`"))?;
+        let items = Punctuated::<OrderItem, Token![,]>::parse_separated_nonempty(input)?;
+        ensure_end(input, "`order by` list")?;
+        return Ok(Clause::OrderBy {
+            kw,
+            items: items.into_iter().collect(),
+        });
+    }
+    if input.peek(kw::limit) {
+        let kw = input.parse::<kw::limit>()?.span;
+        let n: LitInt = input.parse()?;
+        ensure_end(input, "limit")?;
+        return Ok(Clause::Limit { kw, n });
+    }
+    if input.peek(kw::drop) {
+        let kw = input.parse::<kw::drop>()?.span;
+        let columns = Punctuated::<Ident, Token![,]>::parse_separated_nonempty(input)?;
+        ensure_end(input, "`drop` list")?;
+        return Ok(Clause::Drop {
+            kw,
+            columns: columns.into_iter().collect(),
+        });
+    }
+    if input.peek(kw::rename) {
+        let kw = input.parse::<kw::rename>()?.span;
+        let pairs = Punctuated::<RenamePair, Token![,]>::parse_separated_nonempty(input)?;
+        ensure_end(input, "`rename` list")?;
+        return Ok(Clause::Rename {
+            kw,
+            pairs: pairs.into_iter().map(|p| (p.from, p.to)).collect(),
+        });
+    }
+    if input.peek(Ident) {
+        let word: Ident = input.parse()?;
+        let w = word.to_string();
+        let hint = match w.as_str() {
+            "groupBy" | "groupby" => "; write `group by`".to_string(),
+            "withWatermark" => "; write `watermark <column> delay <interval>`".to_string(),
+            "agg" => "; write `aggregate`".to_string(),
+            "orderBy" | "sort" => "; write `order by`".to_string(),
+            "withColumn" => "; write `with <name> = <expr>`".to_string(),
+            _ => did_you_mean(&w, CLAUSES),
+        };
+        return Err(syn::Error::new(
+            word.span(),
+            format!(
+                "unknown clause `{w}`{hint}\n  expected one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename"
+            ),
+        ));
+    }
+    Err(input.error("expected a clause: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop or rename"))
+}
+
+fn empty_parens(input: ParseStream<'_>) -> syn::Result<()> {
+    let content;
+    syn::parenthesized!(content in input);
+    if content.is_empty() {
+        Ok(())
+    } else {
+        Err(content.error("not empty"))
+    }
+}
+
+fn ensure_end(input: ParseStream<'_>, what: &str) -> syn::Result<()> {
+    if input.is_empty() {
+        Ok(())
+    } else {
+        Err(input.error(format!(
+            "unexpected tokens after the {what}; expected `,` or `;`"
+        )))
+    }
+}
+
+struct NamedExpr {
+    name: Ident,
+    expr: Expr,
+}
+
+impl Parse for NamedExpr {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name: Ident = input.parse()?;
+        input.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `=` after `{name}`: write `{name} = <expression>`"),
+            )
+        })?;
+        let expr: Expr = input.parse()?;
+        Ok(NamedExpr { name, expr })
+    }
+}
+
+struct RenamePair {
+    from: Ident,
+    to: Ident,
+}
+
+impl Parse for RenamePair {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let from: Ident = input.parse()?;
+        input.parse::<kw::to>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `to`: write `rename {from} to <new name>`"),
+            )
+        })?;
+        let to: Ident = input.parse()?;
+        Ok(RenamePair { from, to })
+    }
+}
+
+impl Parse for SelectItem {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(Token![*]) {
+            return Ok(SelectItem::Star(input.parse::<Token![*]>()?.span));
+        }
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let n: NamedExpr = input.parse()?;
+            return Ok(SelectItem::Named {
+                name: n.name,
+                expr: n.expr,
+            });
+        }
+        let expr: Expr = input.parse()?;
+        if input.peek(Token![as]) {
+            let as_span = input.parse::<Token![as]>()?.span;
+            let name: Ident = input.parse()?;
+            return Err(syn::Error::new(
+                as_span,
+                format!("aliases are written first: `{name} = <expression>`"),
+            ));
+        }
+        Ok(SelectItem::Expr(expr))
+    }
+}
+
+impl Parse for GroupItem {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(kw::window) && input.peek2(syn::token::Paren) {
+            let kw = input.parse::<kw::window>()?.span;
+            let content;
+            let paren = syn::parenthesized!(content in input);
+            let column: Ident = content.parse()?;
+            content.parse::<Token![,]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected `window(<timestamp column>, <size>[, <slide>])`",
+                )
+            })?;
+            let size: IntervalLit = content.parse()?;
+            let slide = if content.peek(Token![,]) {
+                content.parse::<Token![,]>()?;
+                Some(content.parse::<IntervalLit>()?)
+            } else {
+                None
+            };
+            if !content.is_empty() {
+                return Err(content.error(
+                    "expected `)`: `window` takes a timestamp column, a size and an optional slide",
+                ));
+            }
+            return Ok(GroupItem::Window {
+                span: SpanRange {
+                    start: kw,
+                    end: paren.span.close(),
+                },
+                column,
+                size,
+                slide,
+            });
+        }
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let n: NamedExpr = input.parse()?;
+            return Ok(GroupItem::Named {
+                name: n.name,
+                expr: n.expr,
+            });
+        }
+        Ok(GroupItem::Expr(input.parse()?))
+    }
+}
+
+impl Parse for OrderItem {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let expr: Expr = input.parse()?;
+        let descending = if input.peek(kw::desc) {
+            input.parse::<kw::desc>()?;
+            true
+        } else {
+            if input.peek(kw::asc) {
+                input.parse::<kw::asc>()?;
+            }
+            false
+        };
+        let nulls_first = if input.peek(kw::nulls) {
+            input.parse::<kw::nulls>()?;
+            if input.peek(kw::first) {
+                input.parse::<kw::first>()?;
+                Some(true)
+            } else {
+                input.parse::<kw::last>().map_err(|e| {
+                    syn::Error::new(e.span(), "expected `first` or `last` after `nulls`")
+                })?;
+                Some(false)
+            }
+        } else {
+            None
+        };
+        Ok(OrderItem {
+            expr,
+            descending,
+            nulls_first,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn parse(tokens: TokenStream) -> (Pipeline, Vec<String>) {
+        let errors = Errors::new();
+        let p = Pipeline::parse(tokens, &errors);
+        let msgs = match errors.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (p, msgs)
+    }
+
+    #[test]
+    fn parses_the_design_strawman() {
+        let (p, errors) = parse(quote! {
+            /// Readings.
+            pub query SensorReadings from Rate {
+                select timestamp,
+                       room_name = concat("Room_", value % 5),
+                       temperature = 20 + value % 10 + (value % 3) / 10.0,
+                       humidity = 50 + value % 20;
+            }
+            pub query RoomWindows from SensorReadings {
+                watermark timestamp delay 30s;
+                group by window(timestamp, 10s), room_name;
+                aggregate count = count(), avg_temp = avg(temperature);
+                select room_name, start = window.start, end = window.end, count, avg_temp;
+            }
+            schema Reading { ts: Timestamp, key: Option<String>, value: Option<f64> }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(p.items.len(), 3);
+        let Item::Query(q) = &p.items[1] else {
+            panic!()
+        };
+        assert_eq!(q.name, "RoomWindows");
+        assert_eq!(q.from, "SensorReadings");
+        assert_eq!(q.clauses.len(), 4);
+        let Clause::Watermark { delay, .. } = &q.clauses[0] else {
+            panic!()
+        };
+        assert_eq!(delay.micros, 30_000_000);
+        let Clause::GroupBy { keys, .. } = &q.clauses[1] else {
+            panic!()
+        };
+        assert!(matches!(keys[0], GroupItem::Window { slide: None, .. }));
+        let Item::Schema(s) = &p.items[2] else {
+            panic!()
+        };
+        assert_eq!(s.fields.len(), 3);
+    }
+
+    #[test]
+    fn reports_every_bad_clause() {
+        let (_, errors) = parse(quote! {
+            query Q from Rate {
+                selct value;
+                groupBy value;
+                where value = 1;
+                select value
+            }
+        });
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(
+            errors[0].starts_with("unknown clause `selct`; did you mean `select`?"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("unknown clause `groupBy`; write `group by`"),
+            "{}",
+            errors[1]
+        );
+        assert!(errors[2].contains("write `==`"), "{}", errors[2]);
+        assert_eq!(errors[3], "expected `;` at the end of the clause");
+    }
+
+    #[test]
+    fn global_group_by_and_order() {
+        let (p, errors) = parse(quote! {
+            query Q from Rate {
+                group by ();
+                aggregate n = count();
+                order by n desc nulls first, value;
+                limit 3;
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let Item::Query(q) = &p.items[0] else {
+            panic!()
+        };
+        assert!(matches!(&q.clauses[0], Clause::GroupBy { keys, .. } if keys.is_empty()));
+        let Clause::OrderBy { items, .. } = &q.clauses[2] else {
+            panic!()
+        };
+        assert!(items[0].descending && items[0].nulls_first == Some(true));
+        assert!(!items[1].descending && items[1].nulls_first.is_none());
+    }
+}

@@ -1,0 +1,428 @@
+//! The validated plan: what `check` produces and `codegen` consumes. Every name is resolved,
+//! every expression typed (with Spark's rules already applied: implicit casts are explicit
+//! `Cast` nodes), every rule checked. Codegen trusts it and never re-validates.
+//!
+//! A pipeline is a straight-line program over *slots* (values computed once per row):
+//! input fields, computed columns, and after an aggregation, group keys and aggregate results.
+//! Column names are only a view on slots, so `select` and `rename` cost nothing at run time.
+
+use proc_macro2::{Ident, TokenStream};
+
+use crate::diagnostics::SpanRange;
+
+/// A Spark SQL type as the compiler tracks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Ty {
+    Bool,
+    Int,
+    Long,
+    Double,
+    Str,
+    Timestamp,
+    Window,
+    StrArray,
+    /// The type of the `null` literal before it meets another type.
+    Null,
+}
+
+impl Ty {
+    /// Spark's SQL name, for messages.
+    pub(crate) fn sql_name(self) -> &'static str {
+        match self {
+            Ty::Bool => "BOOLEAN",
+            Ty::Int => "INT",
+            Ty::Long => "BIGINT",
+            Ty::Double => "DOUBLE",
+            Ty::Str => "STRING",
+            Ty::Timestamp => "TIMESTAMP",
+            Ty::Window => "STRUCT<start: TIMESTAMP, end: TIMESTAMP>",
+            Ty::StrArray => "ARRAY<STRING>",
+            Ty::Null => "VOID",
+        }
+    }
+
+    pub(crate) fn is_numeric(self) -> bool {
+        matches!(self, Ty::Int | Ty::Long | Ty::Double)
+    }
+
+    pub(crate) fn is_integral(self) -> bool {
+        matches!(self, Ty::Int | Ty::Long)
+    }
+
+    /// Whether values of this type are `Copy` in Rust (no allocation to pass around).
+    pub(crate) fn is_copy(self) -> bool {
+        !matches!(self, Ty::Str | Ty::StrArray)
+    }
+}
+
+/// A type with its nullability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SqlType {
+    pub(crate) ty: Ty,
+    pub(crate) nullable: bool,
+}
+
+impl SqlType {
+    pub(crate) const fn new(ty: Ty, nullable: bool) -> Self {
+        SqlType { ty, nullable }
+    }
+
+    pub(crate) const fn non_null(ty: Ty) -> Self {
+        SqlType {
+            ty,
+            nullable: false,
+        }
+    }
+
+    /// How the type is written in messages: `BIGINT`, or `STRING (nullable)`.
+    pub(crate) fn describe(self) -> String {
+        if self.nullable && self.ty != Ty::Null {
+            format!("{} (nullable)", self.ty.sql_name())
+        } else {
+            self.ty.sql_name().to_string()
+        }
+    }
+}
+
+/// Index of a slot in [`PipelinePlan::slots`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct SlotId(pub(crate) usize);
+
+/// How a slot gets its value.
+#[derive(Debug, Clone)]
+pub(crate) enum SlotDef {
+    /// A field of the input row.
+    Input { field: Ident },
+    /// A computed column.
+    Let(Expr),
+    /// Group key `n` (after the aggregation).
+    Key(usize),
+    /// The window struct of the window key (after the aggregation).
+    WindowKey,
+    /// The result of accumulator `n` (after the aggregation).
+    Agg(usize),
+}
+
+/// A value computed at most once per row.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    pub(crate) def: SlotDef,
+    pub(crate) ty: SqlType,
+    /// The column name it was first bound to, for readable generated code.
+    pub(crate) name: String,
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Literal {
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Double(f64),
+    Str(String),
+    Timestamp(i64),
+    Null,
+}
+
+/// Arithmetic operators (operands already coerced to the result type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// Comparison operators (operands already coerced to a common type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Scalar functions.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Func {
+    Concat,
+    Lower,
+    Upper,
+    Trim,
+    Length,
+    Substring,
+    Split { separator: String },
+    Hour,
+    Minute,
+    Second,
+    Year,
+    Month,
+    DayOfMonth,
+    DateFormat { chrono: String },
+    ToTimestamp,
+    ToTimestampFormat { chrono: String, spark: String },
+    TryToTimestamp,
+    Coalesce,
+    Abs,
+    Round { scale: i32 },
+    TryDivide,
+}
+
+/// A typed expression.
+#[derive(Debug, Clone)]
+pub(crate) struct Expr {
+    pub(crate) kind: ExprKind,
+    pub(crate) ty: SqlType,
+    pub(crate) span: SpanRange,
+}
+
+/// Expression nodes.
+#[derive(Debug, Clone)]
+pub(crate) enum ExprKind {
+    Slot(SlotId),
+    Lit(Literal),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    Cast(Box<Expr>),
+    Call(Func, Vec<Expr>),
+    /// `window.start` (`false`) or `window.end` (`true`).
+    WindowField {
+        window: Box<Expr>,
+        end: bool,
+    },
+    CurrentTimestamp,
+}
+
+impl Expr {
+    /// Calls `f` on every slot the expression reads.
+    pub(crate) fn for_each_slot(&self, f: &mut impl FnMut(SlotId)) {
+        match &self.kind {
+            ExprKind::Slot(s) => f(*s),
+            ExprKind::Lit(_) | ExprKind::CurrentTimestamp => {}
+            ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Cast(e) => e.for_each_slot(f),
+            ExprKind::IsNull { expr, .. } => expr.for_each_slot(f),
+            ExprKind::WindowField { window, .. } => window.for_each_slot(f),
+            ExprKind::Arith(_, a, b)
+            | ExprKind::Cmp(_, a, b)
+            | ExprKind::And(a, b)
+            | ExprKind::Or(a, b) => {
+                a.for_each_slot(f);
+                b.for_each_slot(f);
+            }
+            ExprKind::Case {
+                branches,
+                otherwise,
+            } => {
+                for (c, v) in branches {
+                    c.for_each_slot(f);
+                    v.for_each_slot(f);
+                }
+                if let Some(o) = otherwise {
+                    o.for_each_slot(f);
+                }
+            }
+            ExprKind::Call(_, args) => args.iter().for_each(|a| a.for_each_slot(f)),
+        }
+    }
+
+    /// Whether the expression is a literal.
+    pub(crate) fn literal(&self) -> Option<&Literal> {
+        match &self.kind {
+            ExprKind::Lit(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// Where a pre-aggregation filter runs relative to the watermark and the scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FilterPhase {
+    /// A simple predicate on a source column against a literal: Spark pushes it into the file
+    /// scan, so rows it rejects are not even counted as input.
+    Scan,
+    /// Evaluated before the watermark sees the row (Spark pushes filters that do not read the
+    /// event-time column below `EventTimeWatermark`).
+    BeforeWatermark,
+    /// Reads the event-time column and was written after the watermark: the watermark sees
+    /// every row, even those this filter then drops.
+    AfterWatermark,
+}
+
+/// A filter (`where`) before the aggregation.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    pub(crate) pred: Expr,
+    pub(crate) phase: FilterPhase,
+}
+
+/// A `watermark` clause.
+#[derive(Debug, Clone)]
+pub(crate) struct Watermark {
+    pub(crate) column: String,
+    pub(crate) slot: SlotId,
+    pub(crate) delay_micros: i64,
+}
+
+/// How a group key is stored in the state map.
+#[derive(Debug, Clone)]
+pub(crate) enum KeyRepr {
+    /// The value itself.
+    Direct { slot: SlotId },
+    /// The start of the event-time window (µs); the window is `[start, start + size)`.
+    Window { ts: SlotId, size: i64, slide: i64 },
+    /// `concat(prefix, n, suffix)` with `n` integral: the key stores `n`, the string is rebuilt
+    /// only when a row is emitted (no allocation per input row).
+    ConcatInt {
+        prefix: String,
+        inner: SlotId,
+        suffix: String,
+    },
+    /// A `case` whose every result is a string literal: the key stores the branch index.
+    CaseIndex {
+        conditions: Vec<Expr>,
+        values: Vec<String>,
+        otherwise: Option<String>,
+    },
+}
+
+/// A `group by` key.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupKey {
+    pub(crate) name: String,
+    pub(crate) repr: KeyRepr,
+    /// The key's column type (for a window key: `Window`).
+    pub(crate) ty: SqlType,
+}
+
+/// Aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl AggFunc {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            AggFunc::CountStar | AggFunc::Count => "count",
+            AggFunc::Sum => "sum",
+            AggFunc::Avg => "avg",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+        }
+    }
+}
+
+/// One accumulator kept per group.
+#[derive(Debug, Clone)]
+pub(crate) struct Accumulator {
+    pub(crate) func: AggFunc,
+    /// The argument (a pre-aggregation slot); `None` for `count(*)`.
+    pub(crate) arg: Option<SlotId>,
+    /// The argument's type.
+    pub(crate) arg_ty: Option<SqlType>,
+}
+
+/// The aggregation.
+#[derive(Debug, Clone)]
+pub(crate) struct Aggregate {
+    pub(crate) keys: Vec<GroupKey>,
+    pub(crate) accumulators: Vec<Accumulator>,
+    /// The key through which the watermark finalises groups: a window over the watermarked
+    /// column, or that column itself. `None`: groups are never late nor evicted.
+    pub(crate) event_time_key: Option<usize>,
+}
+
+/// Why an output mode is not supported, in Spark's words (a runtime constant name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModeRejection {
+    AppendAggregationWithoutWatermark,
+    CompleteWithoutAggregation,
+    SortNotInComplete,
+    LimitInUpdate,
+}
+
+/// An `order by` key over the output.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderKey {
+    pub(crate) expr: Expr,
+    pub(crate) descending: bool,
+    pub(crate) nulls_first: bool,
+}
+
+/// An output column.
+#[derive(Debug, Clone)]
+pub(crate) struct OutputColumn {
+    /// The Rust field name (raw identifiers kept).
+    pub(crate) ident: Ident,
+    /// The column name.
+    pub(crate) name: String,
+    pub(crate) slot: SlotId,
+    pub(crate) ty: SqlType,
+}
+
+/// Where the rows come from.
+#[derive(Debug, Clone)]
+pub(crate) struct InputSource {
+    /// The row type (a path the generated code can name).
+    pub(crate) row_type: TokenStream,
+    /// Its name as written in `from` (or the root of a chain).
+    pub(crate) name: String,
+}
+
+/// A fully checked pipeline.
+#[derive(Debug, Clone)]
+pub(crate) struct PipelinePlan {
+    pub(crate) name: Ident,
+    pub(crate) vis: syn::Visibility,
+    pub(crate) docs: Vec<syn::Attribute>,
+    pub(crate) input: InputSource,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) filters: Vec<Filter>,
+    pub(crate) watermarks: Vec<Watermark>,
+    pub(crate) aggregate: Option<Aggregate>,
+    pub(crate) post_filters: Vec<Expr>,
+    pub(crate) outputs: Vec<OutputColumn>,
+    pub(crate) order_by: Vec<OrderKey>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) rejected_modes: Vec<(crate::plan::Mode, ModeRejection)>,
+    /// A readable rendering of the plan (also hashed into the fingerprint).
+    pub(crate) explain: String,
+}
+
+/// Output modes, as the compiler names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Append,
+    Complete,
+    Update,
+}
+
+impl PipelinePlan {
+    pub(crate) fn slot(&self, id: SlotId) -> &Slot {
+        &self.slots[id.0]
+    }
+
+    pub(crate) fn supports(&self, mode: Mode) -> bool {
+        !self.rejected_modes.iter().any(|(m, _)| *m == mode)
+    }
+}

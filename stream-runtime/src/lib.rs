@@ -1,0 +1,45 @@
+//! The micro-batch runtime of Sluice: it drives the pipelines `pipeline!` generates with Spark
+//! Structured Streaming's semantics and vocabulary.
+//!
+//! Modules, from the bottom up (each depends only on those above it):
+//!
+//! - [`time`]: event time ([`time::Timestamp`], µs since the epoch), windows, intervals;
+//! - [`value`]: Spark types at the edges ([`value::DataType`], [`value::Schema`],
+//!   [`value::Value`]) and the Rust type of each column ([`value::ColumnType`]);
+//! - [`error`]: the [`Error`] type, with Spark's error classes;
+//! - [`row`]: the [`row::Row`] trait and the built-in source rows;
+//! - [`functions`]: Spark SQL scalar semantics (ANSI arithmetic, NaN ordering, casts, strings,
+//!   time) called by generated code;
+//! - [`state`]: per-group accumulators and the state map;
+//! - [`pipeline`]: the [`Pipeline`] trait the macro implements, output modes, [`BatchContext`].
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod functions;
+pub mod pipeline;
+pub mod row;
+pub mod state;
+pub mod time;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use pipeline::{BatchContext, OutputMode, Pipeline};
+
+/// Items generated code names. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::Error;
+    pub use crate::functions;
+    pub use crate::pipeline::{
+        APPEND_AGGREGATION_WITHOUT_WATERMARK, BatchContext, COMPLETE_WITHOUT_AGGREGATION,
+        EventTimeStats, LIMIT_IN_UPDATE, OutputMode, Pipeline, PipelineInfo, PipelineKind,
+        SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete, SupportsUpdate, WatermarkSpec,
+    };
+    pub use crate::row::{RateRow, Row, RowError, TextLine, check_arity, take_column};
+    pub use crate::state;
+    pub use crate::time::{Timestamp, Window, last_window_start};
+    pub use crate::value::{ColumnType, DataType, Field, Schema, Value};
+    pub use hashbrown;
+    pub use serde;
+}
