@@ -671,7 +671,7 @@ mod tests {
         assert!(cast_f64_to_i64(f64::NAN).is_err());
         assert!(cast_i64_to_i32(1 << 40).is_err());
         assert_eq!(timestamp_to_seconds(Timestamp::from_micros(-1)), -1);
-        assert_eq!(cast_str_to_bool("YES").unwrap(), true);
+        assert!(cast_str_to_bool("YES").unwrap());
         assert_eq!(round_f64(2.675, 2), 2.68);
         assert_eq!(round_f64(-2.5, 0), -3.0);
         assert_eq!(round_f64(9.995, 2), 10.0);

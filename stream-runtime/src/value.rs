@@ -483,7 +483,7 @@ mod tests {
 
     #[test]
     fn spark_ordering_puts_nulls_first_and_nan_last() {
-        let mut v = vec![
+        let mut v = [
             Value::Double(f64::NAN),
             Value::Double(1.0),
             Value::Null,
