@@ -1,8 +1,34 @@
 //! Sluice: Spark Structured Streaming's programming model, compiled.
 //!
-//! Write a streaming pipeline in the `pipeline!` DSL; the macro expands it at build time into
+//! Write a streaming pipeline in the [`pipeline!`] DSL; the macro expands it at build time into
 //! monomorphized Rust structs with specialised hash-map state and window logic, and the runtime
 //! drives them with triggers, watermarks, output modes, sources, sinks and checkpoints.
+//!
+//! ```no_run
+//! use sluice::prelude::*;
+//!
+//! sluice::pipeline! {
+//!     /// Readings per room, from the rate source.
+//!     pub query RoomWindows from Rate {
+//!         with room_name = concat("Room_", value % 5);
+//!         watermark timestamp delay 30 seconds;
+//!         group by window(timestamp, 10 seconds), room_name;
+//!         aggregate count = count();
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), sluice::Error> {
+//!     let query = RoomWindows::read_stream(RateSource::new().rows_per_second(5))
+//!         .write_stream()
+//!         .output_mode(Append)
+//!         .format(ConsoleSink::new().truncate(false))
+//!         .start()?;
+//!     tokio::time::sleep(std::time::Duration::from_secs(45)).await;
+//!     query.stop().await;
+//!     Ok(())
+//! }
+//! ```
 
 #![forbid(unsafe_code)]
 
@@ -12,9 +38,15 @@ pub use stream_runtime::*;
 /// The items most programs need.
 pub mod prelude {
     pub use stream_macros::pipeline;
+    pub use stream_runtime::clock::Clock;
     pub use stream_runtime::pipeline::{Append, Complete, OutputMode, Pipeline, Update};
+    pub use stream_runtime::query::StreamingQuery;
     pub use stream_runtime::row::{RateRow, Row, TextLine};
+    pub use stream_runtime::sink::{ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable};
+    pub use stream_runtime::source::{MemoryStream, RateSource};
     pub use stream_runtime::time::{Timestamp, Window};
+    pub use stream_runtime::trigger::Trigger;
+    pub use stream_runtime::writer::ReadStream;
 }
 
 #[doc(hidden)]

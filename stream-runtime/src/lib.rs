@@ -11,20 +11,39 @@
 //! - [`functions`]: Spark SQL scalar semantics (ANSI arithmetic, NaN ordering, casts, strings,
 //!   time) called by generated code;
 //! - [`state`]: per-group accumulators and the state map;
-//! - [`pipeline`]: the [`Pipeline`] trait the macro implements, output modes, [`BatchContext`].
+//! - [`pipeline`]: the [`Pipeline`] trait the macro implements, output modes, [`BatchContext`];
+//! - [`clock`], [`watermark`], [`trigger`], [`progress`]: processing time, the event-time
+//!   watermark, when batches start, what each batch reports;
+//! - [`source`] and [`sink`]: where rows come from and go to;
+//! - [`engine`] (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
+//!   the `read_stream(...).write_stream()...start()` builder.
 
 #![forbid(unsafe_code)]
 
+pub mod clock;
+mod engine;
 pub mod error;
 pub mod functions;
 pub mod pipeline;
+pub mod progress;
+pub mod query;
 pub mod row;
+pub mod sink;
+pub mod source;
 pub mod state;
 pub mod time;
+pub mod trigger;
 pub mod value;
+pub mod watermark;
+pub mod writer;
 
+pub use clock::Clock;
 pub use error::{Error, Result};
-pub use pipeline::{BatchContext, OutputMode, Pipeline};
+pub use pipeline::{Append, BatchContext, Complete, OutputMode, Pipeline, Update};
+pub use progress::{QueryStatus, StreamingQueryProgress};
+pub use query::{StreamingQuery, StreamingQueryException};
+pub use trigger::Trigger;
+pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
 
 /// Items generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]

@@ -226,14 +226,8 @@ pub const SORT_NOT_IN_COMPLETE: &str = "Sorting is not supported on streaming Da
 pub const LIMIT_IN_UPDATE: &str =
     "Limits are not supported on streaming DataFrames/Datasets in Update output mode";
 
-/// A type-level output mode: [`Append`], [`Complete`] or [`Update`], passed to
-/// `DataStreamWriter::output_mode` so an unsupported mode is a compile error.
-pub trait OutputModeMarker: Send + Sync + Copy + 'static {
-    /// The mode's value.
-    const MODE: OutputMode;
-}
-
-/// Output mode `append` (Spark's default): emit only rows that will never change.
+/// Output mode `append` (Spark's default): emit only rows that will never change. Passed to
+/// `DataStreamWriter::output_mode`, where an unsupported mode is a compile error.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Append;
 /// Output mode `complete`: emit the whole result table every batch.
@@ -242,16 +236,6 @@ pub struct Complete;
 /// Output mode `update`: emit the rows that changed in the batch.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Update;
-
-impl OutputModeMarker for Append {
-    const MODE: OutputMode = OutputMode::Append;
-}
-impl OutputModeMarker for Complete {
-    const MODE: OutputMode = OutputMode::Complete;
-}
-impl OutputModeMarker for Update {
-    const MODE: OutputMode = OutputMode::Update;
-}
 
 /// Implemented by pipelines that may run in append mode: those without aggregation, and
 /// aggregations grouped by an event-time window (or the event-time column) under a watermark.
@@ -283,13 +267,43 @@ pub trait SupportsComplete: Pipeline {}
 )]
 pub trait SupportsUpdate: Pipeline {}
 
-/// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::output_mode`
-/// checks, satisfied through the `Supports*` traits.
-pub trait OutputModeFor<P: Pipeline>: OutputModeMarker {}
+/// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::start` checks.
+/// The typed modes ([`Append`], [`Complete`], [`Update`]) satisfy it through the `Supports*`
+/// traits, so an unsupported mode does not compile; a mode named by a string is checked when
+/// the query starts.
+pub trait OutputModeFor<P: Pipeline> {
+    /// The mode, or Spark's error if `P` cannot run in it.
+    fn resolve(&self) -> Result<OutputMode, Error>;
+}
 
-impl<P: SupportsAppend> OutputModeFor<P> for Append {}
-impl<P: SupportsComplete> OutputModeFor<P> for Complete {}
-impl<P: SupportsUpdate> OutputModeFor<P> for Update {}
+impl<P: SupportsAppend> OutputModeFor<P> for Append {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        Ok(OutputMode::Append)
+    }
+}
+impl<P: SupportsComplete> OutputModeFor<P> for Complete {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        Ok(OutputMode::Complete)
+    }
+}
+impl<P: SupportsUpdate> OutputModeFor<P> for Update {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        Ok(OutputMode::Update)
+    }
+}
+
+/// An output mode given by name (`"append"`, `"complete"`, `"update"`), as Spark's
+/// `outputMode(String)`: parsed and checked against the pipeline when the query starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedOutputMode(pub String);
+
+impl<P: Pipeline> OutputModeFor<P> for NamedOutputMode {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        let mode: OutputMode = self.0.parse()?;
+        P::INFO.check_output_mode(mode)?;
+        Ok(mode)
+    }
+}
 
 /// Event-time statistics of the rows one watermark node saw in a batch (Spark's
 /// `EventTimeStats`): they feed the watermark and the `eventTime` part of the progress.

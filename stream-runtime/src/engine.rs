@@ -1,0 +1,300 @@
+//! The micro-batch loop (Spark's `MicroBatchExecution`): a trigger fires, the source's latest
+//! offset is read, a batch is planned from the last committed offset, the pipeline runs under
+//! the current watermark, the sink receives the output, the batch is committed, the watermark
+//! advances for the next batch, and progress is recorded.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::pipeline::{BatchContext, EventTimeStats, OutputMode, Pipeline, PipelineKind};
+use crate::progress::{EventTimeProgress, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress};
+use crate::query::Shared;
+use crate::sink::{Sink, SinkBatch};
+use crate::source::{ReadLimit, Source};
+use crate::time::Timestamp;
+use crate::trigger::{Trigger, next_batch_time};
+use crate::watermark::WatermarkTracker;
+
+/// How long the default trigger waits before asking an idle source again (Spark's
+/// `spark.sql.streaming.pollingDelay`).
+const POLLING_DELAY: Duration = Duration::from_millis(10);
+
+/// Everything one running query owns.
+pub(crate) struct QueryRun<P, S, K>
+where
+    P: Pipeline,
+    S: Source<Row = P::Input>,
+    K: Sink<P::Output>,
+{
+    pub(crate) pipeline: P,
+    pub(crate) source: S,
+    pub(crate) sink: K,
+    pub(crate) mode: OutputMode,
+    pub(crate) trigger: Trigger,
+    pub(crate) clock: Clock,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) state: EngineState<S::Offset>,
+}
+
+/// Where the query stands between batches.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineState<O> {
+    /// The id the next batch gets.
+    pub(crate) batch_id: u64,
+    /// The end offset of the last committed batch.
+    pub(crate) committed: Option<O>,
+    pub(crate) watermark: WatermarkTracker,
+    /// The watermark the last batch ran under (the next batch's late-row threshold).
+    pub(crate) last_batch_watermark: Option<Timestamp>,
+    last_trigger_start: Option<Timestamp>,
+}
+
+impl<O> EngineState<O> {
+    pub(crate) fn new(info: &crate::pipeline::PipelineInfo) -> Self {
+        EngineState {
+            batch_id: 0,
+            committed: None,
+            watermark: WatermarkTracker::new(info.watermarks),
+            last_batch_watermark: info.has_watermark().then_some(Timestamp::EPOCH),
+            last_trigger_start: None,
+        }
+    }
+}
+
+/// A planned batch.
+struct Planned<O> {
+    end: O,
+    latest: Option<O>,
+    has_data: bool,
+    trigger_start: Timestamp,
+    started: Instant,
+    latest_offset_ms: u64,
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl<P, S, K> QueryRun<P, S, K>
+where
+    P: Pipeline,
+    S: Source<Row = P::Input>,
+    K: Sink<P::Output>,
+{
+    /// Runs the query until it stops, finishes (`Once`, `AvailableNow`) or fails.
+    pub(crate) async fn run(mut self) -> Result<()> {
+        let result = self.run_triggers().await;
+        self.source.stop();
+        result
+    }
+
+    async fn run_triggers(&mut self) -> Result<()> {
+        match self.trigger {
+            Trigger::Default => loop {
+                if self.shared.stop_requested() {
+                    return Ok(());
+                }
+                if !self.attempt(ReadLimit::Configured).await? {
+                    self.idle(self.clock.now().plus_micros(POLLING_DELAY.as_micros() as i64)).await;
+                }
+            },
+            Trigger::ProcessingTime(_) => {
+                let interval = self.trigger.interval_millis();
+                loop {
+                    if self.shared.stop_requested() {
+                        return Ok(());
+                    }
+                    let trigger_ms = self.clock.now_millis();
+                    let next = next_batch_time(trigger_ms, interval);
+                    self.attempt(ReadLimit::Configured).await?;
+                    self.idle(Timestamp::from_millis(next)).await;
+                }
+            }
+            Trigger::Once => {
+                self.attempt(ReadLimit::AllAvailable).await?;
+                Ok(())
+            }
+            Trigger::AvailableNow => {
+                self.source.prepare_for_available_now()?;
+                while !self.shared.stop_requested() && self.attempt(ReadLimit::Configured).await? {}
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits until the clock reads `until`, or a stop or `process_all_available` request.
+    fn idle(&self, until: Timestamp) -> impl std::future::Future<Output = ()> + Send + 'static {
+        // Owns what it needs, so the loop's future holds no `&self` across the wait.
+        let (clock, shared) = (self.clock, Arc::clone(&self.shared));
+        async move {
+            if shared.stop_requested() {
+                return;
+            }
+            tokio::select! {
+                () = clock.sleep_until(until) => {}
+                () = shared.wake.notified() => {}
+            }
+        }
+    }
+
+    /// One trigger: runs a batch if there is new data, or if the watermark moved and a
+    /// stateful operator could evict (Spark's no-data batch). Returns whether a batch ran.
+    async fn attempt(&mut self, limit: ReadLimit) -> Result<bool> {
+        let requests = self.shared.all_available_requested();
+        let started = Instant::now();
+        let trigger_start = self.clock.now();
+        let latest = self.source.latest_offset(self.state.committed.as_ref(), limit)?;
+        let latest_offset_ms = ms(started.elapsed());
+        let has_data = latest.is_some() && latest != self.state.committed;
+        let info = &P::INFO;
+        let watermark_moved = match self.state.last_batch_watermark {
+            Some(last) => self.state.watermark.current() > last,
+            None => false,
+        };
+        let no_data_batch =
+            !has_data && self.state.batch_id > 0 && info.wants_no_data_batch(self.mode) && watermark_moved;
+        if !(has_data || no_data_batch) {
+            self.shared.all_available_served(requests);
+            self.shared.set_status("Waiting for data to arrive", false, false);
+            return Ok(false);
+        }
+        let end = if has_data {
+            latest.clone().expect("new data has an offset")
+        } else {
+            self.state.committed.clone().expect("a no-data batch follows a batch")
+        };
+        self.shared.set_status("Processing new data", has_data, true);
+        let planned = Planned { end, latest, has_data, trigger_start, started, latest_offset_ms };
+        self.run_batch(planned).await?;
+        self.shared.set_status("Waiting for next trigger", false, false);
+        Ok(true)
+    }
+
+    async fn run_batch(&mut self, plan: Planned<S::Offset>) -> Result<()> {
+        let info = &P::INFO;
+        let batch_id = self.state.batch_id;
+        let start = self.state.committed.clone();
+
+        let get_started = Instant::now();
+        let chunks = if plan.has_data { self.source.get_batch(start.as_ref(), &plan.end)? } else { Vec::new() };
+        let get_batch_ms = ms(get_started.elapsed());
+        let read_rows: u64 = chunks.iter().map(|c| c.len() as u64).sum();
+
+        let watermark = info.has_watermark().then(|| self.state.watermark.current());
+        let mut ctx = BatchContext::new(
+            batch_id,
+            self.mode,
+            watermark,
+            self.state.last_batch_watermark,
+            plan.trigger_start,
+            info.watermarks.len(),
+        );
+        let add_started = Instant::now();
+        let mut out = Vec::new();
+        for chunk in &chunks {
+            self.pipeline.process(chunk, &mut ctx, &mut out)?;
+        }
+        drop(chunks);
+        self.pipeline.finish_batch(&mut ctx, &mut out)?;
+        let num_output_rows = out.len() as u64;
+        self.sink.add_batch(SinkBatch { batch_id, rows: out, output_mode: self.mode }).await?;
+        let add_batch_ms = ms(add_started.elapsed());
+
+        let commit_started = Instant::now();
+        self.source.commit(&plan.end)?;
+        self.state.committed = Some(plan.end.clone());
+        self.state.watermark.update(ctx.event_time_stats());
+        self.state.last_batch_watermark = watermark;
+        self.state.batch_id += 1;
+        let commit_ms = ms(commit_started.elapsed());
+
+        let num_input_rows = if info.has_scan_filters && self.source.counts_rows_after_scan_filters() {
+            ctx.scanned_rows()
+        } else {
+            read_rows
+        };
+        let progress = self.progress(&plan, start, &ctx, num_input_rows, num_output_rows, [get_batch_ms, add_batch_ms, commit_ms]);
+        self.state.last_trigger_start = Some(plan.trigger_start);
+        self.shared.record_progress(progress);
+        Ok(())
+    }
+
+    fn progress(
+        &self,
+        plan: &Planned<S::Offset>,
+        start: Option<S::Offset>,
+        ctx: &BatchContext,
+        num_input_rows: u64,
+        num_output_rows: u64,
+        [get_batch_ms, add_batch_ms, commit_ms]: [u64; 3],
+    ) -> StreamingQueryProgress {
+        let info = &P::INFO;
+        let total_ms = ms(plan.started.elapsed());
+        let input_rate = match self.state.last_trigger_start {
+            Some(last) if plan.trigger_start > last => {
+                num_input_rows as f64 / ((plan.trigger_start.as_micros() - last.as_micros()) as f64 / 1e6)
+            }
+            _ => 0.0,
+        };
+        let processed_rate = num_input_rows as f64 / (total_ms.max(1) as f64 / 1000.0);
+        let mut stats = EventTimeStats::default();
+        for s in ctx.event_time_stats() {
+            stats.merge(s);
+        }
+        let event_time = EventTimeProgress {
+            avg: stats.avg(),
+            max: (stats.count > 0).then(|| Timestamp::from_micros(stats.max)),
+            min: (stats.count > 0).then(|| Timestamp::from_micros(stats.min)),
+            watermark: ctx.watermark(),
+        };
+        let metrics = ctx.metrics();
+        let state_operators = match info.kind {
+            PipelineKind::Stateless => Vec::new(),
+            _ => vec![StateOperatorProgress {
+                operator_name: if matches!(info.kind, PipelineKind::Limit) { "globalLimit" } else { "stateStoreSave" }
+                    .to_string(),
+                num_rows_total: self.pipeline.state_rows() as u64,
+                num_rows_updated: metrics.state_rows_updated,
+                num_rows_removed: metrics.state_rows_removed,
+                memory_used_bytes: self.pipeline.state_bytes() as u64,
+                num_rows_dropped_by_watermark: metrics.rows_dropped_by_watermark,
+            }],
+        };
+        let to_json = |o: &Option<S::Offset>| o.as_ref().map_or(serde_json::Value::Null, |o| serde_json::json!(o));
+        StreamingQueryProgress {
+            id: self.shared.id,
+            run_id: self.shared.run_id,
+            name: self.shared.name.clone(),
+            timestamp: plan.trigger_start,
+            batch_id: ctx.batch_id(),
+            batch_duration: total_ms,
+            num_input_rows,
+            input_rows_per_second: input_rate,
+            processed_rows_per_second: processed_rate,
+            duration_ms: BTreeMap::from([
+                ("latestOffset".to_string(), plan.latest_offset_ms),
+                ("getBatch".to_string(), get_batch_ms),
+                ("addBatch".to_string(), add_batch_ms),
+                ("commitOffsets".to_string(), commit_ms),
+                ("triggerExecution".to_string(), total_ms),
+            ]),
+            event_time,
+            state_operators,
+            sources: vec![SourceProgress {
+                description: self.source.description(),
+                start_offset: to_json(&start),
+                end_offset: to_json(&Some(plan.end.clone())),
+                latest_offset: to_json(&plan.latest),
+                num_input_rows,
+                input_rows_per_second: input_rate,
+                processed_rows_per_second: processed_rate,
+            }],
+            sink: SinkProgress { description: self.sink.description(), num_output_rows },
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The handle of a running query (Spark's `StreamingQuery`): identity, status, progress,
+//! errors, `stop` and `await_termination`.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::progress::{QueryStatus, StreamingQueryProgress};
+
+/// How many progress reports a query keeps (Spark's `numRecentProgressUpdates` default).
+pub const RECENT_PROGRESS: usize = 100;
+
+/// The error a failed query terminated with (Spark's `StreamingQueryException`).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("query {name} terminated with exception: {cause}")]
+pub struct StreamingQueryException {
+    /// The query's name, or its id.
+    pub name: String,
+    /// What went wrong.
+    pub cause: Arc<Error>,
+}
+
+/// State shared between a query's task and its handles.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) id: Uuid,
+    pub(crate) run_id: Uuid,
+    pub(crate) name: Option<String>,
+    pub(crate) plan: &'static str,
+    stop: AtomicBool,
+    pub(crate) wake: Notify,
+    inner: Mutex<Inner>,
+    changed: watch::Sender<u64>,
+    all_available_requests: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    status: QueryStatus,
+    recent: VecDeque<Arc<StreamingQueryProgress>>,
+    exception: Option<Arc<Error>>,
+    terminated: bool,
+    all_available_served: u64,
+}
+
+impl Shared {
+    pub(crate) fn new(id: Uuid, name: Option<String>, plan: &'static str) -> Arc<Self> {
+        Arc::new(Shared {
+            id,
+            run_id: Uuid::new_v4(),
+            name,
+            plan,
+            stop: AtomicBool::new(false),
+            wake: Notify::new(),
+            inner: Mutex::new(Inner {
+                status: QueryStatus::new("Initializing sources"),
+                recent: VecDeque::new(),
+                exception: None,
+                terminated: false,
+                all_available_served: 0,
+            }),
+            changed: watch::channel(0).0,
+            all_available_requests: AtomicU64::new(0),
+        })
+    }
+
+    fn update<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let out = f(&mut self.inner.lock().expect("query state lock"));
+        self.changed.send_modify(|v| *v += 1);
+        out
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
+        f(&self.inner.lock().expect("query state lock"))
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_status(&self, message: &str, data_available: bool, trigger_active: bool) {
+        self.update(|i| {
+            i.status = QueryStatus {
+                message: message.to_string(),
+                is_data_available: data_available,
+                is_trigger_active: trigger_active,
+            }
+        });
+    }
+
+    pub(crate) fn record_progress(&self, p: StreamingQueryProgress) {
+        self.update(|i| {
+            if i.recent.len() == RECENT_PROGRESS {
+                i.recent.pop_front();
+            }
+            i.recent.push_back(Arc::new(p));
+        });
+    }
+
+    /// The number of `process_all_available` calls made so far.
+    pub(crate) fn all_available_requested(&self) -> u64 {
+        self.all_available_requests.load(Ordering::SeqCst)
+    }
+
+    /// A trigger that started after `requests` calls found no new data: they are served.
+    pub(crate) fn all_available_served(&self, requests: u64) {
+        self.update(|i| i.all_available_served = i.all_available_served.max(requests));
+    }
+
+    pub(crate) fn terminate(&self, result: Result<(), Error>) {
+        self.update(|i| {
+            i.terminated = true;
+            match result {
+                Ok(()) => i.status = QueryStatus::new("Stopped"),
+                Err(e) => {
+                    i.status = QueryStatus::new(&format!("Terminated with exception: {e}"));
+                    i.exception = Some(Arc::new(e));
+                }
+            }
+        });
+    }
+
+    fn terminated(&self) -> bool {
+        self.read(|i| i.terminated)
+    }
+
+    async fn wait_for(&self, mut done: impl FnMut(&Inner) -> bool) {
+        let mut rx = self.changed.subscribe();
+        loop {
+            if self.read(&mut done) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A running (or finished) streaming query.
+///
+/// Dropping the handle does not stop the query, as in Spark; call [`StreamingQuery::stop`].
+#[derive(Debug, Clone)]
+pub struct StreamingQuery {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl StreamingQuery {
+    /// The query's id: stable across restarts from the same checkpoint.
+    pub fn id(&self) -> Uuid {
+        self.shared.id
+    }
+
+    /// This run's id: new at every start.
+    pub fn run_id(&self) -> Uuid {
+        self.shared.run_id
+    }
+
+    /// The name given with `query_name`.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// Whether the query is still running (Spark's `isActive`).
+    pub fn is_active(&self) -> bool {
+        !self.shared.terminated()
+    }
+
+    /// What the query is doing now.
+    pub fn status(&self) -> QueryStatus {
+        self.shared.read(|i| i.status.clone())
+    }
+
+    /// The progress of the last batch (Spark's `lastProgress`).
+    pub fn last_progress(&self) -> Option<Arc<StreamingQueryProgress>> {
+        self.shared.read(|i| i.recent.back().cloned())
+    }
+
+    /// The progress of the last batches, oldest first, up to 100 (Spark's `recentProgress`).
+    pub fn recent_progress(&self) -> Vec<Arc<StreamingQueryProgress>> {
+        self.shared.read(|i| i.recent.iter().cloned().collect())
+    }
+
+    /// The error the query failed with, if it did (Spark's `exception()`).
+    pub fn exception(&self) -> Option<StreamingQueryException> {
+        self.shared.read(|i| i.exception.clone()).map(|cause| self.exception_of(cause))
+    }
+
+    fn exception_of(&self, cause: Arc<Error>) -> StreamingQueryException {
+        StreamingQueryException {
+            name: self.shared.name.clone().unwrap_or_else(|| self.shared.id.to_string()),
+            cause,
+        }
+    }
+
+    /// The compiled plan the query runs.
+    pub fn explain(&self) -> &'static str {
+        self.shared.plan
+    }
+
+    /// Stops the query: the batch in flight, if any, finishes (its output reaches the sink and
+    /// it is committed), no new batch starts, and this returns once the query has terminated.
+    pub async fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+        self.shared.wait_for(|i| i.terminated).await;
+    }
+
+    /// Waits until the query terminates; `Err` if it failed (Spark's `awaitTermination()`).
+    pub async fn await_termination(&self) -> Result<(), StreamingQueryException> {
+        self.shared.wait_for(|i| i.terminated).await;
+        match self.shared.read(|i| i.exception.clone()) {
+            Some(cause) => Err(self.exception_of(cause)),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits at most `timeout`; `Ok(true)` if the query terminated, `Ok(false)` if it is still
+    /// running (Spark's `awaitTermination(timeoutMs)`).
+    pub async fn await_termination_timeout(&self, timeout: Duration) -> Result<bool, StreamingQueryException> {
+        match tokio::time::timeout(timeout, self.await_termination()).await {
+            Ok(result) => result.map(|()| true),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Waits until everything the source has now is processed and committed (Spark's
+    /// `processAllAvailable`, meant for tests); returns at once if the query terminated.
+    pub async fn process_all_available(&self) -> Result<(), StreamingQueryException> {
+        let ticket = self.shared.all_available_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        self.shared.wake.notify_one();
+        self.shared.wait_for(|i| i.terminated || i.all_available_served >= ticket).await;
+        match self.shared.read(|i| i.exception.clone()) {
+            Some(cause) => Err(self.exception_of(cause)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs a query's future: on the current tokio runtime if there is one, else on a runtime
+/// Sluice keeps for programs without one. A panic in the query becomes its exception.
+pub(crate) fn spawn(shared: Arc<Shared>, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
+    let handle = match tokio::runtime::Handle::try_current() {
+        Ok(h) => h,
+        Err(_) => background_runtime().handle().clone(),
+    };
+    let inner = handle.spawn(task);
+    handle.spawn(async move {
+        let result = match inner.await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => {
+                let payload = e.into_panic();
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                Err(Error::Execution { class: "INTERNAL_ERROR", message: format!("the query panicked: {msg}") })
+            }
+            Err(_) => Err(Error::Execution { class: "INTERNAL_ERROR", message: "the query task was cancelled".into() }),
+        };
+        shared.terminate(result);
+    });
+}
+
+fn background_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("sluice-query")
+            .build()
+            .expect("build the background runtime")
+    })
+}

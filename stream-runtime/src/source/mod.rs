@@ -1,0 +1,107 @@
+//! Sources: where a query's rows come from, in offset ranges (Spark's `MicroBatchStream`).
+//!
+//! The engine asks a source for its latest offset, plans a batch as the range from the last
+//! committed offset to that one, reads the range, and commits it once the sink accepted the
+//! batch. Offsets are small serialisable values so a checkpoint can record them; reading the
+//! same range again yields the same rows.
+
+pub mod memory;
+pub mod rate;
+
+use std::fmt::Debug;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::row::Row;
+
+pub use memory::MemoryStream;
+pub use rate::RateSource;
+
+/// A position in a source's stream.
+pub trait Offset: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static {}
+impl<T: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static> Offset for T {}
+
+/// How much a batch may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadLimit {
+    /// Everything available (`Trigger.Once`).
+    AllAvailable,
+    /// The source's own per-trigger cap (`maxFilesPerTrigger`, `max_batches_per_trigger`, ...).
+    Configured,
+}
+
+/// What a source is given when its query starts.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    /// The query's processing-time clock.
+    pub clock: Clock,
+}
+
+/// A chunk of a batch's rows: owned, or shared with other queries reading the same source.
+#[derive(Debug, Clone)]
+pub enum RowChunk<R> {
+    /// Rows this batch owns.
+    Owned(Vec<R>),
+    /// Rows shared (e.g. a memory stream's batch read by two queries).
+    Shared(Arc<[R]>),
+}
+
+impl<R> Deref for RowChunk<R> {
+    type Target = [R];
+    fn deref(&self) -> &[R] {
+        match self {
+            RowChunk::Owned(v) => v,
+            RowChunk::Shared(a) => a,
+        }
+    }
+}
+
+/// A streaming source.
+pub trait Source: Send + 'static {
+    /// The rows it produces.
+    type Row: Row;
+    /// Its offsets.
+    type Offset: Offset;
+
+    /// A description for progress reports (Spark's `description`).
+    fn description(&self) -> String;
+
+    /// Called once when the query starts.
+    fn open(&mut self, ctx: &SourceContext) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// The latest offset a batch starting after `start` may read up to, within `limit`
+    /// (`None`: nothing is available yet).
+    fn latest_offset(&mut self, start: Option<&Self::Offset>, limit: ReadLimit) -> Result<Option<Self::Offset>>;
+
+    /// The rows in `(start, end]`.
+    fn get_batch(&mut self, start: Option<&Self::Offset>, end: &Self::Offset) -> Result<Vec<RowChunk<Self::Row>>>;
+
+    /// Everything up to `end` is processed and will never be asked for again.
+    fn commit(&mut self, end: &Self::Offset) -> Result<()> {
+        let _ = end;
+        Ok(())
+    }
+
+    /// `Trigger.AvailableNow` starts: from now on, report no offset beyond what is available
+    /// at this moment.
+    fn prepare_for_available_now(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether the source applies a query's scan-level filters before counting input rows,
+    /// as Spark's file sources do with pushed-down filters.
+    fn counts_rows_after_scan_filters(&self) -> bool {
+        false
+    }
+
+    /// The query stops.
+    fn stop(&mut self) {}
+}

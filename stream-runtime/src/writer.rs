@@ -1,0 +1,225 @@
+//! Defining and starting a query: a pipeline over a source is a [`StreamingFrame`] (Spark's
+//! streaming DataFrame); [`StreamingFrame::write_stream`] gives a [`DataStreamWriter`] (Spark's
+//! `writeStream`) to choose the output mode, sink and trigger, and `start` runs it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), stream_runtime::Error> {
+//! # use stream_runtime::pipeline::*;
+//! # use stream_runtime::row::RateRow;
+//! # struct RateStream;
+//! # impl Default for RateStream { fn default() -> Self { RateStream } }
+//! # impl Pipeline for RateStream {
+//! #     type Input = RateRow; type Output = RateRow;
+//! #     const INFO: PipelineInfo = PipelineInfo { name: "RateStream", kind: PipelineKind::Stateless,
+//! #         watermarks: &[], unsupported_modes: &[], fingerprint: 0, plan: "", has_scan_filters: false };
+//! #     fn process(&mut self, i: &[RateRow], _: &mut BatchContext, o: &mut Vec<RateRow>) -> Result<(), stream_runtime::Error> { o.extend_from_slice(i); Ok(()) }
+//! # }
+//! # impl SupportsAppend for RateStream {}
+//! use stream_runtime::sink::ConsoleSink;
+//! use stream_runtime::source::RateSource;
+//! use stream_runtime::writer::ReadStream;
+//!
+//! let query = RateStream::read_stream(RateSource::new().rows_per_second(5))
+//!     .write_stream()
+//!     .output_mode(Append)
+//!     .format(ConsoleSink::new().truncate(false))
+//!     .start()?;
+//! tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+//! query.stop().await;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::engine::{EngineState, QueryRun};
+use crate::error::Result;
+use crate::pipeline::{Append, NamedOutputMode, OutputModeFor, Pipeline};
+use crate::query::{Shared, StreamingQuery, spawn};
+use crate::row::Row;
+use crate::sink::{ForeachBatchSink, Sink, SinkContext};
+use crate::source::{Source, SourceContext};
+use crate::trigger::Trigger;
+use crate::value::Schema;
+
+/// A pipeline reading from a source: Spark's streaming DataFrame.
+pub struct StreamingFrame<P, S> {
+    pipeline: P,
+    source: S,
+}
+
+impl<P, S> fmt::Debug for StreamingFrame<P, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamingFrame").field("pipeline", &std::any::type_name::<P>()).finish()
+    }
+}
+
+/// `Pipeline::read_stream(source)`: binds a pipeline to a source (Spark's
+/// `spark.readStream...load()` followed by the query's transformations).
+pub trait ReadStream: Pipeline + Default + Sized {
+    /// The pipeline, fresh, reading `source`.
+    fn read_stream<S: Source<Row = Self::Input>>(source: S) -> StreamingFrame<Self, S> {
+        StreamingFrame::new(Self::default(), source)
+    }
+}
+
+impl<P: Pipeline + Default> ReadStream for P {}
+
+impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
+    /// `pipeline` reading `source`.
+    pub fn new(pipeline: P, source: S) -> Self {
+        StreamingFrame { pipeline, source }
+    }
+
+    /// Always true (Spark's `isStreaming`).
+    pub fn is_streaming(&self) -> bool {
+        true
+    }
+
+    /// The output schema.
+    pub fn schema(&self) -> Schema {
+        P::Output::SCHEMA
+    }
+
+    /// Prints the output schema as Spark's `printSchema()` does.
+    pub fn print_schema(&self) {
+        self.schema().print_tree();
+    }
+
+    /// The compiled plan.
+    pub fn explain(&self) -> &'static str {
+        P::INFO.plan
+    }
+
+    /// Starts defining how the query writes its output (Spark's `writeStream`), with Spark's
+    /// defaults: append mode, the default trigger.
+    pub fn write_stream(self) -> DataStreamWriter<P, S, Append, NoSink> {
+        DataStreamWriter {
+            frame: self,
+            mode: Append,
+            sink: NoSink,
+            trigger: Trigger::Default,
+            query_name: None,
+            clock: None,
+        }
+    }
+}
+
+/// No sink chosen yet: `start` needs one (`format` or `foreach_batch`).
+#[derive(Debug, Clone, Copy)]
+pub struct NoSink;
+
+/// Spark's `DataStreamWriter`: output mode `M`, sink `K`, trigger, name.
+pub struct DataStreamWriter<P, S, M, K> {
+    frame: StreamingFrame<P, S>,
+    mode: M,
+    sink: K,
+    trigger: Trigger,
+    query_name: Option<String>,
+    clock: Option<Clock>,
+}
+
+impl<P, S, M, K> fmt::Debug for DataStreamWriter<P, S, M, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataStreamWriter")
+            .field("trigger", &self.trigger)
+            .field("query_name", &self.query_name)
+            .finish()
+    }
+}
+
+impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> {
+    /// The output mode: [`Append`](crate::pipeline::Append),
+    /// [`Complete`](crate::pipeline::Complete) or [`Update`](crate::pipeline::Update). A mode
+    /// the pipeline cannot run in is a compile error that says why.
+    pub fn output_mode<M2: OutputModeFor<P>>(self, mode: M2) -> DataStreamWriter<P, S, M2, K> {
+        DataStreamWriter {
+            frame: self.frame,
+            mode,
+            sink: self.sink,
+            trigger: self.trigger,
+            query_name: self.query_name,
+            clock: self.clock,
+        }
+    }
+
+    /// The output mode by name, as Spark's `outputMode("update")`: checked by `start`, which
+    /// fails with Spark's message for an unknown or unsupported mode.
+    pub fn output_mode_named(self, mode: &str) -> DataStreamWriter<P, S, NamedOutputMode, K> {
+        self.output_mode(NamedOutputMode(mode.to_string()))
+    }
+
+    /// The sink (Spark's `format(...)` with its options).
+    pub fn format<K2: Sink<P::Output>>(self, sink: K2) -> DataStreamWriter<P, S, M, K2> {
+        DataStreamWriter {
+            frame: self.frame,
+            mode: self.mode,
+            sink,
+            trigger: self.trigger,
+            query_name: self.query_name,
+            clock: self.clock,
+        }
+    }
+
+    /// Calls `f(batch_id, rows)` for every batch (Spark's `foreachBatch`).
+    pub fn foreach_batch<O: crate::sink::foreach_batch::BatchOutcome>(
+        self,
+        f: impl FnMut(u64, Vec<P::Output>) -> O + Send + 'static,
+    ) -> DataStreamWriter<P, S, M, ForeachBatchSink<P::Output>> {
+        self.format(ForeachBatchSink::new(f))
+    }
+
+    /// When batches start (Spark's `trigger`).
+    pub fn trigger(mut self, trigger: Trigger) -> Self {
+        self.trigger = trigger;
+        self
+    }
+
+    /// The query's name (Spark's `queryName`); the memory sink's table name.
+    pub fn query_name(mut self, name: impl Into<String>) -> Self {
+        self.query_name = Some(name.into());
+        self
+    }
+
+    /// The clock processing time is read from (tests use [`Clock::starting_at`] under a
+    /// paused tokio runtime).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+}
+
+impl<P, S, M, K> DataStreamWriter<P, S, M, K>
+where
+    P: Pipeline,
+    S: Source<Row = P::Input>,
+    M: OutputModeFor<P>,
+    K: Sink<P::Output>,
+{
+    /// Starts the query (Spark's `start()`): checks the output mode, opens the sink and the
+    /// source, and runs the query in the background. Errors a query could only hit later
+    /// (bad source options, a memory sink without a name) are returned here.
+    pub fn start(self) -> Result<StreamingQuery> {
+        let mode = self.mode.resolve()?;
+        let clock = self.clock.unwrap_or_else(Clock::system);
+        let StreamingFrame { pipeline, mut source } = self.frame;
+        let mut sink = self.sink;
+        sink.open(&SinkContext { query_name: self.query_name.clone(), output_mode: mode })?;
+        source.open(&SourceContext { clock })?;
+        let shared = Shared::new(Uuid::new_v4(), self.query_name, P::INFO.plan);
+        let run = QueryRun {
+            pipeline,
+            source,
+            sink,
+            mode,
+            trigger: self.trigger,
+            clock,
+            shared: shared.clone(),
+            state: EngineState::new(&P::INFO),
+        };
+        spawn(shared.clone(), run.run());
+        Ok(StreamingQuery { shared })
+    }
+}
