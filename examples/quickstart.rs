@@ -35,7 +35,11 @@ fn run_seconds(default: u64) -> u64 {
         .position(|a| a == "--seconds")
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
-        .or_else(|| std::env::var("SLUICE_SECONDS").ok().and_then(|s| s.parse().ok()))
+        .or_else(|| {
+            std::env::var("SLUICE_SECONDS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+        })
         .unwrap_or(default)
 }
 

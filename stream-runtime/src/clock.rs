@@ -26,13 +26,19 @@ impl Clock {
     /// The system clock: the current wall-clock time, advancing with tokio's clock (real time
     /// unless a test paused it).
     pub fn system() -> Self {
-        Clock { origin_wall: Timestamp::now(), origin: Instant::now() }
+        Clock {
+            origin_wall: Timestamp::now(),
+            origin: Instant::now(),
+        }
     }
 
     /// A clock that reads `start` now and advances with tokio's clock. Under a paused tokio
     /// runtime this makes every processing time in a test exact.
     pub fn starting_at(start: Timestamp) -> Self {
-        Clock { origin_wall: start, origin: Instant::now() }
+        Clock {
+            origin_wall: start,
+            origin: Instant::now(),
+        }
     }
 
     /// The current processing time.

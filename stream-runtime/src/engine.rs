@@ -12,7 +12,9 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::pipeline::{BatchContext, EventTimeStats, OutputMode, Pipeline, PipelineKind};
-use crate::progress::{EventTimeProgress, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress};
+use crate::progress::{
+    EventTimeProgress, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress,
+};
 use crate::query::Shared;
 use crate::sink::{Sink, SinkBatch};
 use crate::source::{ReadLimit, Source};
@@ -100,7 +102,12 @@ where
                     return Ok(());
                 }
                 if !self.attempt(ReadLimit::Configured).await? {
-                    self.idle(self.clock.now().plus_micros(POLLING_DELAY.as_micros() as i64)).await;
+                    self.idle(
+                        self.clock
+                            .now()
+                            .plus_micros(POLLING_DELAY.as_micros() as i64),
+                    )
+                    .await;
                 }
             },
             Trigger::ProcessingTime(_) => {
@@ -148,7 +155,9 @@ where
         let requests = self.shared.all_available_requested();
         let started = Instant::now();
         let trigger_start = self.clock.now();
-        let latest = self.source.latest_offset(self.state.committed.as_ref(), limit)?;
+        let latest = self
+            .source
+            .latest_offset(self.state.committed.as_ref(), limit)?;
         let latest_offset_ms = ms(started.elapsed());
         let has_data = latest.is_some() && latest != self.state.committed;
         let info = &P::INFO;
@@ -156,22 +165,37 @@ where
             Some(last) => self.state.watermark.current() > last,
             None => false,
         };
-        let no_data_batch =
-            !has_data && self.state.batch_id > 0 && info.wants_no_data_batch(self.mode) && watermark_moved;
+        let no_data_batch = !has_data
+            && self.state.batch_id > 0
+            && info.wants_no_data_batch(self.mode)
+            && watermark_moved;
         if !(has_data || no_data_batch) {
             self.shared.all_available_served(requests);
-            self.shared.set_status("Waiting for data to arrive", false, false);
+            self.shared
+                .set_status("Waiting for data to arrive", false, false);
             return Ok(false);
         }
         let end = if has_data {
             latest.clone().expect("new data has an offset")
         } else {
-            self.state.committed.clone().expect("a no-data batch follows a batch")
+            self.state
+                .committed
+                .clone()
+                .expect("a no-data batch follows a batch")
         };
-        self.shared.set_status("Processing new data", has_data, true);
-        let planned = Planned { end, latest, has_data, trigger_start, started, latest_offset_ms };
+        self.shared
+            .set_status("Processing new data", has_data, true);
+        let planned = Planned {
+            end,
+            latest,
+            has_data,
+            trigger_start,
+            started,
+            latest_offset_ms,
+        };
         self.run_batch(planned).await?;
-        self.shared.set_status("Waiting for next trigger", false, false);
+        self.shared
+            .set_status("Waiting for next trigger", false, false);
         Ok(true)
     }
 
@@ -181,7 +205,11 @@ where
         let start = self.state.committed.clone();
 
         let get_started = Instant::now();
-        let chunks = if plan.has_data { self.source.get_batch(start.as_ref(), &plan.end)? } else { Vec::new() };
+        let chunks = if plan.has_data {
+            self.source.get_batch(start.as_ref(), &plan.end)?
+        } else {
+            Vec::new()
+        };
         let get_batch_ms = ms(get_started.elapsed());
         let read_rows: u64 = chunks.iter().map(|c| c.len() as u64).sum();
 
@@ -202,7 +230,13 @@ where
         drop(chunks);
         self.pipeline.finish_batch(&mut ctx, &mut out)?;
         let num_output_rows = out.len() as u64;
-        self.sink.add_batch(SinkBatch { batch_id, rows: out, output_mode: self.mode }).await?;
+        self.sink
+            .add_batch(SinkBatch {
+                batch_id,
+                rows: out,
+                output_mode: self.mode,
+            })
+            .await?;
         let add_batch_ms = ms(add_started.elapsed());
 
         let commit_started = Instant::now();
@@ -213,12 +247,20 @@ where
         self.state.batch_id += 1;
         let commit_ms = ms(commit_started.elapsed());
 
-        let num_input_rows = if info.has_scan_filters && self.source.counts_rows_after_scan_filters() {
-            ctx.scanned_rows()
-        } else {
-            read_rows
-        };
-        let progress = self.progress(&plan, start, &ctx, num_input_rows, num_output_rows, [get_batch_ms, add_batch_ms, commit_ms]);
+        let num_input_rows =
+            if info.has_scan_filters && self.source.counts_rows_after_scan_filters() {
+                ctx.scanned_rows()
+            } else {
+                read_rows
+            };
+        let progress = self.progress(
+            &plan,
+            start,
+            &ctx,
+            num_input_rows,
+            num_output_rows,
+            [get_batch_ms, add_batch_ms, commit_ms],
+        );
         self.state.last_trigger_start = Some(plan.trigger_start);
         self.shared.record_progress(progress);
         Ok(())
@@ -237,7 +279,8 @@ where
         let total_ms = ms(plan.started.elapsed());
         let input_rate = match self.state.last_trigger_start {
             Some(last) if plan.trigger_start > last => {
-                num_input_rows as f64 / ((plan.trigger_start.as_micros() - last.as_micros()) as f64 / 1e6)
+                num_input_rows as f64
+                    / ((plan.trigger_start.as_micros() - last.as_micros()) as f64 / 1e6)
             }
             _ => 0.0,
         };
@@ -256,8 +299,12 @@ where
         let state_operators = match info.kind {
             PipelineKind::Stateless => Vec::new(),
             _ => vec![StateOperatorProgress {
-                operator_name: if matches!(info.kind, PipelineKind::Limit) { "globalLimit" } else { "stateStoreSave" }
-                    .to_string(),
+                operator_name: if matches!(info.kind, PipelineKind::Limit) {
+                    "globalLimit"
+                } else {
+                    "stateStoreSave"
+                }
+                .to_string(),
                 num_rows_total: self.pipeline.state_rows() as u64,
                 num_rows_updated: metrics.state_rows_updated,
                 num_rows_removed: metrics.state_rows_removed,
@@ -265,7 +312,10 @@ where
                 num_rows_dropped_by_watermark: metrics.rows_dropped_by_watermark,
             }],
         };
-        let to_json = |o: &Option<S::Offset>| o.as_ref().map_or(serde_json::Value::Null, |o| serde_json::json!(o));
+        let to_json = |o: &Option<S::Offset>| {
+            o.as_ref()
+                .map_or(serde_json::Value::Null, |o| serde_json::json!(o))
+        };
         StreamingQueryProgress {
             id: self.shared.id,
             run_id: self.shared.run_id,
@@ -294,7 +344,10 @@ where
                 input_rows_per_second: input_rate,
                 processed_rows_per_second: processed_rate,
             }],
-            sink: SinkProgress { description: self.sink.description(), num_output_rows },
+            sink: SinkProgress {
+                description: self.sink.description(),
+                num_output_rows,
+            },
         }
     }
 }

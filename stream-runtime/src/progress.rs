@@ -71,7 +71,10 @@ impl StreamingQueryProgress {
 
     /// Rows dropped as late by the watermark in this batch.
     pub fn rows_dropped_by_watermark(&self) -> u64 {
-        self.state_operators.iter().map(|s| s.num_rows_dropped_by_watermark).sum()
+        self.state_operators
+            .iter()
+            .map(|s| s.num_rows_dropped_by_watermark)
+            .sum()
     }
 
     /// The progress as JSON (Spark's `json`).
@@ -89,16 +92,28 @@ impl StreamingQueryProgress {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EventTimeProgress {
     /// Mean event time of the batch's rows.
-    #[serde(serialize_with = "ser_opt_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub avg: Option<Timestamp>,
     /// Latest event time of the batch's rows.
-    #[serde(serialize_with = "ser_opt_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max: Option<Timestamp>,
     /// Earliest event time of the batch's rows.
-    #[serde(serialize_with = "ser_opt_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min: Option<Timestamp>,
     /// The watermark the batch ran under.
-    #[serde(serialize_with = "ser_opt_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "ser_opt_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub watermark: Option<Timestamp>,
 }
 
@@ -165,7 +180,11 @@ pub struct QueryStatus {
 
 impl QueryStatus {
     pub(crate) fn new(message: &str) -> Self {
-        QueryStatus { message: message.to_string(), is_data_available: false, is_trigger_active: false }
+        QueryStatus {
+            message: message.to_string(),
+            is_data_available: false,
+            is_trigger_active: false,
+        }
     }
 }
 
@@ -196,7 +215,10 @@ mod tests {
                 ..Default::default()
             }],
             sources: vec![],
-            sink: SinkProgress { description: "MemorySink".into(), num_output_rows: 0 },
+            sink: SinkProgress {
+                description: "MemorySink".into(),
+                num_output_rows: 0,
+            },
         };
         let json: serde_json::Value = serde_json::from_str(&p.json()).unwrap();
         assert_eq!(json["batchId"], 3);

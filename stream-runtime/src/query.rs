@@ -189,12 +189,18 @@ impl StreamingQuery {
 
     /// The error the query failed with, if it did (Spark's `exception()`).
     pub fn exception(&self) -> Option<StreamingQueryException> {
-        self.shared.read(|i| i.exception.clone()).map(|cause| self.exception_of(cause))
+        self.shared
+            .read(|i| i.exception.clone())
+            .map(|cause| self.exception_of(cause))
     }
 
     fn exception_of(&self, cause: Arc<Error>) -> StreamingQueryException {
         StreamingQueryException {
-            name: self.shared.name.clone().unwrap_or_else(|| self.shared.id.to_string()),
+            name: self
+                .shared
+                .name
+                .clone()
+                .unwrap_or_else(|| self.shared.id.to_string()),
             cause,
         }
     }
@@ -223,7 +229,10 @@ impl StreamingQuery {
 
     /// Waits at most `timeout`; `Ok(true)` if the query terminated, `Ok(false)` if it is still
     /// running (Spark's `awaitTermination(timeoutMs)`).
-    pub async fn await_termination_timeout(&self, timeout: Duration) -> Result<bool, StreamingQueryException> {
+    pub async fn await_termination_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<bool, StreamingQueryException> {
         match tokio::time::timeout(timeout, self.await_termination()).await {
             Ok(result) => result.map(|()| true),
             Err(_) => Ok(false),
@@ -233,9 +242,15 @@ impl StreamingQuery {
     /// Waits until everything the source has now is processed and committed (Spark's
     /// `processAllAvailable`, meant for tests); returns at once if the query terminated.
     pub async fn process_all_available(&self) -> Result<(), StreamingQueryException> {
-        let ticket = self.shared.all_available_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let ticket = self
+            .shared
+            .all_available_requests
+            .fetch_add(1, Ordering::SeqCst)
+            + 1;
         self.shared.wake.notify_one();
-        self.shared.wait_for(|i| i.terminated || i.all_available_served >= ticket).await;
+        self.shared
+            .wait_for(|i| i.terminated || i.all_available_served >= ticket)
+            .await;
         match self.shared.read(|i| i.exception.clone()) {
             Some(cause) => Err(self.exception_of(cause)),
             None => Ok(()),
@@ -245,7 +260,10 @@ impl StreamingQuery {
 
 /// Runs a query's future: on the current tokio runtime if there is one, else on a runtime
 /// Sluice keeps for programs without one. A panic in the query becomes its exception.
-pub(crate) fn spawn(shared: Arc<Shared>, task: impl Future<Output = Result<(), Error>> + Send + 'static) {
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    task: impl Future<Output = Result<(), Error>> + Send + 'static,
+) {
     let handle = match tokio::runtime::Handle::try_current() {
         Ok(h) => h,
         Err(_) => background_runtime().handle().clone(),
@@ -261,9 +279,15 @@ pub(crate) fn spawn(shared: Arc<Shared>, task: impl Future<Output = Result<(), E
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".to_string());
-                Err(Error::Execution { class: "INTERNAL_ERROR", message: format!("the query panicked: {msg}") })
+                Err(Error::Execution {
+                    class: "INTERNAL_ERROR",
+                    message: format!("the query panicked: {msg}"),
+                })
             }
-            Err(_) => Err(Error::Execution { class: "INTERNAL_ERROR", message: "the query task was cancelled".into() }),
+            Err(_) => Err(Error::Execution {
+                class: "INTERNAL_ERROR",
+                message: "the query task was cancelled".into(),
+            }),
         };
         shared.terminate(result);
     });

@@ -48,7 +48,11 @@ impl Trigger {
 /// The start of the next slot of a processing-time trigger after `now_ms`: Spark's
 /// `ProcessingTimeExecutor.nextBatchTime`, the next multiple of the interval.
 pub(crate) fn next_batch_time(now_ms: i64, interval_ms: i64) -> i64 {
-    if interval_ms == 0 { now_ms } else { (now_ms / interval_ms + 1) * interval_ms }
+    if interval_ms == 0 {
+        now_ms
+    } else {
+        (now_ms / interval_ms + 1) * interval_ms
+    }
 }
 
 #[cfg(test)]

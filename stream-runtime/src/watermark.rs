@@ -69,7 +69,12 @@ impl WatermarkTracker {
                 self.per_node_ms[i] = Some(0);
             }
         }
-        let chosen = self.per_node_ms.iter().map(|w| w.unwrap_or(0)).min().unwrap_or(0);
+        let chosen = self
+            .per_node_ms
+            .iter()
+            .map(|w| w.unwrap_or(0))
+            .min()
+            .unwrap_or(0);
         if chosen > self.global_ms {
             self.global_ms = chosen;
         }
@@ -88,24 +93,38 @@ mod tests {
 
     #[test]
     fn only_moves_forward() {
-        let spec = [WatermarkSpec { column: "ts", delay_micros: 30_000_000 }];
+        let spec = [WatermarkSpec {
+            column: "ts",
+            delay_micros: 30_000_000,
+        }];
         let mut wm = WatermarkTracker::new(&spec);
         wm.update(&[stats(100_000)]);
         assert_eq!(wm.current(), Timestamp::from_millis(70_000));
         wm.update(&[stats(50_000)]);
         assert_eq!(wm.current(), Timestamp::from_millis(70_000));
         wm.update(&[EventTimeStats::default()]);
-        assert_eq!(wm.current(), Timestamp::from_millis(70_000), "an empty batch carries it forward");
+        assert_eq!(
+            wm.current(),
+            Timestamp::from_millis(70_000),
+            "an empty batch carries it forward"
+        );
     }
 
     #[test]
     fn millisecond_truncation_and_exact_delay() {
-        let spec = [WatermarkSpec { column: "ts", delay_micros: 30_000_000 }];
+        let spec = [WatermarkSpec {
+            column: "ts",
+            delay_micros: 30_000_000,
+        }];
         let mut wm = WatermarkTracker::new(&spec);
         let mut s = EventTimeStats::default();
         s.observe(9_999_999); // 9.999999 s: Spark sees 9999 ms
         wm.update(&[s]);
-        assert_eq!(wm.current(), Timestamp::from_millis(0), "negative candidates do not lower it");
+        assert_eq!(
+            wm.current(),
+            Timestamp::from_millis(0),
+            "negative candidates do not lower it"
+        );
         let mut s = EventTimeStats::default();
         s.observe(39_999_999);
         wm.update(&[s]);
@@ -115,12 +134,22 @@ mod tests {
     #[test]
     fn several_watermarks_take_the_minimum() {
         let specs = [
-            WatermarkSpec { column: "a", delay_micros: 10_000_000 },
-            WatermarkSpec { column: "b", delay_micros: 0 },
+            WatermarkSpec {
+                column: "a",
+                delay_micros: 10_000_000,
+            },
+            WatermarkSpec {
+                column: "b",
+                delay_micros: 0,
+            },
         ];
         let mut wm = WatermarkTracker::new(&specs);
         wm.update(&[stats(100_000), EventTimeStats::default()]);
-        assert_eq!(wm.current(), Timestamp::EPOCH, "a node without data holds it at 0");
+        assert_eq!(
+            wm.current(),
+            Timestamp::EPOCH,
+            "a node without data holds it at 0"
+        );
         wm.update(&[stats(100_000), stats(50_000)]);
         assert_eq!(wm.current(), Timestamp::from_millis(50_000));
         wm.update(&[stats(200_000), stats(300_000)]);

@@ -52,7 +52,9 @@ pub struct StreamingFrame<P, S> {
 
 impl<P, S> fmt::Debug for StreamingFrame<P, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamingFrame").field("pipeline", &std::any::type_name::<P>()).finish()
+        f.debug_struct("StreamingFrame")
+            .field("pipeline", &std::any::type_name::<P>())
+            .finish()
     }
 }
 
@@ -204,9 +206,15 @@ where
     pub fn start(self) -> Result<StreamingQuery> {
         let mode = self.mode.resolve()?;
         let clock = self.clock.unwrap_or_else(Clock::system);
-        let StreamingFrame { pipeline, mut source } = self.frame;
+        let StreamingFrame {
+            pipeline,
+            mut source,
+        } = self.frame;
         let mut sink = self.sink;
-        sink.open(&SinkContext { query_name: self.query_name.clone(), output_mode: mode })?;
+        sink.open(&SinkContext {
+            query_name: self.query_name.clone(),
+            output_mode: mode,
+        })?;
         source.open(&SourceContext { clock })?;
         let shared = Shared::new(Uuid::new_v4(), self.query_name, P::INFO.plan);
         let run = QueryRun {

@@ -35,7 +35,10 @@ pub struct ConsoleSink {
 
 impl std::fmt::Debug for ConsoleSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsoleSink").field("num_rows", &self.num_rows).field("truncate", &self.truncate).finish()
+        f.debug_struct("ConsoleSink")
+            .field("num_rows", &self.num_rows)
+            .field("truncate", &self.truncate)
+            .finish()
     }
 }
 
@@ -48,7 +51,11 @@ impl Default for ConsoleSink {
 impl ConsoleSink {
     /// A console sink writing to stdout with Spark's defaults.
     pub fn new() -> Self {
-        ConsoleSink { num_rows: 20, truncate: 20, out: Box::new(std::io::stdout()) }
+        ConsoleSink {
+            num_rows: 20,
+            truncate: 20,
+            out: Box::new(std::io::stdout()),
+        }
     }
 
     /// Spark's `numRows` option: rows printed per batch.
@@ -91,7 +98,10 @@ impl ConsoleCapture {
 
 impl Write for ConsoleCapture {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.lock().expect("capture lock").extend_from_slice(data);
+        self.buf
+            .lock()
+            .expect("capture lock")
+            .extend_from_slice(data);
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -106,12 +116,23 @@ impl<R: Row> Sink<R> for ConsoleSink {
 
     async fn add_batch(&mut self, batch: SinkBatch<R>) -> Result<()> {
         let names = R::SCHEMA.names();
-        let rows: Vec<Vec<Value>> = batch.rows.iter().take(self.num_rows + 1).map(Row::to_values).collect();
+        let rows: Vec<Vec<Value>> = batch
+            .rows
+            .iter()
+            .take(self.num_rows + 1)
+            .map(Row::to_values)
+            .collect();
         let mut text = String::new();
         text.push_str("-------------------------------------------\n");
         text.push_str(&format!("Batch: {}\n", batch.batch_id));
         text.push_str("-------------------------------------------\n");
-        text.push_str(&show_string(&names, &rows, batch.rows.len(), self.num_rows, self.truncate));
+        text.push_str(&show_string(
+            &names,
+            &rows,
+            batch.rows.len(),
+            self.num_rows,
+            self.truncate,
+        ));
         text.push('\n');
         self.out
             .write_all(text.as_bytes())
@@ -128,7 +149,9 @@ fn is_full_width(c: char) -> bool {
 }
 
 fn half_width(s: &str) -> usize {
-    s.chars().map(|c| if is_full_width(c) { 2 } else { 1 }).sum()
+    s.chars()
+        .map(|c| if is_full_width(c) { 2 } else { 1 })
+        .sum()
 }
 
 /// Spark's `escapeMetaCharacters`: control characters in a cell are shown escaped.
@@ -178,12 +201,27 @@ fn truncate_cell(s: String, truncate: usize) -> String {
 ///     "+---+-----+\n|key|count|\n+---+-----+\n|  a|    2|\n+---+-----+\n"
 /// );
 /// ```
-pub fn show_string(names: &[&str], rows: &[Vec<Value>], total: usize, num_rows: usize, truncate: usize) -> String {
+pub fn show_string(
+    names: &[&str],
+    rows: &[Vec<Value>],
+    total: usize,
+    num_rows: usize,
+    truncate: usize,
+) -> String {
     let shown = rows.len().min(num_rows);
     let mut cells: Vec<Vec<String>> = Vec::with_capacity(shown + 1);
-    cells.push(names.iter().map(|n| truncate_cell(escape_meta(n), truncate)).collect());
+    cells.push(
+        names
+            .iter()
+            .map(|n| truncate_cell(escape_meta(n), truncate))
+            .collect(),
+    );
     for row in &rows[..shown] {
-        cells.push(row.iter().map(|v| truncate_cell(escape_meta(&v.to_string()), truncate)).collect());
+        cells.push(
+            row.iter()
+                .map(|v| truncate_cell(escape_meta(&v.to_string()), truncate))
+                .collect(),
+        );
     }
     let mut widths = vec![3usize; names.len()];
     for row in &cells {
@@ -236,8 +274,18 @@ mod tests {
     fn left_aligned_without_truncation() {
         // From the Spark oracle (keyed_agg_complete, batch 0, truncate = false).
         let rows = vec![
-            vec![Value::String("c".into()), Value::Long(2), Value::Double(16.25), Value::Double(7.5)],
-            vec![Value::String("a".into()), Value::Long(2), Value::Double(15.0), Value::Double(10.0)],
+            vec![
+                Value::String("c".into()),
+                Value::Long(2),
+                Value::Double(16.25),
+                Value::Double(7.5),
+            ],
+            vec![
+                Value::String("a".into()),
+                Value::Long(2),
+                Value::Double(15.0),
+                Value::Double(10.0),
+            ],
         ];
         assert_eq!(
             show_string(&["key", "count", "avg", "min"], &rows, 2, 20, 0),
@@ -256,10 +304,18 @@ mod tests {
             show_string(&["window", "key", "count", "avg"], &[], 0, 20, 0),
             "+------+---+-----+---+\n|window|key|count|avg|\n+------+---+-----+---+\n+------+---+-----+---+\n"
         );
-        let start = Timestamp::parse("2024-01-01T10:00:00Z").unwrap().as_micros();
-        let rows = vec![vec![Value::Window(Window::new(start, 10_000_000)), Value::Null]];
+        let start = Timestamp::parse("2024-01-01T10:00:00Z")
+            .unwrap()
+            .as_micros();
+        let rows = vec![vec![
+            Value::Window(Window::new(start, 10_000_000)),
+            Value::Null,
+        ]];
         let text = show_string(&["window", "key"], &rows, 1, 20, 0);
-        assert!(text.contains("|{2024-01-01 10:00:00, 2024-01-01 10:00:10}|NULL|"), "{text}");
+        assert!(
+            text.contains("|{2024-01-01 10:00:00, 2024-01-01 10:00:10}|NULL|"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -283,7 +339,10 @@ mod tests {
 
     #[test]
     fn escapes_and_wide_characters() {
-        let rows = vec![vec![Value::String("a\tb".into())], vec![Value::String("日本".into())]];
+        let rows = vec![
+            vec![Value::String("a\tb".into())],
+            vec![Value::String("日本".into())],
+        ];
         let text = show_string(&["s"], &rows, 2, 20, 0);
         assert!(text.contains("|a\\tb|"), "{text}");
         assert!(text.contains("|日本|"), "{text}");

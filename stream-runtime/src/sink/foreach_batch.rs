@@ -24,7 +24,10 @@ impl BatchOutcome for () {
 
 impl<E: Display> BatchOutcome for std::result::Result<(), E> {
     fn into_result(self) -> Result<()> {
-        self.map_err(|e| Error::Sink { sink_name: "ForeachBatchSink".into(), message: e.to_string() })
+        self.map_err(|e| Error::Sink {
+            sink_name: "ForeachBatchSink".into(),
+            message: e.to_string(),
+        })
     }
 }
 
@@ -50,7 +53,9 @@ impl<R> std::fmt::Debug for ForeachBatchSink<R> {
 impl<R: Row> ForeachBatchSink<R> {
     /// A sink calling `f(batch_id, rows)`; `f` returns `()` or a `Result`.
     pub fn new<O: BatchOutcome>(mut f: impl FnMut(u64, Vec<R>) -> O + Send + 'static) -> Self {
-        ForeachBatchSink { callback: Callback::Sync(Box::new(move |id, rows| f(id, rows).into_result())) }
+        ForeachBatchSink {
+            callback: Callback::Sync(Box::new(move |id, rows| f(id, rows).into_result())),
+        }
     }
 
     /// A sink awaiting `f(batch_id, rows)`.
@@ -92,19 +97,54 @@ mod tests {
     async fn sync_async_and_errors() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = Arc::clone(&seen);
-        let mut sink = ForeachBatchSink::<RateRow>::new(move |id, rows| s.lock().unwrap().push((id, rows.len())));
-        sink.add_batch(SinkBatch { batch_id: 7, rows: vec![], output_mode: OutputMode::Append }).await.unwrap();
+        let mut sink = ForeachBatchSink::<RateRow>::new(move |id, rows| {
+            s.lock().unwrap().push((id, rows.len()))
+        });
+        sink.add_batch(SinkBatch {
+            batch_id: 7,
+            rows: vec![],
+            output_mode: OutputMode::Append,
+        })
+        .await
+        .unwrap();
         assert_eq!(*seen.lock().unwrap(), vec![(7, 0)]);
 
         let mut failing = ForeachBatchSink::<RateRow>::new(|_, _| Err::<(), _>("disk full"));
-        let err = failing.add_batch(SinkBatch { batch_id: 0, rows: vec![], output_mode: OutputMode::Append }).await;
-        assert_eq!(err.unwrap_err().to_string(), "sink ForeachBatchSink: disk full");
+        let err = failing
+            .add_batch(SinkBatch {
+                batch_id: 0,
+                rows: vec![],
+                output_mode: OutputMode::Append,
+            })
+            .await;
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "sink ForeachBatchSink: disk full"
+        );
 
         let mut async_sink = ForeachBatchSink::<RateRow>::new_async(|id, _| async move {
             tokio::task::yield_now().await;
             if id == 1 { Err("boom") } else { Ok(()) }
         });
-        assert!(async_sink.add_batch(SinkBatch { batch_id: 0, rows: vec![], output_mode: OutputMode::Append }).await.is_ok());
-        assert!(async_sink.add_batch(SinkBatch { batch_id: 1, rows: vec![], output_mode: OutputMode::Append }).await.is_err());
+        assert!(
+            async_sink
+                .add_batch(SinkBatch {
+                    batch_id: 0,
+                    rows: vec![],
+                    output_mode: OutputMode::Append
+                })
+                .await
+                .is_ok()
+        );
+        assert!(
+            async_sink
+                .add_batch(SinkBatch {
+                    batch_id: 1,
+                    rows: vec![],
+                    output_mode: OutputMode::Append
+                })
+                .await
+                .is_err()
+        );
     }
 }

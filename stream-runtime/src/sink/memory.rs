@@ -24,13 +24,19 @@ pub struct MemoryTable<R> {
 
 impl<R> Clone for MemoryTable<R> {
     fn clone(&self) -> Self {
-        MemoryTable { rows: Arc::clone(&self.rows), last_batch: Arc::clone(&self.last_batch) }
+        MemoryTable {
+            rows: Arc::clone(&self.rows),
+            last_batch: Arc::clone(&self.last_batch),
+        }
     }
 }
 
 impl<R: Row> Default for MemoryTable<R> {
     fn default() -> Self {
-        MemoryTable { rows: Arc::new(RwLock::new(Vec::new())), last_batch: Arc::new(Mutex::new(None)) }
+        MemoryTable {
+            rows: Arc::new(RwLock::new(Vec::new())),
+            last_batch: Arc::new(Mutex::new(None)),
+        }
     }
 }
 
@@ -62,7 +68,11 @@ impl<R: Row> MemoryTable<R> {
                 R::SCHEMA.names().join(", ")
             ))
         })?;
-        let mut keyed: Vec<(Value, R)> = self.rows().into_iter().map(|r| (r.to_values().swap_remove(index), r)).collect();
+        let mut keyed: Vec<(Value, R)> = self
+            .rows()
+            .into_iter()
+            .map(|r| (r.to_values().swap_remove(index), r))
+            .collect();
         keyed.sort_by(|a, b| a.0.spark_cmp(&b.0));
         Ok(keyed.into_iter().map(|(_, r)| r).collect())
     }
@@ -86,7 +96,13 @@ impl<R: Row> MemoryTable<R> {
     pub fn show_rows_string(rows: &[R], num_rows: usize, truncate: bool) -> String {
         let names = R::SCHEMA.names();
         let values: Vec<Vec<Value>> = rows.iter().take(num_rows + 1).map(Row::to_values).collect();
-        show_string(&names, &values, rows.len(), num_rows, if truncate { 20 } else { 0 })
+        show_string(
+            &names,
+            &values,
+            rows.len(),
+            num_rows,
+            if truncate { 20 } else { 0 },
+        )
     }
 
     /// Prints the table as Spark's `show(truncate = false)` does.
@@ -125,7 +141,10 @@ fn registry() -> &'static Registry {
 /// ```
 pub fn table<R: Row>(name: &str) -> Option<MemoryTable<R>> {
     let registry = registry().lock().expect("memory table registry");
-    registry.get(name).and_then(|t| t.downcast_ref::<MemoryTable<R>>()).cloned()
+    registry
+        .get(name)
+        .and_then(|t| t.downcast_ref::<MemoryTable<R>>())
+        .cloned()
 }
 
 /// Writes each batch into a [`MemoryTable`]. Spark requires a query name for the memory sink;
@@ -144,7 +163,9 @@ impl<R: Row> Default for MemorySink<R> {
 impl<R: Row> MemorySink<R> {
     /// A sink with a fresh table.
     pub fn new() -> Self {
-        MemorySink { table: MemoryTable::default() }
+        MemorySink {
+            table: MemoryTable::default(),
+        }
     }
 
     /// The table this sink writes (readable while the query runs).
@@ -163,7 +184,10 @@ impl<R: Row> Sink<R> for MemorySink<R> {
             .query_name
             .clone()
             .ok_or_else(|| Error::Analysis("queryName must be specified for memory sink".into()))?;
-        registry().lock().expect("memory table registry").insert(name, Box::new(self.table.clone()));
+        registry()
+            .lock()
+            .expect("memory table registry")
+            .insert(name, Box::new(self.table.clone()));
         Ok(())
     }
 
@@ -180,31 +204,78 @@ mod tests {
     use crate::time::Timestamp;
 
     fn rows(values: &[i64]) -> Vec<RateRow> {
-        values.iter().map(|&value| RateRow { timestamp: Timestamp::EPOCH, value }).collect()
+        values
+            .iter()
+            .map(|&value| RateRow {
+                timestamp: Timestamp::EPOCH,
+                value,
+            })
+            .collect()
     }
 
     #[tokio::test]
     async fn complete_replaces_append_adds_and_reruns_are_ignored() {
         let mut sink = MemorySink::<RateRow>::new();
-        sink.open(&SinkContext { query_name: Some("memory_sink_test".into()), output_mode: OutputMode::Complete })
-            .unwrap();
+        sink.open(&SinkContext {
+            query_name: Some("memory_sink_test".into()),
+            output_mode: OutputMode::Complete,
+        })
+        .unwrap();
         let table = table::<RateRow>("memory_sink_test").unwrap();
-        sink.add_batch(SinkBatch { batch_id: 0, rows: rows(&[3, 1]), output_mode: OutputMode::Complete }).await.unwrap();
-        sink.add_batch(SinkBatch { batch_id: 1, rows: rows(&[2]), output_mode: OutputMode::Complete }).await.unwrap();
+        sink.add_batch(SinkBatch {
+            batch_id: 0,
+            rows: rows(&[3, 1]),
+            output_mode: OutputMode::Complete,
+        })
+        .await
+        .unwrap();
+        sink.add_batch(SinkBatch {
+            batch_id: 1,
+            rows: rows(&[2]),
+            output_mode: OutputMode::Complete,
+        })
+        .await
+        .unwrap();
         assert_eq!(table.rows(), rows(&[2]));
-        sink.add_batch(SinkBatch { batch_id: 2, rows: rows(&[5, 4]), output_mode: OutputMode::Append }).await.unwrap();
-        sink.add_batch(SinkBatch { batch_id: 2, rows: rows(&[5, 4]), output_mode: OutputMode::Append }).await.unwrap();
+        sink.add_batch(SinkBatch {
+            batch_id: 2,
+            rows: rows(&[5, 4]),
+            output_mode: OutputMode::Append,
+        })
+        .await
+        .unwrap();
+        sink.add_batch(SinkBatch {
+            batch_id: 2,
+            rows: rows(&[5, 4]),
+            output_mode: OutputMode::Append,
+        })
+        .await
+        .unwrap();
         assert_eq!(table.rows_sorted_by_key(|r| r.value), rows(&[2, 4, 5]));
-        assert_eq!(table.rows_sorted_by_column("value").unwrap(), rows(&[2, 4, 5]));
+        assert_eq!(
+            table.rows_sorted_by_column("value").unwrap(),
+            rows(&[2, 4, 5])
+        );
         assert!(table.rows_sorted_by_column("nope").is_err());
         assert_eq!(table.last_batch_id(), Some(2));
-        assert!(super::table::<crate::row::TextLine>("memory_sink_test").is_none(), "wrong row type");
+        assert!(
+            super::table::<crate::row::TextLine>("memory_sink_test").is_none(),
+            "wrong row type"
+        );
     }
 
     #[test]
     fn needs_a_query_name() {
         let mut sink = MemorySink::<RateRow>::new();
-        let err = sink.open(&SinkContext { query_name: None, output_mode: OutputMode::Append }).unwrap_err();
-        assert_eq!(err.to_string(), "queryName must be specified for memory sink");
+        let err = sink
+            .open(&SinkContext {
+                query_name: None,
+                output_mode: OutputMode::Append,
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "queryName must be specified for memory sink"
+        );
     }
 }

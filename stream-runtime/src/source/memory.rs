@@ -45,7 +45,11 @@ impl<R: Row> Default for MemoryStream<R> {
 impl<R: Row> MemoryStream<R> {
     /// An empty stream.
     pub fn new() -> Self {
-        MemoryStream { batches: Arc::new(Mutex::new(Vec::new())), max_batches_per_trigger: None, snapshot: None }
+        MemoryStream {
+            batches: Arc::new(Mutex::new(Vec::new())),
+            max_batches_per_trigger: None,
+            snapshot: None,
+        }
     }
 
     /// Caps how many pushed batches one micro-batch reads (default: all available). With 1,
@@ -94,7 +98,10 @@ impl<R: Row> Source for MemoryStream<R> {
     fn get_batch(&mut self, start: Option<&u64>, end: &u64) -> Result<Vec<RowChunk<R>>> {
         let batches = self.batches.lock().expect("memory stream lock");
         let start = start.copied().unwrap_or(0) as usize;
-        Ok(batches[start..*end as usize].iter().map(|b| RowChunk::Shared(Arc::clone(b))).collect())
+        Ok(batches[start..*end as usize]
+            .iter()
+            .map(|b| RowChunk::Shared(Arc::clone(b)))
+            .collect())
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {
@@ -110,26 +117,50 @@ mod tests {
     use crate::time::Timestamp;
 
     fn row(v: i64) -> RateRow {
-        RateRow { timestamp: Timestamp::EPOCH, value: v }
+        RateRow {
+            timestamp: Timestamp::EPOCH,
+            value: v,
+        }
     }
 
     #[test]
     fn offsets_and_limits() {
         let s = MemoryStream::new().max_batches_per_trigger(1);
         let mut reader = s.clone();
-        assert_eq!(reader.latest_offset(None, ReadLimit::Configured).unwrap(), None);
+        assert_eq!(
+            reader.latest_offset(None, ReadLimit::Configured).unwrap(),
+            None
+        );
         s.add_data([row(1), row(2)]);
         s.add_data([]);
         s.add_data([row(3)]);
-        assert_eq!(reader.latest_offset(None, ReadLimit::Configured).unwrap(), Some(1));
-        assert_eq!(reader.latest_offset(Some(&1), ReadLimit::Configured).unwrap(), Some(2));
-        assert_eq!(reader.latest_offset(Some(&1), ReadLimit::AllAvailable).unwrap(), Some(3));
+        assert_eq!(
+            reader.latest_offset(None, ReadLimit::Configured).unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            reader
+                .latest_offset(Some(&1), ReadLimit::Configured)
+                .unwrap(),
+            Some(2)
+        );
+        assert_eq!(
+            reader
+                .latest_offset(Some(&1), ReadLimit::AllAvailable)
+                .unwrap(),
+            Some(3)
+        );
         let chunks = reader.get_batch(Some(&1), &3).unwrap();
         assert_eq!(chunks.len(), 2);
         assert!(chunks[0].is_empty());
         assert_eq!(chunks[1][0].value, 3);
         reader.prepare_for_available_now().unwrap();
         s.add_data([row(4)]);
-        assert_eq!(reader.latest_offset(Some(&3), ReadLimit::AllAvailable).unwrap(), Some(3));
+        assert_eq!(
+            reader
+                .latest_offset(Some(&3), ReadLimit::AllAvailable)
+                .unwrap(),
+            Some(3)
+        );
     }
 }

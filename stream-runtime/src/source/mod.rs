@@ -23,8 +23,14 @@ pub use memory::MemoryStream;
 pub use rate::RateSource;
 
 /// A position in a source's stream.
-pub trait Offset: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static {}
-impl<T: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static> Offset for T {}
+pub trait Offset:
+    Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+impl<T: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static> Offset
+    for T
+{
+}
 
 /// How much a batch may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +85,18 @@ pub trait Source: Send + 'static {
 
     /// The latest offset a batch starting after `start` may read up to, within `limit`
     /// (`None`: nothing is available yet).
-    fn latest_offset(&mut self, start: Option<&Self::Offset>, limit: ReadLimit) -> Result<Option<Self::Offset>>;
+    fn latest_offset(
+        &mut self,
+        start: Option<&Self::Offset>,
+        limit: ReadLimit,
+    ) -> Result<Option<Self::Offset>>;
 
     /// The rows in `(start, end]`.
-    fn get_batch(&mut self, start: Option<&Self::Offset>, end: &Self::Offset) -> Result<Vec<RowChunk<Self::Row>>>;
+    fn get_batch(
+        &mut self,
+        start: Option<&Self::Offset>,
+        end: &Self::Offset,
+    ) -> Result<Vec<RowChunk<Self::Row>>>;
 
     /// Everything up to `end` is processed and will never be asked for again.
     fn commit(&mut self, end: &Self::Offset) -> Result<()> {

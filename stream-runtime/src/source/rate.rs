@@ -112,7 +112,11 @@ impl RateSource {
 
     /// The first value generated after `seconds` seconds (Spark's `valueAtSecond`).
     pub fn value_at_second(&self, seconds: i64) -> i64 {
-        value_at_second(seconds, self.rows_per_second as i64, self.ramp_up_seconds as i64)
+        value_at_second(
+            seconds,
+            self.rows_per_second as i64,
+            self.ramp_up_seconds as i64,
+        )
     }
 }
 
@@ -175,7 +179,8 @@ impl Source for RateSource {
             return Ok(vec![RowChunk::Owned(Vec::new())]);
         }
         let local_start_ms = origin + start_seconds * 1000;
-        let ms_per_value = ((end_seconds - start_seconds) * 1000) as f64 / (range_end - range_start) as f64;
+        let ms_per_value =
+            ((end_seconds - start_seconds) * 1000) as f64 / (range_end - range_start) as f64;
         let mut rows = Vec::with_capacity((range_end - range_start) as usize);
         let partitions = self.num_partitions as i64;
         for p in 0..partitions {
@@ -183,7 +188,10 @@ impl Source for RateSource {
             while value < range_end {
                 // Java's Math.round: floor(x + 0.5); x is never negative here.
                 let relative = ((value - range_start) as f64 * ms_per_value + 0.5).floor() as i64;
-                rows.push(RateRow { timestamp: Timestamp::from_millis(local_start_ms + relative), value });
+                rows.push(RateRow {
+                    timestamp: Timestamp::from_millis(local_start_ms + relative),
+                    value,
+                });
                 value += partitions;
             }
         }
@@ -213,13 +221,34 @@ mod tests {
         let clock = Clock::starting_at(Timestamp::from_millis(1_000_000));
         let mut rate = RateSource::new().rows_per_second(4);
         rate.open(&SourceContext { clock }).unwrap();
-        assert_eq!(rate.latest_offset(None, ReadLimit::Configured).unwrap(), Some(0));
+        assert_eq!(
+            rate.latest_offset(None, ReadLimit::Configured).unwrap(),
+            Some(0)
+        );
         assert!(rate.get_batch(None, &0).unwrap()[0].is_empty());
         tokio::time::sleep(Duration::from_millis(2_100)).await;
-        assert_eq!(rate.latest_offset(Some(&0), ReadLimit::Configured).unwrap(), Some(2));
+        assert_eq!(
+            rate.latest_offset(Some(&0), ReadLimit::Configured).unwrap(),
+            Some(2)
+        );
         let rows = rate.get_batch(Some(&0), &2).unwrap();
-        let got: Vec<(i64, i64)> = rows[0].iter().map(|r| (r.value, r.timestamp.as_millis() - 1_000_000)).collect();
-        assert_eq!(got, vec![(0, 0), (1, 250), (2, 500), (3, 750), (4, 1000), (5, 1250), (6, 1500), (7, 1750)]);
+        let got: Vec<(i64, i64)> = rows[0]
+            .iter()
+            .map(|r| (r.value, r.timestamp.as_millis() - 1_000_000))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 0),
+                (1, 250),
+                (2, 500),
+                (3, 750),
+                (4, 1000),
+                (5, 1250),
+                (6, 1500),
+                (7, 1750)
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -231,13 +260,24 @@ mod tests {
         let values: Vec<i64> = rows[0].iter().map(|r| r.value).collect();
         assert_eq!(values, vec![0, 2, 4, 1, 3, 5]);
         let rows = rate.get_batch(Some(&1), &2).unwrap();
-        assert_eq!(rows[0].iter().map(|r| r.value).min(), Some(6), "no gap, no repeat");
+        assert_eq!(
+            rows[0].iter().map(|r| r.value).min(),
+            Some(6),
+            "no gap, no repeat"
+        );
     }
 
     #[test]
     fn rejects_bad_options() {
         let mut rate = RateSource::new().rows_per_second(0);
-        let err = rate.open(&SourceContext { clock: Clock::system() }).unwrap_err();
-        assert_eq!(err.to_string(), "Invalid value '0'. The option 'rowsPerSecond' must be positive");
+        let err = rate
+            .open(&SourceContext {
+                clock: Clock::system(),
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value '0'. The option 'rowsPerSecond' must be positive"
+        );
     }
 }
