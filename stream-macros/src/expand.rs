@@ -28,6 +28,47 @@ pub(crate) fn pipeline(input: TokenStream) -> TokenStream {
 mod tests {
     use quote::quote;
 
+    fn expand(tokens: proc_macro2::TokenStream) -> String {
+        let file: syn::File =
+            syn::parse2(super::pipeline(tokens)).expect("expansion parses as a file");
+        prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn overflow_checks_only_where_overflow_is_possible() {
+        let code = expand(quote! {
+            query Q from Rate {
+                select a = 20 + value % 10, b = value + 1, c = (value % 3) * (value % 7), d = value * 2;
+            }
+        });
+        assert!(
+            code.contains("let a_2 = (20i64 + (value_1 % 10i64));"),
+            "{code}"
+        );
+        assert!(code.contains("add_i64(value_1, 1i64)?"), "{code}");
+        assert!(
+            code.contains("((value_1 % 3i64) * (value_1 % 7i64))"),
+            "{code}"
+        );
+        assert!(code.contains("mul_i64(value_1, 2i64)?"), "{code}");
+    }
+
+    #[test]
+    fn unread_accumulators_are_not_kept() {
+        let code = expand(quote! {
+            query Q from Rate {
+                group by k = value % 3;
+                aggregate n = count(), m = max(value), s = sum(value);
+                select k, n;
+            }
+        });
+        assert!(
+            code.contains("a0: ::sluice::__private::state::Count,"),
+            "{code}"
+        );
+        assert!(!code.contains("a1:"), "{code}");
+    }
+
     /// Prints an expansion (run with `--nocapture`) — what `cargo expand` would show.
     #[test]
     fn print_expansion() {

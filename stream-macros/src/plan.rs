@@ -340,6 +340,9 @@ pub(crate) struct Accumulator {
     pub(crate) arg: Option<SlotId>,
     /// The argument's type.
     pub(crate) arg_ty: Option<SqlType>,
+    /// The result type. Non-null results (a non-null argument in a keyed group, which exists
+    /// only once a row reached it) use accumulators without a "seen" flag.
+    pub(crate) ty: SqlType,
 }
 
 /// The aggregation.

@@ -117,25 +117,38 @@ impl Avg {
 pub trait SparkOrd: Copy {
     /// `self < other` in Spark's order.
     fn spark_lt(self, other: Self) -> bool;
+    /// The greatest value in Spark's order (NaN for doubles): the start of a running minimum.
+    const GREATEST: Self;
+    /// The least value in Spark's order: the start of a running maximum.
+    const LEAST: Self;
 }
 
 macro_rules! spark_ord_total {
-    ($($ty:ty),*) => {$(
+    ($($ty:ty: $least:expr, $greatest:expr;)*) => {$(
         impl SparkOrd for $ty {
             #[inline]
             fn spark_lt(self, other: Self) -> bool {
                 self < other
             }
+            const GREATEST: Self = $greatest;
+            const LEAST: Self = $least;
         }
     )*};
 }
-spark_ord_total!(i32, i64, bool, Timestamp);
+spark_ord_total! {
+    i32: i32::MIN, i32::MAX;
+    i64: i64::MIN, i64::MAX;
+    bool: false, true;
+    Timestamp: Timestamp::from_micros(i64::MIN), Timestamp::from_micros(i64::MAX);
+}
 
 impl SparkOrd for f64 {
     #[inline]
     fn spark_lt(self, other: Self) -> bool {
         cmp_f64(self, other).is_lt()
     }
+    const GREATEST: Self = f64::NAN;
+    const LEAST: Self = f64::NEG_INFINITY;
 }
 
 /// `min(col)` over a `Copy` type.
@@ -181,6 +194,101 @@ impl<T: SparkOrd> Max<T> {
     #[inline]
     pub fn result(&self) -> Option<T> {
         self.value
+    }
+}
+
+/// `sum(col)` of longs or ints in a group that exists only because a row arrived, with a
+/// non-null argument: never null, so no "seen" flag.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SumI64NonNull(i64);
+
+impl SumI64NonNull {
+    /// Adds a value; overflow is `[ARITHMETIC_OVERFLOW]`.
+    #[inline]
+    pub fn update(&mut self, v: i64) -> Result<(), Error> {
+        self.0 = self
+            .0
+            .checked_add(v)
+            .ok_or_else(|| Error::arithmetic_overflow("long"))?;
+        Ok(())
+    }
+
+    /// The sum.
+    #[inline]
+    pub fn result(&self) -> i64 {
+        self.0
+    }
+}
+
+/// `sum(col)` of doubles with a non-null argument in a keyed group: never null.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SumF64NonNull(f64);
+
+impl SumF64NonNull {
+    /// Adds a value.
+    #[inline]
+    pub fn update(&mut self, v: f64) {
+        self.0 += v;
+    }
+
+    /// The sum.
+    #[inline]
+    pub fn result(&self) -> f64 {
+        self.0
+    }
+}
+
+/// `min(col)` with a non-null argument in a keyed group: starts at the greatest value in
+/// Spark's order, which the group's first row always replaces (or equals).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MinNonNull<T>(T);
+
+impl<T: SparkOrd> Default for MinNonNull<T> {
+    fn default() -> Self {
+        MinNonNull(T::GREATEST)
+    }
+}
+
+impl<T: SparkOrd> MinNonNull<T> {
+    /// Offers a value.
+    #[inline]
+    pub fn update(&mut self, v: T) {
+        if v.spark_lt(self.0) {
+            self.0 = v;
+        }
+    }
+
+    /// The minimum.
+    #[inline]
+    pub fn result(&self) -> T {
+        self.0
+    }
+}
+
+/// `max(col)` with a non-null argument in a keyed group: starts at the least value in Spark's
+/// order.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MaxNonNull<T>(T);
+
+impl<T: SparkOrd> Default for MaxNonNull<T> {
+    fn default() -> Self {
+        MaxNonNull(T::LEAST)
+    }
+}
+
+impl<T: SparkOrd> MaxNonNull<T> {
+    /// Offers a value.
+    #[inline]
+    pub fn update(&mut self, v: T) {
+        if self.0.spark_lt(v) {
+            self.0 = v;
+        }
+    }
+
+    /// The maximum.
+    #[inline]
+    pub fn result(&self) -> T {
+        self.0
     }
 }
 
@@ -253,6 +361,39 @@ mod tests {
         assert_eq!(Avg::default().result(), None, "avg of no values is null");
         assert_eq!(SumI64::default().result(), None);
         assert_eq!(Max::<i64>::default().result(), None);
+    }
+
+    #[test]
+    fn non_null_variants_match_the_optional_ones() {
+        for values in [
+            vec![4.0, f64::NAN, 6.0],
+            vec![f64::NAN],
+            vec![f64::NEG_INFINITY, -1.0],
+            vec![-0.0, 0.0],
+        ] {
+            let (mut min, mut max) = (Min::default(), Max::default());
+            let (mut min_nn, mut max_nn) = (MinNonNull::default(), MaxNonNull::default());
+            let (mut sum, mut sum_nn) = (SumF64::default(), SumF64NonNull::default());
+            for &v in &values {
+                min.update(v);
+                max.update(v);
+                min_nn.update(v);
+                max_nn.update(v);
+                sum.update(v);
+                sum_nn.update(v);
+            }
+            let same =
+                |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()) || a == b;
+            assert!(same(min.result().unwrap(), min_nn.result()), "{values:?}");
+            assert!(same(max.result().unwrap(), max_nn.result()), "{values:?}");
+            assert!(same(sum.result().unwrap(), sum_nn.result()), "{values:?}");
+        }
+        let mut m = MinNonNull::<i64>::default();
+        m.update(i64::MAX);
+        assert_eq!(m.result(), i64::MAX);
+        let mut s = SumI64NonNull::default();
+        s.update(i64::MAX).unwrap();
+        assert!(s.update(1).is_err());
     }
 
     #[test]

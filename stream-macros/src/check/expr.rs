@@ -494,6 +494,7 @@ impl Relation {
                         func,
                         arg: arg_slot,
                         arg_ty,
+                        ty,
                     },
                     slot,
                 ));

@@ -303,9 +303,62 @@ impl<'p> ExprGen<'p> {
         Code { ts, ty, owned }
     }
 
+    /// The range of values an integral expression can take, when it is known to be narrower
+    /// than its type: literals, `x % c`, and sums/differences/products of known ranges.
+    /// Arithmetic whose result range fits its type cannot overflow, so it needs no ANSI check.
+    pub(crate) fn int_range(&self, e: &Expr) -> Option<(i128, i128)> {
+        match &e.kind {
+            ExprKind::Lit(Literal::Int(v)) => Some((i128::from(*v), i128::from(*v))),
+            ExprKind::Lit(Literal::Long(v)) => Some((i128::from(*v), i128::from(*v))),
+            ExprKind::Slot(s) => match &self.plan.slot(*s).def {
+                SlotDef::Let(inner) => self.int_range(inner),
+                _ => None,
+            },
+            ExprKind::Cast(inner) if inner.ty.ty.is_integral() && e.ty.ty.is_integral() => {
+                self.int_range(inner)
+            }
+            ExprKind::Neg(inner) => self.int_range(inner).map(|(lo, hi)| (-hi, -lo)),
+            ExprKind::Arith(ArithOp::Rem, a, b) => {
+                let (c, _) = self.int_range(b).filter(|(lo, hi)| lo == hi && *lo != 0)?;
+                let m = c.abs() - 1;
+                match self.int_range(a) {
+                    Some((lo, hi)) if lo >= 0 => Some((0, m.min(hi))),
+                    Some((lo, hi)) if hi <= 0 => Some(((-m).max(lo), 0)),
+                    _ => Some((-m, m)),
+                }
+            }
+            ExprKind::Arith(op @ (ArithOp::Add | ArithOp::Sub | ArithOp::Mul), a, b) => {
+                let ((al, ah), (bl, bh)) = (self.int_range(a)?, self.int_range(b)?);
+                let candidates = match op {
+                    ArithOp::Add => [al + bl, ah + bh, al + bl, ah + bh],
+                    ArithOp::Sub => [al - bh, ah - bl, al - bh, ah - bl],
+                    _ => [al * bl, al * bh, ah * bl, ah * bh],
+                };
+                let lo = *candidates.iter().min().expect("four candidates");
+                let hi = *candidates.iter().max().expect("four candidates");
+                let (min, max) = match e.ty.ty {
+                    Ty::Int => (i128::from(i32::MIN), i128::from(i32::MAX)),
+                    _ => (i128::from(i64::MIN), i128::from(i64::MAX)),
+                };
+                (lo >= min && hi <= max).then_some((lo, hi))
+            }
+            _ => None,
+        }
+    }
+
     fn arith(&self, op: ArithOp, l: &Expr, r: &Expr, ty: SqlType) -> Code {
         let rt = rt();
         let operand = l.ty.ty;
+        // `20 + value % 10` cannot overflow: use the plain operator.
+        let cannot_overflow = matches!(op, ArithOp::Add | ArithOp::Sub | ArithOp::Mul)
+            && operand.is_integral()
+            && self
+                .int_range(&Expr {
+                    kind: ExprKind::Arith(op, Box::new(l.clone()), Box::new(r.clone())),
+                    ty,
+                    span: l.span,
+                })
+                .is_some();
         let nonzero_divisor = match r.literal() {
             Some(Literal::Int(v)) => *v != 0 && *v != -1,
             Some(Literal::Long(v)) => *v != 0 && *v != -1,
@@ -325,6 +378,9 @@ impl<'p> ExprGen<'p> {
                 (Ty::Double, ArithOp::Rem) => quote!(#rt::functions::rem_f64(#x, #y)?),
                 // A literal divisor that is neither 0 nor -1 cannot fail or overflow.
                 (Ty::Long | Ty::Int, ArithOp::Rem) if nonzero_divisor => quote!((#x % #y)),
+                (Ty::Long | Ty::Int, ArithOp::Add) if cannot_overflow => quote!((#x + #y)),
+                (Ty::Long | Ty::Int, ArithOp::Sub) if cannot_overflow => quote!((#x - #y)),
+                (Ty::Long | Ty::Int, ArithOp::Mul) if cannot_overflow => quote!((#x * #y)),
                 (Ty::Long, ArithOp::Add) => quote!(#rt::functions::add_i64(#x, #y)?),
                 (Ty::Long, ArithOp::Sub) => quote!(#rt::functions::sub_i64(#x, #y)?),
                 (Ty::Long, ArithOp::Mul) => quote!(#rt::functions::mul_i64(#x, #y)?),
@@ -628,11 +684,16 @@ impl<'p> ExprGen<'p> {
         let agg = self.plan.aggregate.as_ref().expect("aggregation");
         let acc = &agg.accumulators[index];
         let field = acc_field(index);
-        let ts = match (acc.func, ty.nullable) {
-            (AggFunc::CountStar | AggFunc::Count, _) => quote!(__acc.#field.result()),
-            (_, true) => quote!(__acc.#field.result()),
-            // Non-null by construction: a group exists only once a non-null value reached it.
-            (_, false) => quote!(__acc.#field.result().unwrap_or_default()),
+        let ts = match (acc.func, ty.nullable, acc.arg_ty.map(|t| t.ty)) {
+            (_, true, _) | (AggFunc::CountStar | AggFunc::Count, ..) => {
+                quote!(__acc.#field.result())
+            }
+            // `avg` and string `min`/`max` keep an `Option` even when the result cannot be null:
+            // a group exists only once a non-null value reached it.
+            (AggFunc::Avg, false, _) | (AggFunc::Min | AggFunc::Max, false, Some(Ty::Str)) => {
+                quote!(__acc.#field.result().unwrap_or_default())
+            }
+            (_, false, _) => quote!(__acc.#field.result()),
         };
         Code {
             ts,

@@ -198,22 +198,26 @@ fn key_types(repr: &KeyRepr, ty: SqlType, plan: &PipelinePlan) -> (TokenStream, 
     }
 }
 
-fn accumulator_type(func: AggFunc, arg: Option<SqlType>) -> TokenStream {
+fn accumulator_type(acc: &crate::plan::Accumulator) -> TokenStream {
     let rt = rt();
-    let arg_ty = arg.map(|a| a.ty);
-    match (func, arg_ty) {
+    let arg_ty = acc.arg_ty.map(|a| a.ty);
+    let non_null = !acc.ty.nullable;
+    match (acc.func, arg_ty) {
         (AggFunc::CountStar | AggFunc::Count, _) => quote!(#rt::state::Count),
+        (AggFunc::Sum, Some(Ty::Double)) if non_null => quote!(#rt::state::SumF64NonNull),
         (AggFunc::Sum, Some(Ty::Double)) => quote!(#rt::state::SumF64),
+        (AggFunc::Sum, _) if non_null => quote!(#rt::state::SumI64NonNull),
         (AggFunc::Sum, _) => quote!(#rt::state::SumI64),
         (AggFunc::Avg, _) => quote!(#rt::state::Avg),
         (AggFunc::Min, Some(Ty::Str)) => quote!(#rt::state::MinStr),
         (AggFunc::Max, Some(Ty::Str)) => quote!(#rt::state::MaxStr),
         (AggFunc::Min | AggFunc::Max, Some(t)) => {
             let inner = super::expr::rust_view_type(t);
-            if func == AggFunc::Min {
-                quote!(#rt::state::Min<#inner>)
-            } else {
-                quote!(#rt::state::Max<#inner>)
+            match (acc.func, non_null) {
+                (AggFunc::Min, true) => quote!(#rt::state::MinNonNull<#inner>),
+                (AggFunc::Min, false) => quote!(#rt::state::Min<#inner>),
+                (_, true) => quote!(#rt::state::MaxNonNull<#inner>),
+                (_, false) => quote!(#rt::state::Max<#inner>),
             }
         }
         (_, None) => unreachable!("aggregate without argument"),
@@ -456,11 +460,21 @@ fn stateless(plan: &PipelinePlan, mut body: Body<'_, '_>, row_name: &Ident) -> P
             quote!(#rt::PipelineKind::Stateless),
             quote!(),
             quote!(),
-            quote! {
-                __out.reserve(__input.len());
-                for __row in __input {
-                    #prefix
-                    __out.push(#row);
+            {
+                // Without filters every input row gives one output row: size the output once.
+                // With filters, reserving for every input row would over-allocate (and fault in
+                // pages never used), so the vector grows as rows pass.
+                let reserve = if plan.filters.is_empty() {
+                    quote!(__out.reserve(__input.len());)
+                } else {
+                    quote!()
+                };
+                quote! {
+                    #reserve
+                    for __row in __input {
+                        #prefix
+                        __out.push(#row);
+                    }
                 }
             },
             quote!(0),
@@ -588,7 +602,7 @@ fn stateful(
         .accumulators
         .iter()
         .enumerate()
-        .map(|(i, a)| (acc_field(i), accumulator_type(a.func, a.arg_ty)))
+        .map(|(i, a)| (acc_field(i), accumulator_type(a)))
         .collect();
     let af_idents: Vec<&Ident> = acc_fields.iter().map(|(i, _)| i).collect();
     let af_types: Vec<&TokenStream> = acc_fields.iter().map(|(_, t)| t).collect();
