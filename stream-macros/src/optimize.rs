@@ -77,10 +77,10 @@ fn prune_accumulators(mut plan: PipelinePlan) -> PipelinePlan {
         used[index - 1]
     });
     for (s, slot) in plan.slots.iter_mut().enumerate() {
-        if let SlotDef::Agg(i) = &mut slot.def {
-            if live[s] {
-                *i = renumber[*i];
-            }
+        if let SlotDef::Agg(i) = &mut slot.def
+            && live[s]
+        {
+            *i = renumber[*i];
         }
     }
     plan
