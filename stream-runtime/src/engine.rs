@@ -54,6 +54,9 @@ pub(crate) struct EngineState<O> {
     /// The watermark the last batch ran under (the next batch's late-row threshold).
     pub(crate) last_batch_watermark: Option<Timestamp>,
     last_trigger_start: Option<Timestamp>,
+    /// Rows the last batch emitted: the next batch's output starts with that capacity, so a
+    /// steady stream allocates its output once per batch instead of growing it repeatedly.
+    last_output_rows: usize,
 }
 
 impl<O> EngineState<O> {
@@ -64,6 +67,7 @@ impl<O> EngineState<O> {
             watermark: WatermarkTracker::new(info.watermarks),
             last_batch_watermark: info.has_watermark().then_some(Timestamp::EPOCH),
             last_trigger_start: None,
+            last_output_rows: 0,
         }
     }
 }
@@ -223,13 +227,14 @@ where
             info.watermarks.len(),
         );
         let add_started = Instant::now();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.state.last_output_rows);
         for chunk in &chunks {
             self.pipeline.process(chunk, &mut ctx, &mut out)?;
         }
         drop(chunks);
         self.pipeline.finish_batch(&mut ctx, &mut out)?;
         let num_output_rows = out.len() as u64;
+        self.state.last_output_rows = out.len();
         self.sink
             .add_batch(SinkBatch {
                 batch_id,

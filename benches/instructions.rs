@@ -1,0 +1,113 @@
+//! One job of one benchmark case, run once over 1 M rows, for instruction counting:
+//!
+//! ```sh
+//! cargo bench --bench instructions --no-run
+//! valgrind --tool=callgrind target/release/deps/instructions-<hash> case2 generated
+//! valgrind --tool=callgrind target/release/deps/instructions-<hash> case2 handwritten
+//! ```
+//!
+//! Instruction counts do not depend on what else the machine is doing, so the ratio of the two
+//! counts is a stable companion to the wall-clock medians of `throughput.rs`. The job `input`
+//! only builds the case's input: subtract its count from the others.
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use sluice::OutputMode;
+
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
+
+const ROWS: usize = 1_000_000;
+const BATCH: usize = 100_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let (case, job) = match args.as_slice() {
+        [case, job] => (case.as_str(), job.as_str()),
+        _ => {
+            eprintln!(
+                "usage: instructions <case1|case2|case3|case4|case5> <generated|handwritten>"
+            );
+            return;
+        }
+    };
+    let emitted = match (case, job) {
+        ("case1" | "case3", "input") => sensors(ROWS).len(),
+        ("case2", "input") => rate_rows(ROWS).len(),
+        ("case4", "input") => keyed(ROWS, 10_000, MS).len(),
+        ("case5", "input") => keyed(ROWS, 100_000, 60).len(),
+        ("case1", "generated") => {
+            drive(RoomStats::new(), &sensors(ROWS), BATCH, OutputMode::Append)
+        }
+        ("case1", "handwritten") => {
+            let rows = sensors(ROWS);
+            let mut h = handwritten::RoomStatsByHand::default();
+            let mut out = Vec::new();
+            rows.chunks(BATCH).for_each(|c| h.batch(c, &mut out));
+            out.len()
+        }
+        ("case2", "generated") => drive(
+            RateRoomStats::new(),
+            &rate_rows(ROWS),
+            BATCH,
+            OutputMode::Append,
+        ),
+        ("case2", "handwritten") => {
+            let rows = rate_rows(ROWS);
+            let mut h = handwritten::RateStatsByHand::default();
+            let mut out = Vec::new();
+            rows.chunks(BATCH).for_each(|c| h.batch(c, &mut out));
+            out.len()
+        }
+        ("case3", "generated") => drive(HighTemp::new(), &sensors(ROWS), BATCH, OutputMode::Append),
+        ("case3", "handwritten") => {
+            let rows = sensors(ROWS);
+            let mut out = Vec::new();
+            rows.chunks(BATCH)
+                .map(|c| {
+                    handwritten::high_temp(c, &mut out);
+                    let n = out.len();
+                    out.clear();
+                    n
+                })
+                .sum()
+        }
+        ("case4", "generated") => drive(
+            Sliding::new(),
+            &keyed(ROWS, 10_000, MS),
+            BATCH,
+            OutputMode::Append,
+        ),
+        ("case4", "handwritten") => {
+            let rows = keyed(ROWS, 10_000, MS);
+            let mut h = handwritten::WindowedByHand::new(120_000_000, 60_000_000, 60_000);
+            let mut out = Vec::new();
+            rows.chunks(BATCH).for_each(|c| h.batch(c, &mut out));
+            out.len()
+        }
+        ("case5", "generated") => drive(
+            Tumbling::new(),
+            &keyed(ROWS, 100_000, 60),
+            ROWS,
+            OutputMode::Append,
+        ),
+        ("case5", "handwritten") => {
+            let rows = keyed(ROWS, 100_000, 60);
+            let mut h = handwritten::WindowedByHand::new(60_000_000, 60_000_000, 60_000);
+            let mut out = Vec::new();
+            h.batch(&rows, &mut out);
+            h.groups()
+        }
+        _ => {
+            eprintln!("unknown case or job: {case} {job}");
+            return;
+        }
+    };
+    println!("{case} {job}: {}", black_box(emitted));
+}
