@@ -9,15 +9,16 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CommitRecord, OffsetRecord, Recovery};
 use crate::clock::Clock;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pipeline::{BatchContext, EventTimeStats, OutputMode, Pipeline, PipelineKind};
 use crate::progress::{
     EventTimeProgress, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress,
 };
 use crate::query::Shared;
 use crate::sink::{Sink, SinkBatch};
-use crate::source::{ReadLimit, Source};
+use crate::source::{Offset, ReadLimit, Source};
 use crate::time::Timestamp;
 use crate::trigger::{Trigger, next_batch_time};
 use crate::watermark::WatermarkTracker;
@@ -41,6 +42,8 @@ where
     pub(crate) clock: Clock,
     pub(crate) shared: Arc<Shared>,
     pub(crate) state: EngineState<S::Offset>,
+    pub(crate) checkpoint: Option<Checkpoint>,
+    pub(crate) recovery: Recovery,
 }
 
 /// Where the query stands between batches.
@@ -57,6 +60,9 @@ pub(crate) struct EngineState<O> {
     /// Rows the last batch emitted: the next batch's output starts with that capacity, so a
     /// steady stream allocates its output once per batch instead of growing it repeatedly.
     last_output_rows: usize,
+    /// A batch recovered from the checkpoint, planned but not committed: it runs first, exactly
+    /// as recorded.
+    pending: Option<OffsetRecord>,
 }
 
 impl<O> EngineState<O> {
@@ -68,18 +74,64 @@ impl<O> EngineState<O> {
             last_batch_watermark: info.has_watermark().then_some(Timestamp::EPOCH),
             last_trigger_start: None,
             last_output_rows: 0,
+            pending: None,
         }
     }
 }
 
-/// A planned batch.
+/// A batch about to run: what it reads and what it runs under.
 struct Planned<O> {
+    batch_id: u64,
+    start: Option<O>,
     end: O,
     latest: Option<O>,
     has_data: bool,
-    trigger_start: Timestamp,
+    watermark: Option<Timestamp>,
+    late_watermark: Option<Timestamp>,
+    batch_timestamp: Timestamp,
     started: Instant,
     latest_offset_ms: u64,
+}
+
+impl<O: Offset> Planned<O> {
+    fn record(&self) -> OffsetRecord {
+        OffsetRecord {
+            version: CHECKPOINT_VERSION,
+            batch_id: self.batch_id,
+            start: self.start.as_ref().map(|o| serde_json::json!(o)),
+            end: serde_json::json!(self.end),
+            has_data: self.has_data,
+            watermark_us: self.watermark.map(Timestamp::as_micros),
+            late_watermark_us: self.late_watermark.map(Timestamp::as_micros),
+            batch_timestamp_us: self.batch_timestamp.as_micros(),
+        }
+    }
+
+    fn from_record(record: &OffsetRecord) -> Result<Self> {
+        let start = match &record.start {
+            Some(v) => Some(decode_offset(v)?),
+            None => None,
+        };
+        Ok(Planned {
+            batch_id: record.batch_id,
+            start,
+            end: decode_offset(&record.end)?,
+            latest: None,
+            has_data: record.has_data,
+            watermark: record.watermark_us.map(Timestamp::from_micros),
+            late_watermark: record.late_watermark_us.map(Timestamp::from_micros),
+            batch_timestamp: Timestamp::from_micros(record.batch_timestamp_us),
+            started: Instant::now(),
+            latest_offset_ms: 0,
+        })
+    }
+}
+
+fn decode_offset<O: Offset>(value: &serde_json::Value) -> Result<O> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Checkpoint {
+        path: "offsets".into(),
+        message: format!("recorded offset {value} does not fit this source: {e}"),
+    })
 }
 
 fn ms(d: Duration) -> u64 {
@@ -94,9 +146,42 @@ where
 {
     /// Runs the query until it stops, finishes (`Once`, `AvailableNow`) or fails.
     pub(crate) async fn run(mut self) -> Result<()> {
-        let result = self.run_triggers().await;
+        let result = match self.recover() {
+            Ok(()) => self.run_triggers().await,
+            Err(e) => Err(e),
+        };
         self.source.stop();
         result
+    }
+
+    /// Restores the state of the last committed batch: the latest snapshot, then the committed
+    /// batches after it replayed from their recorded offsets (their output was delivered
+    /// before, so it is dropped). A batch planned but not committed is kept to run first.
+    fn recover(&mut self) -> Result<()> {
+        let recovery = std::mem::take(&mut self.recovery);
+        if let Some((offsets, commit)) = recovery.committed {
+            self.shared
+                .set_status("Recovering state from the checkpoint", false, true);
+            if P::INFO.is_stateful() {
+                if let Some((_, bytes)) = &recovery.snapshot {
+                    self.pipeline.restore_state(bytes)?;
+                }
+                for record in &recovery.replay {
+                    let plan = Planned::from_record(record)?;
+                    self.execute(&plan)?;
+                }
+            }
+            self.state.batch_id = offsets.batch_id + 1;
+            self.state.committed = Some(decode_offset(&offsets.end)?);
+            self.state.watermark = WatermarkTracker::restored(
+                P::INFO.watermarks,
+                Timestamp::from_micros(commit.next_watermark_us.unwrap_or(0)),
+                &commit.node_watermarks_ms,
+            );
+            self.state.last_batch_watermark = offsets.watermark_us.map(Timestamp::from_micros);
+        }
+        self.state.pending = recovery.pending;
+        Ok(())
     }
 
     async fn run_triggers(&mut self) -> Result<()> {
@@ -156,9 +241,16 @@ where
     /// One trigger: runs a batch if there is new data, or if the watermark moved and a
     /// stateful operator could evict (Spark's no-data batch). Returns whether a batch ran.
     async fn attempt(&mut self, limit: ReadLimit) -> Result<bool> {
+        if let Some(record) = self.state.pending.take() {
+            let plan = Planned::from_record(&record)?;
+            self.shared
+                .set_status("Processing new data", plan.has_data, true);
+            self.run_batch(plan).await?;
+            return Ok(true);
+        }
         let requests = self.shared.all_available_requested();
         let started = Instant::now();
-        let trigger_start = self.clock.now();
+        let batch_timestamp = self.clock.now();
         let latest = self
             .source
             .latest_offset(self.state.committed.as_ref(), limit)?;
@@ -189,55 +281,71 @@ where
         };
         self.shared
             .set_status("Processing new data", has_data, true);
-        let planned = Planned {
+        let plan = Planned {
+            batch_id: self.state.batch_id,
+            start: self.state.committed.clone(),
             end,
             latest,
             has_data,
-            trigger_start,
+            watermark: info.has_watermark().then(|| self.state.watermark.current()),
+            late_watermark: self.state.last_batch_watermark,
+            batch_timestamp,
             started,
             latest_offset_ms,
         };
-        self.run_batch(planned).await?;
+        self.run_batch(plan).await?;
         self.shared
             .set_status("Waiting for next trigger", false, false);
         Ok(true)
     }
 
-    async fn run_batch(&mut self, plan: Planned<S::Offset>) -> Result<()> {
+    /// Reads a planned batch and runs the pipeline over it; returns the output rows, the context
+    /// (statistics) and how many rows were read, with the time spent reading.
+    fn execute(
+        &mut self,
+        plan: &Planned<S::Offset>,
+    ) -> Result<(Vec<P::Output>, BatchContext, u64, u64)> {
         let info = &P::INFO;
-        let batch_id = self.state.batch_id;
-        let start = self.state.committed.clone();
-
         let get_started = Instant::now();
         let chunks = if plan.has_data {
-            self.source.get_batch(start.as_ref(), &plan.end)?
+            self.source.get_batch(plan.start.as_ref(), &plan.end)?
         } else {
             Vec::new()
         };
         let get_batch_ms = ms(get_started.elapsed());
         let read_rows: u64 = chunks.iter().map(|c| c.len() as u64).sum();
-
-        let watermark = info.has_watermark().then(|| self.state.watermark.current());
         let mut ctx = BatchContext::new(
-            batch_id,
+            plan.batch_id,
             self.mode,
-            watermark,
-            self.state.last_batch_watermark,
-            plan.trigger_start,
+            plan.watermark,
+            plan.late_watermark,
+            plan.batch_timestamp,
             info.watermarks.len(),
         );
-        let add_started = Instant::now();
         let mut out = Vec::with_capacity(self.state.last_output_rows);
         for chunk in &chunks {
             self.pipeline.process(chunk, &mut ctx, &mut out)?;
         }
         drop(chunks);
         self.pipeline.finish_batch(&mut ctx, &mut out)?;
+        Ok((out, ctx, read_rows, get_batch_ms))
+    }
+
+    async fn run_batch(&mut self, plan: Planned<S::Offset>) -> Result<()> {
+        let info = &P::INFO;
+        let wal_started = Instant::now();
+        if let Some(checkpoint) = &self.checkpoint {
+            checkpoint.write_offsets(&plan.record())?;
+        }
+        let wal_ms = ms(wal_started.elapsed());
+
+        let add_started = Instant::now();
+        let (out, ctx, read_rows, get_batch_ms) = self.execute(&plan)?;
         let num_output_rows = out.len() as u64;
         self.state.last_output_rows = out.len();
         self.sink
             .add_batch(SinkBatch {
-                batch_id,
+                batch_id: plan.batch_id,
                 rows: out,
                 output_mode: self.mode,
             })
@@ -248,8 +356,23 @@ where
         self.source.commit(&plan.end)?;
         self.state.committed = Some(plan.end.clone());
         self.state.watermark.update(ctx.event_time_stats());
-        self.state.last_batch_watermark = watermark;
-        self.state.batch_id += 1;
+        self.state.last_batch_watermark = plan.watermark;
+        self.state.batch_id = plan.batch_id + 1;
+        if let Some(checkpoint) = &mut self.checkpoint {
+            if info.is_stateful() && checkpoint.snapshot_due(plan.batch_id) {
+                let bytes = self.pipeline.snapshot_state()?;
+                checkpoint.write_snapshot(plan.batch_id, &bytes)?;
+            }
+            checkpoint.write_commit(&CommitRecord {
+                version: CHECKPOINT_VERSION,
+                batch_id: plan.batch_id,
+                next_watermark_us: info
+                    .has_watermark()
+                    .then(|| self.state.watermark.current().as_micros()),
+                node_watermarks_ms: self.state.watermark.node_watermarks_ms(),
+            })?;
+            checkpoint.purge(plan.batch_id)?;
+        }
         let commit_ms = ms(commit_started.elapsed());
 
         let num_input_rows =
@@ -260,13 +383,12 @@ where
             };
         let progress = self.progress(
             &plan,
-            start,
             &ctx,
             num_input_rows,
             num_output_rows,
-            [get_batch_ms, add_batch_ms, commit_ms],
+            [get_batch_ms, add_batch_ms, wal_ms, commit_ms],
         );
-        self.state.last_trigger_start = Some(plan.trigger_start);
+        self.state.last_trigger_start = Some(plan.batch_timestamp);
         self.shared.record_progress(progress);
         Ok(())
     }
@@ -274,18 +396,17 @@ where
     fn progress(
         &self,
         plan: &Planned<S::Offset>,
-        start: Option<S::Offset>,
         ctx: &BatchContext,
         num_input_rows: u64,
         num_output_rows: u64,
-        [get_batch_ms, add_batch_ms, commit_ms]: [u64; 3],
+        [get_batch_ms, add_batch_ms, wal_ms, commit_ms]: [u64; 4],
     ) -> StreamingQueryProgress {
         let info = &P::INFO;
         let total_ms = ms(plan.started.elapsed());
         let input_rate = match self.state.last_trigger_start {
-            Some(last) if plan.trigger_start > last => {
+            Some(last) if plan.batch_timestamp > last => {
                 num_input_rows as f64
-                    / ((plan.trigger_start.as_micros() - last.as_micros()) as f64 / 1e6)
+                    / ((plan.batch_timestamp.as_micros() - last.as_micros()) as f64 / 1e6)
             }
             _ => 0.0,
         };
@@ -325,8 +446,8 @@ where
             id: self.shared.id,
             run_id: self.shared.run_id,
             name: self.shared.name.clone(),
-            timestamp: plan.trigger_start,
-            batch_id: ctx.batch_id(),
+            timestamp: plan.batch_timestamp,
+            batch_id: plan.batch_id,
             batch_duration: total_ms,
             num_input_rows,
             input_rows_per_second: input_rate,
@@ -335,6 +456,7 @@ where
                 ("latestOffset".to_string(), plan.latest_offset_ms),
                 ("getBatch".to_string(), get_batch_ms),
                 ("addBatch".to_string(), add_batch_ms),
+                ("walCommit".to_string(), wal_ms),
                 ("commitOffsets".to_string(), commit_ms),
                 ("triggerExecution".to_string(), total_ms),
             ]),
@@ -342,7 +464,7 @@ where
             state_operators,
             sources: vec![SourceProgress {
                 description: self.source.description(),
-                start_offset: to_json(&start),
+                start_offset: to_json(&plan.start),
                 end_offset: to_json(&Some(plan.end.clone())),
                 latest_offset: to_json(&plan.latest),
                 num_input_rows,

@@ -14,12 +14,14 @@
 //! - [`pipeline`]: the [`Pipeline`] trait the macro implements, output modes, [`BatchContext`];
 //! - [`clock`], [`watermark`], [`trigger`], [`progress`]: processing time, the event-time
 //!   watermark, when batches start, what each batch reports;
+//! - [`checkpoint`]: offset and commit logs and state snapshots that make a query restartable;
 //! - [`source`] and [`sink`]: where rows come from and go to;
 //! - [`engine`] (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
 //!   the `read_stream(...).write_stream()...start()` builder.
 
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
 pub mod clock;
 mod engine;
 pub mod error;

@@ -21,7 +21,28 @@ pub type StateMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
 
 /// A new, empty [`StateMap`].
 pub fn new_state_map<K, V>() -> StateMap<K, V> {
-    StateMap::with_hasher(FixedState::with_seed(0x005e_ed51))
+    state_map_with_capacity(0)
+}
+
+/// Serialises pipeline state for a checkpoint snapshot (compact binary, `postcard`).
+pub fn encode<T: Serialize + ?Sized>(state: &T) -> Result<Vec<u8>, Error> {
+    postcard::to_allocvec(state).map_err(|e| Error::Execution {
+        class: "INTERNAL_ERROR",
+        message: format!("cannot serialise the state: {e}"),
+    })
+}
+
+/// Reads pipeline state written by [`encode`].
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    postcard::from_bytes(bytes).map_err(|e| Error::Checkpoint {
+        path: std::path::PathBuf::from("state"),
+        message: format!("the state snapshot does not match this pipeline's state layout: {e}"),
+    })
+}
+
+/// A state map pre-sized for `n` groups.
+pub fn state_map_with_capacity<K, V>(n: usize) -> StateMap<K, V> {
+    StateMap::with_capacity_and_hasher(n, FixedState::with_seed(0x005e_ed51))
 }
 
 /// `count(*)` or `count(col)`: a row counter (the generated code skips null inputs for

@@ -47,6 +47,24 @@ impl WatermarkTracker {
         t
     }
 
+    /// Each node's own watermark (ms), for a checkpoint.
+    pub fn node_watermarks_ms(&self) -> Vec<Option<i64>> {
+        self.per_node_ms.clone()
+    }
+
+    /// A tracker resumed from a checkpoint: the global watermark and each node's.
+    pub fn restored(
+        specs: &[WatermarkSpec],
+        watermark: Timestamp,
+        nodes_ms: &[Option<i64>],
+    ) -> Self {
+        let mut t = WatermarkTracker::resumed(specs, watermark);
+        for (slot, saved) in t.per_node_ms.iter_mut().zip(nodes_ms) {
+            *slot = *saved;
+        }
+        t
+    }
+
     /// The current global watermark.
     pub fn current(&self) -> Timestamp {
         Timestamp::from_millis(self.global_ms)

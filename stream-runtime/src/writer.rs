@@ -33,6 +33,9 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use std::path::PathBuf;
+
+use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery};
 use crate::clock::Clock;
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
@@ -105,6 +108,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
             trigger: Trigger::Default,
             query_name: None,
             clock: None,
+            checkpoint: None,
         }
     }
 }
@@ -121,6 +125,7 @@ pub struct DataStreamWriter<P, S, M, K> {
     trigger: Trigger,
     query_name: Option<String>,
     clock: Option<Clock>,
+    checkpoint: Option<CheckpointConfig>,
 }
 
 impl<P, S, M, K> fmt::Debug for DataStreamWriter<P, S, M, K> {
@@ -144,6 +149,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
             trigger: self.trigger,
             query_name: self.query_name,
             clock: self.clock,
+            checkpoint: self.checkpoint,
         }
     }
 
@@ -162,6 +168,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
             trigger: self.trigger,
             query_name: self.query_name,
             clock: self.clock,
+            checkpoint: self.checkpoint,
         }
     }
 
@@ -191,6 +198,27 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
         self.clock = Some(clock);
         self
     }
+
+    /// Where the query keeps its checkpoint (Spark's `checkpointLocation`): a query started
+    /// again with the same location resumes after its last committed batch, re-running a batch
+    /// that was planned but not committed with exactly the same offsets.
+    pub fn checkpoint_location(mut self, location: impl Into<PathBuf>) -> Self {
+        let location = location.into();
+        self.checkpoint = Some(match self.checkpoint.take() {
+            Some(config) => CheckpointConfig { location, ..config },
+            None => CheckpointConfig::new(location),
+        });
+        self
+    }
+
+    /// Write a state snapshot every `n` batches (default 10); restarts replay the batches since
+    /// the last snapshot. Needs a checkpoint location.
+    pub fn snapshot_interval(mut self, n: u64) -> Self {
+        if let Some(config) = &mut self.checkpoint {
+            config.snapshot_interval = n.max(1);
+        }
+        self
+    }
 }
 
 impl<P, S, M, K> DataStreamWriter<P, S, M, K>
@@ -210,13 +238,36 @@ where
             pipeline,
             mut source,
         } = self.frame;
+        let (checkpoint, id, recovery) = match self.checkpoint {
+            Some(config) => {
+                let (checkpoint, id, recovery) = Checkpoint::open(config, &P::INFO)?;
+                (Some(checkpoint), id, recovery)
+            }
+            None => (None, Uuid::new_v4(), Recovery::default()),
+        };
         let mut sink = self.sink;
         sink.open(&SinkContext {
             query_name: self.query_name.clone(),
             output_mode: mode,
         })?;
-        source.open(&SourceContext { clock })?;
-        let shared = Shared::new(Uuid::new_v4(), self.query_name, P::INFO.plan);
+        let saved = match &checkpoint {
+            Some(c) => c.source_metadata()?,
+            None => None,
+        };
+        let restarted = saved.is_some();
+        if let Some(metadata) = saved {
+            source.restore_metadata(metadata)?;
+        }
+        source.open(&SourceContext {
+            clock,
+            metadata_dir: checkpoint.as_ref().map(Checkpoint::source_dir),
+        })?;
+        if let (Some(c), false) = (&checkpoint, restarted)
+            && let Some(metadata) = source.checkpoint_metadata()
+        {
+            c.write_source_metadata(&metadata)?;
+        }
+        let shared = Shared::new(id, self.query_name, P::INFO.plan);
         let run = QueryRun {
             pipeline,
             source,
@@ -226,6 +277,8 @@ where
             clock,
             shared: shared.clone(),
             state: EngineState::new(&P::INFO),
+            checkpoint,
+            recovery,
         };
         spawn(shared.clone(), run.run());
         Ok(StreamingQuery { shared })

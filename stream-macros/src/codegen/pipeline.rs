@@ -353,6 +353,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         finish,
         state_rows,
         state_bytes,
+        snapshot,
         items,
     } = match &plan.aggregate {
         None => stateless(plan, body, &row_name),
@@ -432,6 +433,8 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
             fn state_bytes(&self) -> usize {
                 #state_bytes
             }
+
+            #snapshot
         }
 
         #(#supports)*
@@ -447,6 +450,8 @@ struct Parts {
     finish: TokenStream,
     state_rows: TokenStream,
     state_bytes: TokenStream,
+    /// `snapshot_state` / `restore_state` (empty for a pipeline without state).
+    snapshot: TokenStream,
     /// Items emitted beside the pipeline struct (state types, the emitting function).
     items: TokenStream,
 }
@@ -504,6 +509,20 @@ fn stateless(plan: &PipelinePlan, mut body: Body<'_, '_>, row_name: &Ident) -> P
         finish: quote!(),
         state_rows: rows,
         state_bytes: quote!(0),
+        snapshot: match plan.limit {
+            // A global limit's state is the number of rows emitted so far.
+            Some(_) => quote! {
+                fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
+                    #rt::state::encode(&self.emitted)
+                }
+
+                fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
+                    self.emitted = #rt::state::decode(bytes)?;
+                    ::core::result::Result::Ok(())
+                }
+            },
+            None => quote!(),
+        },
         items: quote!(),
     }
 }
@@ -611,7 +630,8 @@ fn stateful(
     let state_types = quote! {
         #[doc = #key_doc]
         #[doc(hidden)]
-        #[derive(::core::clone::Clone, #copy_derive ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash, ::core::fmt::Debug)]
+        #[derive(::core::clone::Clone, #copy_derive ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash, ::core::fmt::Debug, #rt::serde::Serialize, #rt::serde::Deserialize)]
+        #[serde(crate = "::sluice::__private::serde")]
         pub struct #key_name {
             #(#kf_idents: #kf_owned,)*
         }
@@ -620,7 +640,8 @@ fn stateful(
 
         #[doc = #acc_doc]
         #[doc(hidden)]
-        #[derive(::core::clone::Clone, ::core::default::Default, ::core::fmt::Debug)]
+        #[derive(::core::clone::Clone, ::core::default::Default, ::core::fmt::Debug, #rt::serde::Serialize, #rt::serde::Deserialize)]
+        #[serde(crate = "::sluice::__private::serde")]
         pub struct #acc_name {
             #(#af_idents: #af_types,)*
             /// `batch_id + 1` of the last batch that updated the group (0: never).
@@ -1025,6 +1046,54 @@ fn stateful(
             }
         }
     };
+    // The state as a snapshot: the groups (key, accumulators) and the rows a limit let through.
+    let emitted_ty = if plan.limit.is_some() {
+        quote!(u64)
+    } else {
+        quote!(())
+    };
+    let emitted_get = if plan.limit.is_some() {
+        quote!(self.emitted)
+    } else {
+        quote!(())
+    };
+    let emitted_set = if plan.limit.is_some() {
+        quote!(self.emitted = __emitted;)
+    } else {
+        quote!(let () = __emitted;)
+    };
+    let snapshot = if global {
+        quote! {
+            fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
+                #rt::state::encode(&(&self.acc, #emitted_get))
+            }
+
+            fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
+                let (__acc, __emitted): (#acc_name, #emitted_ty) = #rt::state::decode(bytes)?;
+                self.acc = __acc;
+                #emitted_set
+                ::core::result::Result::Ok(())
+            }
+        }
+    } else {
+        quote! {
+            fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
+                let __groups: ::std::vec::Vec<(&#key_name, &#acc_name)> = self.state.iter().collect();
+                #rt::state::encode(&(__groups, #emitted_get))
+            }
+
+            fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
+                let (__groups, __emitted): (::std::vec::Vec<(#key_name, #acc_name)>, #emitted_ty) =
+                    #rt::state::decode(bytes)?;
+                self.state = #rt::state::state_map_with_capacity(__groups.len());
+                self.state.extend(__groups);
+                self.touched.clear();
+                #emitted_set
+                ::core::result::Result::Ok(())
+            }
+        }
+    };
+
     let limit_field = if plan.limit.is_some() {
         quote!(emitted: u64,)
     } else {
@@ -1066,6 +1135,7 @@ fn stateful(
         finish,
         state_rows: rows,
         state_bytes: bytes,
+        snapshot,
         items: quote! {
             #state_types
             impl #name {

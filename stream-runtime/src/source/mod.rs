@@ -46,6 +46,9 @@ pub enum ReadLimit {
 pub struct SourceContext {
     /// The query's processing-time clock.
     pub clock: Clock,
+    /// A directory the source may keep its own files in, inside the query's checkpoint
+    /// (`sources/0`); `None` when the query has no checkpoint.
+    pub metadata_dir: Option<std::path::PathBuf>,
 }
 
 /// A chunk of a batch's rows: owned, or shared with other queries reading the same source.
@@ -107,6 +110,19 @@ pub trait Source: Send + 'static {
     /// `Trigger.AvailableNow` starts: from now on, report no offset beyond what is available
     /// at this moment.
     fn prepare_for_available_now(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// What the source must find again after a restart (e.g. the rate source's start time),
+    /// saved in the checkpoint when the query first starts.
+    fn checkpoint_metadata(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Called before `open` on a restart with what [`Source::checkpoint_metadata`] returned the
+    /// first time.
+    fn restore_metadata(&mut self, metadata: serde_json::Value) -> Result<()> {
+        let _ = metadata;
         Ok(())
     }
 

@@ -202,6 +202,27 @@ impl Source for RateSource {
         self.snapshot_seconds = self.latest_offset(None, ReadLimit::AllAvailable)?;
         Ok(())
     }
+
+    fn checkpoint_metadata(&self) -> Option<serde_json::Value> {
+        self.start_millis
+            .map(|ms| serde_json::json!({ "start_millis": ms }))
+    }
+
+    fn restore_metadata(&mut self, metadata: serde_json::Value) -> Result<()> {
+        match metadata
+            .get("start_millis")
+            .and_then(serde_json::Value::as_i64)
+        {
+            Some(ms) => {
+                self.start_millis = Some(ms);
+                Ok(())
+            }
+            None => Err(Error::Source {
+                source_name: self.to_string(),
+                message: format!("checkpoint metadata without a start time: {metadata}"),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -220,7 +241,11 @@ mod tests {
     async fn rows_and_timestamps() {
         let clock = Clock::starting_at(Timestamp::from_millis(1_000_000));
         let mut rate = RateSource::new().rows_per_second(4);
-        rate.open(&SourceContext { clock }).unwrap();
+        rate.open(&SourceContext {
+            clock,
+            metadata_dir: None,
+        })
+        .unwrap();
         assert_eq!(
             rate.latest_offset(None, ReadLimit::Configured).unwrap(),
             Some(0)
@@ -255,7 +280,11 @@ mod tests {
     async fn partitions_interleave_like_spark() {
         let clock = Clock::starting_at(Timestamp::from_millis(0));
         let mut rate = RateSource::new().rows_per_second(6).num_partitions(2);
-        rate.open(&SourceContext { clock }).unwrap();
+        rate.open(&SourceContext {
+            clock,
+            metadata_dir: None,
+        })
+        .unwrap();
         let rows = rate.get_batch(Some(&0), &1).unwrap();
         let values: Vec<i64> = rows[0].iter().map(|r| r.value).collect();
         assert_eq!(values, vec![0, 2, 4, 1, 3, 5]);
@@ -273,6 +302,7 @@ mod tests {
         let err = rate
             .open(&SourceContext {
                 clock: Clock::system(),
+                metadata_dir: None,
             })
             .unwrap_err();
         assert_eq!(

@@ -1,0 +1,618 @@
+//! Checkpoints: what makes a query restartable without losing or doubling anything (Spark's
+//! `checkpointLocation`).
+//!
+//! Layout of a checkpoint directory (documented in `docs/checkpoint.md`):
+//!
+//! ```text
+//! metadata                 query id, pipeline name, plan fingerprint (JSON)
+//! offsets/<batch>          the batch's source range, watermarks and timestamp — written
+//!                          before the batch runs (JSON)
+//! commits/<batch>          written after the sink accepted the batch: the watermark for the
+//!                          next batch (JSON)
+//! state/<batch>.snapshot   the pipeline's state after the batch, every N batches (binary,
+//!                          versioned, checksummed)
+//! sources/0/metadata       what the source needs to resume (the rate source's start time)
+//! ```
+//!
+//! Every file is written atomically: a temporary file in the same directory, `fsync`, rename,
+//! `fsync` of the directory. A batch is committed once `commits/<batch>` exists. On restart the
+//! latest snapshot at or before the last committed batch is restored, the committed batches
+//! after it are replayed from their recorded offsets (their output is not sent again), and a
+//! batch that was planned but not committed is re-run with exactly its recorded offsets,
+//! watermark and timestamp, so a deterministic pipeline re-emits the same rows under the same
+//! batch id.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::pipeline::PipelineInfo;
+
+/// The format version of every checkpoint file Sluice writes.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+const SNAPSHOT_MAGIC: &[u8; 8] = b"SLUICESN";
+const SNAPSHOT_HEADER: usize = 8 + 4 + 8 + 8 + 8 + 4;
+
+/// Checkpoint options of a query.
+#[derive(Debug, Clone)]
+pub struct CheckpointConfig {
+    /// The checkpoint directory (created if missing).
+    pub location: PathBuf,
+    /// Write a state snapshot every this many batches (at least 1). Batches since the last
+    /// snapshot are replayed from their recorded offsets on restart.
+    pub snapshot_interval: u64,
+    /// How many batches of offset and commit logs to keep (Spark's `minBatchesToRetain`).
+    pub retain_batches: u64,
+}
+
+impl CheckpointConfig {
+    /// A checkpoint at `location` with the defaults: a snapshot every 10 batches, 100 batches of
+    /// logs kept.
+    pub fn new(location: impl Into<PathBuf>) -> Self {
+        CheckpointConfig {
+            location: location.into(),
+            snapshot_interval: 10,
+            retain_batches: 100,
+        }
+    }
+}
+
+/// `metadata`: who wrote this checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct QueryMetadata {
+    pub(crate) version: u32,
+    pub(crate) id: Uuid,
+    pub(crate) pipeline: String,
+    pub(crate) fingerprint: String,
+}
+
+/// `offsets/<batch>`: what a batch reads and runs under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct OffsetRecord {
+    pub(crate) version: u32,
+    pub(crate) batch_id: u64,
+    /// The end offset of the previous batch (`null` for the first).
+    pub(crate) start: Option<serde_json::Value>,
+    /// The end offset of this batch.
+    pub(crate) end: serde_json::Value,
+    /// Whether the batch reads new data (false: Spark's no-data batch).
+    pub(crate) has_data: bool,
+    /// The watermark the batch runs under (µs).
+    pub(crate) watermark_us: Option<i64>,
+    /// The watermark the previous batch ran under (µs): the late-row threshold.
+    pub(crate) late_watermark_us: Option<i64>,
+    /// The batch's processing time (µs): `current_timestamp()`.
+    pub(crate) batch_timestamp_us: i64,
+}
+
+/// `commits/<batch>`: the batch is done; the watermark the next batch runs under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CommitRecord {
+    pub(crate) version: u32,
+    pub(crate) batch_id: u64,
+    /// The global watermark after this batch (µs).
+    pub(crate) next_watermark_us: Option<i64>,
+    /// Each watermark node's own watermark after this batch (ms), for the `min` policy.
+    pub(crate) node_watermarks_ms: Vec<Option<i64>>,
+}
+
+/// What a restarting query finds in its checkpoint.
+#[derive(Debug, Default)]
+pub(crate) struct Recovery {
+    /// The last committed batch, its offsets and commit record.
+    pub(crate) committed: Option<(OffsetRecord, CommitRecord)>,
+    /// A state snapshot at or before the last committed batch: `(batch, bytes)`.
+    pub(crate) snapshot: Option<(u64, Vec<u8>)>,
+    /// Committed batches after the snapshot, to replay in order.
+    pub(crate) replay: Vec<OffsetRecord>,
+    /// A batch planned but not committed: re-run it first, exactly.
+    pub(crate) pending: Option<OffsetRecord>,
+}
+
+/// An open checkpoint directory.
+#[derive(Debug)]
+pub(crate) struct Checkpoint {
+    dir: PathBuf,
+    config: CheckpointConfig,
+    fingerprint: u64,
+    last_snapshot: Option<u64>,
+}
+
+fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
+    checkpoint_error(path, format!("{what}: {e}"))
+}
+
+/// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| checkpoint_error(path, "no parent directory"))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = File::create(&tmp).map_err(|e| io_error(&tmp, "cannot create", e))?;
+    f.write_all(bytes)
+        .map_err(|e| io_error(&tmp, "cannot write", e))?;
+    f.sync_all().map_err(|e| io_error(&tmp, "cannot sync", e))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(|e| io_error(path, "cannot rename into place", e))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(dir, "cannot sync directory", e))
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = fs::read(path).map_err(|e| io_error(path, "cannot read", e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| checkpoint_error(path, format!("corrupt or truncated file: {e}")))
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).expect("checkpoint records serialise");
+    write_atomic(path, &bytes)
+}
+
+/// The batch ids present in a log directory (files named by their batch id), ascending.
+fn batch_ids(dir: &Path, suffix: &str) -> Result<Vec<u64>> {
+    let mut ids = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+        Err(e) => return Err(io_error(dir, "cannot list", e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(dir, "cannot list", e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(id) = name
+            .strip_suffix(suffix)
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            ids.push(id);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+impl Checkpoint {
+    /// Opens (or creates) the checkpoint for a query running `info`. Refuses a checkpoint
+    /// written by a different plan. Returns the query id to use (the one recorded, or a new one)
+    /// and what a restart must recover.
+    pub(crate) fn open(
+        config: CheckpointConfig,
+        info: &PipelineInfo,
+    ) -> Result<(Checkpoint, Uuid, Recovery)> {
+        let dir = config.location.clone();
+        for sub in ["offsets", "commits", "state", "sources/0"] {
+            fs::create_dir_all(dir.join(sub))
+                .map_err(|e| io_error(&dir.join(sub), "cannot create", e))?;
+        }
+        let fingerprint = format!("{:016x}", info.fingerprint);
+        let meta_path = dir.join("metadata");
+        let id = if meta_path.exists() {
+            let meta: QueryMetadata = read_json(&meta_path)?;
+            if meta.version > CHECKPOINT_VERSION {
+                return Err(checkpoint_error(
+                    &meta_path,
+                    format!(
+                        "written by a newer Sluice (format version {}; this one reads up to {CHECKPOINT_VERSION})",
+                        meta.version
+                    ),
+                ));
+            }
+            if meta.fingerprint != fingerprint {
+                return Err(checkpoint_error(
+                    &meta_path,
+                    format!(
+                        "written by a different query (pipeline `{}`, plan fingerprint {}); this query is `{}` with plan fingerprint {fingerprint}. \
+                         Restarting from it would mix incompatible state: use a new checkpoint location",
+                        meta.pipeline, meta.fingerprint, info.name
+                    ),
+                ));
+            }
+            meta.id
+        } else {
+            let meta = QueryMetadata {
+                version: CHECKPOINT_VERSION,
+                id: Uuid::new_v4(),
+                pipeline: info.name.to_string(),
+                fingerprint: fingerprint.clone(),
+            };
+            write_json(&meta_path, &meta)?;
+            meta.id
+        };
+        let mut checkpoint = Checkpoint {
+            dir,
+            config,
+            fingerprint: info.fingerprint,
+            last_snapshot: None,
+        };
+        let recovery = checkpoint.recover()?;
+        Ok((checkpoint, id, recovery))
+    }
+
+    fn offsets_path(&self, batch: u64) -> PathBuf {
+        self.dir.join("offsets").join(batch.to_string())
+    }
+
+    fn commits_path(&self, batch: u64) -> PathBuf {
+        self.dir.join("commits").join(batch.to_string())
+    }
+
+    fn snapshot_path(&self, batch: u64) -> PathBuf {
+        self.dir.join("state").join(format!("{batch}.snapshot"))
+    }
+
+    fn recover(&mut self) -> Result<Recovery> {
+        let offsets = batch_ids(&self.dir.join("offsets"), "")?;
+        let commits = batch_ids(&self.dir.join("commits"), "")?;
+        let Some(&latest_planned) = offsets.last() else {
+            return Ok(Recovery::default());
+        };
+        let last_commit = commits.last().copied();
+        let pending = match last_commit {
+            Some(c) if c >= latest_planned => None,
+            _ => Some(read_json::<OffsetRecord>(
+                &self.offsets_path(latest_planned),
+            )?),
+        };
+        if let (Some(p), Some(c)) = (&pending, last_commit)
+            && p.batch_id != c + 1
+        {
+            return Err(checkpoint_error(
+                &self.offsets_path(p.batch_id),
+                format!(
+                    "batch {} is planned but the last committed batch is {c}; the logs are inconsistent",
+                    p.batch_id
+                ),
+            ));
+        }
+        let Some(last_commit) = last_commit else {
+            return Ok(Recovery {
+                pending,
+                ..Recovery::default()
+            });
+        };
+        let committed_offsets: OffsetRecord = read_json(&self.offsets_path(last_commit))?;
+        let commit: CommitRecord = read_json(&self.commits_path(last_commit))?;
+        // The latest readable snapshot at or before the last commit; a corrupt one is skipped
+        // for an earlier one, whose later batches are then replayed.
+        let mut snapshot = None;
+        let mut corrupt = Vec::new();
+        for id in batch_ids(&self.dir.join("state"), ".snapshot")?
+            .into_iter()
+            .rev()
+        {
+            if id > last_commit {
+                continue;
+            }
+            match self.read_snapshot(id) {
+                Ok(bytes) => {
+                    snapshot = Some((id, bytes));
+                    break;
+                }
+                Err(e) => corrupt.push(e.to_string()),
+            }
+        }
+        let replay_from = snapshot.as_ref().map_or(0, |(id, _)| id + 1);
+        let mut replay = Vec::new();
+        for id in replay_from..=last_commit {
+            let path = self.offsets_path(id);
+            if !path.exists() {
+                let why = if corrupt.is_empty() {
+                    "no state snapshot covers the batches before it".to_string()
+                } else {
+                    format!(
+                        "the state snapshots that would cover it are unusable ({})",
+                        corrupt.join("; ")
+                    )
+                };
+                return Err(checkpoint_error(
+                    &path,
+                    format!("offsets of batch {id} were purged and {why}"),
+                ));
+            }
+            replay.push(read_json(&path)?);
+        }
+        self.last_snapshot = snapshot.as_ref().map(|(id, _)| *id);
+        Ok(Recovery {
+            committed: Some((committed_offsets, commit)),
+            snapshot,
+            replay,
+            pending,
+        })
+    }
+
+    /// Records the plan of a batch before it runs.
+    pub(crate) fn write_offsets(&self, record: &OffsetRecord) -> Result<()> {
+        write_json(&self.offsets_path(record.batch_id), record)
+    }
+
+    /// Whether batch `batch` should leave a state snapshot.
+    pub(crate) fn snapshot_due(&self, batch: u64) -> bool {
+        self.last_snapshot
+            .is_none_or(|last| batch >= last + self.config.snapshot_interval.max(1))
+    }
+
+    /// Writes the state after batch `batch`.
+    pub(crate) fn write_snapshot(&mut self, batch: u64, payload: &[u8]) -> Result<()> {
+        let mut bytes = Vec::with_capacity(SNAPSHOT_HEADER + payload.len());
+        bytes.extend_from_slice(SNAPSHOT_MAGIC);
+        bytes.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&self.fingerprint.to_le_bytes());
+        bytes.extend_from_slice(&batch.to_le_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        bytes.extend_from_slice(payload);
+        write_atomic(&self.snapshot_path(batch), &bytes)?;
+        self.last_snapshot = Some(batch);
+        Ok(())
+    }
+
+    /// Reads and verifies a snapshot's payload.
+    fn read_snapshot(&self, batch: u64) -> Result<Vec<u8>> {
+        let path = self.snapshot_path(batch);
+        let bytes = fs::read(&path).map_err(|e| io_error(&path, "cannot read", e))?;
+        let corrupt = |why: &str| checkpoint_error(&path, format!("corrupt state snapshot: {why}"));
+        if bytes.len() < SNAPSHOT_HEADER || &bytes[..8] != SNAPSHOT_MAGIC {
+            return Err(corrupt("not a Sluice state snapshot, or truncated"));
+        }
+        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let version = u32_at(8);
+        if version != CHECKPOINT_VERSION {
+            return Err(corrupt(&format!(
+                "format version {version}, expected {CHECKPOINT_VERSION}"
+            )));
+        }
+        if u64_at(12) != self.fingerprint {
+            return Err(corrupt("written by a different plan"));
+        }
+        if u64_at(20) != batch {
+            return Err(corrupt("batch id does not match its file name"));
+        }
+        let len = u64_at(28) as usize;
+        let payload = &bytes[SNAPSHOT_HEADER..];
+        if payload.len() != len {
+            return Err(corrupt(&format!(
+                "truncated: {} of {len} payload bytes",
+                payload.len()
+            )));
+        }
+        if crc32fast::hash(payload) != u32_at(36) {
+            return Err(corrupt("checksum mismatch"));
+        }
+        Ok(payload.to_vec())
+    }
+
+    /// Marks a batch committed.
+    pub(crate) fn write_commit(&self, record: &CommitRecord) -> Result<()> {
+        write_json(&self.commits_path(record.batch_id), record)
+    }
+
+    /// Deletes logs older than the retention and snapshots no restart can need.
+    pub(crate) fn purge(&self, committed: u64) -> Result<()> {
+        let keep_from = committed.saturating_sub(self.config.retain_batches.saturating_sub(1));
+        // Snapshots: keep the newest two (the newest may be unreadable after a crash of the
+        // disk), and never delete the logs a restart from the older one would replay.
+        let snapshots = batch_ids(&self.dir.join("state"), ".snapshot")?;
+        let oldest_kept_snapshot = snapshots.iter().rev().nth(1).copied();
+        let logs_from = match oldest_kept_snapshot {
+            Some(s) => keep_from.min(s + 1),
+            None => 0,
+        };
+        for id in snapshots {
+            if oldest_kept_snapshot.is_some_and(|s| id < s) {
+                let _ = fs::remove_file(self.snapshot_path(id));
+            }
+        }
+        for (dir, ids) in [
+            ("offsets", batch_ids(&self.dir.join("offsets"), "")?),
+            ("commits", batch_ids(&self.dir.join("commits"), "")?),
+        ] {
+            for id in ids.into_iter().filter(|id| *id < logs_from) {
+                let _ = fs::remove_file(self.dir.join(dir).join(id.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The source's saved metadata, if any.
+    pub(crate) fn source_metadata(&self) -> Result<Option<serde_json::Value>> {
+        let path = self.dir.join("sources/0/metadata");
+        if path.exists() {
+            read_json(&path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Saves the source's metadata (once, when the query first starts).
+    pub(crate) fn write_source_metadata(&self, value: &serde_json::Value) -> Result<()> {
+        write_json(&self.dir.join("sources/0/metadata"), value)
+    }
+
+    /// The directory a source may keep its own files in (`sources/0`).
+    pub(crate) fn source_dir(&self) -> PathBuf {
+        self.dir.join("sources/0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::PipelineKind;
+
+    const INFO: PipelineInfo = PipelineInfo {
+        name: "Q",
+        kind: PipelineKind::Aggregation {
+            evicts_on_watermark: true,
+        },
+        watermarks: &[],
+        unsupported_modes: &[],
+        fingerprint: 42,
+        plan: "",
+        has_scan_filters: false,
+    };
+
+    fn offsets(batch: u64) -> OffsetRecord {
+        OffsetRecord {
+            version: 1,
+            batch_id: batch,
+            start: (batch > 0).then(|| serde_json::json!(batch)),
+            end: serde_json::json!(batch + 1),
+            has_data: true,
+            watermark_us: Some(0),
+            late_watermark_us: Some(0),
+            batch_timestamp_us: 0,
+        }
+    }
+
+    fn commit(batch: u64) -> CommitRecord {
+        CommitRecord {
+            version: 1,
+            batch_id: batch,
+            next_watermark_us: Some(0),
+            node_watermarks_ms: vec![],
+        }
+    }
+
+    #[test]
+    fn fresh_then_pending_then_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CheckpointConfig {
+            snapshot_interval: 2,
+            ..CheckpointConfig::new(dir.path())
+        };
+        let (mut c, id, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        assert!(r.committed.is_none() && r.pending.is_none());
+        c.write_offsets(&offsets(0)).unwrap();
+        assert!(c.snapshot_due(0));
+        c.write_snapshot(0, b"state-0").unwrap();
+        c.write_commit(&commit(0)).unwrap();
+        c.write_offsets(&offsets(1)).unwrap();
+        // Restart: batch 1 is pending; the snapshot of batch 0 is restored, nothing replayed.
+        let (_, id2, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        assert_eq!(id, id2, "the query id survives restarts");
+        assert_eq!(r.pending.as_ref().map(|p| p.batch_id), Some(1));
+        assert_eq!(r.snapshot, Some((0, b"state-0".to_vec())));
+        assert!(r.replay.is_empty());
+        // Commit 1 and 2 without a snapshot: a restart replays them after snapshot 0.
+        let (c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        assert!(!c.snapshot_due(1));
+        c.write_commit(&commit(1)).unwrap();
+        c.write_offsets(&offsets(2)).unwrap();
+        assert!(c.snapshot_due(2));
+        c.write_commit(&commit(2)).unwrap();
+        let (_, _, r) = Checkpoint::open(config, &INFO).unwrap();
+        assert!(r.pending.is_none());
+        assert_eq!(
+            r.replay.iter().map(|o| o.batch_id).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(r.committed.unwrap().0.batch_id, 2);
+    }
+
+    #[test]
+    fn corrupt_snapshot_falls_back_to_an_earlier_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CheckpointConfig {
+            snapshot_interval: 1,
+            ..CheckpointConfig::new(dir.path())
+        };
+        let (mut c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        for b in 0..2 {
+            c.write_offsets(&offsets(b)).unwrap();
+            c.write_snapshot(b, format!("state-{b}").as_bytes())
+                .unwrap();
+            c.write_commit(&commit(b)).unwrap();
+        }
+        // Flip a byte of the newest snapshot's payload.
+        let path = dir.path().join("state/1.snapshot");
+        let mut bytes = fs::read(&path).unwrap();
+        *bytes.last_mut().unwrap() ^= 0xff;
+        fs::write(&path, &bytes).unwrap();
+        let (_, _, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        assert_eq!(r.snapshot, Some((0, b"state-0".to_vec())));
+        assert_eq!(r.replay.len(), 1);
+        // Truncate it too, and the older one: no usable snapshot, batch 0 is replayed from scratch.
+        fs::write(&path, &bytes[..10]).unwrap();
+        fs::write(dir.path().join("state/0.snapshot"), b"garbage").unwrap();
+        let (_, _, r) = Checkpoint::open(config, &INFO).unwrap();
+        assert!(r.snapshot.is_none());
+        assert_eq!(
+            r.replay.iter().map(|o| o.batch_id).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+    }
+
+    #[test]
+    fn refuses_another_plan_and_corrupt_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CheckpointConfig::new(dir.path());
+        let (c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        c.write_offsets(&offsets(0)).unwrap();
+        let other = PipelineInfo {
+            name: "Other",
+            fingerprint: 7,
+            ..INFO
+        };
+        let err = Checkpoint::open(config.clone(), &other)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("written by a different query (pipeline `Q`"),
+            "{err}"
+        );
+        assert!(err.contains("use a new checkpoint location"), "{err}");
+        fs::write(dir.path().join("offsets/0"), b"{\"version\": 1, \"batch").unwrap();
+        let err = Checkpoint::open(config, &INFO).unwrap_err().to_string();
+        assert!(
+            err.contains("offsets/0") && err.contains("corrupt or truncated file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn purge_keeps_what_a_restart_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CheckpointConfig {
+            snapshot_interval: 3,
+            retain_batches: 2,
+            ..CheckpointConfig::new(dir.path())
+        };
+        let (mut c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        for b in 0..10 {
+            c.write_offsets(&offsets(b)).unwrap();
+            if c.snapshot_due(b) {
+                c.write_snapshot(b, b"s").unwrap();
+            }
+            c.write_commit(&commit(b)).unwrap();
+            c.purge(b).unwrap();
+        }
+        // Snapshots at 0, 3, 6, 9: the newest two are kept; logs from the older one on.
+        assert_eq!(
+            batch_ids(&dir.path().join("state"), ".snapshot").unwrap(),
+            vec![6, 9]
+        );
+        assert_eq!(
+            batch_ids(&dir.path().join("offsets"), "").unwrap(),
+            vec![7, 8, 9]
+        );
+        let (_, _, r) = Checkpoint::open(config, &INFO).unwrap();
+        assert_eq!(r.snapshot.map(|s| s.0), Some(9));
+    }
+}
