@@ -393,6 +393,16 @@ async fn watermarked_windows_in_append_mode() {
     assert_eq!(progress[81].num_input_rows, 5);
     assert_eq!(progress[82].num_input_rows, 0);
     assert_eq!(progress[82].watermark(), Some(at("10:00:10.8")));
+    // The emitted window's 5 groups leave the state: 5 rooms in each of the windows
+    // [10:00:00, 10:00:10) to [10:00:40, 10:00:50) before, 4 windows after, and still 4 at
+    // the end (readings up to 10:00:44.8): the watermark bounds the state.
+    let state = |batch: usize| {
+        let s = &progress[batch].state_operators[0];
+        (s.num_rows_total, s.num_rows_removed)
+    };
+    assert_eq!(state(81), (25, 0));
+    assert_eq!(state(82), (20, 5));
+    assert_eq!(state(90), (20, 0));
 }
 
 /// `TestAgg` first in complete mode, then in update mode, each for the seed's 12 seconds with
