@@ -6,7 +6,8 @@
 //! cargo run --release --example quickstart -- --seconds 5
 //! ```
 
-use std::time::Duration;
+#[path = "common/mod.rs"]
+mod common;
 
 use sluice::prelude::*;
 
@@ -28,24 +29,9 @@ sluice::pipeline! {
     }
 }
 
-/// `--seconds N` (or `SLUICE_SECONDS`), else `default`.
-fn run_seconds(default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .or_else(|| {
-            std::env::var("SLUICE_SECONDS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-        })
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() -> Result<(), sluice::Error> {
-    let seconds = run_seconds(30);
+    let seconds = common::seconds(30);
     let query = RoomWindows::read_stream(RateSource::new().rows_per_second(5))
         .write_stream()
         .output_mode(Update)
@@ -53,7 +39,7 @@ async fn main() -> Result<(), sluice::Error> {
         .trigger(Trigger::processing_time("2 seconds")?)
         .start()?;
     println!("Windowed room statistics started; running for {seconds} seconds...");
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    common::sleep(seconds).await;
     query.stop().await;
     println!("Query stopped.");
     Ok(())

@@ -51,3 +51,8 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub use stream_runtime::__private;
+
+/// The README's Rust code, compiled by `cargo test` as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

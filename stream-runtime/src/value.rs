@@ -172,9 +172,10 @@ impl Schema {
         out
     }
 
-    /// Prints [`Schema::tree_string`] to stdout, like Spark's `printSchema()`.
+    /// Prints [`Schema::tree_string`] to stdout followed by an empty line, as Spark's
+    /// `printSchema()` does (`println(schema.treeString)`).
     pub fn print_tree(&self) {
-        print!("{}", self.tree_string());
+        println!("{}", self.tree_string());
     }
 
     /// The schema in Spark's JSON form (`StructType.jsonValue()`).

@@ -679,6 +679,12 @@ fn stateful(
                 match (k.ty.ty, k.ty.nullable) {
                     (Ty::Double, false) => quote!(#rt::functions::f64_key_bits(#local)),
                     (Ty::Double, true) => quote!(#local.map(#rt::functions::f64_key_bits)),
+                    // The key ref borrows: a computed (owned) string or array is viewed.
+                    (Ty::Str | Ty::StrArray, _) => g.view(&Code {
+                        ts: quote!(#local),
+                        ty: k.ty,
+                        owned: g.slot_owned(*slot),
+                    }),
                     _ => quote!(#local),
                 }
             }

@@ -105,9 +105,10 @@ impl<R: Row> MemoryTable<R> {
         )
     }
 
-    /// Prints the table as Spark's `show(truncate = false)` does.
+    /// Prints the table as Spark's `show(truncate = false)` does, followed by an empty line
+    /// (`println(showString(...))`).
     pub fn show(&self) {
-        print!("{}", Self::show_rows_string(&self.rows(), 20, false));
+        println!("{}", Self::show_rows_string(&self.rows(), 20, false));
     }
 
     fn apply(&self, batch: SinkBatch<R>) {

@@ -1,0 +1,101 @@
+//! Helpers for the tests of the seed's examples: a paused processing-time clock, and a sink
+//! collecting each batch's rows as text.
+
+// Each test file uses only some of these helpers.
+#![allow(dead_code, unused_macros)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sluice::prelude::*;
+
+/// `2024-01-01T<time>Z`.
+pub(crate) fn at(time: &str) -> Timestamp {
+    Timestamp::parse(&format!("2024-01-01T{time}Z")).expect("a valid time")
+}
+
+/// A processing-time clock reading `2024-01-01T<time>Z` now. Under
+/// `#[tokio::test(start_paused = true)]` it advances only as the test sleeps, so the rate
+/// source's rows and every trigger are exact.
+pub(crate) fn clock_at(time: &str) -> Clock {
+    Clock::starting_at(at(time))
+}
+
+/// A row as text: its values as Spark's console prints them, separated by `" | "`.
+pub(crate) fn line<R: Row>(row: &R) -> String {
+    row.to_values()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Every batch a query emitted: `(batch id, rows as text)`.
+pub(crate) type Batches = Vec<(u64, Vec<String>)>;
+
+/// Collects the batches of a query (through `foreach_batch`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Collector {
+    batches: Arc<Mutex<Batches>>,
+}
+
+impl Collector {
+    /// A new, empty collector.
+    pub(crate) fn new() -> Self {
+        Collector::default()
+    }
+
+    /// The `foreach_batch` closure that records into this collector.
+    pub(crate) fn sink<R: Row>(&self) -> impl FnMut(u64, Vec<R>) + Send + 'static {
+        let batches = Arc::clone(&self.batches);
+        move |id, rows| {
+            let lines = rows.iter().map(line).collect();
+            batches.lock().expect("collector lock").push((id, lines));
+        }
+    }
+
+    /// The batches so far, each batch's rows in the order the query emitted them.
+    pub(crate) fn in_order(&self) -> Batches {
+        self.batches.lock().expect("collector lock").clone()
+    }
+
+    /// The batches so far, each batch's rows sorted (Spark does not define the order of an
+    /// aggregation's rows within a batch).
+    pub(crate) fn sorted(&self) -> Batches {
+        let mut batches = self.in_order();
+        for (_, rows) in &mut batches {
+            rows.sort();
+        }
+        batches
+    }
+
+    /// The batches that emitted rows (rows sorted), and how many batches ran in all: for long
+    /// runs whose batches are mostly empty.
+    pub(crate) fn non_empty_sorted(&self) -> (Batches, usize) {
+        let all = self.sorted();
+        let ids: Vec<u64> = all.iter().map(|(id, _)| *id).collect();
+        let expected_ids: Vec<u64> = (0..all.len() as u64).collect();
+        assert_eq!(ids, expected_ids, "batch ids are consecutive from 0");
+        let count = all.len();
+        (
+            all.into_iter()
+                .filter(|(_, rows)| !rows.is_empty())
+                .collect(),
+            count,
+        )
+    }
+}
+
+/// Lets a query run for `millis` of processing time, then stops it.
+pub(crate) async fn run_for(query: &StreamingQuery, millis: u64) {
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    query.stop().await;
+    assert!(query.exception().is_none(), "{:?}", query.exception());
+}
+
+/// `batches![0 => [], 1 => ["a | 1", "b | 2"]]`: expected [`Batches`].
+macro_rules! batches {
+    ($($id:literal => [$($row:expr),* $(,)?]),* $(,)?) => {
+        vec![$(($id as u64, vec![$($row.to_string()),*])),*]
+    };
+}
