@@ -54,6 +54,29 @@ mod tests {
     }
 
     #[test]
+    fn a_concat_of_a_cast_integer_is_keyed_by_the_integer() {
+        // The seed's sensor stream: room_id = cast(value % 5 as string), then concat.
+        let code = expand(quote! {
+            query S from Rate {
+                select timestamp, room_id = cast(value % 5 as string);
+                with room_name = concat("Room_", room_id);
+            }
+            query Q from S {
+                group by room_name;
+                aggregate n = count();
+            }
+        });
+        assert!(code.contains("k_room_name: i64,"), "{code}");
+        let q = &code[code
+            .find("impl ::sluice::__private::Pipeline for Q")
+            .expect("Q's impl")..];
+        assert!(
+            !q.contains("to_spark_string"),
+            "Q builds no string per row: {q}"
+        );
+    }
+
+    #[test]
     fn unread_accumulators_are_not_kept() {
         let code = expand(quote! {
             query Q from Rate {

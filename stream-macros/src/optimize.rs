@@ -93,16 +93,16 @@ fn concat_int(plan: &mut PipelinePlan, expr: &Expr, key_name: &str) -> Option<Ke
     };
     let mut prefix = String::new();
     let mut suffix = String::new();
-    let mut inner: Option<&Expr> = None;
+    let mut inner: Option<Expr> = None;
     for arg in args {
-        match (&arg.kind, inner) {
+        match (&arg.kind, &inner) {
             (ExprKind::Lit(Literal::Str(s)), None) => prefix.push_str(s),
             (ExprKind::Lit(Literal::Str(s)), Some(_)) => suffix.push_str(s),
-            (_, None) if arg.ty.ty.is_integral() => inner = Some(arg),
+            (_, None) => inner = Some(integral_source(plan, arg)?),
             _ => return None,
         }
     }
-    let inner = inner?.clone();
+    let inner = inner?;
     let slot = match inner.kind {
         ExprKind::Slot(s) => s,
         _ => {
@@ -121,6 +121,26 @@ fn concat_int(plan: &mut PipelinePlan, expr: &Expr, key_name: &str) -> Option<Ke
         inner: slot,
         suffix,
     })
+}
+
+/// The integer a `concat` argument prints: the argument itself if it is integral, or the
+/// integral value inside `cast(<int> as string)` (directly or through a computed column, as in
+/// the seed's `room_id = cast(value % 5 as string)`) — the cast prints exactly what `concat`
+/// would.
+fn integral_source(plan: &PipelinePlan, e: &Expr) -> Option<Expr> {
+    if e.ty.ty.is_integral() {
+        return Some(e.clone());
+    }
+    match &e.kind {
+        ExprKind::Cast(inner) if e.ty.ty == Ty::Str && inner.ty.ty.is_integral() => {
+            Some((**inner).clone())
+        }
+        ExprKind::Slot(s) if e.ty.ty == Ty::Str => match &plan.slots[s.0].def {
+            SlotDef::Let(def) => integral_source(plan, def),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `case when c1 then "a" ... [else "z"] end` where every result is a string literal.
