@@ -137,6 +137,11 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, || ())
+}
+
+/// [`write_atomic`], calling `before_rename` once the temporary file is durable.
+fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce()) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| checkpoint_error(path, "no parent directory"))?;
@@ -147,6 +152,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| io_error(&tmp, "cannot write", e))?;
     f.sync_all().map_err(|e| io_error(&tmp, "cannot sync", e))?;
     drop(f);
+    before_rename();
     fs::rename(&tmp, path).map_err(|e| io_error(path, "cannot rename into place", e))?;
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -357,7 +363,9 @@ impl Checkpoint {
         bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
         bytes.extend_from_slice(payload);
-        write_atomic(&self.snapshot_path(batch), &bytes)?;
+        write_atomic_with(&self.snapshot_path(batch), &bytes, || {
+            crate::failpoint::hit("mid_snapshot", batch)
+        })?;
         self.last_snapshot = Some(batch);
         Ok(())
     }

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CommitRecord, OffsetRecord, Recovery};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::pipeline::{BatchContext, EventTimeStats, OutputMode, Pipeline, PipelineKind};
 use crate::progress::{
     EventTimeProgress, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress,
@@ -334,9 +335,11 @@ where
     async fn run_batch(&mut self, plan: Planned<S::Offset>) -> Result<()> {
         let info = &P::INFO;
         let wal_started = Instant::now();
+        failpoint::hit("before_offsets", plan.batch_id);
         if let Some(checkpoint) = &self.checkpoint {
             checkpoint.write_offsets(&plan.record())?;
         }
+        failpoint::hit("after_offsets", plan.batch_id);
         let wal_ms = ms(wal_started.elapsed());
 
         let add_started = Instant::now();
@@ -351,6 +354,7 @@ where
             })
             .await?;
         let add_batch_ms = ms(add_started.elapsed());
+        failpoint::hit("after_sink", plan.batch_id);
 
         let commit_started = Instant::now();
         self.source.commit(&plan.end)?;
@@ -371,6 +375,7 @@ where
                     .then(|| self.state.watermark.current().as_micros()),
                 node_watermarks_ms: self.state.watermark.node_watermarks_ms(),
             })?;
+            failpoint::hit("after_commit", plan.batch_id);
             checkpoint.purge(plan.batch_id)?;
         }
         let commit_ms = ms(commit_started.elapsed());

@@ -25,6 +25,8 @@ pub mod checkpoint;
 pub mod clock;
 mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod failpoint;
 pub mod functions;
 pub mod pipeline;
 pub mod progress;
