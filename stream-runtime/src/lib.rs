@@ -22,11 +22,13 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+mod atomic;
 pub mod clock;
 mod engine;
 pub mod error;
 #[doc(hidden)]
 pub mod failpoint;
+pub mod format;
 pub mod functions;
 pub mod pipeline;
 pub mod progress;
@@ -40,6 +42,9 @@ pub mod trigger;
 pub mod value;
 pub mod watermark;
 pub mod writer;
+
+#[cfg(test)]
+mod test_rows;
 
 pub use clock::Clock;
 pub use error::{Error, Result};
