@@ -264,10 +264,7 @@ pub(crate) fn spawn(
     shared: Arc<Shared>,
     task: impl Future<Output = Result<(), Error>> + Send + 'static,
 ) {
-    let handle = match tokio::runtime::Handle::try_current() {
-        Ok(h) => h,
-        Err(_) => background_runtime().handle().clone(),
-    };
+    let handle = runtime_handle();
     let inner = handle.spawn(task);
     handle.spawn(async move {
         let result = match inner.await {
@@ -291,6 +288,15 @@ pub(crate) fn spawn(
         };
         shared.terminate(result);
     });
+}
+
+/// The current tokio runtime, or the one Sluice keeps for programs without one: where query
+/// tasks and source background tasks run.
+pub(crate) fn runtime_handle() -> tokio::runtime::Handle {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => h,
+        Err(_) => background_runtime().handle().clone(),
+    }
 }
 
 fn background_runtime() -> &'static tokio::runtime::Runtime {

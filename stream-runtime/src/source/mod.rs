@@ -8,6 +8,7 @@
 pub mod file;
 pub mod memory;
 pub mod rate;
+pub mod socket;
 
 use std::fmt::Debug;
 use std::ops::Deref;
@@ -24,6 +25,7 @@ use crate::row::Row;
 pub use file::{FileOffset, FileOrder, FileSource};
 pub use memory::MemoryStream;
 pub use rate::RateSource;
+pub use socket::SocketSource;
 
 /// A position in a source's stream.
 pub trait Offset:
