@@ -207,7 +207,7 @@ impl Source for SocketSource {
             ctx.clock,
             self.reconnect,
         );
-        self.task = Some(crate::query::runtime_handle().spawn(task));
+        self.task = Some(crate::runtime::handle().spawn(task));
         Ok(())
     }
 
