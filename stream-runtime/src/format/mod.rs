@@ -48,6 +48,27 @@ impl fmt::Display for ParseMode {
     }
 }
 
+impl std::str::FromStr for ParseMode {
+    type Err = Error;
+
+    /// Parses Spark's option values, in any case: `PERMISSIVE`, `DROPMALFORMED`, `FAILFAST`.
+    ///
+    /// ```
+    /// use stream_runtime::format::ParseMode;
+    /// assert_eq!("failFast".parse::<ParseMode>().unwrap(), ParseMode::FailFast);
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "PERMISSIVE" => Ok(ParseMode::Permissive),
+            "DROPMALFORMED" => Ok(ParseMode::DropMalformed),
+            "FAILFAST" => Ok(ParseMode::FailFast),
+            _ => Err(Error::InvalidArgument(format!(
+                "unknown parse mode `{s}`; expected PERMISSIVE, DROPMALFORMED or FAILFAST"
+            ))),
+        }
+    }
+}
+
 /// The default `timestampFormat` for writing, as Spark's JSON and CSV writers use it:
 /// `yyyy-MM-dd'T'HH:mm:ss.SSSXXX`, i.e. `2024-01-01T10:00:05.000Z` in UTC.
 pub const DEFAULT_WRITE_TIMESTAMP_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX";

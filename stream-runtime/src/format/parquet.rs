@@ -28,6 +28,13 @@ fn error(ctx_file: &str, message: impl std::fmt::Display) -> Error {
 
 /// Reads every row of a Parquet file, matching columns by name.
 pub(super) fn read(bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<Vec<Value>>> {
+    // A damaged file must fail the read, never the process: the decoder's assertions on
+    // inconsistent metadata become a read error.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_rows(bytes, ctx)))
+        .unwrap_or_else(|_| Err(error(ctx.file, "damaged Parquet file")))
+}
+
+fn read_rows(bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<Vec<Value>>> {
     let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(bytes))
         .map_err(|e| error(ctx.file, format!("not a Parquet file: {e}")))?;
     let rows = reader

@@ -508,3 +508,45 @@ fn parquet_reads_by_name_and_reports_bad_files() {
         "{err}"
     );
 }
+
+#[cfg(feature = "parquet")]
+#[test]
+fn damaged_parquet_files_are_errors_not_panics() {
+    let events: Vec<Event> = (0..50)
+        .map(|i| event(i, Some("key"), Some(i as f64)))
+        .collect();
+    let bytes = FileFormat::from(Parquet::new().compression(ParquetCompression::Uncompressed))
+        .prepare(Event::SCHEMA)
+        .unwrap()
+        .write(&events)
+        .unwrap();
+    // Truncated anywhere: an error. A byte flipped anywhere: an error or, where the reader
+    // cannot tell, rows; never a panic out of `read`.
+    let mut errors = 0;
+    for cut in (0..bytes.len()).step_by(7) {
+        let truncated = read::<Event>(Parquet::new(), ParseMode::FailFast, &bytes[..cut]);
+        assert!(truncated.is_err(), "truncated at {cut}");
+        let mut flipped = bytes.clone();
+        flipped[cut] ^= 0x5a;
+        errors +=
+            usize::from(read::<Event>(Parquet::new(), ParseMode::FailFast, &flipped).is_err());
+    }
+    assert!(errors > 0);
+}
+
+#[test]
+fn parse_modes_parse_from_spark_option_values() {
+    assert_eq!(
+        "PERMISSIVE".parse::<ParseMode>().unwrap(),
+        ParseMode::Permissive
+    );
+    assert_eq!(
+        "dropMalformed".parse::<ParseMode>().unwrap(),
+        ParseMode::DropMalformed
+    );
+    assert_eq!(ParseMode::FailFast.to_string(), "FAILFAST");
+    assert_eq!(
+        "lenient".parse::<ParseMode>().unwrap_err().to_string(),
+        "unknown parse mode `lenient`; expected PERMISSIVE, DROPMALFORMED or FAILFAST"
+    );
+}

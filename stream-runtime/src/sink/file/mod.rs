@@ -29,7 +29,9 @@ use log::{SinkFileStatus, committed, read_log};
 /// none for an empty batch), named `part-<batch>-<n>.<format>`, then commits them in
 /// `_spark_metadata/<batch>`. A batch id that is already committed is skipped (the engine
 /// re-runs the last batch after a crash); a batch that crashed before its commit is written
-/// again, replacing its own files, so readers never see a row twice.
+/// again, replacing its own files, so readers never see a row twice. As in Spark, give each
+/// query its own output directory: a new query's batches whose ids are already committed there
+/// are skipped.
 ///
 /// ```no_run
 /// use stream_runtime::format::Json;

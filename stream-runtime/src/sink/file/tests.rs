@@ -198,7 +198,7 @@ async fn the_file_source_reads_the_sink_output_exactly() {
 }
 
 #[tokio::test]
-async fn windows_round_trip_through_json_files() {
+async fn windows_round_trip_through_json_files_and_the_json_source() {
     let dir = tempfile::tempdir().unwrap();
     let rows = vec![Windowed {
         window: Window {
@@ -216,6 +216,13 @@ async fn windows_round_trip_through_json_files() {
         read_committed::<Windowed>(dir.path(), Json::new()).unwrap(),
         rows
     );
+    let mut source = FileSource::<Windowed>::json(dir.path());
+    source.open(&SourceContext::new(Clock::system())).unwrap();
+    let end = source
+        .latest_offset(None, ReadLimit::Configured)
+        .unwrap()
+        .unwrap();
+    assert_eq!(source.get_batch(None, &end).unwrap()[0].to_vec(), rows);
 }
 
 #[cfg(feature = "parquet")]

@@ -390,6 +390,13 @@ impl<R: Row> Source for FileSource<R> {
         limit: ReadLimit,
     ) -> Result<Option<FileOffset>> {
         let start = start.map_or(0, |o| o.log_offset);
+        if start > self.log.len() as u64 {
+            // New files would be logged below the query's offset and never read.
+            return Err(self.source_error(format!(
+                "the query's offset {start} is beyond the {} files in the file source log; the source's metadata directory does not belong to this checkpoint",
+                self.log.len()
+            )));
+        }
         let cap = match limit {
             ReadLimit::Configured => self.max_files_per_trigger,
             ReadLimit::AllAvailable => None,

@@ -446,3 +446,21 @@ fn offsets_print_like_spark() {
         r#"{"logOffset":3}"#
     );
 }
+
+#[test]
+fn an_offset_beyond_the_log_is_an_error_not_a_silent_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), "a.csv", &line(0, "a", 1.0), 0);
+    // A checkpoint says 5 files were processed, but this source's log is empty.
+    let mut source = open(FileSource::<Event>::csv(dir.path()));
+    let err = source
+        .latest_offset(Some(&offset(5)), ReadLimit::Configured)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "source {}: the query's offset 5 is beyond the 0 files in the file source log; the source's metadata directory does not belong to this checkpoint",
+            source.description()
+        )
+    );
+}
