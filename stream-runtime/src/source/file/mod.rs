@@ -233,7 +233,10 @@ impl<R: Row> FileSource<R> {
         for entry in entries {
             let entry =
                 entry.map_err(|e| Error::io(format!("cannot list {}", self.dir.display()), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+            // The log records names as text; a name that is not UTF-8 could not be read back.
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
             if name.starts_with('.') || name.starts_with('_') || self.log.contains(&name) {
                 continue;
             }
