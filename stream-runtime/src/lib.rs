@@ -16,8 +16,8 @@
 //!   watermark, when batches start, what each batch reports; `runtime` (private): the tokio
 //!   runtime query and source tasks run on;
 //! - [`checkpoint`]: offset and commit logs and state snapshots that make a query restartable;
-//! - [`format`]: the file formats (CSV, JSON lines, Parquet with the `parquet` feature) and
-//!   Spark's policies for malformed records, shared by the file source and the file sink;
+//! - [`format`](mod@format): the file formats (CSV, JSON lines, Parquet with the `parquet`
+//!   feature) and Spark's policies for malformed records, shared by the file source and sink;
 //! - [`source`] and [`sink`]: where rows come from (rate, memory, files, sockets) and go to
 //!   (console, memory, files, `foreach_batch`); the file source reads a file sink's output
 //!   through the sink's commit log ([`sink::file`]);
