@@ -75,17 +75,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::create_dir_all(dir)?;
     }
 
+    // The first file is there before the query starts, so its first batch has data.
+    write_readings(&staging, &input, 0)?;
     let writer = {
         let (staging, input) = (staging.clone(), input.clone());
         tokio::spawn(async move {
-            let mut n = 0;
+            let mut n = 1;
             loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 if let Err(e) = write_readings(&staging, &input, n) {
                     eprintln!("cannot write input: {e}");
                     return;
                 }
                 n += 1;
-                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         })
     };

@@ -26,8 +26,8 @@
 
 #![forbid(unsafe_code)]
 
-pub mod checkpoint;
 mod atomic;
+pub mod checkpoint;
 pub mod clock;
 mod engine;
 pub mod error;
