@@ -335,3 +335,53 @@ async fn parquet_sink_output_feeds_a_parquet_source() {
     query.await_termination().await.unwrap();
     assert_eq!(oracle_rows(&batches.lock().unwrap()), expected);
 }
+
+#[tokio::test]
+async fn a_restart_from_a_checkpoint_reads_only_new_files() {
+    let input = tempfile::tempdir().unwrap();
+    let output = tempfile::tempdir().unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    stage_input("nulls_stateless", input.path());
+    let run = || async {
+        let query = NullsStateless::read_stream(
+            FileSource::<Reading>::csv(input.path()).max_files_per_trigger(1),
+        )
+        .write_stream()
+        .format(FileSink::json(output.path()))
+        .checkpoint_location(checkpoint.path())
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap();
+        query.await_termination().await.unwrap();
+        query
+            .recent_progress()
+            .iter()
+            .map(|p| (p.batch_id, p.num_input_rows))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run().await, [(0, 5), (1, 2)]);
+    assert!(
+        checkpoint
+            .path()
+            .join("sources/0/file-source-log.json")
+            .is_file()
+    );
+    // A new file arrives while the query is down; an old one is touched.
+    fs::write(
+        input.path().join("batch-002.csv"),
+        "2024-01-01T10:00:07.000Z,c,7\n",
+    )
+    .unwrap();
+    let old = input.path().join("batch-000.csv");
+    File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(SystemTime::now())
+        .unwrap();
+    assert_eq!(run().await, [(2, 1)], "only the new file is read");
+    let written: Vec<NullsStatelessRow> =
+        sluice::sink::file::read_committed(output.path(), Json::new()).unwrap();
+    assert_eq!(written.len(), 8);
+    assert_eq!(written[7].key.as_deref(), Some("c"));
+}
