@@ -48,6 +48,8 @@ pub struct SocketSource {
     buffer: Arc<Mutex<Buffer>>,
     task: Option<JoinHandle<()>>,
     snapshot: Option<u64>,
+    /// Whether line numbering has been aligned with the query's first start offset.
+    positioned: bool,
 }
 
 /// Lines received and not yet committed.
@@ -82,6 +84,7 @@ impl SocketSource {
             buffer: Arc::new(Mutex::new(Buffer::default())),
             task: None,
             snapshot: None,
+            positioned: false,
         }
     }
 
@@ -212,9 +215,19 @@ impl Source for SocketSource {
     }
 
     fn latest_offset(&mut self, start: Option<&u64>, _limit: ReadLimit) -> Result<Option<u64>> {
-        let buffer = self.buffer.lock().expect("socket buffer lock");
-        let total = buffer.total();
+        let mut buffer = self.buffer.lock().expect("socket buffer lock");
         let start = start.copied().unwrap_or(0);
+        if !std::mem::replace(&mut self.positioned, true) {
+            // A query restarted from a checkpoint has processed `start` lines of an earlier
+            // connection: this connection's lines follow them (lines sent while the query was
+            // down are lost; a socket cannot replay).
+            let shift = start.saturating_sub(buffer.base);
+            buffer.base += shift;
+            if let Some(snapshot) = &mut self.snapshot {
+                *snapshot += shift;
+            }
+        }
+        let total = buffer.total();
         if let Some(snapshot) = self.snapshot {
             return Ok((snapshot > 0).then_some(snapshot));
         }
@@ -356,6 +369,33 @@ mod tests {
         let values: Vec<&str> = rows[0].iter().map(|l| l.value.as_str()).collect();
         assert_eq!(values, ["a", "b"]);
         assert!(source.buffer.lock().unwrap().closed.is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_restarted_query_numbers_new_lines_after_its_checkpoint() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut source = SocketSource::new("127.0.0.1", port);
+        source.open(&SourceContext::new(Clock::system())).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(b"x\ny\n").unwrap();
+        for _ in 0..500 {
+            if source.buffer.lock().unwrap().lines.len() == 2 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        source.prepare_for_available_now().unwrap();
+        // The checkpoint says 100 lines were processed before the restart.
+        assert_eq!(
+            source
+                .latest_offset(Some(&100), ReadLimit::Configured)
+                .unwrap(),
+            Some(102)
+        );
+        let rows = source.get_batch(Some(&100), &102).unwrap();
+        let values: Vec<&str> = rows[0].iter().map(|l| l.value.as_str()).collect();
+        assert_eq!(values, ["x", "y"]);
     }
 
     #[test]
