@@ -39,11 +39,16 @@ pub use stream_runtime::*;
 pub mod prelude {
     pub use stream_macros::pipeline;
     pub use stream_runtime::clock::Clock;
+    #[cfg(feature = "parquet")]
+    pub use stream_runtime::format::Parquet;
+    pub use stream_runtime::format::{Csv, Json, ParseMode};
     pub use stream_runtime::pipeline::{Append, Complete, OutputMode, Pipeline, Update};
     pub use stream_runtime::query::StreamingQuery;
     pub use stream_runtime::row::{RateRow, Row, TextLine};
-    pub use stream_runtime::sink::{ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable};
-    pub use stream_runtime::source::{MemoryStream, RateSource};
+    pub use stream_runtime::sink::{
+        ConsoleSink, FileSink, ForeachBatchSink, MemorySink, MemoryTable,
+    };
+    pub use stream_runtime::source::{FileSource, MemoryStream, RateSource, SocketSource};
     pub use stream_runtime::time::{Timestamp, Window};
     pub use stream_runtime::trigger::Trigger;
     pub use stream_runtime::writer::ReadStream;

@@ -15,6 +15,14 @@ use std::time::{Duration, Instant};
 const EXAMPLES: &[(&str, &[&str])] = &[
     ("quickstart", &["Batch: ", "Query stopped."]),
     (
+        "file_source",
+        &[
+            "Reading CSV files from ",
+            "Last batch: ",
+            "committed output files; their rows:",
+        ],
+    ),
+    (
         "rate_source",
         &[
             "Is streaming: True\n\nSchema:\nroot\n |-- timestamp: timestamp",

@@ -13,25 +13,33 @@
 //! - [`state`]: per-group accumulators and the state map;
 //! - [`pipeline`]: the [`Pipeline`] trait the macro implements, output modes, [`BatchContext`];
 //! - [`clock`], [`watermark`], [`trigger`], [`progress`]: processing time, the event-time
-//!   watermark, when batches start, what each batch reports;
+//!   watermark, when batches start, what each batch reports; `runtime` (private): the tokio
+//!   runtime query and source tasks run on;
 //! - [`checkpoint`]: offset and commit logs and state snapshots that make a query restartable;
-//! - [`source`] and [`sink`]: where rows come from and go to;
+//! - [`format`](mod@format): the file formats (CSV, JSON lines, Parquet with the `parquet`
+//!   feature) and Spark's policies for malformed records, shared by the file source and sink;
+//! - [`source`] and [`sink`]: where rows come from (rate, memory, files, sockets) and go to
+//!   (console, memory, files, `foreach_batch`); the file source reads a file sink's output
+//!   through the sink's commit log ([`sink::file`]);
 //! - [`engine`] (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
 //!   the `read_stream(...).write_stream()...start()` builder.
 
 #![forbid(unsafe_code)]
 
+mod atomic;
 pub mod checkpoint;
 pub mod clock;
 mod engine;
 pub mod error;
 #[doc(hidden)]
 pub mod failpoint;
+pub mod format;
 pub mod functions;
 pub mod pipeline;
 pub mod progress;
 pub mod query;
 pub mod row;
+mod runtime;
 pub mod sink;
 pub mod source;
 pub mod state;
@@ -40,6 +48,9 @@ pub mod trigger;
 pub mod value;
 pub mod watermark;
 pub mod writer;
+
+#[cfg(test)]
+mod test_rows;
 
 pub use clock::Clock;
 pub use error::{Error, Result};

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -264,10 +264,7 @@ pub(crate) fn spawn(
     shared: Arc<Shared>,
     task: impl Future<Output = Result<(), Error>> + Send + 'static,
 ) {
-    let handle = match tokio::runtime::Handle::try_current() {
-        Ok(h) => h,
-        Err(_) => background_runtime().handle().clone(),
-    };
+    let handle = crate::runtime::handle();
     let inner = handle.spawn(task);
     handle.spawn(async move {
         let result = match inner.await {
@@ -291,15 +288,4 @@ pub(crate) fn spawn(
         };
         shared.terminate(result);
     });
-}
-
-fn background_runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("sluice-query")
-            .build()
-            .expect("build the background runtime")
-    })
 }

@@ -4,6 +4,7 @@
 //! id, so a sink that remembers the last id it accepted can stay idempotent.
 
 pub mod console;
+pub mod file;
 pub mod foreach_batch;
 pub mod memory;
 
@@ -14,6 +15,7 @@ use crate::pipeline::OutputMode;
 use crate::row::Row;
 
 pub use console::ConsoleSink;
+pub use file::FileSink;
 pub use foreach_batch::ForeachBatchSink;
 pub use memory::{MemorySink, MemoryTable};
 

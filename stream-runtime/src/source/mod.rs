@@ -5,11 +5,14 @@
 //! batch. Offsets are small serialisable values so a checkpoint can record them; reading the
 //! same range again yields the same rows.
 
+pub mod file;
 pub mod memory;
 pub mod rate;
+pub mod socket;
 
 use std::fmt::Debug;
 use std::ops::Deref;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -19,8 +22,10 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::row::Row;
 
+pub use file::{FileOffset, FileOrder, FileSource};
 pub use memory::MemoryStream;
 pub use rate::RateSource;
+pub use socket::SocketSource;
 
 /// A position in a source's stream.
 pub trait Offset:
@@ -48,7 +53,23 @@ pub struct SourceContext {
     pub clock: Clock,
     /// A directory the source may keep its own files in, inside the query's checkpoint
     /// (`sources/0`); `None` when the query has no checkpoint.
-    pub metadata_dir: Option<std::path::PathBuf>,
+    pub metadata_dir: Option<PathBuf>,
+}
+
+impl SourceContext {
+    /// A context with a clock and no metadata directory.
+    pub fn new(clock: Clock) -> Self {
+        SourceContext {
+            clock,
+            metadata_dir: None,
+        }
+    }
+
+    /// Sets the directory the source keeps its metadata in.
+    pub fn with_metadata_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.metadata_dir = Some(dir.into());
+        self
+    }
 }
 
 /// A chunk of a batch's rows: owned, or shared with other queries reading the same source.

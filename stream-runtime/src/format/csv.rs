@@ -1,0 +1,179 @@
+//! CSV records to values and back, with Spark's CSV options and null/NaN conventions.
+
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::value::{DataType, Schema, Value, format_double};
+
+use super::record::{Malformed, ReadContext};
+use super::{Csv, TimestampFormat, parse_text};
+
+/// Parses a whole file. Each record's values come in schema order; the corrupt-record column,
+/// if any, takes no field from the input.
+pub(super) fn read(
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+    bytes: &[u8],
+    ctx: &ReadContext<'_>,
+) -> Result<Vec<Vec<Value>>> {
+    let schema = ctx.schema;
+    let data_columns: Vec<usize> = (0..schema.len())
+        .filter(|&i| ctx.is_data_column(i))
+        .collect();
+    // `prepare` checked that these are ASCII.
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(opts.sep as u8)
+        .quote(opts.quote as u8)
+        .escape(Some(opts.escape as u8))
+        .from_reader(bytes);
+    let mut record = ::csv::ByteRecord::new();
+    let mut rows = Vec::new();
+    let mut first = true;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(Error::Source {
+                    source_name: ctx.file.to_string(),
+                    message: format!("cannot read CSV: {e}"),
+                });
+            }
+        }
+        if std::mem::take(&mut first) && opts.header {
+            continue;
+        }
+        let (start_byte, line) = record
+            .position()
+            .map_or((0, 0), |p| (p.byte() as usize, p.line()));
+        let end_byte = (reader.position().byte() as usize).min(bytes.len());
+        let mut values = vec![Value::Null; schema.len()];
+        // As Spark's UnivocityParser: a wrong number of fields makes the record malformed,
+        // but the fields present are still parsed (missing ones null, extra ones ignored).
+        let mut malformed = (record.len() != data_columns.len()).then(|| {
+            Malformed::record(format!(
+                "expected {} fields, found {}",
+                data_columns.len(),
+                record.len()
+            ))
+        });
+        for (field_bytes, &i) in record.iter().zip(&data_columns) {
+            let text = String::from_utf8_lossy(field_bytes);
+            // Spark reads an empty field as null, quoted (`""`) or not, with the default
+            // `nullValue`.
+            if text.is_empty() || text == opts.null_value {
+                continue;
+            }
+            let field = schema.fields()[i];
+            match parse_field(&text, field.data_type, opts, timestamp_format) {
+                Ok(v) => values[i] = v,
+                Err(message) => {
+                    malformed.get_or_insert_with(|| Malformed::field(field.name, message));
+                }
+            }
+        }
+        let raw = || {
+            let raw = &bytes[start_byte.min(end_byte)..end_byte];
+            let is_break = |b: &u8| *b == b'\n' || *b == b'\r';
+            let from = raw.iter().position(|b| !is_break(b)).unwrap_or(raw.len());
+            let to = raw
+                .iter()
+                .rposition(|b| !is_break(b))
+                .map_or(from, |i| i + 1);
+            String::from_utf8_lossy(&raw[from..to]).into_owned()
+        };
+        if let Some(values) = ctx.finish(line, values, malformed, raw)? {
+            rows.push(values);
+        }
+    }
+    Ok(rows)
+}
+
+fn parse_field(
+    text: &str,
+    data_type: DataType,
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+) -> Result<Value, String> {
+    if data_type == DataType::Double {
+        if text == opts.nan_value {
+            return Ok(Value::Double(f64::NAN));
+        }
+        if text == opts.positive_inf {
+            return Ok(Value::Double(f64::INFINITY));
+        }
+        if text == opts.negative_inf {
+            return Ok(Value::Double(f64::NEG_INFINITY));
+        }
+    }
+    parse_text(text, data_type, timestamp_format)
+}
+
+/// Encodes rows as CSV lines (and a header line first when asked).
+pub(super) fn write<R: Row>(
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+    schema: Schema,
+    rows: &[R],
+) -> Vec<u8> {
+    let mut out = String::new();
+    if opts.header {
+        for (i, name) in schema.names().into_iter().enumerate() {
+            if i > 0 {
+                out.push(opts.sep);
+            }
+            push_field(&mut out, name, opts);
+        }
+        out.push('\n');
+    }
+    for row in rows {
+        for (i, value) in row.to_values().iter().enumerate() {
+            if i > 0 {
+                out.push(opts.sep);
+            }
+            match value {
+                Value::Null => out.push_str(&opts.null_value),
+                // Spark writes an empty string as `""` so that it reads back as "" not null.
+                Value::String(s) if s.is_empty() => {
+                    out.push(opts.quote);
+                    out.push(opts.quote);
+                }
+                Value::String(s) => push_field(&mut out, s, opts),
+                Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+                Value::Int(v) => out.push_str(&v.to_string()),
+                Value::Long(v) => out.push_str(&v.to_string()),
+                Value::Double(d) => out.push_str(&format_double(*d)),
+                Value::Timestamp(ts) => push_field(
+                    &mut out,
+                    &TimestampFormat::write(timestamp_format, *ts),
+                    opts,
+                ),
+                // `prepare` rejects these column types for CSV.
+                Value::Window(_) | Value::StringArray(_) => {}
+            }
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// Writes a field, quoted when it contains the separator, a quote, the escape character or a
+/// line break, with quotes and escapes inside escaped by `escape`.
+fn push_field(out: &mut String, text: &str, opts: &Csv) {
+    let needs_quotes = text
+        .chars()
+        .any(|c| c == opts.sep || c == opts.quote || c == opts.escape || c == '\n' || c == '\r');
+    if !needs_quotes {
+        out.push_str(text);
+        return;
+    }
+    out.push(opts.quote);
+    for c in text.chars() {
+        if c == opts.quote || c == opts.escape {
+            out.push(opts.escape);
+        }
+        out.push(c);
+    }
+    out.push(opts.quote);
+}

@@ -1,0 +1,88 @@
+//! Row types for the runtime's own tests (the `pipeline!` macro writes these for users).
+
+use crate::row::{Row, RowError, check_arity, take_column};
+use crate::time::{Timestamp, Window};
+use crate::value::{ColumnType, Field, Schema, Value};
+
+macro_rules! test_row {
+    ($name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        #[derive(Debug, Clone, PartialEq)]
+        pub(crate) struct $name {
+            $(pub(crate) $field: $ty,)*
+        }
+
+        impl Row for $name {
+            const SCHEMA: Schema = {
+                const FIELDS: &[Field] = &[$(Field::new(
+                    stringify!($field),
+                    <$ty as ColumnType>::DATA_TYPE,
+                    <$ty as ColumnType>::NULLABLE,
+                )),*];
+                Schema::new(FIELDS)
+            };
+
+            fn to_values(&self) -> Vec<Value> {
+                vec![$(ColumnType::to_value(&self.$field)),*]
+            }
+
+            fn from_values(values: Vec<Value>) -> Result<Self, RowError> {
+                check_arity(&values, [$(stringify!($field)),*].len())?;
+                let mut values = values.into_iter();
+                Ok($name { $($field: take_column(&mut values, stringify!($field))?,)* })
+            }
+        }
+    };
+}
+
+test_row!(Event {
+    ts: Option<Timestamp>,
+    key: Option<String>,
+    value: Option<f64>,
+});
+
+test_row!(EventWithCorrupt {
+    ts: Option<Timestamp>,
+    key: Option<String>,
+    value: Option<f64>,
+    _corrupt_record: Option<String>,
+});
+
+test_row!(StrictEvent {
+    ts: Timestamp,
+    key: Option<String>,
+    value: Option<f64>,
+});
+
+test_row!(AllTypes {
+    b: Option<bool>,
+    i: Option<i32>,
+    l: i64,
+    d: Option<f64>,
+    s: Option<String>,
+    t: Option<Timestamp>,
+});
+
+test_row!(Windowed {
+    window: Window,
+    key: String,
+    count: i64,
+    avg: Option<f64>,
+});
+
+test_row!(Tags {
+    key: String,
+    tags: Option<Vec<String>>,
+});
+
+/// `2024-01-01T10:00:00Z` plus `millis`.
+pub(crate) fn at(millis: i64) -> Timestamp {
+    Timestamp::from_millis(1_704_103_200_000 + millis)
+}
+
+pub(crate) fn event(millis: i64, key: Option<&str>, value: Option<f64>) -> Event {
+    Event {
+        ts: Some(at(millis)),
+        key: key.map(str::to_string),
+        value,
+    }
+}
