@@ -95,15 +95,14 @@ impl Errors {
         self.push(range.error(message));
     }
 
-    /// Records an error with a hint line (`= help: ...` style is rustc's; here it is the second
-    /// line of the message).
+    /// Records an error with a hint (see [`with_help`]).
     pub(crate) fn error_with_help(
         &self,
         range: SpanRange,
         message: impl Display,
         help: impl Display,
     ) {
-        self.push(range.error(format!("{message}\n  = help: {help}")));
+        self.push(range.error(with_help(message, help)));
     }
 
     /// Records the error of a `Result`, returning its value if there was none.
@@ -149,6 +148,21 @@ impl Drop for Errors {
             panic!("compiler errors were collected but never reported");
         }
     }
+}
+
+/// A message with a `= help: ...` line under it.
+///
+/// Stable Rust gives a proc macro only `compile_error!`, a single message with no sub-diagnostics,
+/// so hints and notes become extra lines of the message. rustc indents continuation lines to the
+/// message's column, so `= help:` lines look like its own help lines (just above the snippet
+/// rather than under it).
+pub(crate) fn with_help(message: impl Display, help: impl Display) -> String {
+    format!("{message}\n= help: {help}")
+}
+
+/// A message with a `= note: ...` line under it (see [`with_help`]).
+pub(crate) fn with_note(message: impl Display, note: impl Display) -> String {
+    format!("{message}\n= note: {note}")
 }
 
 /// Levenshtein distance between two short strings.

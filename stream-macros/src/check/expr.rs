@@ -2,14 +2,16 @@
 
 use syn::Lit;
 
-use crate::diagnostics::{Errors, SpanRange, did_you_mean};
+use crate::diagnostics::{Errors, SpanRange, did_you_mean, with_note};
 use crate::parse::{self, BinOp};
 use crate::plan::{
     Accumulator, AggFunc, ArithOp, CmpOp, Expr, ExprKind, Literal, SlotDef, SlotId, SqlType, Ty,
 };
 
 use super::Relation;
-use super::functions::{AGGREGATES, DISTINCT_AGGREGATES, WINDOW_FUNCTIONS, resolve_call};
+use super::functions::{
+    AGGREGATES, DISTINCT_AGGREGATES, UNSUPPORTED_AGGREGATES, WINDOW_FUNCTIONS, resolve_call,
+};
 use super::types::{arith_result, can_cast, coerce, common_type, literal, timestamp_literal};
 
 /// What the columns of an `aggregate` item may refer to.
@@ -216,12 +218,16 @@ impl Relation {
                     match common_type(ty, v.ty.ty) {
                         Some(t) => ty = t,
                         None => {
-                            errors.error(
+                            errors.error_with_help(
                                 v.span,
                                 format!(
                                     "`case` branches must have a common type: this one is {}, earlier ones are {}",
                                     v.ty.ty.sql_name(),
                                     ty.sql_name()
+                                ),
+                                format!(
+                                    "convert it: `cast(<value> as {})`",
+                                    ty.sql_name().to_lowercase()
                                 ),
                             );
                             return None;
@@ -315,7 +321,9 @@ impl Relation {
                 let available = names.join(", ");
                 errors.error(
                     span,
-                    format!("unknown column `{name}`{hint}\n  available columns: {available}"),
+                    format!(
+                        "unknown column `{name}`{hint}\n= note: available columns: {available}"
+                    ),
                 );
                 None
             }
@@ -334,16 +342,29 @@ impl Relation {
         let lower = name.to_string().to_lowercase();
         let name_span = SpanRange::single(name.span());
         if DISTINCT_AGGREGATES.contains(&lower.as_str()) {
+            // Spark's message goes on to suggest approx_count_distinct(), which Sluice lacks.
+            errors.error_with_help(
+                span,
+                "Distinct aggregations are not supported on streaming DataFrames/Datasets",
+                "group by the column instead (`group by <column>; aggregate n = count();`): each distinct value is one group",
+            );
+            return None;
+        }
+        if UNSUPPORTED_AGGREGATES.contains(&lower.as_str()) {
             errors.error(
                 span,
-                "Distinct aggregations are not supported on streaming DataFrames/Datasets. Consider using approx_count_distinct() instead.\n  (Spark rejects distinct aggregations in streaming queries; Sluice does too)",
+                with_note(
+                    format!("aggregate function `{lower}` is not supported"),
+                    "the aggregates are count(*), count(x), sum(x), avg(x) (or mean), min(x) and max(x)",
+                ),
             );
             return None;
         }
         if WINDOW_FUNCTIONS.contains(&lower.as_str()) {
-            errors.error(
+            errors.error_with_help(
                 span,
-                format!("[NON_TIME_WINDOW_NOT_SUPPORTED_IN_STREAMING] Window function is not supported in {} on streaming DataFrames/Datasets. Structured Streaming only supports time-window aggregation using the WINDOW function.", lower.to_uppercase()),
+                format!("[NON_TIME_WINDOW_NOT_SUPPORTED_IN_STREAMING] Window function is not supported in {}() on streaming DataFrames/Datasets. Structured Streaming only supports time-window aggregation using the WINDOW function.", lower.to_uppercase()),
+                "aggregate over event-time windows instead: `group by window(<timestamp column>, <size>); aggregate ...;`",
             );
             return None;
         }
@@ -584,12 +605,15 @@ fn cast_target(name: &str) -> Result<Ty, String> {
         }
         "decimal" => return Err("Sluice has no DECIMAL type; cast to `double` or `bigint`".into()),
         other => {
-            return Err(format!(
-                "unknown type `{other}` in cast{}; expected string, int, bigint, double, boolean or timestamp",
-                did_you_mean(
-                    other,
-                    ["string", "int", "bigint", "double", "boolean", "timestamp"]
-                )
+            return Err(with_note(
+                format!(
+                    "unknown type `{other}` in cast{}",
+                    did_you_mean(
+                        other,
+                        ["string", "int", "bigint", "double", "boolean", "timestamp"]
+                    )
+                ),
+                "the types are string, int, bigint, double, boolean and timestamp",
             ));
         }
     })
@@ -669,7 +693,7 @@ pub(super) fn binary(
             };
             let Some(result) = arith_result(arith, lhs.ty.ty, rhs.ty.ty) else {
                 let hint = if op == BinOp::Add && (lhs.ty.ty == Ty::Str || rhs.ty.ty == Ty::Str) {
-                    "\n  = help: to join strings write `concat(a, b)`"
+                    "\n= help: to join strings write `concat(a, b)`"
                 } else {
                     ""
                 };
@@ -711,13 +735,14 @@ fn mismatch(
     errors: &Errors,
 ) -> Option<Expr> {
     let hint = match (lhs.ty.ty, rhs.ty.ty) {
-        (Ty::Str, t) | (t, Ty::Str) if t.is_numeric() => {
-            "\n  = help: Sluice does not convert strings to numbers implicitly; use `cast(<column> as double)`"
-        }
+        (Ty::Str, t) | (t, Ty::Str) if t.is_numeric() => format!(
+            "\n= help: Sluice does not convert between strings and numbers implicitly; cast one side: `cast(<string> as {})` or `cast(<number> as string)`",
+            t.sql_name().to_lowercase()
+        ),
         (Ty::Timestamp, Ty::Str) | (Ty::Str, Ty::Timestamp) => {
-            "\n  = help: a string compared with a timestamp must be a literal such as \"2024-01-01T10:00:00Z\""
+            "\n= help: a string compared with a timestamp must be a literal such as \"2024-01-01T10:00:00Z\", or use `to_timestamp(<string>)`".to_string()
         }
-        _ => "",
+        _ => String::new(),
     };
     errors.error(
         op_span,

@@ -70,7 +70,11 @@ pub(crate) struct QueryDef {
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
     pub(crate) from: Ident,
+    /// The clauses that parsed, up to the first one that did not.
     pub(crate) clauses: Vec<Clause>,
+    /// Whether every clause parsed. If not, the clauses before the first syntax error are
+    /// still checked (their errors cannot be echoes of it); the query itself is not generated.
+    pub(crate) complete: bool,
 }
 
 /// One clause of a query body, applied in order.
@@ -197,9 +201,7 @@ impl Pipeline {
                 if stream.peek(kw::schema) {
                     items.push(Item::Schema(parse_schema(stream, attrs, vis)?));
                 } else if stream.peek(kw::query) {
-                    if let Some(q) = parse_query(stream, attrs, vis, errors)? {
-                        items.push(Item::Query(q));
-                    }
+                    items.push(Item::Query(parse_query(stream, attrs, vis, errors)?));
                 } else if stream.peek(Ident) {
                     let word: Ident = stream.parse()?;
                     let hint = did_you_mean(&word.to_string(), ["schema", "query"]);
@@ -255,7 +257,7 @@ fn parse_query(
     attrs: Vec<Attribute>,
     vis: Visibility,
     errors: &Errors,
-) -> syn::Result<Option<QueryDef>> {
+) -> syn::Result<QueryDef> {
     input.parse::<kw::query>()?;
     let name: Ident = input.parse()?;
     input.parse::<kw::from>().map_err(|e| {
@@ -277,7 +279,8 @@ fn parse_query(
         if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
             let tokens: TokenStream = std::mem::take(&mut current).into_iter().collect();
             match parse_clause.parse2(tokens) {
-                Ok(c) => clauses.push(c),
+                Ok(c) if ok => clauses.push(c),
+                Ok(_) => {}
                 Err(e) => {
                     errors.push(e);
                     ok = false;
@@ -304,13 +307,14 @@ fn parse_query(
             "a query needs at least one clause, e.g. `select *;`",
         ));
     }
-    Ok(ok.then_some(QueryDef {
+    Ok(QueryDef {
         attrs,
         vis,
         name,
         from,
         clauses,
-    }))
+        complete: ok,
+    })
 }
 
 fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
@@ -434,7 +438,7 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         return Err(syn::Error::new(
             word.span(),
             format!(
-                "unknown clause `{w}`{hint}\n  expected one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename"
+                "unknown clause `{w}`{hint}\n= note: a clause is one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename"
             ),
         ));
     }
