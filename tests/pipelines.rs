@@ -50,6 +50,18 @@ sluice::pipeline! {
                   a_small = avg(small), lo = min(big), hi = max(small), n_maybe = count(maybe);
     }
 
+    query PerLabel from Event {
+        with label = concat(coalesce(key, "none"), "!"), shout = upper(key);
+        group by label;
+        aggregate n = count(), lo = min(label), hi = max(shout), n_shout = count(shout);
+    }
+
+    query PerShout from Event {
+        with shout = upper(key);
+        group by shout;
+        aggregate n = count(), hi = max(shout), lo = min(lower(key));
+    }
+
     // --- windows and watermarks --------------------------------------------------------------
 
     query Tumbling from Event {
@@ -521,6 +533,52 @@ fn sums_of_ints_and_longs_are_longs() {
     assert_eq!(
         first_error_class(run.try_batch(&[m(2, 0, 1, None)])),
         "ARITHMETIC_OVERFLOW"
+    );
+}
+
+#[test]
+fn computed_strings_as_keys_and_aggregate_arguments() {
+    let rows = [
+        ev("10:00:00", "a", 1.0),
+        Event {
+            ts: t("10:00:01"),
+            key: None,
+            value: Some(2.0),
+        },
+        ev("10:00:02", "b", 3.0),
+        ev("10:00:03", "a", 4.0),
+    ];
+    let mut run = Run::<PerLabel>::new(OutputMode::Complete);
+    let label = |label: &str, n, hi: Option<&str>, n_shout| PerLabelRow {
+        label: label.to_string(),
+        n,
+        lo: label.to_string(),
+        hi: hi.map(str::to_string),
+        n_shout,
+    };
+    assert_eq!(
+        sorted(run.batch(&rows), |r| r.label.clone()),
+        [
+            label("a!", 2, Some("A"), 2),
+            label("b!", 1, Some("B"), 1),
+            label("none!", 1, None, 0),
+        ]
+    );
+
+    let mut run = Run::<PerShout>::new(OutputMode::Complete);
+    let shout = |key: Option<&str>, n, lo: Option<&str>| PerShoutRow {
+        shout: key.map(str::to_string),
+        n,
+        hi: key.map(str::to_string),
+        lo: lo.map(str::to_string),
+    };
+    assert_eq!(
+        sorted(run.batch(&rows), |r| r.shout.clone()),
+        [
+            shout(None, 1, None),
+            shout(Some("A"), 2, Some("a")),
+            shout(Some("B"), 1, Some("b")),
+        ]
     );
 }
 

@@ -753,11 +753,18 @@ fn stateful(
         };
         let local = g.slot_ident(slot);
         let arg_ty = plan.slot(slot).ty;
-        // A non-null argument is a plain local, used in place; a nullable one is unwrapped.
+        // Read through a view, so a computed string is borrowed, not moved: the same local may
+        // also be a group key or another accumulator's argument.
+        let view = g.view(&Code {
+            ts: quote!(#local),
+            ty: arg_ty,
+            owned: g.slot_owned(slot),
+        });
+        // A non-null argument is used in place; a nullable one is unwrapped.
         let v = if arg_ty.nullable {
             quote!(__v)
         } else {
-            quote!(#local)
+            view.clone()
         };
         let call = match (a.func, arg_ty.ty) {
             (AggFunc::Count, _) => quote!(__acc.#f.update();),
@@ -768,7 +775,7 @@ fn stateful(
             _ => quote!(__acc.#f.update(#v);),
         };
         if arg_ty.nullable {
-            quote!(if let ::core::option::Option::Some(__v) = #local { #call })
+            quote!(if let ::core::option::Option::Some(__v) = #view { #call })
         } else {
             call
         }
