@@ -152,6 +152,7 @@ impl<'p> ExprGen<'p> {
                 let (lw, rw) = (wrap(&l), wrap(&r));
                 // SQL three-valued logic, short-circuiting like Spark's `And`/`Or`.
                 let decisive = !is_and;
+                let indecisive = is_and;
                 code(
                     quote! {
                         match #lw {
@@ -161,7 +162,7 @@ impl<'p> ExprGen<'p> {
                                 __r => if __l.is_none() || __r.is_none() {
                                     ::core::option::Option::None
                                 } else {
-                                    ::core::option::Option::Some(!#decisive)
+                                    ::core::option::Option::Some(#indecisive)
                                 },
                             },
                         }
@@ -544,7 +545,13 @@ impl<'p> ExprGen<'p> {
             let mut next = 0;
             for a in args {
                 match &a.kind {
-                    ExprKind::Lit(Literal::Str(s)) => parts.extend(quote!(__s.push_str(#s);)),
+                    ExprKind::Lit(Literal::Str(s)) => {
+                        let mut chars = s.chars();
+                        match (chars.next(), chars.next()) {
+                            (Some(c), None) => parts.extend(quote!(__s.push(#c);)),
+                            _ => parts.extend(quote!(__s.push_str(#s);)),
+                        }
+                    }
                     _ => {
                         let n = &names[next];
                         next += 1;

@@ -395,7 +395,6 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         }
 
         #[automatically_derived]
-        #[allow(clippy::match_single_binding, clippy::let_and_return, clippy::needless_borrow)]
         impl #rt::Pipeline for #name {
             type Input = #input_ty;
             type Output = #row_name;
@@ -603,7 +602,7 @@ fn stateful(
             #[automatically_derived]
             impl #rt::hashbrown::Equivalent<#key_name> for #key_ref_name<'_> {
                 fn equivalent(&self, key: &#key_name) -> bool {
-                    true #(&& #eqs)*
+                    #(#eqs)&&*
                 }
             }
 
@@ -918,7 +917,6 @@ fn stateful(
         quote!(__key: &#key_name,)
     };
     let emit_fn = quote! {
-        #[allow(unused_variables, clippy::match_single_binding, clippy::let_and_return, clippy::needless_borrow)]
         fn __emit(
             #key_param
             __acc: &#acc_name,
@@ -935,8 +933,12 @@ fn stateful(
         let nulls_first = o.nulls_first;
         quote!(.then_with(|| #rt::functions::order_by(&__a.1.#i, &__b.1.#i, #desc, #nulls_first)))
     });
+    // The limit as a `usize` literal, for truncating the output vector.
+    let limit_len = plan
+        .limit
+        .map(|n| proc_macro2::Literal::usize_suffixed(usize::try_from(n).unwrap_or(usize::MAX)));
     let sort_and_limit = if sorted {
-        let limit = plan.limit.map(|n| quote!(__sorted.truncate(#n as usize);));
+        let limit = limit_len.as_ref().map(|n| quote!(__sorted.truncate(#n);));
         quote! {
             __sorted.sort_by(|__a, __b| ::core::cmp::Ordering::Equal #(#comparators)*);
             #limit
@@ -957,13 +959,13 @@ fn stateful(
     } else {
         quote!()
     };
-    let complete_limit = match (sorted, plan.limit) {
-        (false, Some(n)) => quote!(__out.truncate(__start + #n as usize);),
+    let complete_limit = match (sorted, &limit_len) {
+        (false, Some(n)) => quote!(__out.truncate(__start + #n);),
         _ => quote!(),
     };
     let append_limit = match plan.limit {
         Some(n) => quote! {
-            let __room = (#n as u64).saturating_sub(self.emitted) as usize;
+            let __room = #n.saturating_sub(self.emitted) as usize;
             __out.truncate(__start + __room);
             self.emitted += (__out.len() - __start) as u64;
         },
