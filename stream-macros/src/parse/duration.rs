@@ -8,6 +8,7 @@ use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitInt, LitStr};
 
+use super::expected;
 use crate::diagnostics::{SpanRange, did_you_mean};
 
 /// An interval written in the DSL, already converted to microseconds.
@@ -86,8 +87,8 @@ impl Parse for IntervalLit {
             });
         }
         let first: LitInt = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 "expected an interval such as `10s`, `30 seconds` or `\"1 minute\"`",
             )
         })?;
@@ -211,6 +212,20 @@ mod tests {
         assert_eq!(parse("500ms").unwrap(), 500_000);
         assert_eq!(parse("\"1 minute\"").unwrap(), 60_000_000);
         assert_eq!(parse("\"interval 2 hours\"").unwrap(), 7_200_000_000);
+    }
+
+    #[test]
+    fn every_suggested_unit_is_a_unit() {
+        for unit in UNITS {
+            assert!(unit_micros(unit).is_some(), "{unit}");
+        }
+        let e = parse("10 secnds").unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "unknown interval unit `secnds`; did you mean `seconds`?\n= note: the units are"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -260,12 +260,9 @@ fn parse_query(
 ) -> syn::Result<QueryDef> {
     input.parse::<kw::query>()?;
     let name: Ident = input.parse()?;
-    input.parse::<kw::from>().map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            format!("expected `from <Source>` after `query {name}`"),
-        )
-    })?;
+    input
+        .parse::<kw::from>()
+        .map_err(|e| expected(e, format!("expected `from <Source>` after `query {name}`")))?;
     let from: Ident = input.parse()?;
     let content;
     let brace = syn::braced!(content in input);
@@ -278,7 +275,17 @@ fn parse_query(
     for tt in body {
         if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
             let tokens: TokenStream = std::mem::take(&mut current).into_iter().collect();
-            match parse_clause.parse2(tokens) {
+            let result = if tokens.is_empty() {
+                Err(syn::Error::new(
+                    tt.span(),
+                    "expected a clause before this `;`",
+                ))
+            } else {
+                parse_clause
+                    .parse2(tokens)
+                    .map_err(|e| at_semicolon(e, tt.span()))
+            };
+            match result {
                 Ok(c) if ok => clauses.push(c),
                 Ok(_) => {}
                 Err(e) => {
@@ -317,6 +324,29 @@ fn parse_query(
     })
 }
 
+/// syn's prefix for an error at the end of the tokens being parsed.
+const END_OF_INPUT: &str = "unexpected end of input, ";
+
+/// Replaces the message of a parse error with a more helpful one, keeping syn's marker of an
+/// error at the end of the input (see [`at_semicolon`]).
+pub(crate) fn expected(e: syn::Error, message: impl std::fmt::Display) -> syn::Error {
+    if e.to_string().starts_with(END_OF_INPUT) {
+        syn::Error::new(e.span(), format!("{END_OF_INPUT}{message}"))
+    } else {
+        syn::Error::new(e.span(), message)
+    }
+}
+
+/// A clause is parsed from its own token stream, so syn reports an error at its end at the
+/// macro's call site, which would underline the whole `pipeline!`. Point at the `;` that ends
+/// the clause instead: that is where the missing tokens belong.
+fn at_semicolon(e: syn::Error, semicolon: Span) -> syn::Error {
+    match e.to_string().strip_prefix(END_OF_INPUT) {
+        Some(rest) => syn::Error::new(semicolon, rest),
+        None => e,
+    }
+}
+
 fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
     if input.peek(kw::select) {
         let kw = input.parse::<kw::select>()?.span;
@@ -350,8 +380,8 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         let kw = input.parse::<kw::watermark>()?.span;
         let column: Ident = input.parse()?;
         input.parse::<kw::delay>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 "expected `delay <interval>`, e.g. `watermark timestamp delay 30 seconds;`",
             )
         })?;
@@ -363,7 +393,7 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         let kw = input.parse::<kw::group>()?.span;
         input
             .parse::<kw::by>()
-            .map_err(|e| syn::Error::new(e.span(), "expected `by` after `group`"))?;
+            .map_err(|e| expected(e, "expected `by` after `group`"))?;
         if input.peek(syn::token::Paren) && input.fork().call(empty_parens).is_ok() {
             input.call(empty_parens)?;
             ensure_end(input, "`group by ()`")?;
@@ -392,7 +422,7 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         let kw = input.parse::<kw::order>()?.span;
         input
             .parse::<kw::by>()
-            .map_err(|e| syn::Error::new(e.span(), "expected `by` after `order`"))?;
+            .map_err(|e| expected(e, "expected `by` after `order`"))?;
         let items = Punctuated::<OrderItem, Token![,]>::parse_separated_nonempty(input)?;
         ensure_end(input, "`order by` list")?;
         return Ok(Clause::OrderBy {
@@ -402,7 +432,9 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
     }
     if input.peek(kw::limit) {
         let kw = input.parse::<kw::limit>()?.span;
-        let n: LitInt = input.parse()?;
+        let n: LitInt = input
+            .parse()
+            .map_err(|e| expected(e, "expected the number of rows: `limit <n>;`"))?;
         ensure_end(input, "limit")?;
         return Ok(Clause::Limit { kw, n });
     }
@@ -474,8 +506,8 @@ impl Parse for NamedExpr {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let name: Ident = input.parse()?;
         input.parse::<Token![=]>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 format!("expected `=` after `{name}`: write `{name} = <expression>`"),
             )
         })?;
@@ -493,8 +525,8 @@ impl Parse for RenamePair {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let from: Ident = input.parse()?;
         input.parse::<kw::to>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 format!("expected `to`: write `rename {from} to <new name>`"),
             )
         })?;
@@ -536,8 +568,8 @@ impl Parse for GroupItem {
             let paren = syn::parenthesized!(content in input);
             let column: Ident = content.parse()?;
             content.parse::<Token![,]>().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
+                expected(
+                    e,
                     "expected `window(<timestamp column>, <size>[, <slide>])`",
                 )
             })?;
@@ -592,9 +624,9 @@ impl Parse for OrderItem {
                 input.parse::<kw::first>()?;
                 Some(true)
             } else {
-                input.parse::<kw::last>().map_err(|e| {
-                    syn::Error::new(e.span(), "expected `first` or `last` after `nulls`")
-                })?;
+                input
+                    .parse::<kw::last>()
+                    .map_err(|e| expected(e, "expected `first` or `last` after `nulls`"))?;
                 Some(false)
             }
         } else {
@@ -686,6 +718,31 @@ mod tests {
         );
         assert!(errors[2].contains("write `==`"), "{}", errors[2]);
         assert_eq!(errors[3], "expected `;` at the end of the clause");
+    }
+
+    #[test]
+    fn syntax_errors_keep_the_clauses_before_them() {
+        let (p, errors) = parse(quote! {
+            query Q from Rate {
+                where value > 1;
+                select value as v;
+                select value;
+                limit;
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "aliases are written first: `v = <expression>`",
+                "expected the number of rows: `limit <n>;`"
+            ]
+        );
+        let Item::Query(q) = &p.items[0] else {
+            panic!()
+        };
+        assert!(!q.complete);
+        assert_eq!(q.clauses.len(), 1, "only the clause before the first error");
+        assert!(matches!(q.clauses[0], Clause::Where { .. }));
     }
 
     #[test]
