@@ -1147,3 +1147,303 @@ fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Option<Pipelin
     };
     Some(crate::optimize::optimize(plan))
 }
+
+/// Helpers for the compiler's unit tests: check a `pipeline!` body given as text, and render
+/// typed expressions compactly.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::diagnostics::Errors;
+    use crate::parse::Pipeline;
+    use crate::plan::{Expr, ExprKind, Literal, PipelinePlan, SlotDef};
+
+    use super::Checked;
+
+    /// The checked program, or every error message in order.
+    pub(crate) fn check_src(src: &str) -> Result<Checked, Vec<String>> {
+        let errors = Errors::new();
+        let parsed = Pipeline::parse(src.parse().expect("valid tokens"), &errors);
+        let checked = super::check(&parsed, &errors);
+        match errors.check() {
+            Ok(()) => Ok(checked),
+            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect()),
+        }
+    }
+
+    /// The plan of the last query; panics with the errors if the program does not check.
+    pub(crate) fn plan(src: &str) -> PipelinePlan {
+        let mut checked = check_src(src).unwrap_or_else(|e| panic!("errors: {e:#?}"));
+        checked.pipelines.pop().expect("a query")
+    }
+
+    /// The error messages; panics if the program checks.
+    pub(crate) fn errors(src: &str) -> Vec<String> {
+        match check_src(src) {
+            Ok(_) => panic!("expected errors in {src}"),
+            Err(e) => e,
+        }
+    }
+
+    /// The expression computing output column `name`.
+    pub(crate) fn output_expr(plan: &PipelinePlan, name: &str) -> Expr {
+        let column = plan
+            .outputs
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap_or_else(|| panic!("no output column `{name}`"));
+        let slot = plan.slot(column.slot);
+        match &slot.def {
+            SlotDef::Let(e) => e.clone(),
+            _ => Expr {
+                kind: ExprKind::Slot(column.slot),
+                ty: slot.ty,
+                span: crate::diagnostics::SpanRange::single(proc_macro2::Span::call_site()),
+            },
+        }
+    }
+
+    /// A compact rendering: slots by column name, implicit casts as `cast(x as T)`.
+    pub(crate) fn render(plan: &PipelinePlan, e: &Expr) -> String {
+        let r = |e: &Expr| render(plan, e);
+        match &e.kind {
+            ExprKind::Slot(s) => plan.slot(*s).name.clone(),
+            ExprKind::Lit(Literal::Str(s)) => format!("{s:?}"),
+            ExprKind::Lit(Literal::Double(d)) => format!("{d:?}"),
+            ExprKind::Lit(Literal::Null) => "null".into(),
+            ExprKind::Lit(Literal::Timestamp(t)) => format!("ts({t})"),
+            ExprKind::Lit(Literal::Int(i)) => i.to_string(),
+            ExprKind::Lit(Literal::Long(i)) => format!("{i}L"),
+            ExprKind::Lit(Literal::Bool(b)) => b.to_string(),
+            ExprKind::Neg(a) => format!("-{}", r(a)),
+            ExprKind::Not(a) => format!("not {}", r(a)),
+            ExprKind::Arith(op, a, b) => {
+                let op = match op {
+                    crate::plan::ArithOp::Add => "+",
+                    crate::plan::ArithOp::Sub => "-",
+                    crate::plan::ArithOp::Mul => "*",
+                    crate::plan::ArithOp::Div => "/",
+                    crate::plan::ArithOp::Rem => "%",
+                };
+                format!("({} {op} {})", r(a), r(b))
+            }
+            ExprKind::Cmp(op, a, b) => format!("({} {op:?} {})", r(a), r(b)),
+            ExprKind::And(a, b) => format!("({} and {})", r(a), r(b)),
+            ExprKind::Or(a, b) => format!("({} or {})", r(a), r(b)),
+            ExprKind::IsNull { expr, negated } => {
+                format!(
+                    "({} is {}null)",
+                    r(expr),
+                    if *negated { "not " } else { "" }
+                )
+            }
+            ExprKind::Case {
+                branches,
+                otherwise,
+            } => {
+                let mut s = "case".to_string();
+                for (c, v) in branches {
+                    s += &format!(" when {} then {}", r(c), r(v));
+                }
+                if let Some(o) = otherwise {
+                    s += &format!(" else {}", r(o));
+                }
+                s + " end"
+            }
+            ExprKind::Cast(a) => format!("cast({} as {})", r(a), e.ty.ty.sql_name()),
+            ExprKind::Call(f, args) => format!(
+                "{f:?}({})",
+                args.iter().map(r).collect::<Vec<_>>().join(", ")
+            ),
+            ExprKind::WindowField { window, end } => {
+                format!("{}.{}", r(window), if *end { "end" } else { "start" })
+            }
+            ExprKind::CurrentTimestamp => "current_timestamp()".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{check_src, errors, plan};
+
+    fn first_lines(errors: Vec<String>) -> Vec<String> {
+        errors
+            .into_iter()
+            .map(|e| e.lines().next().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn clauses_reshape_the_relation_in_order() {
+        let p = plan(
+            "query Q from Rate {
+                with doubled = value * 2, value = value + 1;
+                select *, label = concat(\"v\", value);
+                rename doubled to twice;
+                drop timestamp;
+            }",
+        );
+        let names: Vec<&str> = p.outputs.iter().map(|o| o.name.as_str()).collect();
+        // `with` replaces `value` in place and appends `doubled`.
+        assert_eq!(names, ["value", "twice", "label"]);
+        assert_eq!(
+            p.explain,
+            "Source Rate\nQuery Q\nWith doubled\nWith value\nProject [timestamp, value, doubled, label]"
+        );
+    }
+
+    #[test]
+    fn chained_queries_fuse_into_one_plan() {
+        let p = plan(
+            "query A from Rate { select timestamp, room = value % 5; }
+             query B from A { where room > 1; group by room; aggregate n = count(); }",
+        );
+        assert_eq!(p.input.name, "Rate");
+        assert_eq!(
+            p.explain,
+            "Source Rate\nQuery A\nProject [timestamp, room]\nQuery B\nFilter\nAggregate [room], [n]"
+        );
+    }
+
+    #[test]
+    fn one_error_per_chained_aggregation() {
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by k = value % 5; aggregate n = count(); }
+                 query B from A { group by n; aggregate m = count(); }"
+            )),
+            [
+                "`B` reads `A`, which already aggregates; a pipeline can have only one streaming aggregation"
+            ]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { aggregate n = count(); aggregate m = count(); }"
+            )),
+            ["a query can have only one streaming aggregation"]
+        );
+    }
+
+    #[test]
+    fn a_dangling_group_by_stops_its_query() {
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by k = value % 5; select k, nope; where nope; }"
+            )),
+            ["`group by` must be followed by `aggregate`"]
+        );
+    }
+
+    #[test]
+    fn failures_do_not_cascade() {
+        // A schema with a bad field: its queries fail silently, and both get stand-ins.
+        let e = check_src(
+            "schema S { a: u8, b: i64 }
+             query A from S { select b; }
+             query B from A { select b; }
+             query C from Rate { select value; }",
+        )
+        .unwrap_err();
+        assert_eq!(
+            first_lines(e),
+            [
+                "unsupported column type `u8`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, or Option<...> of one of them"
+            ]
+        );
+
+        // A syntax error: the clauses before it are still checked, the query is not generated.
+        let e = check_src(
+            "query A from Rate { where valeu > 1; selct value; select value; }
+             query B from A { select value; }",
+        )
+        .unwrap_err();
+        assert_eq!(
+            first_lines(e),
+            [
+                "unknown clause `selct`; did you mean `select`?",
+                "unknown column `valeu`; did you mean `value`?"
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_queries_keep_their_input_type_for_stand_ins() {
+        let errors = crate::diagnostics::Errors::new();
+        let parsed = crate::parse::Pipeline::parse(
+            "schema S { a: u8 }
+             query A from S { select a; }
+             query B from A { select a; }
+             query C from Rate { select nope; }
+             query D from Nowhere { select x; }
+             query E from Rate { select value; }"
+                .parse()
+                .unwrap(),
+            &errors,
+        );
+        let checked = super::check(&parsed, &errors);
+        assert_eq!(errors.check().unwrap_err().into_iter().count(), 3);
+        let stubs: Vec<(String, String)> = checked
+            .failed_queries
+            .iter()
+            .map(|q| (q.name.to_string(), q.input.to_string().replace(' ', "")))
+            .collect();
+        assert_eq!(
+            stubs,
+            [
+                ("A".into(), "S".into()),
+                ("B".into(), "S".into()),
+                ("C".into(), "::sluice::__private::RateRow".into()),
+                ("D".into(), "::sluice::__private::RateRow".into()),
+            ]
+        );
+        assert_eq!(checked.failed_schemas.len(), 1);
+        assert_eq!(checked.pipelines.len(), 1);
+        assert_eq!(checked.pipelines[0].name, "E");
+    }
+
+    #[test]
+    fn names_and_clause_order() {
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { select value; }
+                 query A from Rate { select timestamp; }
+                 query Rate from Rate { select value; }"
+            )),
+            [
+                "`A` is defined more than once",
+                "`Rate` is a built-in source; choose another name"
+            ]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from B { select x; } query B from A { select x; }"
+            )),
+            ["query `A` reads from itself through `A`, `B`"]
+        );
+        assert_eq!(
+            first_lines(errors("query A from Rate { limit 3; select value; }")),
+            ["`limit` must be the last clause of a query"]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by window(timestamp, 10s), window(timestamp, 5s); aggregate n = count(); }"
+            )),
+            ["only one `window(...)` key is allowed"]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by value % 5; aggregate n = count(); }"
+            )),
+            ["this `group by` key needs a name"]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by k = value; aggregate n = count(); watermark timestamp delay 1s; }"
+            )),
+            ["a watermark must be defined before the aggregation"]
+        );
+        assert_eq!(
+            first_lines(errors("query A from Rate { drop value, timestamp; }")),
+            ["a query must keep at least one column"]
+        );
+    }
+}

@@ -1159,3 +1159,90 @@ fn stateful(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::plan;
+
+    /// The generated items of the last query, spaces removed.
+    fn generated(src: &str) -> String {
+        super::pipeline(&plan(src)).to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn a_stateless_pipeline_is_one_loop_without_matches() {
+        let code = generated(
+            "query Q from Rate { where value > 1; select timestamp, doubled = value * 2; }",
+        );
+        assert!(!code.contains("match"), "{code}");
+        assert!(code.contains("for__rowin__input{"), "{code}");
+        // The filter runs first, then the row is built from the input's fields.
+        assert!(
+            code.contains("letvalue_1=__row.value;if!((value_1>1i64)){continue;}"),
+            "{code}"
+        );
+        assert!(code.contains("__out.push(QRow{timestamp:timestamp_0,doubled:doubled_2})"));
+    }
+
+    #[test]
+    fn integer_keys_are_copied_string_keys_are_borrowed_for_lookups() {
+        let code =
+            generated("query Q from Rate { group by k = value % 5; aggregate n = count(); }");
+        assert!(code.contains("::core::marker::Copy"), "{code}");
+        assert!(code.contains("self.state.entry(__key)"), "{code}");
+        assert!(!code.contains("KeyRef"), "{code}");
+
+        let code = generated(
+            "schema S { name: String } query Q from S { group by name; aggregate n = count(); }",
+        );
+        assert!(
+            code.contains("struct__QKeyRef<'__k>{k_name:&'__kstr,}"),
+            "{code}"
+        );
+        assert!(code.contains("self.state.entry_ref(&__key)"), "{code}");
+    }
+
+    #[test]
+    fn windows_are_computed_inline() {
+        let code = generated(
+            "query Q from Rate { group by window(timestamp, 10s); aggregate n = count(); }",
+        );
+        assert!(
+            code.contains("let__window_start=::sluice::__private::last_window_start(timestamp_0.as_micros(),10000000i64);"),
+            "{code}"
+        );
+        // No watermark: nothing is late, no lateness check is generated.
+        assert!(!code.contains("__dropped+=1"), "{code}");
+
+        let code = generated(
+            "query Q from Rate {
+                watermark timestamp delay 5s;
+                group by window(timestamp, 10s, 5s);
+                aggregate n = count();
+            }",
+        );
+        assert!(
+            code.contains("while__next_start>__ts-10000000i64{"),
+            "{code}"
+        );
+        assert!(
+            code.contains("if__window_start+10000000i64<=__late{__dropped+=1;continue;}"),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn accumulators_are_specialised() {
+        let code = generated(
+            "schema S { k: i64, d: Option<f64>, s: String }
+             query Q from S {
+                group by k;
+                aggregate n = count(), total = sum(k), mean = avg(d), lo = min(s), hi = max(d);
+             }",
+        );
+        assert!(
+            code.contains("struct__QAcc{a0:::sluice::__private::state::Count,a1:::sluice::__private::state::SumI64NonNull,a2:::sluice::__private::state::Avg,a3:::sluice::__private::state::MinStr,a4:::sluice::__private::state::Max<f64>,"),
+            "{code}"
+        );
+    }
+}
