@@ -512,6 +512,9 @@ impl<'p> ExprGen<'p> {
             },
             Func::Round { scale } => match arg_ty {
                 Some(Ty::Double) => quote!(#f::round_f64(#(#a)*, #scale)),
+                // Integers change only when rounded to tens, hundreds, ...
+                Some(Ty::Long) if *scale < 0 => quote!(#f::round_i64(#(#a)*, #scale)?),
+                Some(Ty::Int) if *scale < 0 => quote!(#f::round_i32(#(#a)*, #scale)?),
                 _ => quote!(#(#a)*),
             },
             Func::TryDivide => {
