@@ -289,11 +289,18 @@ impl SparkDisplay for Window {
     }
 }
 
-impl SparkDisplay for Vec<String> {
+impl SparkDisplay for [String] {
     fn push_spark_str(&self, out: &mut String) {
         out.push('[');
         out.push_str(&self.join(", "));
         out.push(']');
+    }
+}
+
+// Generated code casts an array through its borrowed view, `&[String]`.
+impl SparkDisplay for Vec<String> {
+    fn push_spark_str(&self, out: &mut String) {
+        self.as_slice().push_spark_str(out);
     }
 }
 
@@ -612,6 +619,13 @@ pub fn round_i32(v: i32, scale: i32) -> Result<i32, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_print_like_spark_casts_them() {
+        let parts = vec!["a".to_string(), String::new(), "c".to_string()];
+        assert_eq!(parts.as_slice().to_spark_string(), "[a, , c]");
+        assert_eq!(parts.to_spark_string(), "[a, , c]");
+    }
 
     #[test]
     fn rounding_integers_half_up() {
