@@ -954,6 +954,11 @@ mod tests {
             "cannot apply `+` to STRING and INT\n= help: to join strings write `concat(a, b)`"
         );
         assert_eq!(error("t * 2"), "cannot apply `*` to TIMESTAMP and INT");
+        assert!(
+            error("split(s, \".\")").contains("`.` is a regular-expression metacharacter"),
+            "{}",
+            error("split(s, \".\")")
+        );
         assert_eq!(error("-s"), "cannot negate a value of type STRING");
         assert_eq!(error("not i"), "`not` must be BOOLEAN, found INT");
         assert_eq!(

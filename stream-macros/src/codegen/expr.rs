@@ -4,7 +4,7 @@
 //! |--------------------|----------------------------|--------------------------------|
 //! | BOOLEAN, INT, ...  | `bool`, `i32`, `i64`, `f64`, `Timestamp`, `Window` | `Option<_>` |
 //! | STRING             | `&str` / `String`          | `Option<&str>` / `Option<String>` |
-//! | ARRAY<STRING>      | `&[String]` / `Vec<String>`| `Option<_>`                    |
+//! | `ARRAY<STRING>`    | `&[String]` / `Vec<String>`| `Option<_>`                    |
 //!
 //! Strings stay borrowed (from the input row, or `'static` literals) until something needs to
 //! own them, so a filter on a string column allocates nothing. Null-intolerant operators are

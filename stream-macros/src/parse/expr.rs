@@ -601,6 +601,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("to finish the `case`"), "{e}");
+        // Comparisons do not chain.
+        assert!(syn::parse_str::<Expr>("a < b < c").is_err());
         let e = syn::parse_str::<Expr>("cast(a string)")
             .unwrap_err()
             .to_string();
