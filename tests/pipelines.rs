@@ -25,6 +25,13 @@ sluice::pipeline! {
         maybe: Option<i32>,
     }
 
+    /// A column whose name is a Rust keyword.
+    schema Tagged {
+        ts: Timestamp,
+        r#type: String,
+        n: i64,
+    }
+
     /// An event time that may be missing.
     schema MaybeTimed {
         ts: Option<Timestamp>,
@@ -148,6 +155,12 @@ sluice::pipeline! {
         group by window(ts, 10 seconds), key;
         aggregate n = count();
         limit 3;
+    }
+
+    query PerType from Tagged {
+        group by r#type;
+        aggregate total = sum(n);
+        with label = concat(r#type, "=", total);
     }
 
     // --- stateless ---------------------------------------------------------------------------
@@ -1163,6 +1176,26 @@ fn order_by_and_limit_in_complete_mode() {
     run.next_batch();
     let out = run.batch(&[ev("10:00:06", "d", 1.0), ev("10:00:07", "d", 1.0)]);
     assert_eq!(out, [top("d", 3, 7.0), top("b", 2, 3.0)]);
+}
+
+#[test]
+fn raw_identifier_keys() {
+    let row = |ty: &str, n| Tagged {
+        ts: t("10:00:00"),
+        r#type: ty.to_string(),
+        n,
+    };
+    let mut run = Run::<PerType>::new(OutputMode::Complete);
+    let out = run.batch(&[row("a", 1), row("b", 2), row("a", 3)]);
+    let expected = |ty: &str, total| PerTypeRow {
+        r#type: ty.to_string(),
+        total,
+        label: format!("{ty}={total}"),
+    };
+    assert_eq!(
+        sorted(out, |r| r.r#type.clone()),
+        [expected("a", 4), expected("b", 2)]
+    );
 }
 
 #[test]

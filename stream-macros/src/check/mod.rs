@@ -851,6 +851,8 @@ fn watermark(
 #[derive(Debug)]
 struct PendingKey {
     name: String,
+    /// The output column's Rust field name, as written (`r#type` stays raw).
+    ident: Ident,
     repr: KeyRepr,
     ty: SqlType,
 }
@@ -930,6 +932,7 @@ fn group_keys(rel: &mut Relation, keys: &[GroupItem], errors: &Errors) -> Vec<Pe
                         &mut out,
                         PendingKey {
                             name: "window".into(),
+                            ident: Ident::new("window", span.start),
                             repr: KeyRepr::Window {
                                 ts: slot,
                                 size: size_micros,
@@ -981,6 +984,7 @@ fn direct_key(
     let slot = rel.slot_for(resolved, &col);
     Some(PendingKey {
         name: col,
+        ident: name.clone(),
         repr: KeyRepr::Direct { slot },
         ty,
     })
@@ -1011,7 +1015,7 @@ fn aggregate(
         scope.keys.push((key.name.clone(), slot));
         new_scope.push(Column {
             name: key.name.clone(),
-            ident: Ident::new(&key.name, Span::call_site()),
+            ident: key.ident,
             slot,
         });
         group_keys.push(GroupKey {
