@@ -900,13 +900,27 @@ fn stateful(
     let row = output_row(&mut emit, row_name);
     let emit_stmts = emit.ts;
     let sorted = !plan.order_by.is_empty();
-    let sort_values: Vec<TokenStream> =
-        sort_keys.iter().map(|c| g.conform(c, c.ty, true)).collect();
+    // The row moves the owned locals it uses, and a sort key may be one of them (`order by
+    // label` of a computed string): the keys are taken first, owned ones cloned.
+    let sort_values: Vec<TokenStream> = sort_keys
+        .iter()
+        .map(|c| {
+            let value = g.conform(c, c.ty, true);
+            if c.owned && !c.ty.ty.is_copy() {
+                quote!(::core::clone::Clone::clone(&#value))
+            } else {
+                value
+            }
+        })
+        .collect();
     let sort_types: Vec<TokenStream> = sort_keys.iter().map(|c| rust_owned_type(c.ty)).collect();
     let (emit_ret, emit_value) = if sorted {
         (
             quote!((#row_name, (#(#sort_types,)*))),
-            quote!((#row, (#(#sort_values,)*))),
+            quote!({
+                let __sort = (#(#sort_values,)*);
+                (#row, __sort)
+            }),
         )
     } else {
         (quote!(#row_name), row)
