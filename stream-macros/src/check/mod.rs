@@ -354,7 +354,7 @@ fn doc_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
 
 fn check_schema(s: &parse::SchemaDef, errors: &Errors) -> Option<SchemaPlan> {
     let mut fields = Vec::new();
-    let mut ok = true;
+    let mut ok = s.complete;
     let mut seen = HashMap::new();
     for f in &s.fields {
         let name = ident_name(&f.name);
@@ -378,7 +378,7 @@ fn check_schema(s: &parse::SchemaDef, errors: &Errors) -> Option<SchemaPlan> {
             }
         }
     }
-    if s.fields.is_empty() {
+    if s.fields.is_empty() && s.complete {
         errors.error(
             SpanRange::single(s.name.span()),
             "a schema needs at least one column",
@@ -1353,6 +1353,14 @@ mod tests {
                 "unsupported column type `u8`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, or Option<...> of one of them"
             ]
         );
+
+        // A malformed field: the schema's queries fail silently too.
+        let e = check_src(
+            "schema S { a: i64, b i64 }
+             query A from S { select a; }",
+        )
+        .unwrap_err();
+        assert_eq!(first_lines(e), ["expected `:`"]);
 
         // A syntax error: the clauses before it are still checked, the query is not generated.
         let e = check_src(

@@ -52,7 +52,11 @@ pub(crate) struct SchemaDef {
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
+    /// The fields that parsed, up to the first one that did not.
     pub(crate) fields: Vec<FieldDef>,
+    /// Whether every field parsed. If not, the schema is not generated, and its queries fail
+    /// without further errors.
+    pub(crate) complete: bool,
 }
 
 /// One field of a schema.
@@ -196,23 +200,14 @@ impl Pipeline {
         let mut items = Vec::new();
         let parser = |stream: ParseStream<'_>| -> syn::Result<()> {
             while !stream.is_empty() {
-                let attrs = stream.call(Attribute::parse_outer)?;
-                let vis: Visibility = stream.parse()?;
-                if stream.peek(kw::schema) {
-                    items.push(Item::Schema(parse_schema(stream, attrs, vis)?));
-                } else if stream.peek(kw::query) {
-                    items.push(Item::Query(parse_query(stream, attrs, vis, errors)?));
-                } else if stream.peek(Ident) {
-                    let word: Ident = stream.parse()?;
-                    let hint = did_you_mean(&word.to_string(), ["schema", "query"]);
-                    return Err(syn::Error::new(
-                        word.span(),
-                        format!("expected `schema` or `query`, found `{word}`{hint}"),
-                    ));
-                } else {
-                    return Err(stream.error(
-                        "expected `schema <Name> { ... }` or `query <Name> from <Source> { ... }`",
-                    ));
+                match parse_item(stream, errors) {
+                    Ok(item) => items.push(item),
+                    Err(e) => {
+                        // Resume after the item's `{ ... }`, so the items after it are still
+                        // parsed and checked.
+                        errors.push(e);
+                        skip_past_braces(stream)?;
+                    }
                 }
             }
             Ok(())
@@ -224,21 +219,74 @@ impl Pipeline {
     }
 }
 
+fn parse_item(stream: ParseStream<'_>, errors: &Errors) -> syn::Result<Item> {
+    let attrs = stream.call(Attribute::parse_outer)?;
+    let vis: Visibility = stream.parse()?;
+    if stream.peek(kw::schema) {
+        Ok(Item::Schema(parse_schema(stream, attrs, vis, errors)?))
+    } else if stream.peek(kw::query) {
+        Ok(Item::Query(parse_query(stream, attrs, vis, errors)?))
+    } else if stream.peek(Ident) {
+        let word: Ident = stream.parse()?;
+        let hint = did_you_mean(&word.to_string(), ["schema", "query"]);
+        Err(syn::Error::new(
+            word.span(),
+            format!("expected `schema` or `query`, found `{word}`{hint}"),
+        ))
+    } else {
+        Err(stream
+            .error("expected `schema <Name> { ... }` or `query <Name> from <Source> { ... }`"))
+    }
+}
+
+/// Skips tokens up to and including the next `{ ... }` group.
+fn skip_past_braces(stream: ParseStream<'_>) -> syn::Result<()> {
+    while !stream.is_empty() {
+        if let TokenTree::Group(g) = stream.parse::<TokenTree>()?
+            && g.delimiter() == proc_macro2::Delimiter::Brace
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn parse_schema(
     input: ParseStream<'_>,
     attrs: Vec<Attribute>,
     vis: Visibility,
+    errors: &Errors,
 ) -> syn::Result<SchemaDef> {
     input.parse::<kw::schema>()?;
     let name: Ident = input.parse()?;
     let content;
     syn::braced!(content in input);
-    let fields = Punctuated::<FieldDef, Token![,]>::parse_terminated(&content)?;
+    // Fields up to the first malformed one; the schema is then incomplete (see `complete`).
+    let mut fields = Vec::new();
+    let mut complete = true;
+    while !content.is_empty() {
+        let field = content.parse::<FieldDef>().and_then(|f| {
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+            Ok(f)
+        });
+        match field {
+            Ok(f) => fields.push(f),
+            Err(e) => {
+                errors.push(e);
+                complete = false;
+                // The rest of the body belongs to the malformed field.
+                content.parse::<TokenStream>()?;
+            }
+        }
+    }
     Ok(SchemaDef {
         attrs,
         vis,
         name,
-        fields: fields.into_iter().collect(),
+        fields,
+        complete,
     })
 }
 
@@ -743,6 +791,31 @@ mod tests {
         assert!(!q.complete);
         assert_eq!(q.clauses.len(), 1, "only the clause before the first error");
         assert!(matches!(q.clauses[0], Clause::Where { .. }));
+    }
+
+    #[test]
+    fn a_broken_item_does_not_hide_the_next_ones() {
+        let (p, errors) = parse(quote! {
+            query A form Rate { select value; }
+            schema S { a: i64, b i64, c: f64 }
+            qurey B from Rate { select value; }
+            query C from S { select a; }
+        });
+        assert_eq!(
+            errors,
+            [
+                "expected `from <Source>` after `query A`",
+                "expected `:`",
+                "expected `schema` or `query`, found `qurey`; did you mean `query`?"
+            ]
+        );
+        assert_eq!(p.items.len(), 2);
+        let Item::Schema(s) = &p.items[0] else {
+            panic!()
+        };
+        assert!(!s.complete);
+        assert_eq!(s.fields.len(), 1);
+        assert!(matches!(&p.items[1], Item::Query(q) if q.name == "C" && q.complete));
     }
 
     #[test]
