@@ -95,15 +95,14 @@ impl Errors {
         self.push(range.error(message));
     }
 
-    /// Records an error with a hint line (`= help: ...` style is rustc's; here it is the second
-    /// line of the message).
+    /// Records an error with a hint (see [`with_help`]).
     pub(crate) fn error_with_help(
         &self,
         range: SpanRange,
         message: impl Display,
         help: impl Display,
     ) {
-        self.push(range.error(format!("{message}\n  = help: {help}")));
+        self.push(range.error(with_help(message, help)));
     }
 
     /// Records the error of a `Result`, returning its value if there was none.
@@ -151,20 +150,47 @@ impl Drop for Errors {
     }
 }
 
-/// Levenshtein distance between two short strings.
+/// A message with a `= help: ...` line under it.
+///
+/// Stable Rust gives a proc macro only `compile_error!`, a single message with no sub-diagnostics,
+/// so hints and notes become extra lines of the message. rustc indents continuation lines to the
+/// message's column, so `= help:` lines look like its own help lines (just above the snippet
+/// rather than under it).
+pub(crate) fn with_help(message: impl Display, help: impl Display) -> String {
+    format!("{message}\n= help: {help}")
+}
+
+/// A message with a `= note: ...` line under it (see [`with_help`]).
+pub(crate) fn with_note(message: impl Display, note: impl Display) -> String {
+    format!("{message}\n= note: {note}")
+}
+
+/// Edit distance between two short strings, counting a swap of two adjacent characters as one
+/// edit (the optimal string alignment distance): `valeu` is one edit from `value`.
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    // d[i][j]: distance between the first i characters of a and the first j of b.
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
@@ -204,6 +230,16 @@ pub(crate) fn list(names: impl IntoIterator<Item = impl Display>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("value", "value"), 0);
+        assert_eq!(edit_distance("valeu", "value"), 1);
+        assert_eq!(edit_distance("temprature", "temperature"), 1);
+        assert_eq!(edit_distance("selct", "select"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 
     #[test]
     fn suggests_close_names_only() {

@@ -14,8 +14,8 @@
 //! - [`codegen`]: the plan to Rust items, naming the runtime only through `::sluice::__private`.
 //!
 //! Errors from every stage are collected ([`diagnostics`]) and reported together, each spanned
-//! on the offending tokens. Use the macro through the `sluice` crate; its documentation has the
-//! DSL reference.
+//! on the offending tokens. Use the macro through the `sluice` crate. The DSL reference is
+//! `docs/dsl.md` in the repository.
 
 #![forbid(unsafe_code)]
 
@@ -27,7 +27,9 @@ mod optimize;
 mod parse;
 mod plan;
 
-/// Compiles a streaming pipeline. See the `sluice` crate for the DSL reference.
+/// Compiles a streaming pipeline: schemas and queries in Sluice's DSL, into a row struct and a
+/// pipeline struct per query. The DSL reference (grammar, typing rules, functions, output-mode
+/// rules) is [`docs/dsl.md`](https://github.com/sluice-rs/sluice/blob/main/docs/dsl.md).
 #[proc_macro]
 pub fn pipeline(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::pipeline(input.into()).into()

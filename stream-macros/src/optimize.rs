@@ -178,3 +178,135 @@ fn case_index(expr: &Expr) -> Option<KeyRepr> {
         otherwise,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::{plan, render};
+    use crate::plan::{KeyRepr, PipelinePlan};
+
+    fn keys(src: &str) -> (PipelinePlan, Vec<KeyRepr>) {
+        let p = plan(src);
+        let keys = p
+            .aggregate
+            .as_ref()
+            .expect("an aggregation")
+            .keys
+            .iter()
+            .map(|k| k.repr.clone())
+            .collect();
+        (p, keys)
+    }
+
+    #[test]
+    fn concat_of_literals_and_one_integer_is_keyed_by_the_integer() {
+        let (p, keys) = keys(
+            "query Q from Rate {
+                with room = concat(\"Room_\", value % 5), tagged = concat(\"<\", value, \">\");
+                group by room, tagged;
+                aggregate n = count();
+            }",
+        );
+        let KeyRepr::ConcatInt {
+            prefix,
+            inner,
+            suffix,
+        } = &keys[0]
+        else {
+            panic!("{:?}", keys[0])
+        };
+        assert_eq!((prefix.as_str(), suffix.as_str()), ("Room_", ""));
+        // The key stores the integer expression, in a slot of its own.
+        let crate::plan::SlotDef::Let(e) = &p.slot(*inner).def else {
+            panic!()
+        };
+        assert_eq!(render(&p, e), "(value % 5L)");
+        let KeyRepr::ConcatInt {
+            prefix,
+            inner,
+            suffix,
+        } = &keys[1]
+        else {
+            panic!("{:?}", keys[1])
+        };
+        assert_eq!((prefix.as_str(), suffix.as_str()), ("<", ">"));
+        assert_eq!(p.slot(*inner).name, "value");
+    }
+
+    #[test]
+    fn other_concats_stay_strings() {
+        let (_, keys) = keys(
+            "schema S { s: String, i: i64, d: f64 }
+             query Q from S {
+                group by a = concat(\"x\", s), b = concat(i, i), c = concat(\"x\", d), e = s;
+                aggregate n = count();
+             }",
+        );
+        assert!(
+            keys.iter().all(|k| matches!(k, KeyRepr::Direct { .. })),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn case_of_string_literals_is_keyed_by_branch() {
+        let (p, keys) = keys(
+            "query Q from Rate {
+                group by action = case when value % 10 < 6 then \"view\"
+                                       when value % 10 < 9 then \"click\"
+                                       else \"purchase\" end,
+                         bucket = case when value < 3 then \"low\" when value > 9 then \"low\" end;
+                aggregate n = count();
+            }",
+        );
+        let KeyRepr::CaseIndex {
+            conditions,
+            values,
+            otherwise,
+        } = &keys[0]
+        else {
+            panic!("{:?}", keys[0])
+        };
+        let conditions: Vec<String> = conditions.iter().map(|c| render(&p, c)).collect();
+        assert_eq!(
+            conditions,
+            ["((value % 10L) Lt 6L)", "((value % 10L) Lt 9L)"]
+        );
+        assert_eq!(values, &["view", "click"]);
+        assert_eq!(otherwise.as_deref(), Some("purchase"));
+        // No `else`: the key is nullable.
+        let KeyRepr::CaseIndex {
+            values, otherwise, ..
+        } = &keys[1]
+        else {
+            panic!("{:?}", keys[1])
+        };
+        assert_eq!(
+            (values.as_slice(), otherwise),
+            (&["low".to_string(), "low".to_string()][..], &None)
+        );
+        assert!(p.aggregate.as_ref().unwrap().keys[1].ty.nullable);
+    }
+
+    #[test]
+    fn other_cases_stay_values() {
+        let (_, keys) = keys(
+            "schema S { s: String, i: i64 }
+             query Q from S {
+                group by a = case when i > 1 then s else \"x\" end,
+                         b = case when i > 1 then 1 else 2 end;
+                aggregate n = count();
+             }",
+        );
+        assert!(
+            keys.iter().all(|k| matches!(k, KeyRepr::Direct { .. })),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn keys_outside_an_aggregation_are_untouched() {
+        let p = plan("query Q from Rate { select room = concat(\"Room_\", value % 5); }");
+        assert!(p.aggregate.is_none());
+        assert_eq!(p.slots.len(), 3);
+    }
+}

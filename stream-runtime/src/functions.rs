@@ -289,11 +289,18 @@ impl SparkDisplay for Window {
     }
 }
 
-impl SparkDisplay for Vec<String> {
+impl SparkDisplay for [String] {
     fn push_spark_str(&self, out: &mut String) {
         out.push('[');
         out.push_str(&self.join(", "));
         out.push(']');
+    }
+}
+
+// Generated code casts an array through its borrowed view, `&[String]`.
+impl SparkDisplay for Vec<String> {
+    fn push_spark_str(&self, out: &mut String) {
+        self.as_slice().push_spark_str(out);
     }
 }
 
@@ -582,9 +589,62 @@ pub fn round_f64(d: f64, scale: i32) -> f64 {
     if d < 0.0 { -magnitude } else { magnitude }
 }
 
+/// `round(n, scale)` of a long: unchanged for `scale >= 0`; for a negative scale, HALF_UP to a
+/// multiple of `10^-scale` (`round(125, -1) = 130`, `round(-125, -1) = -130`), as Spark rounds
+/// integral values. A result out of range is `[ARITHMETIC_OVERFLOW]`.
+pub fn round_i64(v: i64, scale: i32) -> Result<i64, Error> {
+    if scale >= 0 {
+        return Ok(v);
+    }
+    let Some(step) = 10_i128.checked_pow(scale.unsigned_abs()) else {
+        return Ok(0);
+    };
+    let v = i128::from(v);
+    let rest = v % step;
+    let down = v - rest;
+    let rounded = if rest.abs() * 2 >= step {
+        down + step * rest.signum()
+    } else {
+        down
+    };
+    i64::try_from(rounded).map_err(|_| Error::arithmetic_overflow("long"))
+}
+
+/// `round(n, scale)` of an int: see [`round_i64`].
+pub fn round_i32(v: i32, scale: i32) -> Result<i32, Error> {
+    let rounded = round_i64(i64::from(v), scale)?;
+    i32::try_from(rounded).map_err(|_| Error::arithmetic_overflow("integer"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_print_like_spark_casts_them() {
+        let parts = vec!["a".to_string(), String::new(), "c".to_string()];
+        assert_eq!(parts.as_slice().to_spark_string(), "[a, , c]");
+        assert_eq!(parts.to_spark_string(), "[a, , c]");
+    }
+
+    #[test]
+    fn rounding_integers_half_up() {
+        assert_eq!(round_i64(125, -1).unwrap(), 130);
+        assert_eq!(round_i64(124, -1).unwrap(), 120);
+        assert_eq!(round_i64(-125, -1).unwrap(), -130);
+        assert_eq!(round_i64(-124, -2).unwrap(), -100);
+        assert_eq!(round_i64(1234, 2).unwrap(), 1234);
+        assert_eq!(round_i64(i64::MAX, -40).unwrap(), 0);
+        assert_eq!(
+            round_i64(i64::MAX, -1).unwrap_err().error_class(),
+            Some("ARITHMETIC_OVERFLOW")
+        );
+        assert_eq!(
+            round_i32(2_147_483_645, -1).unwrap_err().error_class(),
+            Some("ARITHMETIC_OVERFLOW")
+        );
+        assert_eq!(round_i32(55, -1).unwrap(), 60);
+    }
 
     #[test]
     fn ansi_integer_arithmetic() {

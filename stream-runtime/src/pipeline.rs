@@ -238,22 +238,23 @@ pub struct Complete;
 pub struct Update;
 
 /// Implemented by pipelines that may run in append mode: those without aggregation, and
-/// aggregations grouped by an event-time window (or the event-time column) under a watermark.
+/// aggregations grouped by an event-time window (or the event-time column) under a watermark;
+/// in both cases only if they do not sort.
 #[diagnostic::on_unimplemented(
     message = "invalid streaming output mode: append is not supported by `{Self}`",
-    label = "this pipeline is a streaming aggregation without a watermark on its group key",
+    label = "`{Self}` aggregates without a watermark on its group key, or sorts its result",
     note = "Spark: \"This output mode is not supported for streaming aggregations without watermark on streaming DataFrames/DataSets\"",
-    note = "append mode emits a group only once the watermark has finalised it: add `watermark <ts> delay <interval>;` and `group by window(<ts>, <size>), ...`, or use `.output_mode(Update)` / `.output_mode(Complete)`",
-    note = "append mode is also unsupported when the query sorts (`order by`): Spark sorts only in complete mode"
+    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\"",
+    note = "append mode emits a group once, when the watermark has made it final: add `watermark <ts> delay <interval>;` and group by `window(<ts>, <size>)` (or by `<ts>` itself), or use `.output_mode(Update)` or `.output_mode(Complete)`"
 )]
 pub trait SupportsAppend: Pipeline {}
 
 /// Implemented by pipelines that may run in complete mode: those with an aggregation.
 #[diagnostic::on_unimplemented(
     message = "invalid streaming output mode: complete is not supported by `{Self}`",
-    label = "this pipeline has no streaming aggregation",
+    label = "`{Self}` has no streaming aggregation",
     note = "Spark: \"This output mode is not supported for no streaming aggregations on streaming DataFrames/DataSets\"",
-    note = "complete mode re-emits the whole result table every batch, which needs a `group by ... aggregate ...`; use `.output_mode(Append)` for a stateless query"
+    note = "complete mode re-emits the whole result table every batch, which needs a `group by ... aggregate ...`; use `.output_mode(Append)` for a query without aggregation"
 )]
 pub trait SupportsComplete: Pipeline {}
 
@@ -261,9 +262,10 @@ pub trait SupportsComplete: Pipeline {}
 /// or limit their result.
 #[diagnostic::on_unimplemented(
     message = "invalid streaming output mode: update is not supported by `{Self}`",
-    label = "this pipeline sorts or limits its result",
-    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\" and \"Limits are not supported on streaming DataFrames/Datasets in Update output mode\"",
-    note = "use `.output_mode(Complete)` to sort or limit an aggregation's result"
+    label = "`{Self}` sorts or limits its result",
+    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\"",
+    note = "Spark: \"Limits are not supported on streaming DataFrames/Datasets in Update output mode\"",
+    note = "use `.output_mode(Complete)` to sort or limit an aggregation's result, or `.output_mode(Append)` to limit a query without aggregation"
 )]
 pub trait SupportsUpdate: Pipeline {}
 

@@ -158,10 +158,26 @@ pub(crate) const AGGREGATES: &[&str] = &["count", "sum", "avg", "mean", "min", "
 pub(crate) const DISTINCT_AGGREGATES: &[&str] = &[
     "count_distinct",
     "countdistinct",
-    "approx_count_distinct",
     "sum_distinct",
     "sumdistinct",
+];
+
+/// Spark aggregates that streaming allows but Sluice does not implement.
+pub(crate) const UNSUPPORTED_AGGREGATES: &[&str] = &[
+    "approx_count_distinct",
+    "collect_list",
     "collect_set",
+    "first",
+    "last",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "percentile",
+    "percentile_approx",
+    "median",
 ];
 
 /// Spark's non-time window functions, which streaming rejects.
@@ -264,7 +280,7 @@ pub(crate) fn resolve_call(
         errors.error(
             span,
             format!(
-                "`{name}` takes {expected} argument{}, found {}\n  signature: {}",
+                "`{name}` takes {expected} argument{}, found {}\n= note: signature: {}",
                 if expected == "1" { "" } else { "s" },
                 args.len(),
                 spec.signature

@@ -15,7 +15,7 @@ use quote::quote;
 use syn::Ident;
 
 use crate::codegen::paths::rt;
-use crate::diagnostics::{Errors, SpanRange, did_you_mean, list};
+use crate::diagnostics::{Errors, SpanRange, did_you_mean, list, with_note};
 use crate::parse::{self, Clause, GroupItem, Item, SelectItem};
 use crate::plan::{
     Aggregate, Filter, GroupKey, InputSource, KeyRepr, OrderKey, OutputColumn, PipelinePlan, Slot,
@@ -47,6 +47,33 @@ pub(crate) struct SchemaField {
 pub(crate) struct Checked {
     pub(crate) schemas: Vec<SchemaPlan>,
     pub(crate) pipelines: Vec<PipelinePlan>,
+    /// Schemas that failed to check: code generation emits stand-ins for them.
+    pub(crate) failed_schemas: Vec<FailedSchema>,
+    /// Queries that failed to check (or read one that did): code generation emits stand-ins.
+    pub(crate) failed_queries: Vec<FailedQuery>,
+}
+
+/// A schema with errors, kept so that a stand-in row type can be generated: the user's code
+/// that names it (building input rows, a `MemoryStream<Reading>`) then still compiles, and the
+/// only errors are the real ones.
+#[derive(Debug)]
+pub(crate) struct FailedSchema {
+    pub(crate) attrs: Vec<syn::Attribute>,
+    pub(crate) vis: syn::Visibility,
+    pub(crate) name: Ident,
+    /// The fields as written (their Rust types, even unsupported ones).
+    pub(crate) fields: Vec<(Vec<syn::Attribute>, Ident, syn::Type)>,
+}
+
+/// A query with errors, kept so that a stand-in pipeline can be generated (see
+/// [`FailedSchema`]).
+#[derive(Debug)]
+pub(crate) struct FailedQuery {
+    pub(crate) name: Ident,
+    pub(crate) vis: syn::Visibility,
+    pub(crate) docs: Vec<syn::Attribute>,
+    /// The row type at the root of its `from` chain (the rate source's if that is unknown).
+    pub(crate) input: TokenStream,
 }
 
 /// A named column of a relation.
@@ -71,6 +98,8 @@ pub(crate) struct Relation {
     pub(crate) order_by: Vec<OrderKey>,
     pub(crate) limit: Option<(u64, Span)>,
     pub(crate) sort_span: Option<Span>,
+    /// The query whose clauses aggregate (this one, or one it reads from).
+    pub(crate) aggregated_in: Option<String>,
     /// The first clause of each query in the chain, for plan rendering.
     pub(crate) steps: Vec<String>,
 }
@@ -88,6 +117,7 @@ impl Relation {
             order_by: Vec::new(),
             limit: None,
             sort_span: None,
+            aggregated_in: None,
             steps: Vec::new(),
         };
         for (ident, name, ty) in fields {
@@ -220,6 +250,8 @@ struct Checker<'a> {
     /// Resolved queries (`None`: failed, errors already reported).
     resolved: HashMap<String, Option<Relation>>,
     in_progress: Vec<String>,
+    /// Schemas that failed to check (a query reading one fails without a further error).
+    failed_schemas: HashMap<String, TokenStream>,
 }
 
 /// Checks the whole pipeline: every schema and query.
@@ -231,8 +263,10 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
         queries: HashMap::new(),
         resolved: HashMap::new(),
         in_progress: Vec::new(),
+        failed_schemas: HashMap::new(),
     };
     let mut names: HashMap<String, Span> = HashMap::new();
+    // Whether the name is free; a second definition is reported and then ignored.
     let mut declare = |ident: &Ident| {
         let name = ident.to_string();
         if BUILTIN_SOURCES.contains(&name.as_str()) {
@@ -240,50 +274,87 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
                 SpanRange::single(ident.span()),
                 format!("`{name}` is a built-in source; choose another name"),
             );
+            false
         } else if names.insert(name.clone(), ident.span()).is_some() {
             errors.error(
                 SpanRange::single(ident.span()),
                 format!("`{name}` is defined more than once"),
             );
+            false
+        } else {
+            true
         }
     };
+    let mut queries = Vec::new();
     for item in &pipeline.items {
         match item {
             Item::Schema(s) => {
-                declare(&s.name);
-                if let Some(plan) = check_schema(s, errors) {
-                    let fields = plan
-                        .fields
-                        .iter()
-                        .map(|f| (f.ident.clone(), f.name.clone(), f.ty))
-                        .collect();
-                    let name = &plan.name;
-                    checker
-                        .schemas
-                        .insert(s.name.to_string(), (quote!(#name), fields));
-                    out.schemas.push(plan);
+                if !declare(&s.name) {
+                    continue;
+                }
+                let name = &s.name;
+                match check_schema(s, errors) {
+                    Some(plan) => {
+                        let fields = plan
+                            .fields
+                            .iter()
+                            .map(|f| (f.ident.clone(), f.name.clone(), f.ty))
+                            .collect();
+                        checker
+                            .schemas
+                            .insert(name.to_string(), (quote!(#name), fields));
+                        out.schemas.push(plan);
+                    }
+                    None => {
+                        checker
+                            .failed_schemas
+                            .insert(name.to_string(), quote!(#name));
+                        out.failed_schemas.push(FailedSchema {
+                            attrs: s.attrs.clone(),
+                            vis: s.vis.clone(),
+                            name: name.clone(),
+                            fields: s
+                                .fields
+                                .iter()
+                                .map(|f| (f.attrs.clone(), f.name.clone(), f.ty.clone()))
+                                .collect(),
+                        });
+                    }
                 }
             }
             Item::Query(q) => {
-                declare(&q.name);
-                checker.queries.insert(q.name.to_string(), q);
+                if declare(&q.name) {
+                    checker.queries.insert(q.name.to_string(), q);
+                    queries.push(q);
+                }
             }
         }
     }
-    for item in &pipeline.items {
-        if let Item::Query(q) = item
-            && let Some(rel) = checker.query(q)
-            && let Some(plan) = finish(q, rel, errors)
-        {
-            out.pipelines.push(plan);
+    for q in queries {
+        match checker.query(q).and_then(|rel| finish(q, rel, errors)) {
+            Some(plan) => out.pipelines.push(plan),
+            None => out.failed_queries.push(FailedQuery {
+                name: q.name.clone(),
+                vis: q.vis.clone(),
+                docs: doc_attrs(&q.attrs),
+                input: checker.root_input(&q.from, &mut Vec::new()),
+            }),
         }
     }
     out
 }
 
+fn doc_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .cloned()
+        .collect()
+}
+
 fn check_schema(s: &parse::SchemaDef, errors: &Errors) -> Option<SchemaPlan> {
     let mut fields = Vec::new();
-    let mut ok = true;
+    let mut ok = s.complete;
     let mut seen = HashMap::new();
     for f in &s.fields {
         let name = ident_name(&f.name);
@@ -307,7 +378,7 @@ fn check_schema(s: &parse::SchemaDef, errors: &Errors) -> Option<SchemaPlan> {
             }
         }
     }
-    if s.fields.is_empty() {
+    if s.fields.is_empty() && s.complete {
         errors.error(
             SpanRange::single(s.name.span()),
             "a schema needs at least one column",
@@ -323,6 +394,30 @@ fn check_schema(s: &parse::SchemaDef, errors: &Errors) -> Option<SchemaPlan> {
 }
 
 impl<'a> Checker<'a> {
+    /// The row type at the root of a `from` chain, for a stand-in of a query that failed: the
+    /// type the user's code passes to `read_stream`. `RateRow` when the chain does not end in
+    /// a known source (that error is reported already).
+    fn root_input(&self, from: &Ident, seen: &mut Vec<String>) -> TokenStream {
+        let name = from.to_string();
+        if let Some((row_type, _)) = builtin_source(&name) {
+            return row_type;
+        }
+        if let Some((row_type, _)) = self.schemas.get(&name) {
+            return row_type.clone();
+        }
+        if let Some(row_type) = self.failed_schemas.get(&name) {
+            return row_type.clone();
+        }
+        if let Some(q) = self.queries.get(&name)
+            && !seen.contains(&name)
+        {
+            seen.push(name);
+            return self.root_input(&q.from, seen);
+        }
+        let rt = rt();
+        quote!(#rt::RateRow)
+    }
+
     /// The relation a `from` names: a built-in source, a schema, or another query.
     fn source(&mut self, from: &Ident) -> Option<Relation> {
         let name = from.to_string();
@@ -352,6 +447,9 @@ impl<'a> Checker<'a> {
             r.steps.push(format!("Source {name}"));
             return Some(r);
         }
+        if self.failed_schemas.contains_key(&name) {
+            return None;
+        }
         if let Some(q) = self.queries.get(&name).copied() {
             if self.in_progress.contains(&name) {
                 self.errors.error(
@@ -374,7 +472,7 @@ impl<'a> Checker<'a> {
         self.errors.error(
             SpanRange::single(from.span()),
             format!(
-                "unknown source `{name}`{}\n  expected a built-in source (Rate, TextLine), a `schema`, or a `query` of this pipeline",
+                "unknown source `{name}`{}\n= note: a source is a built-in source (Rate, TextLine), a `schema`, or a `query` of this pipeline",
                 did_you_mean(&name, candidates)
             ),
         );
@@ -391,7 +489,7 @@ impl<'a> Checker<'a> {
         let result = self.source(&q.from).and_then(|mut rel| {
             let before = self.errors.count();
             apply_clauses(&mut rel, q, self.errors);
-            (self.errors.count() == before).then_some(rel)
+            (self.errors.count() == before && q.complete).then_some(rel)
         });
         self.in_progress.pop();
         self.resolved.insert(name, result.clone());
@@ -402,15 +500,22 @@ impl<'a> Checker<'a> {
 /// Applies a query's clauses, in order, to the relation it reads.
 fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
     rel.steps.push(format!("Query {}", q.name));
+    let query = q.name.to_string();
     let mut pending_group: Option<(Span, Vec<PendingKey>)> = None;
+    // After a rejected `group by`, its `aggregate` is part of the same mistake.
+    let mut skip_aggregate = false;
     for clause in &q.clauses {
         let kw = SpanRange::single(clause.kw_span());
         if rel.limit.is_some() {
             errors.error(kw, "`limit` must be the last clause of a query");
         }
+        if std::mem::take(&mut skip_aggregate) && matches!(clause, Clause::Aggregate { .. }) {
+            continue;
+        }
         if let Some((group_span, keys)) = pending_group.take() {
             if let Clause::Aggregate { items, .. } = clause {
                 aggregate(rel, keys, items, kw, errors);
+                rel.aggregated_in = Some(query.clone());
                 continue;
             }
             errors.error_with_help(
@@ -418,6 +523,9 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
                 "`group by` must be followed by `aggregate`",
                 "write `group by <keys>; aggregate <name> = count(), ...;`",
             );
+            // The clauses after it would be checked against a relation without the grouping
+            // the user meant, so their errors would only be echoes of this one.
+            return;
         }
         match clause {
             Clause::Select { items, .. } => select(rel, items, errors),
@@ -469,7 +577,8 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
             Clause::Watermark { column, delay, .. } => watermark(rel, column, delay, errors),
             Clause::GroupBy { kw, keys } => {
                 if rel.aggregate.is_some() {
-                    chained_aggregation(SpanRange::single(*kw), errors);
+                    chained_aggregation(rel, &query, SpanRange::single(*kw), errors);
+                    skip_aggregate = true;
                     continue;
                 }
                 pending_group = Some((*kw, group_keys(rel, keys, errors)));
@@ -480,16 +589,17 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
                     unreachable!()
                 };
                 if rel.aggregate.is_some() {
-                    chained_aggregation(kw, errors);
+                    chained_aggregation(rel, &query, kw, errors);
                     continue;
                 }
                 aggregate(rel, Vec::new(), items, kw, errors);
+                rel.aggregated_in = Some(query.clone());
             }
             Clause::OrderBy { kw, items } => {
                 if rel.aggregate.is_none() {
                     errors.error(
                         SpanRange::single(*kw),
-                        "Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\n  = help: `order by` needs a `group by ... aggregate ...` before it, and the query must run in complete mode",
+                        "Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\n= help: `order by` needs a `group by ... aggregate ...` before it, and the query must run with `.output_mode(Complete)`",
                     );
                     continue;
                 }
@@ -580,11 +690,22 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
     }
 }
 
-fn chained_aggregation(span: SpanRange, errors: &Errors) {
+/// Rule: one streaming aggregation per pipeline. Spark rejects chained aggregations in update
+/// and complete mode; Sluice in every mode (see docs/semantics.md).
+fn chained_aggregation(rel: &Relation, query: &str, span: SpanRange, errors: &Errors) {
+    let message = match rel.aggregated_in.as_deref() {
+        Some(upstream) if upstream != query => format!(
+            "`{query}` reads `{upstream}`, which already aggregates; a pipeline can have only one streaming aggregation"
+        ),
+        _ => "a query can have only one streaming aggregation".to_string(),
+    };
     errors.error_with_help(
         span,
-        "a pipeline can have only one streaming aggregation",
-        "Spark rejects chained aggregations in update and complete mode (\"Detected pattern of possible 'correctness' issue due to global watermark\"); Sluice does not support them in append mode either. Aggregate once, or run two queries",
+        with_note(
+            message,
+            "Spark rejects chained aggregations in update and complete mode (\"Detected pattern of possible 'correctness' issue due to global watermark\"); Sluice rejects them in every mode",
+        ),
+        "aggregate once, by every key you need, and filter or reshape the result with `where` and `select`",
     );
 }
 
@@ -730,6 +851,8 @@ fn watermark(
 #[derive(Debug)]
 struct PendingKey {
     name: String,
+    /// The output column's Rust field name, as written (`r#type` stays raw).
+    ident: Ident,
     repr: KeyRepr,
     ty: SqlType,
 }
@@ -765,12 +888,13 @@ fn group_keys(rel: &mut Relation, keys: &[GroupItem], errors: &Errors) -> Vec<Pe
                 let ty = rel.slots[slot.0].ty;
                 let mut ok = true;
                 if ty.ty != Ty::Timestamp {
-                    errors.error(
+                    errors.error_with_help(
                         SpanRange::single(column.span()),
                         format!(
                             "`window` needs a TIMESTAMP column; `{name}` is {}",
                             ty.ty.sql_name()
                         ),
+                        "convert it first, e.g. `with ts = to_timestamp(<string>);` or `with ts = cast(<seconds> as timestamp);`",
                     );
                     ok = false;
                 }
@@ -785,11 +909,15 @@ fn group_keys(rel: &mut Relation, keys: &[GroupItem], errors: &Errors) -> Vec<Pe
                         errors.error(s.span, "the window slide must be greater than zero");
                         ok = false;
                     } else if s.micros > size_micros && size_micros > 0 {
-                        errors.error(
+                        errors.error_with_help(
                             s.span,
                             format!(
                                 "[DATATYPE_MISMATCH.PARAMETER_CONSTRAINT_VIOLATION] The `slide_duration`({}L) must be <= the `window_duration`({}L).",
                                 s.micros, size_micros
+                            ),
+                            format!(
+                                "the arguments are `window(<timestamp column>, <size>, <slide>)`: a window of {} slides by at most {0}",
+                                crate::parse::duration::describe_interval(size_micros)
                             ),
                         );
                         ok = false;
@@ -804,6 +932,7 @@ fn group_keys(rel: &mut Relation, keys: &[GroupItem], errors: &Errors) -> Vec<Pe
                         &mut out,
                         PendingKey {
                             name: "window".into(),
+                            ident: Ident::new("window", span.start),
                             repr: KeyRepr::Window {
                                 ts: slot,
                                 size: size_micros,
@@ -855,6 +984,7 @@ fn direct_key(
     let slot = rel.slot_for(resolved, &col);
     Some(PendingKey {
         name: col,
+        ident: name.clone(),
         repr: KeyRepr::Direct { slot },
         ty,
     })
@@ -885,7 +1015,7 @@ fn aggregate(
         scope.keys.push((key.name.clone(), slot));
         new_scope.push(Column {
             name: key.name.clone(),
-            ident: Ident::new(&key.name, Span::call_site()),
+            ident: key.ident,
             slot,
         });
         group_keys.push(GroupKey {
@@ -996,12 +1126,7 @@ fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Option<Pipelin
         })
         .collect();
     let rejected_modes = output_mode::rejected_modes(&rel);
-    let docs = q
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .cloned()
-        .collect();
+    let docs = doc_attrs(&q.attrs);
     for a in &q.attrs {
         if !a.path().is_ident("doc") {
             errors.error(SpanRange::of(a), "only doc comments are allowed on a query");
@@ -1025,4 +1150,312 @@ fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Option<Pipelin
         explain,
     };
     Some(crate::optimize::optimize(plan))
+}
+
+/// Helpers for the compiler's unit tests: check a `pipeline!` body given as text, and render
+/// typed expressions compactly.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::diagnostics::Errors;
+    use crate::parse::Pipeline;
+    use crate::plan::{Expr, ExprKind, Literal, PipelinePlan, SlotDef};
+
+    use super::Checked;
+
+    /// The checked program, or every error message in order.
+    pub(crate) fn check_src(src: &str) -> Result<Checked, Vec<String>> {
+        let errors = Errors::new();
+        let parsed = Pipeline::parse(src.parse().expect("valid tokens"), &errors);
+        let checked = super::check(&parsed, &errors);
+        match errors.check() {
+            Ok(()) => Ok(checked),
+            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect()),
+        }
+    }
+
+    /// The plan of the last query; panics with the errors if the program does not check.
+    pub(crate) fn plan(src: &str) -> PipelinePlan {
+        let mut checked = check_src(src).unwrap_or_else(|e| panic!("errors: {e:#?}"));
+        checked.pipelines.pop().expect("a query")
+    }
+
+    /// The error messages; panics if the program checks.
+    pub(crate) fn errors(src: &str) -> Vec<String> {
+        match check_src(src) {
+            Ok(_) => panic!("expected errors in {src}"),
+            Err(e) => e,
+        }
+    }
+
+    /// The expression computing output column `name`.
+    pub(crate) fn output_expr(plan: &PipelinePlan, name: &str) -> Expr {
+        let column = plan
+            .outputs
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap_or_else(|| panic!("no output column `{name}`"));
+        let slot = plan.slot(column.slot);
+        match &slot.def {
+            SlotDef::Let(e) => e.clone(),
+            _ => Expr {
+                kind: ExprKind::Slot(column.slot),
+                ty: slot.ty,
+                span: crate::diagnostics::SpanRange::single(proc_macro2::Span::call_site()),
+            },
+        }
+    }
+
+    /// A compact rendering: slots by column name, implicit casts as `cast(x as T)`.
+    pub(crate) fn render(plan: &PipelinePlan, e: &Expr) -> String {
+        let r = |e: &Expr| render(plan, e);
+        match &e.kind {
+            ExprKind::Slot(s) => plan.slot(*s).name.clone(),
+            ExprKind::Lit(Literal::Str(s)) => format!("{s:?}"),
+            ExprKind::Lit(Literal::Double(d)) => format!("{d:?}"),
+            ExprKind::Lit(Literal::Null) => "null".into(),
+            ExprKind::Lit(Literal::Timestamp(t)) => format!("ts({t})"),
+            ExprKind::Lit(Literal::Int(i)) => i.to_string(),
+            ExprKind::Lit(Literal::Long(i)) => format!("{i}L"),
+            ExprKind::Lit(Literal::Bool(b)) => b.to_string(),
+            ExprKind::Neg(a) => format!("-{}", r(a)),
+            ExprKind::Not(a) => format!("not {}", r(a)),
+            ExprKind::Arith(op, a, b) => {
+                let op = match op {
+                    crate::plan::ArithOp::Add => "+",
+                    crate::plan::ArithOp::Sub => "-",
+                    crate::plan::ArithOp::Mul => "*",
+                    crate::plan::ArithOp::Div => "/",
+                    crate::plan::ArithOp::Rem => "%",
+                };
+                format!("({} {op} {})", r(a), r(b))
+            }
+            ExprKind::Cmp(op, a, b) => format!("({} {op:?} {})", r(a), r(b)),
+            ExprKind::And(a, b) => format!("({} and {})", r(a), r(b)),
+            ExprKind::Or(a, b) => format!("({} or {})", r(a), r(b)),
+            ExprKind::IsNull { expr, negated } => {
+                format!(
+                    "({} is {}null)",
+                    r(expr),
+                    if *negated { "not " } else { "" }
+                )
+            }
+            ExprKind::Case {
+                branches,
+                otherwise,
+            } => {
+                let mut s = "case".to_string();
+                for (c, v) in branches {
+                    s += &format!(" when {} then {}", r(c), r(v));
+                }
+                if let Some(o) = otherwise {
+                    s += &format!(" else {}", r(o));
+                }
+                s + " end"
+            }
+            ExprKind::Cast(a) => format!("cast({} as {})", r(a), e.ty.ty.sql_name()),
+            ExprKind::Call(f, args) => format!(
+                "{f:?}({})",
+                args.iter().map(r).collect::<Vec<_>>().join(", ")
+            ),
+            ExprKind::WindowField { window, end } => {
+                format!("{}.{}", r(window), if *end { "end" } else { "start" })
+            }
+            ExprKind::CurrentTimestamp => "current_timestamp()".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{check_src, errors, plan};
+
+    fn first_lines(errors: Vec<String>) -> Vec<String> {
+        errors
+            .into_iter()
+            .map(|e| e.lines().next().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn clauses_reshape_the_relation_in_order() {
+        let p = plan(
+            "query Q from Rate {
+                with doubled = value * 2, value = value + 1;
+                select *, label = concat(\"v\", value);
+                rename doubled to twice;
+                drop timestamp;
+            }",
+        );
+        let names: Vec<&str> = p.outputs.iter().map(|o| o.name.as_str()).collect();
+        // `with` replaces `value` in place and appends `doubled`.
+        assert_eq!(names, ["value", "twice", "label"]);
+        assert_eq!(
+            p.explain,
+            "Source Rate\nQuery Q\nWith doubled\nWith value\nProject [timestamp, value, doubled, label]"
+        );
+    }
+
+    #[test]
+    fn chained_queries_fuse_into_one_plan() {
+        let p = plan(
+            "query A from Rate { select timestamp, room = value % 5; }
+             query B from A { where room > 1; group by room; aggregate n = count(); }",
+        );
+        assert_eq!(p.input.name, "Rate");
+        assert_eq!(
+            p.explain,
+            "Source Rate\nQuery A\nProject [timestamp, room]\nQuery B\nFilter\nAggregate [room], [n]"
+        );
+    }
+
+    #[test]
+    fn one_error_per_chained_aggregation() {
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by k = value % 5; aggregate n = count(); }
+                 query B from A { group by n; aggregate m = count(); }"
+            )),
+            [
+                "`B` reads `A`, which already aggregates; a pipeline can have only one streaming aggregation"
+            ]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { aggregate n = count(); aggregate m = count(); }"
+            )),
+            ["a query can have only one streaming aggregation"]
+        );
+    }
+
+    #[test]
+    fn a_dangling_group_by_stops_its_query() {
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by k = value % 5; select k, nope; where nope; }"
+            )),
+            ["`group by` must be followed by `aggregate`"]
+        );
+    }
+
+    #[test]
+    fn failures_do_not_cascade() {
+        // A schema with a bad field: its queries fail silently, and both get stand-ins.
+        let e = check_src(
+            "schema S { a: u8, b: i64 }
+             query A from S { select b; }
+             query B from A { select b; }
+             query C from Rate { select value; }",
+        )
+        .unwrap_err();
+        assert_eq!(
+            first_lines(e),
+            [
+                "unsupported column type `u8`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, or Option<...> of one of them"
+            ]
+        );
+
+        // A malformed field: the schema's queries fail silently too.
+        let e = check_src(
+            "schema S { a: i64, b i64 }
+             query A from S { select a; }",
+        )
+        .unwrap_err();
+        assert_eq!(first_lines(e), ["expected `:`"]);
+
+        // A syntax error: the clauses before it are still checked, the query is not generated.
+        let e = check_src(
+            "query A from Rate { where valeu > 1; selct value; select value; }
+             query B from A { select value; }",
+        )
+        .unwrap_err();
+        assert_eq!(
+            first_lines(e),
+            [
+                "unknown clause `selct`; did you mean `select`?",
+                "unknown column `valeu`; did you mean `value`?"
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_queries_keep_their_input_type_for_stand_ins() {
+        let errors = crate::diagnostics::Errors::new();
+        let parsed = crate::parse::Pipeline::parse(
+            "schema S { a: u8 }
+             query A from S { select a; }
+             query B from A { select a; }
+             query C from Rate { select nope; }
+             query D from Nowhere { select x; }
+             query E from Rate { select value; }"
+                .parse()
+                .unwrap(),
+            &errors,
+        );
+        let checked = super::check(&parsed, &errors);
+        assert_eq!(errors.check().unwrap_err().into_iter().count(), 3);
+        let stubs: Vec<(String, String)> = checked
+            .failed_queries
+            .iter()
+            .map(|q| (q.name.to_string(), q.input.to_string().replace(' ', "")))
+            .collect();
+        assert_eq!(
+            stubs,
+            [
+                ("A".into(), "S".into()),
+                ("B".into(), "S".into()),
+                ("C".into(), "::sluice::__private::RateRow".into()),
+                ("D".into(), "::sluice::__private::RateRow".into()),
+            ]
+        );
+        assert_eq!(checked.failed_schemas.len(), 1);
+        assert_eq!(checked.pipelines.len(), 1);
+        assert_eq!(checked.pipelines[0].name, "E");
+    }
+
+    #[test]
+    fn names_and_clause_order() {
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { select value; }
+                 query A from Rate { select timestamp; }
+                 query Rate from Rate { select value; }"
+            )),
+            [
+                "`A` is defined more than once",
+                "`Rate` is a built-in source; choose another name"
+            ]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from B { select x; } query B from A { select x; }"
+            )),
+            ["query `A` reads from itself through `A`, `B`"]
+        );
+        assert_eq!(
+            first_lines(errors("query A from Rate { limit 3; select value; }")),
+            ["`limit` must be the last clause of a query"]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by window(timestamp, 10s), window(timestamp, 5s); aggregate n = count(); }"
+            )),
+            ["only one `window(...)` key is allowed"]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by value % 5; aggregate n = count(); }"
+            )),
+            ["this `group by` key needs a name"]
+        );
+        assert_eq!(
+            first_lines(errors(
+                "query A from Rate { group by k = value; aggregate n = count(); watermark timestamp delay 1s; }"
+            )),
+            ["a watermark must be defined before the aggregation"]
+        );
+        assert_eq!(
+            first_lines(errors("query A from Rate { drop value, timestamp; }")),
+            ["a query must keep at least one column"]
+        );
+    }
 }

@@ -87,3 +87,150 @@ pub(super) fn rejected_modes(rel: &Relation) -> Vec<(Mode, ModeRejection)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::{plan, render};
+    use crate::plan::{FilterPhase, Mode, ModeRejection};
+
+    const SCHEMA: &str = "schema E { ts: Timestamp, k: String, v: f64, nv: Option<f64> }";
+
+    /// `(rendering, phase)` of each pre-aggregation filter.
+    fn phases(body: &str) -> Vec<(String, FilterPhase)> {
+        let p = plan(&format!("{SCHEMA} query Q from E {{ {body} }}"));
+        p.filters
+            .iter()
+            .map(|f| (render(&p, &f.pred), f.phase))
+            .collect()
+    }
+
+    #[test]
+    fn filters_are_placed_like_sparks_optimizer_places_them() {
+        use FilterPhase::*;
+        assert_eq!(
+            phases(
+                "where v > 1;
+                 where v * 2 > 1;
+                 where ts > \"2024-01-01T00:00:00Z\";
+                 watermark ts delay 10 seconds;
+                 where k == \"a\" and nv is not null;
+                 where ts < \"2024-01-02T00:00:00Z\";
+                 with late = ts;
+                 where late > \"2024-01-01T00:00:00Z\";
+                 group by window(ts, 10 seconds);
+                 aggregate n = count();"
+            ),
+            [
+                // A source column against a literal reaches the scan.
+                ("(v Gt 1.0)".into(), Scan),
+                ("((v * 2.0) Gt 1.0)".into(), BeforeWatermark),
+                // On the event time but before the watermark clause: runs before it.
+                ("(ts Gt ts(1704067200000000))".into(), Scan),
+                // After the watermark clause, `and` is split and each part placed on its own.
+                ("(k Eq \"a\")".into(), Scan),
+                ("(nv is not null)".into(), Scan),
+                // Reads the event time (directly or through a computed column): stays above.
+                ("(ts Lt ts(1704153600000000))".into(), AfterWatermark),
+                ("(ts Gt ts(1704067200000000))".into(), AfterWatermark),
+            ]
+        );
+    }
+
+    #[test]
+    fn filters_after_the_aggregation_are_post_filters() {
+        let p = plan(&format!(
+            "{SCHEMA} query Q from E {{
+                group by k; aggregate n = count(); where n > 1 and k != \"x\";
+            }}"
+        ));
+        assert!(p.filters.is_empty());
+        let post: Vec<String> = p.post_filters.iter().map(|e| render(&p, e)).collect();
+        // Accumulator slots are named after their function.
+        assert_eq!(post, ["(count_0 Gt 1L)", "(k Ne \"x\")"]);
+    }
+
+    fn rejected(body: &str) -> Vec<(Mode, ModeRejection)> {
+        plan(&format!("{SCHEMA} query Q from E {{ {body} }}")).rejected_modes
+    }
+
+    #[test]
+    fn output_modes_follow_sparks_unsupported_operation_checker() {
+        use Mode::*;
+        use ModeRejection::*;
+        // No aggregation: append and update.
+        assert_eq!(
+            rejected("where v > 1;"),
+            [(Complete, CompleteWithoutAggregation)]
+        );
+        assert_eq!(
+            rejected("watermark ts delay 10s; select ts, k;"),
+            [(Complete, CompleteWithoutAggregation)]
+        );
+        assert_eq!(
+            rejected("select k; limit 5;"),
+            [
+                (Complete, CompleteWithoutAggregation),
+                (Update, LimitInUpdate)
+            ]
+        );
+        // Aggregation without a watermark on a group key: never final, so no append.
+        assert_eq!(
+            rejected("group by k; aggregate n = count();"),
+            [(Append, AppendAggregationWithoutWatermark)]
+        );
+        assert_eq!(
+            rejected("group by window(ts, 10s), k; aggregate n = count();"),
+            [(Append, AppendAggregationWithoutWatermark)]
+        );
+        assert_eq!(
+            rejected("watermark ts delay 10s; group by k; aggregate n = count();"),
+            [(Append, AppendAggregationWithoutWatermark)]
+        );
+        assert_eq!(
+            rejected("aggregate n = count();"),
+            [(Append, AppendAggregationWithoutWatermark)]
+        );
+        // Keyed by the watermarked event time (a window over it, or the column): every mode.
+        assert_eq!(
+            rejected("watermark ts delay 10s; group by window(ts, 10s), k; aggregate n = count();"),
+            []
+        );
+        assert_eq!(
+            rejected("watermark ts delay 10s; group by ts; aggregate n = count();"),
+            []
+        );
+        // Sorting: complete mode only.
+        assert_eq!(
+            rejected(
+                "watermark ts delay 10s; group by window(ts, 10s); aggregate n = count(); order by n;"
+            ),
+            [(Append, SortNotInComplete), (Update, SortNotInComplete)]
+        );
+        assert_eq!(
+            rejected("group by k; aggregate n = count(); order by n; limit 3;"),
+            [
+                (Append, AppendAggregationWithoutWatermark),
+                (Update, SortNotInComplete)
+            ]
+        );
+        // A limit: not in update mode.
+        assert_eq!(
+            rejected(
+                "watermark ts delay 10s; group by window(ts, 10s); aggregate n = count(); limit 3;"
+            ),
+            [(Update, LimitInUpdate)]
+        );
+    }
+
+    #[test]
+    fn the_watermark_of_an_upstream_query_finalises_downstream_windows() {
+        let p = plan(&format!(
+            "{SCHEMA}
+             query Timed from E {{ watermark ts delay 10s; select ts, k; }}
+             query Windows from Timed {{ group by window(ts, 10s), k; aggregate n = count(); }}"
+        ));
+        assert_eq!(p.watermarks.len(), 1);
+        assert_eq!(p.aggregate.as_ref().unwrap().event_time_key, Some(0));
+        assert!(p.rejected_modes.is_empty());
+    }
+}

@@ -4,7 +4,7 @@
 //! |--------------------|----------------------------|--------------------------------|
 //! | BOOLEAN, INT, ...  | `bool`, `i32`, `i64`, `f64`, `Timestamp`, `Window` | `Option<_>` |
 //! | STRING             | `&str` / `String`          | `Option<&str>` / `Option<String>` |
-//! | ARRAY<STRING>      | `&[String]` / `Vec<String>`| `Option<_>`                    |
+//! | `ARRAY<STRING>`    | `&[String]` / `Vec<String>`| `Option<_>`                    |
 //!
 //! Strings stay borrowed (from the input row, or `'static` literals) until something needs to
 //! own them, so a filter on a string column allocates nothing. Null-intolerant operators are
@@ -152,6 +152,7 @@ impl<'p> ExprGen<'p> {
                 let (lw, rw) = (wrap(&l), wrap(&r));
                 // SQL three-valued logic, short-circuiting like Spark's `And`/`Or`.
                 let decisive = !is_and;
+                let indecisive = is_and;
                 code(
                     quote! {
                         match #lw {
@@ -161,7 +162,7 @@ impl<'p> ExprGen<'p> {
                                 __r => if __l.is_none() || __r.is_none() {
                                     ::core::option::Option::None
                                 } else {
-                                    ::core::option::Option::Some(!#decisive)
+                                    ::core::option::Option::Some(#indecisive)
                                 },
                             },
                         }
@@ -511,6 +512,9 @@ impl<'p> ExprGen<'p> {
             },
             Func::Round { scale } => match arg_ty {
                 Some(Ty::Double) => quote!(#f::round_f64(#(#a)*, #scale)),
+                // Integers change only when rounded to tens, hundreds, ...
+                Some(Ty::Long) if *scale < 0 => quote!(#f::round_i64(#(#a)*, #scale)?),
+                Some(Ty::Int) if *scale < 0 => quote!(#f::round_i32(#(#a)*, #scale)?),
                 _ => quote!(#(#a)*),
             },
             Func::TryDivide => {
@@ -544,7 +548,13 @@ impl<'p> ExprGen<'p> {
             let mut next = 0;
             for a in args {
                 match &a.kind {
-                    ExprKind::Lit(Literal::Str(s)) => parts.extend(quote!(__s.push_str(#s);)),
+                    ExprKind::Lit(Literal::Str(s)) => {
+                        let mut chars = s.chars();
+                        match (chars.next(), chars.next()) {
+                            (Some(c), None) => parts.extend(quote!(__s.push(#c);)),
+                            _ => parts.extend(quote!(__s.push_str(#s);)),
+                        }
+                    }
                     _ => {
                         let n = &names[next];
                         next += 1;
@@ -809,5 +819,109 @@ fn literal(lit: &Literal, ty: SqlType) -> TokenStream {
         quote!(::core::option::Option::Some(#ts))
     } else {
         ts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ExprGen, case_values};
+    use crate::check::testing::{output_expr, plan};
+
+    const SCHEMA: &str = "schema S {
+        l: i64, d: f64, s: String, b: bool, nl: Option<i64>, ns: Option<String>,
+    }";
+
+    /// The Rust code of output column `x = <expr>`, spaces removed.
+    fn code(expr: &str) -> String {
+        let p = plan(&format!("{SCHEMA} query Q from S {{ select x = {expr}; }}"));
+        let e = output_expr(&p, "x");
+        ExprGen::new(&p).expr(&e).ts.to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn non_null_expressions_have_no_match() {
+        // ANSI-checked integer arithmetic, evaluated in place.
+        assert_eq!(
+            code("l * 2 + 1"),
+            "::sluice::__private::functions::add_i64(::sluice::__private::functions::mul_i64(l_0,2i64)?,1i64)?"
+        );
+        // A literal divisor other than 0 and -1 can neither fail nor overflow.
+        assert_eq!(code("l % 5"), "(l_0%5i64)");
+        assert_eq!(code("d / 2.0"), "(d_1/2f64)");
+        assert_eq!(
+            code("d / d"),
+            "::sluice::__private::functions::div_f64(d_1,d_1)?"
+        );
+        // Doubles compare in Spark's order (NaN greatest).
+        assert_eq!(
+            code("d > 1.0"),
+            "::sluice::__private::functions::gt_f64(d_1,1f64)"
+        );
+        assert_eq!(code("b and l > 1"), "(b_3&&(l_0>1i64))");
+        for expr in [
+            "l * 2 + 1",
+            "d / d",
+            "b or not b",
+            "upper(s)",
+            "concat(s, l)",
+        ] {
+            assert!(!code(expr).contains("match"), "{expr}: {}", code(expr));
+        }
+    }
+
+    #[test]
+    fn strings_stay_borrowed_until_owned() {
+        // Comparing a string column with a literal allocates nothing.
+        assert_eq!(code("s == \"x\""), "(s_2==\"x\")");
+        assert!(!code("ns == \"x\"").contains("String"));
+        // Concatenation builds one String; single characters are pushed as chars.
+        assert_eq!(
+            code("concat(s, \"!\")"),
+            "{letmut__s=::std::string::String::with_capacity(9usize);__s.push_str(s_2);__s.push('!');__s}"
+        );
+    }
+
+    #[test]
+    fn nullable_operands_are_matched_once_each() {
+        assert_eq!(
+            code("nl + 1"),
+            "match nl_4{::core::option::Option::Some(__v0)=>::core::option::Option::Some(::sluice::__private::functions::add_i64(__v0,1i64)?),::core::option::Option::None=>::core::option::Option::None,}"
+                .replace(' ', "")
+        );
+        assert_eq!(code("nl + nl").matches("match").count(), 2);
+        // Null tests never match.
+        assert_eq!(code("nl is null"), "(nl_4).is_none()");
+        assert_eq!(code("l is null"), "false");
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let or = code("nl > 1 or b");
+        // `true` decides `or`; two non-true operands give null if either is null, else false.
+        assert!(
+            or.contains("Some(true)=>::core::option::Option::Some(true)"),
+            "{or}"
+        );
+        assert!(or.contains("Some(false)"), "{or}");
+        assert!(!or.contains("Some(!"), "{or}");
+    }
+
+    #[test]
+    fn case_keys_share_indexes_between_equal_strings() {
+        let p = plan(
+            "query Q from Rate {
+                group by k = case when value < 3 then \"low\" when value > 9 then \"low\"
+                                  when value == 5 then \"five\" else \"low\" end;
+                aggregate n = count();
+            }",
+        );
+        let key = &p.aggregate.as_ref().unwrap().keys[0].repr;
+        assert_eq!(
+            case_values(key),
+            (
+                vec!["low".to_string(), "five".to_string()],
+                vec![0, 0, 1, 0]
+            )
+        );
     }
 }

@@ -5,6 +5,7 @@ mod expr;
 pub(crate) mod paths;
 mod pipeline;
 mod row;
+mod stub;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -34,6 +35,12 @@ pub(crate) fn generate(checked: &Checked) -> TokenStream {
     }
     for plan in &checked.pipelines {
         out.extend(pipeline::pipeline(plan));
+    }
+    for schema in &checked.failed_schemas {
+        out.extend(stub::schema(schema));
+    }
+    for query in &checked.failed_queries {
+        out.extend(stub::query(query));
     }
     quote!(#out)
 }

@@ -395,7 +395,6 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         }
 
         #[automatically_derived]
-        #[allow(clippy::match_single_binding, clippy::let_and_return, clippy::needless_borrow)]
         impl #rt::Pipeline for #name {
             type Input = #input_ty;
             type Output = #row_name;
@@ -603,7 +602,7 @@ fn stateful(
             #[automatically_derived]
             impl #rt::hashbrown::Equivalent<#key_name> for #key_ref_name<'_> {
                 fn equivalent(&self, key: &#key_name) -> bool {
-                    true #(&& #eqs)*
+                    #(#eqs)&&*
                 }
             }
 
@@ -753,11 +752,18 @@ fn stateful(
         };
         let local = g.slot_ident(slot);
         let arg_ty = plan.slot(slot).ty;
-        // A non-null argument is a plain local, used in place; a nullable one is unwrapped.
+        // Read through a view, so a computed string is borrowed, not moved: the same local may
+        // also be a group key or another accumulator's argument.
+        let view = g.view(&Code {
+            ts: quote!(#local),
+            ty: arg_ty,
+            owned: g.slot_owned(slot),
+        });
+        // A non-null argument is used in place; a nullable one is unwrapped.
         let v = if arg_ty.nullable {
             quote!(__v)
         } else {
-            quote!(#local)
+            view.clone()
         };
         let call = match (a.func, arg_ty.ty) {
             (AggFunc::Count, _) => quote!(__acc.#f.update();),
@@ -768,7 +774,7 @@ fn stateful(
             _ => quote!(__acc.#f.update(#v);),
         };
         if arg_ty.nullable {
-            quote!(if let ::core::option::Option::Some(__v) = #local { #call })
+            quote!(if let ::core::option::Option::Some(__v) = #view { #call })
         } else {
             call
         }
@@ -894,13 +900,27 @@ fn stateful(
     let row = output_row(&mut emit, row_name);
     let emit_stmts = emit.ts;
     let sorted = !plan.order_by.is_empty();
-    let sort_values: Vec<TokenStream> =
-        sort_keys.iter().map(|c| g.conform(c, c.ty, true)).collect();
+    // The row moves the owned locals it uses, and a sort key may be one of them (`order by
+    // label` of a computed string): the keys are taken first, owned ones cloned.
+    let sort_values: Vec<TokenStream> = sort_keys
+        .iter()
+        .map(|c| {
+            let value = g.conform(c, c.ty, true);
+            if c.owned && !c.ty.ty.is_copy() {
+                quote!(::core::clone::Clone::clone(&#value))
+            } else {
+                value
+            }
+        })
+        .collect();
     let sort_types: Vec<TokenStream> = sort_keys.iter().map(|c| rust_owned_type(c.ty)).collect();
     let (emit_ret, emit_value) = if sorted {
         (
             quote!((#row_name, (#(#sort_types,)*))),
-            quote!((#row, (#(#sort_values,)*))),
+            quote!({
+                let __sort = (#(#sort_values,)*);
+                (#row, __sort)
+            }),
         )
     } else {
         (quote!(#row_name), row)
@@ -911,7 +931,6 @@ fn stateful(
         quote!(__key: &#key_name,)
     };
     let emit_fn = quote! {
-        #[allow(unused_variables, clippy::match_single_binding, clippy::let_and_return, clippy::needless_borrow)]
         fn __emit(
             #key_param
             __acc: &#acc_name,
@@ -928,8 +947,12 @@ fn stateful(
         let nulls_first = o.nulls_first;
         quote!(.then_with(|| #rt::functions::order_by(&__a.1.#i, &__b.1.#i, #desc, #nulls_first)))
     });
+    // The limit as a `usize` literal, for truncating the output vector.
+    let limit_len = plan
+        .limit
+        .map(|n| proc_macro2::Literal::usize_suffixed(usize::try_from(n).unwrap_or(usize::MAX)));
     let sort_and_limit = if sorted {
-        let limit = plan.limit.map(|n| quote!(__sorted.truncate(#n as usize);));
+        let limit = limit_len.as_ref().map(|n| quote!(__sorted.truncate(#n);));
         quote! {
             __sorted.sort_by(|__a, __b| ::core::cmp::Ordering::Equal #(#comparators)*);
             #limit
@@ -950,13 +973,13 @@ fn stateful(
     } else {
         quote!()
     };
-    let complete_limit = match (sorted, plan.limit) {
-        (false, Some(n)) => quote!(__out.truncate(__start + #n as usize);),
+    let complete_limit = match (sorted, &limit_len) {
+        (false, Some(n)) => quote!(__out.truncate(__start + #n);),
         _ => quote!(),
     };
     let append_limit = match plan.limit {
         Some(n) => quote! {
-            let __room = (#n as u64).saturating_sub(self.emitted) as usize;
+            let __room = #n.saturating_sub(self.emitted) as usize;
             __out.truncate(__start + __room);
             self.emitted += (__out.len() - __start) as u64;
         },
@@ -1148,5 +1171,92 @@ fn stateful(
                 #emit_fn
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::plan;
+
+    /// The generated items of the last query, spaces removed.
+    fn generated(src: &str) -> String {
+        super::pipeline(&plan(src)).to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn a_stateless_pipeline_is_one_loop_without_matches() {
+        let code = generated(
+            "query Q from Rate { where value > 1; select timestamp, doubled = value * 2; }",
+        );
+        assert!(!code.contains("match"), "{code}");
+        assert!(code.contains("for__rowin__input{"), "{code}");
+        // The filter runs first, then the row is built from the input's fields.
+        assert!(
+            code.contains("letvalue_1=__row.value;if!((value_1>1i64)){continue;}"),
+            "{code}"
+        );
+        assert!(code.contains("__out.push(QRow{timestamp:timestamp_0,doubled:doubled_2})"));
+    }
+
+    #[test]
+    fn integer_keys_are_copied_string_keys_are_borrowed_for_lookups() {
+        let code =
+            generated("query Q from Rate { group by k = value % 5; aggregate n = count(); }");
+        assert!(code.contains("::core::marker::Copy"), "{code}");
+        assert!(code.contains("self.state.entry(__key)"), "{code}");
+        assert!(!code.contains("KeyRef"), "{code}");
+
+        let code = generated(
+            "schema S { name: String } query Q from S { group by name; aggregate n = count(); }",
+        );
+        assert!(
+            code.contains("struct__QKeyRef<'__k>{k_name:&'__kstr,}"),
+            "{code}"
+        );
+        assert!(code.contains("self.state.entry_ref(&__key)"), "{code}");
+    }
+
+    #[test]
+    fn windows_are_computed_inline() {
+        let code = generated(
+            "query Q from Rate { group by window(timestamp, 10s); aggregate n = count(); }",
+        );
+        assert!(
+            code.contains("let__window_start=::sluice::__private::last_window_start(timestamp_0.as_micros(),10000000i64);"),
+            "{code}"
+        );
+        // No watermark: nothing is late, no lateness check is generated.
+        assert!(!code.contains("__dropped+=1"), "{code}");
+
+        let code = generated(
+            "query Q from Rate {
+                watermark timestamp delay 5s;
+                group by window(timestamp, 10s, 5s);
+                aggregate n = count();
+            }",
+        );
+        assert!(
+            code.contains("while__next_start>__ts-10000000i64{"),
+            "{code}"
+        );
+        assert!(
+            code.contains("if__window_start+10000000i64<=__late{__dropped+=1;continue;}"),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn accumulators_are_specialised() {
+        let code = generated(
+            "schema S { k: i64, d: Option<f64>, s: String }
+             query Q from S {
+                group by k;
+                aggregate n = count(), total = sum(k), mean = avg(d), lo = min(s), hi = max(d);
+             }",
+        );
+        assert!(
+            code.contains("struct__QAcc{a0:::sluice::__private::state::Count,a1:::sluice::__private::state::SumI64NonNull,a2:::sluice::__private::state::Avg,a3:::sluice::__private::state::MinStr,a4:::sluice::__private::state::Max<f64>,"),
+            "{code}"
+        );
     }
 }

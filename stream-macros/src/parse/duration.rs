@@ -8,7 +8,8 @@ use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitInt, LitStr};
 
-use crate::diagnostics::SpanRange;
+use super::expected;
+use crate::diagnostics::{SpanRange, did_you_mean};
 
 /// An interval written in the DSL, already converted to microseconds.
 #[derive(Debug, Clone)]
@@ -33,14 +34,43 @@ pub(crate) fn unit_micros(unit: &str) -> Option<i64> {
     })
 }
 
-const UNIT_HINT: &str =
-    "expected a unit: `us`, `ms`, `s`/`seconds`, `min`/`minutes`, `h`/`hours`, `d`/`days`";
+const UNIT_HINT: &str = "the units are `us`, `ms`, `s`/`seconds`, `min`/`minutes`, `h`/`hours`, `d`/`days`, `w`/`weeks`";
+
+/// Every unit name, for "did you mean".
+const UNITS: &[&str] = &[
+    "us",
+    "microsecond",
+    "microseconds",
+    "ms",
+    "millisecond",
+    "milliseconds",
+    "s",
+    "sec",
+    "secs",
+    "second",
+    "seconds",
+    "m",
+    "min",
+    "mins",
+    "minute",
+    "minutes",
+    "h",
+    "hour",
+    "hours",
+    "d",
+    "day",
+    "days",
+    "w",
+    "week",
+    "weeks",
+];
 
 fn unit_error(span: Span, unit: &str) -> syn::Error {
     let hint = if unit.is_empty() {
         "an interval needs a unit, e.g. `10s` or `10 seconds`".to_string()
     } else {
-        format!("unknown interval unit `{unit}`; {UNIT_HINT}")
+        let close = did_you_mean(unit, UNITS.iter().copied());
+        format!("unknown interval unit `{unit}`{close}\n= note: {UNIT_HINT}")
     };
     syn::Error::new(span, hint)
 }
@@ -57,8 +87,8 @@ impl Parse for IntervalLit {
             });
         }
         let first: LitInt = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 "expected an interval such as `10s`, `30 seconds` or `\"1 minute\"`",
             )
         })?;
@@ -124,7 +154,10 @@ pub(crate) fn parse_interval_text(text: &str) -> Result<i64, String> {
             if unit.is_empty() {
                 format!("`{text}`: an interval needs a unit, e.g. \"10 seconds\"")
             } else {
-                format!("`{text}`: unknown interval unit `{unit}`; {UNIT_HINT}")
+                format!(
+                    "`{text}`: unknown interval unit `{unit}`{}\n= note: {UNIT_HINT}",
+                    did_you_mean(unit, UNITS.iter().copied())
+                )
             }
         })?;
         total = number
@@ -179,6 +212,20 @@ mod tests {
         assert_eq!(parse("500ms").unwrap(), 500_000);
         assert_eq!(parse("\"1 minute\"").unwrap(), 60_000_000);
         assert_eq!(parse("\"interval 2 hours\"").unwrap(), 7_200_000_000);
+    }
+
+    #[test]
+    fn every_suggested_unit_is_a_unit() {
+        for unit in UNITS {
+            assert!(unit_micros(unit).is_some(), "{unit}");
+        }
+        let e = parse("10 secnds").unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "unknown interval unit `secnds`; did you mean `seconds`?\n= note: the units are"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

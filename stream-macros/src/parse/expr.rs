@@ -19,7 +19,7 @@ use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, Lit, Token};
 
-use super::kw;
+use super::{expected, kw};
 use crate::diagnostics::SpanRange;
 
 /// An expression as written, with spans and no meaning yet.
@@ -258,7 +258,7 @@ fn parse_cmp(input: ParseStream<'_>) -> syn::Result<Expr> {
         };
         let end = input
             .parse::<kw::null>()
-            .map_err(|e| syn::Error::new(e.span(), "expected `null` after `is` / `is not`"))?
+            .map_err(|e| expected(e, "expected `null` after `is` / `is not`"))?
             .span;
         return Ok(Expr::IsNull {
             expr: Box::new(lhs),
@@ -382,9 +382,9 @@ fn parse_primary(input: ParseStream<'_>) -> syn::Result<Expr> {
         let content;
         let paren = syn::parenthesized!(content in input);
         let expr: Expr = content.parse()?;
-        content.parse::<Token![as]>().map_err(|e| {
-            syn::Error::new(e.span(), "expected `as <type>` in `cast(<expr> as <type>)`")
-        })?;
+        content
+            .parse::<Token![as]>()
+            .map_err(|e| expected(e, "expected `as <type>` in `cast(<expr> as <type>)`"))?;
         let ty: Ident = content.parse()?;
         if !content.is_empty() {
             return Err(content.error("expected `)` after the type"));
@@ -444,7 +444,7 @@ fn parse_case(input: ParseStream<'_>) -> syn::Result<Expr> {
         let cond: Expr = input.parse()?;
         input
             .parse::<kw::then>()
-            .map_err(|e| syn::Error::new(e.span(), "expected `then` after the `when` condition"))?;
+            .map_err(|e| expected(e, "expected `then` after the `when` condition"))?;
         let value: Expr = input.parse()?;
         branches.push((cond, value));
     }
@@ -459,12 +459,7 @@ fn parse_case(input: ParseStream<'_>) -> syn::Result<Expr> {
     };
     let end = input
         .parse::<kw::end>()
-        .map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected `when`, `else` or `end` to finish the `case`",
-            )
-        })?
+        .map_err(|e| expected(e, "expected `when`, `else` or `end` to finish the `case`"))?
         .span;
     Ok(Expr::Case {
         case,
@@ -606,6 +601,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("to finish the `case`"), "{e}");
+        // Comparisons do not chain.
+        assert!(syn::parse_str::<Expr>("a < b < c").is_err());
         let e = syn::parse_str::<Expr>("cast(a string)")
             .unwrap_err()
             .to_string();

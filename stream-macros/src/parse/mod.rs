@@ -52,7 +52,11 @@ pub(crate) struct SchemaDef {
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
+    /// The fields that parsed, up to the first one that did not.
     pub(crate) fields: Vec<FieldDef>,
+    /// Whether every field parsed. If not, the schema is not generated, and its queries fail
+    /// without further errors.
+    pub(crate) complete: bool,
 }
 
 /// One field of a schema.
@@ -70,7 +74,11 @@ pub(crate) struct QueryDef {
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
     pub(crate) from: Ident,
+    /// The clauses that parsed, up to the first one that did not.
     pub(crate) clauses: Vec<Clause>,
+    /// Whether every clause parsed. If not, the clauses before the first syntax error are
+    /// still checked (their errors cannot be echoes of it); the query itself is not generated.
+    pub(crate) complete: bool,
 }
 
 /// One clause of a query body, applied in order.
@@ -192,25 +200,14 @@ impl Pipeline {
         let mut items = Vec::new();
         let parser = |stream: ParseStream<'_>| -> syn::Result<()> {
             while !stream.is_empty() {
-                let attrs = stream.call(Attribute::parse_outer)?;
-                let vis: Visibility = stream.parse()?;
-                if stream.peek(kw::schema) {
-                    items.push(Item::Schema(parse_schema(stream, attrs, vis)?));
-                } else if stream.peek(kw::query) {
-                    if let Some(q) = parse_query(stream, attrs, vis, errors)? {
-                        items.push(Item::Query(q));
+                match parse_item(stream, errors) {
+                    Ok(item) => items.push(item),
+                    Err(e) => {
+                        // Resume after the item's `{ ... }`, so the items after it are still
+                        // parsed and checked.
+                        errors.push(e);
+                        skip_past_braces(stream)?;
                     }
-                } else if stream.peek(Ident) {
-                    let word: Ident = stream.parse()?;
-                    let hint = did_you_mean(&word.to_string(), ["schema", "query"]);
-                    return Err(syn::Error::new(
-                        word.span(),
-                        format!("expected `schema` or `query`, found `{word}`{hint}"),
-                    ));
-                } else {
-                    return Err(stream.error(
-                        "expected `schema <Name> { ... }` or `query <Name> from <Source> { ... }`",
-                    ));
                 }
             }
             Ok(())
@@ -222,21 +219,74 @@ impl Pipeline {
     }
 }
 
+fn parse_item(stream: ParseStream<'_>, errors: &Errors) -> syn::Result<Item> {
+    let attrs = stream.call(Attribute::parse_outer)?;
+    let vis: Visibility = stream.parse()?;
+    if stream.peek(kw::schema) {
+        Ok(Item::Schema(parse_schema(stream, attrs, vis, errors)?))
+    } else if stream.peek(kw::query) {
+        Ok(Item::Query(parse_query(stream, attrs, vis, errors)?))
+    } else if stream.peek(Ident) {
+        let word: Ident = stream.parse()?;
+        let hint = did_you_mean(&word.to_string(), ["schema", "query"]);
+        Err(syn::Error::new(
+            word.span(),
+            format!("expected `schema` or `query`, found `{word}`{hint}"),
+        ))
+    } else {
+        Err(stream
+            .error("expected `schema <Name> { ... }` or `query <Name> from <Source> { ... }`"))
+    }
+}
+
+/// Skips tokens up to and including the next `{ ... }` group.
+fn skip_past_braces(stream: ParseStream<'_>) -> syn::Result<()> {
+    while !stream.is_empty() {
+        if let TokenTree::Group(g) = stream.parse::<TokenTree>()?
+            && g.delimiter() == proc_macro2::Delimiter::Brace
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn parse_schema(
     input: ParseStream<'_>,
     attrs: Vec<Attribute>,
     vis: Visibility,
+    errors: &Errors,
 ) -> syn::Result<SchemaDef> {
     input.parse::<kw::schema>()?;
     let name: Ident = input.parse()?;
     let content;
     syn::braced!(content in input);
-    let fields = Punctuated::<FieldDef, Token![,]>::parse_terminated(&content)?;
+    // Fields up to the first malformed one; the schema is then incomplete (see `complete`).
+    let mut fields = Vec::new();
+    let mut complete = true;
+    while !content.is_empty() {
+        let field = content.parse::<FieldDef>().and_then(|f| {
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+            Ok(f)
+        });
+        match field {
+            Ok(f) => fields.push(f),
+            Err(e) => {
+                errors.push(e);
+                complete = false;
+                // The rest of the body belongs to the malformed field.
+                content.parse::<TokenStream>()?;
+            }
+        }
+    }
     Ok(SchemaDef {
         attrs,
         vis,
         name,
-        fields: fields.into_iter().collect(),
+        fields,
+        complete,
     })
 }
 
@@ -255,15 +305,12 @@ fn parse_query(
     attrs: Vec<Attribute>,
     vis: Visibility,
     errors: &Errors,
-) -> syn::Result<Option<QueryDef>> {
+) -> syn::Result<QueryDef> {
     input.parse::<kw::query>()?;
     let name: Ident = input.parse()?;
-    input.parse::<kw::from>().map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            format!("expected `from <Source>` after `query {name}`"),
-        )
-    })?;
+    input
+        .parse::<kw::from>()
+        .map_err(|e| expected(e, format!("expected `from <Source>` after `query {name}`")))?;
     let from: Ident = input.parse()?;
     let content;
     let brace = syn::braced!(content in input);
@@ -276,8 +323,19 @@ fn parse_query(
     for tt in body {
         if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
             let tokens: TokenStream = std::mem::take(&mut current).into_iter().collect();
-            match parse_clause.parse2(tokens) {
-                Ok(c) => clauses.push(c),
+            let result = if tokens.is_empty() {
+                Err(syn::Error::new(
+                    tt.span(),
+                    "expected a clause before this `;`",
+                ))
+            } else {
+                parse_clause
+                    .parse2(tokens)
+                    .map_err(|e| at_semicolon(e, tt.span()))
+            };
+            match result {
+                Ok(c) if ok => clauses.push(c),
+                Ok(_) => {}
                 Err(e) => {
                     errors.push(e);
                     ok = false;
@@ -304,13 +362,37 @@ fn parse_query(
             "a query needs at least one clause, e.g. `select *;`",
         ));
     }
-    Ok(ok.then_some(QueryDef {
+    Ok(QueryDef {
         attrs,
         vis,
         name,
         from,
         clauses,
-    }))
+        complete: ok,
+    })
+}
+
+/// syn's prefix for an error at the end of the tokens being parsed.
+const END_OF_INPUT: &str = "unexpected end of input, ";
+
+/// Replaces the message of a parse error with a more helpful one, keeping syn's marker of an
+/// error at the end of the input (see [`at_semicolon`]).
+pub(crate) fn expected(e: syn::Error, message: impl std::fmt::Display) -> syn::Error {
+    if e.to_string().starts_with(END_OF_INPUT) {
+        syn::Error::new(e.span(), format!("{END_OF_INPUT}{message}"))
+    } else {
+        syn::Error::new(e.span(), message)
+    }
+}
+
+/// A clause is parsed from its own token stream, so syn reports an error at its end at the
+/// macro's call site, which would underline the whole `pipeline!`. Point at the `;` that ends
+/// the clause instead: that is where the missing tokens belong.
+fn at_semicolon(e: syn::Error, semicolon: Span) -> syn::Error {
+    match e.to_string().strip_prefix(END_OF_INPUT) {
+        Some(rest) => syn::Error::new(semicolon, rest),
+        None => e,
+    }
 }
 
 fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
@@ -346,8 +428,8 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         let kw = input.parse::<kw::watermark>()?.span;
         let column: Ident = input.parse()?;
         input.parse::<kw::delay>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 "expected `delay <interval>`, e.g. `watermark timestamp delay 30 seconds;`",
             )
         })?;
@@ -359,7 +441,7 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         let kw = input.parse::<kw::group>()?.span;
         input
             .parse::<kw::by>()
-            .map_err(|e| syn::Error::new(e.span(), "expected `by` after `group`"))?;
+            .map_err(|e| expected(e, "expected `by` after `group`"))?;
         if input.peek(syn::token::Paren) && input.fork().call(empty_parens).is_ok() {
             input.call(empty_parens)?;
             ensure_end(input, "`group by ()`")?;
@@ -388,7 +470,7 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         let kw = input.parse::<kw::order>()?.span;
         input
             .parse::<kw::by>()
-            .map_err(|e| syn::Error::new(e.span(), "expected `by` after `order`"))?;
+            .map_err(|e| expected(e, "expected `by` after `order`"))?;
         let items = Punctuated::<OrderItem, Token![,]>::parse_separated_nonempty(input)?;
         ensure_end(input, "`order by` list")?;
         return Ok(Clause::OrderBy {
@@ -398,7 +480,9 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
     }
     if input.peek(kw::limit) {
         let kw = input.parse::<kw::limit>()?.span;
-        let n: LitInt = input.parse()?;
+        let n: LitInt = input
+            .parse()
+            .map_err(|e| expected(e, "expected the number of rows: `limit <n>;`"))?;
         ensure_end(input, "limit")?;
         return Ok(Clause::Limit { kw, n });
     }
@@ -434,7 +518,7 @@ fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         return Err(syn::Error::new(
             word.span(),
             format!(
-                "unknown clause `{w}`{hint}\n  expected one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename"
+                "unknown clause `{w}`{hint}\n= note: a clause is one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename"
             ),
         ));
     }
@@ -470,8 +554,8 @@ impl Parse for NamedExpr {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let name: Ident = input.parse()?;
         input.parse::<Token![=]>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 format!("expected `=` after `{name}`: write `{name} = <expression>`"),
             )
         })?;
@@ -489,8 +573,8 @@ impl Parse for RenamePair {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let from: Ident = input.parse()?;
         input.parse::<kw::to>().map_err(|e| {
-            syn::Error::new(
-                e.span(),
+            expected(
+                e,
                 format!("expected `to`: write `rename {from} to <new name>`"),
             )
         })?;
@@ -532,8 +616,8 @@ impl Parse for GroupItem {
             let paren = syn::parenthesized!(content in input);
             let column: Ident = content.parse()?;
             content.parse::<Token![,]>().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
+                expected(
+                    e,
                     "expected `window(<timestamp column>, <size>[, <slide>])`",
                 )
             })?;
@@ -588,9 +672,9 @@ impl Parse for OrderItem {
                 input.parse::<kw::first>()?;
                 Some(true)
             } else {
-                input.parse::<kw::last>().map_err(|e| {
-                    syn::Error::new(e.span(), "expected `first` or `last` after `nulls`")
-                })?;
+                input
+                    .parse::<kw::last>()
+                    .map_err(|e| expected(e, "expected `first` or `last` after `nulls`"))?;
                 Some(false)
             }
         } else {
@@ -682,6 +766,56 @@ mod tests {
         );
         assert!(errors[2].contains("write `==`"), "{}", errors[2]);
         assert_eq!(errors[3], "expected `;` at the end of the clause");
+    }
+
+    #[test]
+    fn syntax_errors_keep_the_clauses_before_them() {
+        let (p, errors) = parse(quote! {
+            query Q from Rate {
+                where value > 1;
+                select value as v;
+                select value;
+                limit;
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "aliases are written first: `v = <expression>`",
+                "expected the number of rows: `limit <n>;`"
+            ]
+        );
+        let Item::Query(q) = &p.items[0] else {
+            panic!()
+        };
+        assert!(!q.complete);
+        assert_eq!(q.clauses.len(), 1, "only the clause before the first error");
+        assert!(matches!(q.clauses[0], Clause::Where { .. }));
+    }
+
+    #[test]
+    fn a_broken_item_does_not_hide_the_next_ones() {
+        let (p, errors) = parse(quote! {
+            query A form Rate { select value; }
+            schema S { a: i64, b i64, c: f64 }
+            qurey B from Rate { select value; }
+            query C from S { select a; }
+        });
+        assert_eq!(
+            errors,
+            [
+                "expected `from <Source>` after `query A`",
+                "expected `:`",
+                "expected `schema` or `query`, found `qurey`; did you mean `query`?"
+            ]
+        );
+        assert_eq!(p.items.len(), 2);
+        let Item::Schema(s) = &p.items[0] else {
+            panic!()
+        };
+        assert!(!s.complete);
+        assert_eq!(s.fields.len(), 1);
+        assert!(matches!(&p.items[1], Item::Query(q) if q.name == "C" && q.complete));
     }
 
     #[test]

@@ -1,0 +1,136 @@
+//! Stand-ins for schemas and queries that failed to check.
+//!
+//! The build fails anyway (the errors are emitted beside these items), but without the items
+//! every use of the failed names in the user's code would add a "cannot find type" error, and a
+//! `.output_mode(...)` on them an unsatisfied bound. So each failed item still gets a type of
+//! the same name that implements the same traits, with bodies that never run.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::paths::rt;
+use crate::check::{FailedQuery, FailedSchema};
+
+/// A schema's row struct with the fields as written, and a `Row` impl that is never called.
+pub(crate) fn schema(s: &FailedSchema) -> TokenStream {
+    let rt = rt();
+    let FailedSchema {
+        attrs,
+        vis,
+        name,
+        fields,
+    } = s;
+    let fields = fields
+        .iter()
+        .map(|(attrs, ident, ty)| quote!(#(#attrs)* pub #ident: #ty,));
+    let message = format!("`{name}` has errors");
+    // Hand-written impls: derives would require the traits of field types the schema rejected.
+    quote! {
+        #(#attrs)*
+        #vis struct #name {
+            #(#fields)*
+        }
+
+        impl ::core::clone::Clone for #name {
+            fn clone(&self) -> Self {
+                ::core::unreachable!(#message)
+            }
+        }
+
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(#message)
+            }
+        }
+
+        impl #rt::Row for #name {
+            const SCHEMA: #rt::Schema = #rt::Schema::new(&[]);
+
+            fn to_values(&self) -> ::std::vec::Vec<#rt::Value> {
+                ::core::unreachable!(#message)
+            }
+
+            fn from_values(
+                _: ::std::vec::Vec<#rt::Value>,
+            ) -> ::core::result::Result<Self, #rt::RowError> {
+                ::core::unreachable!(#message)
+            }
+        }
+    }
+}
+
+/// A pipeline struct and an empty row struct, supporting every output mode (the real rules are
+/// decided once the query checks).
+pub(crate) fn query(q: &FailedQuery) -> TokenStream {
+    let rt = rt();
+    let FailedQuery {
+        name,
+        vis,
+        docs,
+        input,
+    } = q;
+    let row_name = format_ident!("{}Row", name);
+    let query_name = name.to_string();
+    let message = format!("the `{name}` query has errors");
+    let supports = [
+        quote!(SupportsAppend),
+        quote!(SupportsComplete),
+        quote!(SupportsUpdate),
+    ];
+    quote! {
+        #(#docs)*
+        #[derive(::core::default::Default, ::core::fmt::Debug)]
+        #vis struct #name {}
+
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #rt::serde::Serialize, #rt::serde::Deserialize)]
+        #[serde(crate = "::sluice::__private::serde")]
+        #vis struct #row_name {}
+
+        impl #rt::Row for #row_name {
+            const SCHEMA: #rt::Schema = #rt::Schema::new(&[]);
+
+            fn to_values(&self) -> ::std::vec::Vec<#rt::Value> {
+                ::std::vec::Vec::new()
+            }
+
+            fn from_values(
+                _: ::std::vec::Vec<#rt::Value>,
+            ) -> ::core::result::Result<Self, #rt::RowError> {
+                ::core::result::Result::Ok(#row_name {})
+            }
+        }
+
+        impl #name {
+            /// A fresh instance of the pipeline.
+            #vis fn new() -> Self {
+                #name {}
+            }
+        }
+
+        impl #rt::Pipeline for #name {
+            type Input = #input;
+            type Output = #row_name;
+
+            const INFO: #rt::PipelineInfo = #rt::PipelineInfo {
+                name: #query_name,
+                kind: #rt::PipelineKind::Stateless,
+                watermarks: &[],
+                unsupported_modes: &[],
+                fingerprint: 0,
+                plan: "",
+                has_scan_filters: false,
+            };
+
+            fn process(
+                &mut self,
+                _: &[#input],
+                _: &mut #rt::BatchContext,
+                _: &mut ::std::vec::Vec<#row_name>,
+            ) -> ::core::result::Result<(), #rt::Error> {
+                ::core::unreachable!(#message)
+            }
+        }
+
+        #(impl #rt::#supports for #name {})*
+    }
+}

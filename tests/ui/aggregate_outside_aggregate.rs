@@ -1,0 +1,7 @@
+sluice::pipeline! {
+    query Totals from Rate {
+        select total = sum(value);
+    }
+}
+
+fn main() {}

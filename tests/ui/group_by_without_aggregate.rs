@@ -1,0 +1,8 @@
+sluice::pipeline! {
+    query Rooms from Rate {
+        group by room = value % 5;
+        select room;
+    }
+}
+
+fn main() {}

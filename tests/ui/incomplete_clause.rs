@@ -1,0 +1,7 @@
+sluice::pipeline! {
+    query Big from Rate {
+        where value >;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+sluice::pipeline! {
+    query Totals from Rate {
+        group by room = value % 5;
+        aggregate n = sum(count());
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+sluice::pipeline! {
+    query Numbers from Rate {
+        selct value;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+sluice::pipeline! {
+    query Rooms from Rate {
+        select room = lowr(concat("Room_", value % 5));
+    }
+}
+
+fn main() {}

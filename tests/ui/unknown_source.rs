@@ -1,0 +1,7 @@
+sluice::pipeline! {
+    query Numbers from Rte {
+        select value;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+sluice::pipeline! {
+    query Odd from Rate {
+        where value % 2;
+    }
+}
+
+fn main() {}
