@@ -21,7 +21,8 @@ mod common;
 use common::*;
 
 const ROWS: usize = 1_000_000;
-const BATCH: usize = 100_000;
+// Batches of 1 M rows, the size the runtime rows are compared at.
+const BATCH: usize = 1_000_000;
 
 fn main() {
     let args: Vec<String> = std::env::args()

@@ -54,7 +54,8 @@ fn bench_runtime<P>(
 // ------------------------------------------------------------------------------------------
 
 const ROWS: usize = 1_000_000;
-const BATCH: usize = 100_000;
+// Batches of 1 M rows, the size the runtime rows are compared at.
+const BATCH: usize = 1_000_000;
 
 fn case1(c: &mut Criterion) {
     let rows = sensors(ROWS);
