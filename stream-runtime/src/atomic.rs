@@ -10,6 +10,16 @@ use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` atomically and durably.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file_with(path, bytes, || ())
+}
+
+/// [`write_file`], calling `before_rename` once the temporary file is durable (the crash tests
+/// stop there to leave a written but unpublished file behind).
+pub(crate) fn write_file_with(
+    path: &Path,
+    bytes: &[u8],
+    before_rename: impl FnOnce(),
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -21,6 +31,8 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = File::create(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        drop(file);
+        before_rename();
         fs::rename(&temp, path)?;
         sync_dir(dir)
     })();

@@ -22,14 +22,14 @@
 //! watermark and timestamp, so a deterministic pipeline re-emits the same rows under the same
 //! batch id.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::atomic;
 use crate::error::{Error, Result};
 use crate::pipeline::PipelineInfo;
 
@@ -135,28 +135,14 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
     checkpoint_error(path, format!("{what}: {e}"))
 }
 
-/// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` atomically (see [`crate::atomic`]), as a checkpoint error if it fails.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, bytes, || ())
 }
 
-/// [`write_atomic`], calling `before_rename` once the temporary file is durable.
 fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce()) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| checkpoint_error(path, "no parent directory"))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = File::create(&tmp).map_err(|e| io_error(&tmp, "cannot create", e))?;
-    f.write_all(bytes)
-        .map_err(|e| io_error(&tmp, "cannot write", e))?;
-    f.sync_all().map_err(|e| io_error(&tmp, "cannot sync", e))?;
-    drop(f);
-    before_rename();
-    fs::rename(&tmp, path).map_err(|e| io_error(path, "cannot rename into place", e))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_error(dir, "cannot sync directory", e))
+    atomic::write_file_with(path, bytes, before_rename)
+        .map_err(|e| checkpoint_error(path, e.to_string()))
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
