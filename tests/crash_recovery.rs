@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -225,7 +225,7 @@ impl Run {
 }
 
 /// `part-00003-00000.json` → 3.
-fn batch_of(file: &PathBuf) -> u64 {
+fn batch_of(file: &Path) -> u64 {
     let name = file.file_name().unwrap().to_str().unwrap();
     name.split('-')
         .nth(1)
@@ -258,12 +258,12 @@ impl XorShift {
     }
 }
 
+/// One worker start of a scenario: stop it at a failpoint, or kill it at a deadline.
+type Step = (Option<(&'static str, u64)>, Option<Duration>);
+
 /// Runs `kills` scenarios on two threads; each kills one or more workers, then finishes the
 /// query; returns the number of workers killed.
-fn run_scenarios(
-    scenarios: Vec<Vec<(Option<(&'static str, u64)>, Option<Duration>)>>,
-    expected: &BTreeMap<u64, Vec<String>>,
-) -> usize {
+fn run_scenarios(scenarios: Vec<Vec<Step>>, expected: &BTreeMap<u64, Vec<String>>) -> usize {
     let chunks: Vec<Vec<_>> = {
         let mid = scenarios.len() / 2;
         let mut s = scenarios;
