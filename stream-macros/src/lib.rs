@@ -7,13 +7,13 @@
 //!
 //! The compiler has four stages, one module each:
 //!
-//! - [`parse`]: tokens to a syntax tree with spans, nothing else;
-//! - [`check`]: name resolution across chained queries, Spark SQL typing, streaming rules
-//!   (watermark, windows, aggregation, output modes), producing a [`plan`];
-//! - [`optimize`]: semantics-preserving rewrites of the plan (cheaper group keys);
-//! - [`codegen`]: the plan to Rust items, naming the runtime only through `::sluice::__private`.
+//! - `parse`: tokens to a syntax tree with spans, nothing else;
+//! - `check`: name resolution across chained queries, Spark SQL typing, streaming rules
+//!   (watermark, windows, aggregation, output modes), producing a `plan`;
+//! - `optimize`: semantics-preserving rewrites of the plan (cheaper group keys);
+//! - `codegen`: the plan to Rust items, naming the runtime only through `::sluice::__private`.
 //!
-//! Errors from every stage are collected ([`diagnostics`]) and reported together, each spanned
+//! Errors from every stage are collected (`diagnostics`) and reported together, each spanned
 //! on the offending tokens. Use the macro through the `sluice` crate. The DSL reference is
 //! `docs/dsl.md` in the repository.
 

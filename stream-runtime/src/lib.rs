@@ -21,7 +21,7 @@
 //! - [`source`] and [`sink`]: where rows come from (rate, memory, files, sockets) and go to
 //!   (console, memory, files, `foreach_batch`); the file source reads a file sink's output
 //!   through the sink's commit log ([`sink::file`]);
-//! - [`engine`] (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
+//! - `engine` (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
 //!   the `read_stream(...).write_stream()...start()` builder.
 
 #![forbid(unsafe_code)]

@@ -138,8 +138,8 @@ impl<P, S, M, K> fmt::Debug for DataStreamWriter<P, S, M, K> {
 }
 
 impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> {
-    /// The output mode: [`Append`](crate::pipeline::Append),
-    /// [`Complete`](crate::pipeline::Complete) or [`Update`](crate::pipeline::Update). A mode
+    /// The output mode: [`Append`], [`Complete`](crate::pipeline::Complete) or
+    /// [`Update`](crate::pipeline::Update). A mode
     /// the pipeline cannot run in is a compile error that says why.
     pub fn output_mode<M2: OutputModeFor<P>>(self, mode: M2) -> DataStreamWriter<P, S, M2, K> {
         DataStreamWriter {
