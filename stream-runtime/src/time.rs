@@ -326,52 +326,13 @@ pub enum TimeParseError {
 /// assert!(parse_interval_micros("ten seconds").is_err());
 /// ```
 pub fn parse_interval_micros(text: &str) -> Result<i64, TimeParseError> {
-    let err = || TimeParseError::Interval(text.to_string());
-    let lower = text.trim().to_ascii_lowercase();
-    let body = lower.strip_prefix("interval").unwrap_or(&lower).trim();
-    if body.is_empty() {
-        return Err(err());
-    }
-    // Split "10s" / "10 seconds" / "1 minute 30 seconds" into (number, unit) pairs.
-    let mut total: i64 = 0;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let num_len = rest
-            .char_indices()
-            .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-') || c == '.'))
-            .map_or(rest.len(), |(i, _)| i);
-        if num_len == 0 {
-            return Err(err());
-        }
-        let number: f64 = rest[..num_len].parse().map_err(|_| err())?;
-        rest = rest[num_len..].trim_start();
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = rest[unit_len..].trim_start();
-        let per_unit = unit_micros(unit).ok_or_else(err)?;
-        let micros = number * per_unit as f64;
-        if !micros.is_finite() || micros.fract() != 0.0 {
-            return Err(err());
-        }
-        total = total.checked_add(micros as i64).ok_or_else(err)?;
-    }
-    Ok(total)
+    spark_syntax::interval::parse_micros(text)
+        .map_err(|_| TimeParseError::Interval(text.to_string()))
 }
 
 /// Microseconds per unit name, accepting Spark's words and the usual abbreviations.
 pub fn unit_micros(unit: &str) -> Option<i64> {
-    Some(match unit {
-        "us" | "microsecond" | "microseconds" => 1,
-        "ms" | "millisecond" | "milliseconds" => MICROS_PER_MILLI,
-        "s" | "sec" | "secs" | "second" | "seconds" => MICROS_PER_SECOND,
-        "m" | "min" | "mins" | "minute" | "minutes" => MICROS_PER_MINUTE,
-        "h" | "hour" | "hours" => MICROS_PER_HOUR,
-        "d" | "day" | "days" => MICROS_PER_DAY,
-        "w" | "week" | "weeks" => 7 * MICROS_PER_DAY,
-        _ => return None,
-    })
+    spark_syntax::interval::unit_micros(unit)
 }
 
 /// Parses an interval into a [`std::time::Duration`] (for triggers and source options).
@@ -385,28 +346,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, TimeParseError>
 /// Formats an interval of microseconds the way Spark's `EventTimeWatermark` plan node prints
 /// its delay (`30 seconds`, `2 minutes`, `1500 milliseconds`).
 pub fn format_interval(micros: i64) -> String {
-    let units = [
-        (MICROS_PER_DAY, "day"),
-        (MICROS_PER_HOUR, "hour"),
-        (MICROS_PER_MINUTE, "minute"),
-        (MICROS_PER_SECOND, "second"),
-        (MICROS_PER_MILLI, "millisecond"),
-        (1, "microsecond"),
-    ];
-    if micros == 0 {
-        return "0 seconds".to_string();
-    }
-    for (per, name) in units {
-        if micros % per == 0 {
-            let n = micros / per;
-            return if n == 1 {
-                format!("1 {name}")
-            } else {
-                format!("{n} {name}s")
-            };
-        }
-    }
-    unreachable!("every interval is a whole number of microseconds")
+    spark_syntax::interval::describe(micros)
 }
 
 #[cfg(test)]

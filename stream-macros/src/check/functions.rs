@@ -4,8 +4,8 @@
 use crate::diagnostics::{Errors, SpanRange, did_you_mean};
 use crate::plan::{Expr, ExprKind, Func, Literal, SqlType, Ty};
 
-use super::datetime::spark_pattern_to_chrono;
 use super::types::{coerce, common_type};
+use spark_syntax::datetime_pattern::spark_pattern_to_chrono;
 
 /// A scalar function's entry in the library.
 pub(crate) struct FunctionSpec {

@@ -2,7 +2,6 @@
 //! enforces the streaming rules (watermark, windows, aggregation, output modes), and produces
 //! one [`PipelinePlan`] per query.
 
-mod datetime;
 mod expr;
 pub(crate) mod functions;
 mod output_mode;

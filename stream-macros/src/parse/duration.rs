@@ -1,12 +1,14 @@
 //! Interval literals: `10s`, `500ms`, `2min`, `10 seconds`, `1 minute 30 seconds`,
 //! `"10 seconds"`.
 //!
-//! The unit names are those the runtime's `time::unit_micros` accepts for intervals given as
-//! strings at run time; the facade's tests check that both agree.
+//! The units and the parsing of interval strings are `spark_syntax::interval`'s, shared with the
+//! runtime (which reads intervals given as strings at run time, e.g. triggers).
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitInt, LitStr};
+
+use spark_syntax::interval::{self, IntervalError, UNIT_HINT, UNITS, unit_micros};
 
 use super::expected;
 use crate::diagnostics::{SpanRange, did_you_mean};
@@ -17,53 +19,6 @@ pub(crate) struct IntervalLit {
     pub(crate) micros: i64,
     pub(crate) span: SpanRange,
 }
-
-const MICROS_PER_SECOND: i64 = 1_000_000;
-
-/// Microseconds per unit name.
-pub(crate) fn unit_micros(unit: &str) -> Option<i64> {
-    Some(match unit {
-        "us" | "microsecond" | "microseconds" => 1,
-        "ms" | "millisecond" | "milliseconds" => 1_000,
-        "s" | "sec" | "secs" | "second" | "seconds" => MICROS_PER_SECOND,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60 * MICROS_PER_SECOND,
-        "h" | "hour" | "hours" => 3_600 * MICROS_PER_SECOND,
-        "d" | "day" | "days" => 86_400 * MICROS_PER_SECOND,
-        "w" | "week" | "weeks" => 7 * 86_400 * MICROS_PER_SECOND,
-        _ => return None,
-    })
-}
-
-const UNIT_HINT: &str = "the units are `us`, `ms`, `s`/`seconds`, `min`/`minutes`, `h`/`hours`, `d`/`days`, `w`/`weeks`";
-
-/// Every unit name, for "did you mean".
-const UNITS: &[&str] = &[
-    "us",
-    "microsecond",
-    "microseconds",
-    "ms",
-    "millisecond",
-    "milliseconds",
-    "s",
-    "sec",
-    "secs",
-    "second",
-    "seconds",
-    "m",
-    "min",
-    "mins",
-    "minute",
-    "minutes",
-    "h",
-    "hour",
-    "hours",
-    "d",
-    "day",
-    "days",
-    "w",
-    "week",
-    "weeks",
-];
 
 fn unit_error(span: Span, unit: &str) -> syn::Error {
     let hint = if unit.is_empty() {
@@ -122,77 +77,28 @@ impl Parse for IntervalLit {
     }
 }
 
-/// Parses `"10 seconds"`, `"1 minute 30 seconds"`, `"250ms"`, `"interval 2 hours"`.
+/// Parses `"10 seconds"`, `"1 minute 30 seconds"`, `"250ms"`, `"interval 2 hours"`, with a
+/// message a user can act on when it is not an interval.
 pub(crate) fn parse_interval_text(text: &str) -> Result<i64, String> {
-    let bad = || {
-        format!(
-            "cannot parse `{text}` as an interval; expected e.g. \"10 seconds\" or \"1 minute\""
-        )
-    };
-    let lower = text.trim().to_ascii_lowercase();
-    let body = lower.strip_prefix("interval").unwrap_or(&lower).trim();
-    if body.is_empty() {
-        return Err(bad());
-    }
-    let mut total: i64 = 0;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(bad());
+    interval::parse_micros(text).map_err(|e| match e {
+        IntervalError::MissingUnit => {
+            format!("`{text}`: an interval needs a unit, e.g. \"10 seconds\"")
         }
-        let number: i64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = rest[digits..].trim_start();
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = rest[unit_len..].trim_start();
-        let per_unit = unit_micros(unit).ok_or_else(|| {
-            if unit.is_empty() {
-                format!("`{text}`: an interval needs a unit, e.g. \"10 seconds\"")
-            } else {
-                format!(
-                    "`{text}`: unknown interval unit `{unit}`{}\n= note: {UNIT_HINT}",
-                    did_you_mean(unit, UNITS.iter().copied())
-                )
-            }
-        })?;
-        total = number
-            .checked_mul(per_unit)
-            .and_then(|m| total.checked_add(m))
-            .ok_or_else(bad)?;
-    }
-    Ok(total)
+        IntervalError::UnknownUnit(unit) => format!(
+            "`{text}`: unknown interval unit `{unit}`{}\n= note: {UNIT_HINT}",
+            did_you_mean(&unit, UNITS.iter().copied())
+        ),
+        IntervalError::Malformed | IntervalError::OutOfRange => {
+            format!(
+                "cannot parse `{text}` as an interval; expected e.g. \"10 seconds\" or \"1 minute\""
+            )
+        }
+    })
 }
 
-/// Formats microseconds as Spark prints an interval in messages (`10000000L` style is used
-/// where Spark does; this is the readable form: `10 seconds`).
+/// The readable form of an interval (`30 seconds`), for messages and plans.
 pub(crate) fn describe_interval(micros: i64) -> String {
-    let units = [
-        (86_400 * MICROS_PER_SECOND, "day"),
-        (3_600 * MICROS_PER_SECOND, "hour"),
-        (60 * MICROS_PER_SECOND, "minute"),
-        (MICROS_PER_SECOND, "second"),
-        (1_000, "millisecond"),
-        (1, "microsecond"),
-    ];
-    if micros == 0 {
-        return "0 seconds".into();
-    }
-    for (per, name) in units {
-        if micros % per == 0 {
-            let n = micros / per;
-            return if n == 1 {
-                format!("1 {name}")
-            } else {
-                format!("{n} {name}s")
-            };
-        }
-    }
-    unreachable!("every interval is a whole number of microseconds")
+    interval::describe(micros)
 }
 
 #[cfg(test)]

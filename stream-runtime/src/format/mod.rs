@@ -10,7 +10,6 @@ mod csv;
 mod json;
 #[cfg(feature = "parquet")]
 mod parquet;
-pub mod pattern;
 mod record;
 
 use std::fmt;
@@ -82,7 +81,7 @@ pub(crate) struct TimestampFormat {
 
 impl TimestampFormat {
     fn new(spark_pattern: &str) -> Result<Self> {
-        pattern::spark_pattern_to_chrono(spark_pattern)
+        spark_syntax::datetime_pattern::spark_pattern_to_chrono(spark_pattern)
             .map(|chrono| TimestampFormat { chrono })
             .map_err(|e| Error::InvalidArgument(format!("option `timestampFormat`: {e}")))
     }

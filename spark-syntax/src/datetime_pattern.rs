@@ -1,12 +1,12 @@
 //! Spark datetime patterns (`yyyy-MM-dd HH:mm:ss`, Java `DateTimeFormatter` letters) translated
-//! into chrono `strftime` strings at run time, for the `timestampFormat` option of the file
-//! formats. The `pipeline!` compiler translates patterns written in a query the same way, at
-//! compile time; this copy exists because file options are only known when the program runs.
+//! into chrono `strftime` strings. The compiler translates the patterns written in a query at
+//! compile time (so a bad pattern is a compile error); the runtime translates the
+//! `timestampFormat` option of file formats, known only when the program runs.
 
 /// Translates a Spark pattern into a chrono format string, or explains what is unsupported.
 ///
 /// ```
-/// use stream_runtime::format::pattern::spark_pattern_to_chrono;
+/// use spark_syntax::datetime_pattern::spark_pattern_to_chrono;
 /// assert_eq!(spark_pattern_to_chrono("yyyy-MM-dd HH:mm:ss").unwrap(), "%Y-%m-%d %H:%M:%S");
 /// ```
 pub fn spark_pattern_to_chrono(pattern: &str) -> Result<String, String> {
