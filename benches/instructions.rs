@@ -46,39 +46,16 @@ fn main() {
         ("case1", "generated") => {
             drive(RoomStats::new(), &sensors(ROWS), BATCH, OutputMode::Append)
         }
-        ("case1", "handwritten") => {
-            let rows = sensors(ROWS);
-            let mut h = handwritten::RoomStatsByHand::default();
-            let mut out = Vec::new();
-            rows.chunks(BATCH).for_each(|c| h.batch(c, &mut out));
-            out.len()
-        }
+        ("case1", "handwritten") => handwritten::room_stats_job(&sensors(ROWS), BATCH),
         ("case2", "generated") => drive(
             RateRoomStats::new(),
             &rate_rows(ROWS),
             BATCH,
             OutputMode::Append,
         ),
-        ("case2", "handwritten") => {
-            let rows = rate_rows(ROWS);
-            let mut h = handwritten::RateStatsByHand::default();
-            let mut out = Vec::new();
-            rows.chunks(BATCH).for_each(|c| h.batch(c, &mut out));
-            out.len()
-        }
+        ("case2", "handwritten") => handwritten::rate_stats_job(&rate_rows(ROWS), BATCH),
         ("case3", "generated") => drive(HighTemp::new(), &sensors(ROWS), BATCH, OutputMode::Append),
-        ("case3", "handwritten") => {
-            let rows = sensors(ROWS);
-            let mut out = Vec::new();
-            rows.chunks(BATCH)
-                .map(|c| {
-                    handwritten::high_temp(c, &mut out);
-                    let n = out.len();
-                    out.clear();
-                    n
-                })
-                .sum()
-        }
+        ("case3", "handwritten") => handwritten::high_temp_job(&sensors(ROWS), BATCH),
         ("case4", "generated") => drive(
             Sliding::new(),
             &keyed(ROWS, 10_000, MS),
@@ -86,11 +63,7 @@ fn main() {
             OutputMode::Append,
         ),
         ("case4", "handwritten") => {
-            let rows = keyed(ROWS, 10_000, MS);
-            let mut h = handwritten::WindowedByHand::new(120_000_000, 60_000_000, 60_000);
-            let mut out = Vec::new();
-            rows.chunks(BATCH).for_each(|c| h.batch(c, &mut out));
-            out.len()
+            handwritten::windowed_job(&keyed(ROWS, 10_000, MS), BATCH, 120_000_000, 60_000_000)
         }
         ("case5", "generated") => drive(
             Tumbling::new(),
@@ -99,11 +72,7 @@ fn main() {
             OutputMode::Append,
         ),
         ("case5", "handwritten") => {
-            let rows = keyed(ROWS, 100_000, 60);
-            let mut h = handwritten::WindowedByHand::new(60_000_000, 60_000_000, 60_000);
-            let mut out = Vec::new();
-            h.batch(&rows, &mut out);
-            h.groups()
+            handwritten::windowed_job(&keyed(ROWS, 100_000, 60), ROWS, 60_000_000, 60_000_000)
         }
         _ => {
             eprintln!("unknown case or job: {case} {job}");

@@ -57,121 +57,60 @@ const ROWS: usize = 1_000_000;
 // Batches of 1 M rows, the size the runtime rows are compared at.
 const BATCH: usize = 1_000_000;
 
-fn case1(c: &mut Criterion) {
-    let rows = sensors(ROWS);
-    let mut g = c.benchmark_group("case1_sensor_windows");
-    g.throughput(Throughput::Elements(ROWS as u64));
-    g.sample_size(20);
+/// One case's four rows: the generated pipeline driven directly, the hand-written job, and the
+/// pipeline through the engine at two batch sizes.
+fn compare<P>(
+    c: &mut Criterion,
+    group: &str,
+    samples: usize,
+    rows: &[P::Input],
+    handwritten: impl Fn(&[P::Input]) -> usize,
+) where
+    P: Pipeline + Default + sluice::pipeline::SupportsAppend,
+{
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(rows.len() as u64));
+    g.sample_size(samples);
     g.bench_function("generated", |b| {
         b.iter_batched(
-            RoomStats::new,
-            |p| drive(p, &rows, BATCH, OutputMode::Append),
+            P::default,
+            |p| drive(p, rows, BATCH, OutputMode::Append),
             BatchSize::SmallInput,
         )
     });
-    g.bench_function("handwritten", |b| {
-        b.iter_batched(
-            handwritten::RoomStatsByHand::default,
-            |mut h| {
-                let mut out = Vec::new();
-                for chunk in rows.chunks(BATCH) {
-                    h.batch(chunk, &mut out);
-                }
-                out.len()
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    bench_runtime::<RoomStats>(&mut g, &rows);
+    g.bench_function("handwritten", |b| b.iter(|| handwritten(rows)));
+    bench_runtime::<P>(&mut g, rows);
     g.finish();
+}
+
+fn case1(c: &mut Criterion) {
+    compare::<RoomStats>(c, "case1_sensor_windows", 20, &sensors(ROWS), |r| {
+        handwritten::room_stats_job(r, BATCH)
+    });
 }
 
 fn case2(c: &mut Criterion) {
-    let rows = rate_rows(ROWS);
-    let mut g = c.benchmark_group("case2_rate_fused_prefix");
-    g.throughput(Throughput::Elements(ROWS as u64));
-    g.sample_size(20);
-    g.bench_function("generated", |b| {
-        b.iter_batched(
-            RateRoomStats::new,
-            |p| drive(p, &rows, BATCH, OutputMode::Append),
-            BatchSize::SmallInput,
-        )
+    compare::<RateRoomStats>(c, "case2_rate_fused_prefix", 20, &rate_rows(ROWS), |r| {
+        handwritten::rate_stats_job(r, BATCH)
     });
-    g.bench_function("handwritten", |b| {
-        b.iter_batched(
-            handwritten::RateStatsByHand::default,
-            |mut h| {
-                let mut out = Vec::new();
-                for chunk in rows.chunks(BATCH) {
-                    h.batch(chunk, &mut out);
-                }
-                out.len()
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    bench_runtime::<RateRoomStats>(&mut g, &rows);
-    g.finish();
 }
 
 fn case3(c: &mut Criterion) {
-    let rows = sensors(ROWS);
-    let mut g = c.benchmark_group("case3_filter_project");
-    g.throughput(Throughput::Elements(ROWS as u64));
-    g.sample_size(20);
-    g.bench_function("generated", |b| {
-        b.iter_batched(
-            HighTemp::new,
-            |p| drive(p, &rows, BATCH, OutputMode::Append),
-            BatchSize::SmallInput,
-        )
+    compare::<HighTemp>(c, "case3_filter_project", 20, &sensors(ROWS), |r| {
+        handwritten::high_temp_job(r, BATCH)
     });
-    g.bench_function("handwritten", |b| {
-        b.iter(|| {
-            let mut out = Vec::new();
-            let mut n = 0;
-            for chunk in rows.chunks(BATCH) {
-                handwritten::high_temp(chunk, &mut out);
-                n += out.len();
-                out.clear();
-            }
-            n
-        })
-    });
-    bench_runtime::<HighTemp>(&mut g, &rows);
-    g.finish();
 }
 
 fn case4(c: &mut Criterion) {
     // 10 000 keys, a row every millisecond of event time (each key every 10 s, so about six
     // rows per key and minute); each row lands in two windows.
-    let rows = keyed(ROWS, 10_000, MS);
-    let mut g = c.benchmark_group("case4_sliding_10k_keys");
-    g.throughput(Throughput::Elements(ROWS as u64));
-    g.sample_size(10);
-    g.bench_function("generated", |b| {
-        b.iter_batched(
-            Sliding::new,
-            |p| drive(p, &rows, BATCH, OutputMode::Append),
-            BatchSize::SmallInput,
-        )
-    });
-    g.bench_function("handwritten", |b| {
-        b.iter_batched(
-            || handwritten::WindowedByHand::new(120_000_000, 60_000_000, 60_000),
-            |mut h| {
-                let mut out = Vec::new();
-                for chunk in rows.chunks(BATCH) {
-                    h.batch(chunk, &mut out);
-                }
-                out.len()
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    bench_runtime::<Sliding>(&mut g, &rows);
-    g.finish();
+    compare::<Sliding>(
+        c,
+        "case4_sliding_10k_keys",
+        10,
+        &keyed(ROWS, 10_000, MS),
+        |r| handwritten::windowed_job(r, BATCH, 120_000_000, 60_000_000),
+    );
 }
 
 fn case5(c: &mut Criterion) {
@@ -195,15 +134,7 @@ fn case5(c: &mut Criterion) {
             )
         });
         g.bench_with_input(BenchmarkId::new("handwritten", keys), &rows, |b, rows| {
-            b.iter_batched(
-                || handwritten::WindowedByHand::new(60_000_000, 60_000_000, 60_000),
-                |mut h| {
-                    let mut out = Vec::new();
-                    h.batch(rows, &mut out);
-                    h.groups()
-                },
-                BatchSize::SmallInput,
-            )
+            b.iter(|| handwritten::windowed_job(rows, n, 60_000_000, 60_000_000))
         });
         // State bytes per group, printed once per key count (not timed).
         let mut p = Tumbling::new();
@@ -212,7 +143,7 @@ fn case5(c: &mut Criterion) {
         p.process(&rows, &mut ctx, &mut out).expect("process");
         let groups = p.state_rows();
         println!(
-            "case5 keys={keys}: {groups} groups, {} state bytes, {:.1} bytes/group (key+accumulators: 40)",
+            "case5 keys={keys}: {groups} groups, {} state bytes, {:.1} bytes/group (key + accumulators need 32)",
             p.state_bytes(),
             p.state_bytes() as f64 / groups as f64
         );

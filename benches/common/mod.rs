@@ -387,4 +387,41 @@ pub(crate) mod handwritten {
             self.state.len()
         }
     }
+
+    /// Case 1's job by hand over `rows` in batches of `batch` rows; returns the rows emitted.
+    pub(crate) fn room_stats_job(rows: &[Sensor], batch: usize) -> usize {
+        let mut h = RoomStatsByHand::default();
+        let mut out = Vec::new();
+        rows.chunks(batch).for_each(|c| h.batch(c, &mut out));
+        out.len()
+    }
+
+    /// Case 2's job by hand.
+    pub(crate) fn rate_stats_job(rows: &[RateRow], batch: usize) -> usize {
+        let mut h = RateStatsByHand::default();
+        let mut out = Vec::new();
+        rows.chunks(batch).for_each(|c| h.batch(c, &mut out));
+        out.len()
+    }
+
+    /// Case 3's job by hand.
+    pub(crate) fn high_temp_job(rows: &[Sensor], batch: usize) -> usize {
+        let mut out = Vec::new();
+        rows.chunks(batch)
+            .map(|c| {
+                high_temp(c, &mut out);
+                let n = out.len();
+                out.clear();
+                n
+            })
+            .sum()
+    }
+
+    /// Cases 4 and 5's job by hand: windows of `size`/`slide` µs, a 1-minute watermark delay.
+    pub(crate) fn windowed_job(rows: &[Keyed], batch: usize, size: i64, slide: i64) -> usize {
+        let mut h = WindowedByHand::new(size, slide, 60_000);
+        let mut out = Vec::new();
+        rows.chunks(batch).for_each(|c| h.batch(c, &mut out));
+        out.len() + h.groups()
+    }
 }
