@@ -319,6 +319,27 @@ not json
 }
 
 #[test]
+fn json_doubles_read_exactly() {
+    // Each is the shortest text of an f64 that a best-effort parser gets one unit in the last
+    // place wrong (`110.00000000000001`, the Spark oracle's post_agg_filter alert, reads as
+    // 110.0); Spark's Jackson reads each exactly.
+    for text in [
+        "110.00000000000001",
+        "1.1362275116276523e-8",
+        "2.2201838057111728e-13",
+    ] {
+        let line = format!("{{\"value\":{text}}}\n");
+        let rows: Vec<Event> = read(Json::new(), ParseMode::FailFast, line.as_bytes()).unwrap();
+        let want: f64 = text.parse().unwrap();
+        assert_eq!(
+            rows[0].value.map(f64::to_bits),
+            Some(want.to_bits()),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn json_writes_like_spark() {
     let rows = [
         AllTypes {
