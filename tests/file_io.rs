@@ -1,10 +1,10 @@
-//! File and socket sources and the file sink, end to end through generated pipelines: the
-//! Spark oracle's CSV scenarios replayed from a directory of files, a windowed aggregation
-//! written as JSON lines and read back, and a socket stream from a loopback server.
+//! File and socket sources and the file sink, end to end through generated pipelines: a
+//! windowed aggregation written as JSON lines and read back, malformed records, Parquet,
+//! restarts, and a socket stream from a loopback server. (Every Spark oracle scenario is
+//! replayed through the CSV file source by `tests/spark_conformance.rs`.)
 
 use std::fs::{self, File};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value as J;
@@ -14,12 +14,6 @@ use sluice::value::Value;
 sluice::pipeline! {
     /// The oracle's input schema: `ts TIMESTAMP, key STRING, value DOUBLE`.
     schema Reading { ts: Option<Timestamp>, key: Option<String>, value: Option<f64> }
-
-    /// `stateless_filter_project`: `filter(value > 25).select(ts, key, value * 2 as v2)`.
-    query FilterProject from Reading {
-        where value > 25;
-        select ts, key, v2 = value * 2;
-    }
 
     /// `nulls_stateless`: `select(ts, key, value, value > 1 as gt1)`.
     query NullsStateless from Reading {
@@ -91,78 +85,6 @@ fn oracle_rows<R: Row>(rows: &[R]) -> Vec<J> {
             )
         })
         .collect()
-}
-
-/// A batch id and its rows in the oracle's form.
-type Batch = (u64, Vec<J>);
-
-/// Runs `P` over the scenario's files with `maxFilesPerTrigger = 1` and `availableNow`, as the
-/// oracle ran Spark, and compares every batch: rows, input row count, watermark.
-async fn replay<P>(scenario: &str, mode: OutputMode)
-where
-    P: Pipeline<Input = Reading> + Default,
-{
-    let dir = tempfile::tempdir().unwrap();
-    stage_input(scenario, dir.path());
-    let batches: Arc<Mutex<Vec<Batch>>> = Arc::default();
-    let collected = Arc::clone(&batches);
-    let source = FileSource::<Reading>::csv(dir.path()).max_files_per_trigger(1);
-    let writer = P::read_stream(source)
-        .write_stream()
-        .output_mode_named(mode.name())
-        .foreach_batch(move |id, rows: Vec<P::Output>| {
-            collected.lock().unwrap().push((id, oracle_rows(&rows)));
-        })
-        .trigger(Trigger::AvailableNow);
-    let query = writer.start().unwrap();
-    query.await_termination().await.unwrap();
-
-    let expected: Vec<J> = fs::read_to_string(oracle_dir(scenario).join("expected.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let batches = batches.lock().unwrap();
-    let progress = query.recent_progress();
-    assert_eq!(batches.len(), expected.len(), "{scenario}: batch count");
-    for (((id, rows), want), p) in batches.iter().zip(&expected).zip(&progress) {
-        assert_eq!(J::from(*id), want["batch"], "{scenario}");
-        assert_eq!(
-            J::Array(rows.clone()),
-            want["rows"],
-            "{scenario} batch {id}: rows"
-        );
-        assert_eq!(
-            J::from(p.num_input_rows),
-            want["num_input_rows"],
-            "{scenario} batch {id}: num_input_rows"
-        );
-        let watermark = p
-            .event_time
-            .watermark
-            .map_or(J::Null, |w| J::String(w.to_rfc3339()));
-        assert_eq!(
-            watermark, want["watermark"],
-            "{scenario} batch {id}: watermark"
-        );
-    }
-}
-
-#[tokio::test]
-async fn oracle_stateless_filter_project_from_csv_files() {
-    // Also checks the scan-filter rule: `num_input_rows` counts rows with value > 25 only.
-    replay::<FilterProject>("stateless_filter_project", OutputMode::Append).await;
-}
-
-#[tokio::test]
-async fn oracle_nulls_stateless_from_csv_files() {
-    replay::<NullsStateless>("nulls_stateless", OutputMode::Append).await;
-}
-
-#[tokio::test]
-async fn oracle_tumbling_watermark_append_from_csv_files() {
-    // Includes a 0-byte file (an empty batch) and the final no-data batch.
-    replay::<TumblingAppend>("tumbling_watermark_append", OutputMode::Append).await;
 }
 
 #[tokio::test]
@@ -294,6 +216,8 @@ async fn socket_lines_end_to_end() {
 #[cfg(feature = "parquet")]
 #[tokio::test]
 async fn parquet_sink_output_feeds_a_parquet_source() {
+    use std::sync::{Arc, Mutex};
+
     let input = tempfile::tempdir().unwrap();
     let stage = tempfile::tempdir().unwrap();
     stage_input("nulls_stateless", input.path());
