@@ -164,6 +164,13 @@ sluice::pipeline! {
         order by label desc;
     }
 
+    query WindowsNewestFirst from Event {
+        group by window(ts, 10 seconds), key;
+        aggregate n = count();
+        with parts = split(key, ",");
+        order by window desc, parts;
+    }
+
     // --- stateless ---------------------------------------------------------------------------
 
     query FirstThree from Event {
@@ -1177,6 +1184,33 @@ fn order_by_and_limit_in_complete_mode() {
     run.next_batch();
     let out = run.batch(&[ev("10:00:06", "d", 1.0), ev("10:00:07", "d", 1.0)]);
     assert_eq!(out, [top("d", 3, 7.0), top("b", 2, 3.0)]);
+}
+
+#[test]
+fn sorting_by_a_window_and_by_an_array() {
+    // Spark sorts a struct field by field (the window's start, then its end) and an array
+    // element by element, a shorter prefix first.
+    let mut run = Run::<WindowsNewestFirst>::new(OutputMode::Complete);
+    let out = run.batch(&[
+        ev("10:00:01", "b", 1.0),
+        ev("10:00:25", "a", 1.0),
+        ev("10:00:12", "a,b", 1.0),
+        ev("10:00:13", "a", 1.0),
+        ev("10:00:14", "a,a", 1.0),
+    ]);
+    let got: Vec<(Window, Option<Vec<String>>)> =
+        out.into_iter().map(|r| (r.window, r.parts)).collect();
+    let parts = |p: &[&str]| Some(p.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        [
+            (w("10:00:20", "10:00:30"), parts(&["a"])),
+            (w("10:00:10", "10:00:20"), parts(&["a"])),
+            (w("10:00:10", "10:00:20"), parts(&["a", "a"])),
+            (w("10:00:10", "10:00:20"), parts(&["a", "b"])),
+            (w("10:00:00", "10:00:10"), parts(&["b"])),
+        ]
+    );
 }
 
 #[test]

@@ -170,7 +170,9 @@ macro_rules! sort_value_ord {
         }
     )*};
 }
-sort_value_ord!(bool, i32, i64, String, Timestamp);
+// A window sorts as Spark sorts its struct, by `start` then `end` (`Window`'s derived order);
+// a string array element by element, a shorter prefix first (`Vec`'s order), as Spark's.
+sort_value_ord!(bool, i32, i64, String, Timestamp, Window, Vec<String>);
 
 impl SortValue for f64 {
     fn cmp_value(&self, other: &Self) -> Ordering {

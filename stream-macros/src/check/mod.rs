@@ -605,13 +605,8 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
                 rel.sort_span = Some(*kw);
                 for item in items {
                     if let Some(e) = rel.resolve(&item.expr, &mut Ctx::Row, errors) {
-                        if matches!(e.ty.ty, Ty::Window | Ty::StrArray) {
-                            errors.error(
-                                e.span,
-                                format!("cannot sort by a value of type {}", e.ty.ty.sql_name()),
-                            );
-                            continue;
-                        }
+                        // Every type sorts, as in Spark: windows by start then end (a struct's
+                        // fields in order), arrays element by element.
                         rel.order_by.push(OrderKey {
                             expr: e,
                             descending: item.descending,
