@@ -98,6 +98,33 @@ impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
         P::INFO.plan
     }
 
+    /// Not available on a stream, as Spark's `count()` on a streaming DataFrame: calling it
+    /// is a compile error quoting Spark's message (see [`BatchAction`]).
+    pub fn count(&self) -> u64
+    where
+        Self: BatchAction,
+    {
+        unreachable!("no StreamingFrame implements BatchAction")
+    }
+
+    /// Not available on a stream, as Spark's `collect()` on a streaming DataFrame: calling
+    /// it is a compile error quoting Spark's message (see [`BatchAction`]).
+    pub fn collect(&self) -> Vec<P::Output>
+    where
+        Self: BatchAction,
+    {
+        unreachable!("no StreamingFrame implements BatchAction")
+    }
+
+    /// Not available on a stream, as Spark's `show()` on a streaming DataFrame: calling it
+    /// is a compile error quoting Spark's message (see [`BatchAction`]).
+    pub fn show(&self)
+    where
+        Self: BatchAction,
+    {
+        unreachable!("no StreamingFrame implements BatchAction")
+    }
+
     /// Starts defining how the query writes its output (Spark's `writeStream`), with Spark's
     /// defaults: append mode, the default trigger.
     pub fn write_stream(self) -> DataStreamWriter<P, S, Append, NoSink> {
@@ -112,6 +139,18 @@ impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
         }
     }
 }
+
+/// Batch actions (`count`, `collect`, `show`) on a stream. Spark rejects them with "Queries
+/// with streaming sources must be executed with writeStream.start()"; nothing implements this
+/// trait, so a call to one of [`StreamingFrame`]'s batch actions does not compile and quotes
+/// that message.
+#[diagnostic::on_unimplemented(
+    message = "Queries with streaming sources must be executed with writeStream.start()",
+    label = "a batch action cannot run on a stream",
+    note = "Spark: \"Queries with streaming sources must be executed with writeStream.start()\"",
+    note = "start the query into a sink to see its rows: `.write_stream().format(ConsoleSink::new()).start()`, `.foreach_batch(...)`, or a `MemorySink`, whose table can be read while the query runs"
+)]
+pub trait BatchAction {}
 
 /// No sink chosen yet: `start` needs one (`format` or `foreach_batch`).
 #[derive(Debug, Clone, Copy)]
