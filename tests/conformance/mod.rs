@@ -6,6 +6,10 @@
 //! and console text all come from the scenario's folder. `tests/spark_conformance.rs` only maps
 //! each scenario's name to the DSL query equivalent to its `query.txt`.
 
+// Each test target uses part of the harness (`tests/spark_invalid_combinations.rs` only stages
+// input and reads expectations).
+#![allow(dead_code)]
+
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
