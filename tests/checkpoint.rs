@@ -3,10 +3,12 @@
 //! batch that failed before its commit is re-run with exactly the same input. (Killing real
 //! processes at many points is `tests/crash_recovery.rs`.)
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice::prelude::*;
+
+mod common;
+use common::{TypedBatches as Batches, typed_collector as collector};
 
 sluice::pipeline! {
     schema Event { ts: Timestamp, key: String, value: i64 }
@@ -44,14 +46,6 @@ fn ev(secs: i64, key: &str, value: i64) -> Event {
 
 fn at(secs: i64) -> Timestamp {
     Timestamp::from_micros(T0 + secs * 1_000_000)
-}
-
-type Batches<R> = Arc<Mutex<Vec<(u64, Vec<R>)>>>;
-
-fn collector<R: Send + 'static>() -> (Batches<R>, impl FnMut(u64, Vec<R>) + Send + 'static) {
-    let batches: Batches<R> = Arc::default();
-    let b = Arc::clone(&batches);
-    (batches, move |id, rows| b.lock().unwrap().push((id, rows)))
 }
 
 async fn run_totals(

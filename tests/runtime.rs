@@ -2,10 +2,12 @@
 //! stop/await, error surfacing, progress, and several queries at once. Time-dependent tests run
 //! under a paused tokio clock, so they are exact and never sleep for real.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice::prelude::*;
+
+mod common;
+use common::typed_collector as collector;
 use sluice::sink::console::ConsoleCapture;
 
 sluice::pipeline! {
@@ -49,14 +51,6 @@ fn ev(secs: i64, key: &str, value: f64) -> Event {
 
 fn at(secs: i64) -> Timestamp {
     Timestamp::from_micros(T0 + secs * 1_000_000)
-}
-
-type Batches<R> = Arc<Mutex<Vec<(u64, Vec<R>)>>>;
-
-fn collector<R: Send + 'static>() -> (Batches<R>, impl FnMut(u64, Vec<R>) + Send + 'static) {
-    let batches: Batches<R> = Arc::default();
-    let b = Arc::clone(&batches);
-    (batches, move |id, rows| b.lock().unwrap().push((id, rows)))
 }
 
 #[tokio::test]

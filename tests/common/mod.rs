@@ -1,5 +1,5 @@
-//! Helpers for the tests of the seed's examples: a paused processing-time clock, and a sink
-//! collecting each batch's rows as text.
+//! Helpers shared by the integration tests: a paused processing-time clock, and sinks collecting
+//! each batch's rows, as text or as typed rows.
 
 // Each test file uses only some of these helpers.
 #![allow(dead_code, unused_macros)]
@@ -98,4 +98,17 @@ macro_rules! batches {
     ($($id:literal => [$($row:expr),* $(,)?]),* $(,)?) => {
         vec![$(($id as u64, vec![$($row.to_string()),*])),*]
     };
+}
+
+/// Every batch a query emitted, as typed rows: `(batch id, rows)`.
+pub(crate) type TypedBatches<R> = Arc<Mutex<Vec<(u64, Vec<R>)>>>;
+
+/// A `foreach_batch` closure keeping each batch's typed rows, and where it keeps them.
+pub(crate) fn typed_collector<R: Send + 'static>()
+-> (TypedBatches<R>, impl FnMut(u64, Vec<R>) + Send + 'static) {
+    let batches: TypedBatches<R> = Arc::default();
+    let b = Arc::clone(&batches);
+    (batches, move |id, rows| {
+        b.lock().expect("collector lock").push((id, rows))
+    })
 }
