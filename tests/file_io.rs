@@ -7,9 +7,10 @@ use std::fs::{self, File};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value as J;
 use sluice::prelude::*;
-use sluice::value::Value;
+
+mod conformance;
+use conformance::{Cell, Scenario, sort_rows};
 
 sluice::pipeline! {
     /// The oracle's input schema: `ts TIMESTAMP, key STRING, value DOUBLE`.
@@ -33,58 +34,19 @@ sluice::pipeline! {
     }
 }
 
-fn oracle_dir(scenario: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/spark-oracle/golden")
-        .join(scenario)
-}
-
-/// Copies a scenario's input files with modification times in name order, as the oracle's
-/// generator did before Spark read them.
+/// Copies a scenario's input files as the conformance harness does.
 fn stage_input(scenario: &str, into: &Path) {
-    let input = oracle_dir(scenario).join("input");
-    let mut names: Vec<_> = fs::read_dir(&input)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    names.sort();
-    for (i, name) in names.iter().enumerate() {
-        let to = into.join(name);
-        fs::copy(input.join(name), &to).unwrap();
-        let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + i as u64);
-        File::options()
-            .write(true)
-            .open(&to)
-            .unwrap()
-            .set_modified(modified)
-            .unwrap();
-    }
+    Scenario::load(scenario).stage_input(into);
 }
 
-/// A batch's rows as the oracle writes them: JSON objects, sorted by the columns in order
-/// with nulls first.
-fn oracle_rows<R: Row>(rows: &[R]) -> Vec<J> {
-    let mut values: Vec<Vec<Value>> = rows.iter().map(Row::to_values).collect();
-    values.sort_by(|a, b| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| x.spark_cmp(y))
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let names = R::SCHEMA.names();
-    values
-        .into_iter()
-        .map(|row| {
-            J::Object(
-                names
-                    .iter()
-                    .zip(row)
-                    .map(|(n, v)| (n.to_string(), v.to_json()))
-                    .collect(),
-            )
-        })
-        .collect()
+/// Rows as the oracle compares them: cells, sorted by the columns in order, nulls first.
+fn sorted_cells<R: Row>(rows: &[R]) -> Vec<Vec<Cell>> {
+    let mut cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| r.to_values().iter().map(Cell::from_value).collect())
+        .collect();
+    sort_rows(&mut cells);
+    cells
 }
 
 #[tokio::test]
@@ -103,23 +65,15 @@ async fn windowed_aggregates_written_as_json_lines_read_back_exactly() {
 
     // The rows Spark emitted over all its batches (one file per batch, as here: lateness
     // depends on how input is batched).
-    let expected: Vec<J> =
-        fs::read_to_string(oracle_dir("tumbling_watermark_append").join("expected.jsonl"))
-            .unwrap()
-            .lines()
-            .flat_map(|l| {
-                let batch: J = serde_json::from_str(l).unwrap();
-                batch["rows"].as_array().unwrap().clone()
-            })
-            .collect();
+    let mut want: Vec<Vec<Cell>> = Scenario::load("tumbling_watermark_append")
+        .batches
+        .into_iter()
+        .flat_map(|b| b.rows)
+        .collect();
+    sort_rows(&mut want);
     let written: Vec<TumblingAppendRow> =
         sluice::sink::file::read_committed(output.path(), Json::new()).unwrap();
-    let mut want = expected;
-    let key = |j: &J| j.to_string();
-    want.sort_by_key(key);
-    let mut got = oracle_rows(&written);
-    got.sort_by_key(key);
-    assert_eq!(got, want);
+    assert_eq!(sorted_cells(&written), want);
     // Timestamps are written the way Spark's JSON writer writes them.
     let first = &sluice::sink::file::committed_files(output.path()).unwrap()[0];
     let text = fs::read_to_string(first).unwrap();
@@ -233,7 +187,7 @@ async fn parquet_sink_output_feeds_a_parquet_source() {
         sluice::sink::file::read_committed(stage.path(), Parquet::new()).unwrap();
     assert_eq!(written.len(), 7);
     // ...and the Parquet output read back as a stream gives the same rows.
-    let expected = oracle_rows(&written);
+    let expected = sorted_cells(&written);
     let batches: Arc<Mutex<Vec<NullsStatelessRow>>> = Arc::default();
     let collected = Arc::clone(&batches);
     sluice::pipeline! {
@@ -257,7 +211,7 @@ async fn parquet_sink_output_feeds_a_parquet_source() {
         .start()
         .unwrap();
     query.await_termination().await.unwrap();
-    assert_eq!(oracle_rows(&batches.lock().unwrap()), expected);
+    assert_eq!(sorted_cells(&batches.lock().unwrap()), expected);
 }
 
 #[tokio::test]
