@@ -99,6 +99,17 @@ impl<'p> ExprGen<'p> {
         owned
     }
 
+    /// A slot's local read as a view (`&str` for a string it owns): borrowed, never moved, so
+    /// the same local can feed a group key, accumulators and output columns.
+    pub(crate) fn slot_view(&self, id: SlotId) -> TokenStream {
+        let local = self.slot_ident(id);
+        self.view(&Code {
+            ts: quote!(#local),
+            ty: self.plan.slot(id).ty,
+            owned: self.slot_owned(id),
+        })
+    }
+
     /// Code for an expression.
     pub(crate) fn expr(&self, e: &Expr) -> Code {
         let rt = rt();

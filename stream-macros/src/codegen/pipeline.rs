@@ -679,11 +679,7 @@ fn stateful(
                     (Ty::Double, false) => quote!(#rt::functions::f64_key_bits(#local)),
                     (Ty::Double, true) => quote!(#local.map(#rt::functions::f64_key_bits)),
                     // The key ref borrows: a computed (owned) string or array is viewed.
-                    (Ty::Str | Ty::StrArray, _) => g.view(&Code {
-                        ts: quote!(#local),
-                        ty: k.ty,
-                        owned: g.slot_owned(*slot),
-                    }),
+                    (Ty::Str | Ty::StrArray, _) => g.slot_view(*slot),
                     _ => quote!(#local),
                 }
             }
@@ -750,15 +746,9 @@ fn stateful(
         let Some(slot) = a.arg else {
             return quote!(__acc.#f.update(););
         };
-        let local = g.slot_ident(slot);
         let arg_ty = plan.slot(slot).ty;
-        // Read through a view, so a computed string is borrowed, not moved: the same local may
-        // also be a group key or another accumulator's argument.
-        let view = g.view(&Code {
-            ts: quote!(#local),
-            ty: arg_ty,
-            owned: g.slot_owned(slot),
-        });
+        // A view: the same local may also be a group key or another accumulator's argument.
+        let view = g.slot_view(slot);
         // A non-null argument is used in place; a nullable one is unwrapped.
         let v = if arg_ty.nullable {
             quote!(__v)
