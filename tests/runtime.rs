@@ -7,7 +7,7 @@ use std::time::Duration;
 use sluice::prelude::*;
 
 mod common;
-use common::typed_collector as collector;
+use common::{run_available_now, typed_collector as collector};
 use sluice::sink::console::ConsoleCapture;
 
 sluice::pipeline! {
@@ -111,21 +111,8 @@ async fn complete_mode_re_emits_everything_even_for_an_empty_batch() {
     stream.add_data([ev(0, "a", 1.0)]);
     stream.add_data([]);
     stream.add_data([ev(1, "b", 1.0)]);
-    let (batches, sink) = collector();
-    let q = Counts::read_stream(stream)
-        .write_stream()
-        .output_mode(Complete)
-        .trigger(Trigger::AvailableNow)
-        .foreach_batch(sink)
-        .start()
-        .unwrap();
-    q.await_termination().await.unwrap();
-    let got: Vec<(u64, usize)> = batches
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(id, rows)| (*id, rows.len()))
-        .collect();
+    let (q, batches) = run_available_now::<Counts, _>(stream, Complete).await;
+    let got: Vec<(u64, usize)> = batches.iter().map(|(id, rows)| (*id, rows.len())).collect();
     assert_eq!(got, vec![(0, 1), (1, 1), (2, 2)]);
     let progress = q.recent_progress();
     assert_eq!(
@@ -146,16 +133,7 @@ async fn watermark_timing_late_rows_and_the_no_data_batch() {
     stream.add_data([ev(5, "a", 1.0), ev(25, "a", 1.0)]); // max 25 s -> watermark 15 s
     stream.add_data([ev(14, "a", 1.0), ev(8, "a", 1.0)]); // 14: window ends 20 > 0, kept; 8: window ends 10 > 0 (prev wm 0), kept and final
     stream.add_data([ev(9, "a", 1.0), ev(16, "a", 1.0)]); // prev wm 15: window [0,10) ends 10 <= 15 -> dropped; 16 kept
-    let (batches, sink) = collector();
-    let q = Windowed::read_stream(stream)
-        .write_stream()
-        .output_mode(Append)
-        .trigger(Trigger::AvailableNow)
-        .foreach_batch(sink)
-        .start()
-        .unwrap();
-    q.await_termination().await.unwrap();
-    let got = batches.lock().unwrap().clone();
+    let (q, got) = run_available_now::<Windowed, _>(stream, Append).await;
     let row = |s: i64, count: i64| WindowedRow {
         key: "a".into(),
         start: at(s),
@@ -183,16 +161,7 @@ async fn a_no_data_batch_flushes_append_mode() {
     let stream = MemoryStream::<Event>::new().max_batches_per_trigger(1);
     stream.add_data([ev(5, "a", 1.0)]);
     stream.add_data([ev(100, "b", 1.0)]); // pushes the watermark to 90 s after this batch
-    let (batches, sink) = collector();
-    let q = Windowed::read_stream(stream)
-        .write_stream()
-        .output_mode(Append)
-        .trigger(Trigger::AvailableNow)
-        .foreach_batch(sink)
-        .start()
-        .unwrap();
-    q.await_termination().await.unwrap();
-    let got = batches.lock().unwrap().clone();
+    let (q, got) = run_available_now::<Windowed, _>(stream, Append).await;
     assert_eq!(got.len(), 3, "two data batches and one no-data batch");
     assert_eq!(got[1], (1, vec![]));
     assert_eq!(
@@ -221,16 +190,7 @@ async fn update_mode_gets_no_data_batch_but_emits_nothing_in_it() {
     let stream = MemoryStream::<Event>::new().max_batches_per_trigger(1);
     stream.add_data([ev(5, "a", 1.0)]);
     stream.add_data([ev(100, "b", 1.0)]);
-    let (batches, sink) = collector();
-    let q = Windowed::read_stream(stream)
-        .write_stream()
-        .output_mode(Update)
-        .trigger(Trigger::AvailableNow)
-        .foreach_batch(sink)
-        .start()
-        .unwrap();
-    q.await_termination().await.unwrap();
-    let got = batches.lock().unwrap().clone();
+    let (q, got) = run_available_now::<Windowed, _>(stream, Update).await;
     assert_eq!(got.len(), 3);
     assert_eq!(got[2], (2, vec![]));
     assert_eq!(
@@ -244,14 +204,7 @@ async fn complete_mode_never_gets_a_no_data_batch() {
     let stream = MemoryStream::<Event>::new().max_batches_per_trigger(1);
     stream.add_data([ev(5, "a", 1.0)]);
     stream.add_data([ev(100, "b", 1.0)]);
-    let q = Windowed::read_stream(stream)
-        .write_stream()
-        .output_mode(Complete)
-        .trigger(Trigger::AvailableNow)
-        .foreach_batch(|_, _| ())
-        .start()
-        .unwrap();
-    q.await_termination().await.unwrap();
+    let (q, _) = run_available_now::<Windowed, _>(stream, Complete).await;
     assert_eq!(q.recent_progress().len(), 2);
 }
 
@@ -530,18 +483,8 @@ async fn global_aggregate_emits_its_row_every_batch() {
         },
     ]);
     stream.add_data([]);
-    let (batches, sink) = collector();
-    let q = GlobalCount::read_stream(stream)
-        .write_stream()
-        .output_mode(Complete)
-        .trigger(Trigger::AvailableNow)
-        .foreach_batch(sink)
-        .start()
-        .unwrap();
-    q.await_termination().await.unwrap();
+    let (_, batches) = run_available_now::<GlobalCount, _>(stream, Complete).await;
     let got: Vec<Vec<i64>> = batches
-        .lock()
-        .unwrap()
         .iter()
         .map(|(_, r)| r.iter().map(|r| r.count).collect())
         .collect();

@@ -112,3 +112,26 @@ pub(crate) fn typed_collector<R: Send + 'static>()
         b.lock().expect("collector lock").push((id, rows))
     })
 }
+
+/// Runs `P` over everything in `stream` (`Trigger::AvailableNow`) in output mode `mode`, and
+/// returns the finished query and every batch it emitted.
+pub(crate) async fn run_available_now<P, M>(
+    stream: MemoryStream<P::Input>,
+    mode: M,
+) -> (StreamingQuery, Vec<(u64, Vec<P::Output>)>)
+where
+    P: Pipeline + Default,
+    M: sluice::pipeline::OutputModeFor<P>,
+{
+    let (batches, sink) = typed_collector();
+    let query = P::read_stream(stream)
+        .write_stream()
+        .output_mode(mode)
+        .trigger(Trigger::AvailableNow)
+        .foreach_batch(sink)
+        .start()
+        .expect("the query starts");
+    query.await_termination().await.expect("the query runs");
+    let batches = batches.lock().expect("collector lock").clone();
+    (query, batches)
+}
