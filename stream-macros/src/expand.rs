@@ -86,7 +86,7 @@ mod tests {
             }
         });
         assert!(
-            code.contains("a0: ::sluice::__private::state::Count,"),
+            code.contains("a0: ::sluice::__private::accumulator::Count,"),
             "{code}"
         );
         assert!(!code.contains("a1:"), "{code}");

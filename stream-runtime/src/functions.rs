@@ -8,9 +8,9 @@
 
 use std::cmp::Ordering;
 
+use crate::double::format_double;
 use crate::error::Error;
 use crate::time::{MICROS_PER_SECOND, Timestamp, Window};
-use crate::value::format_double;
 
 // ---------------------------------------------------------------------------------------------
 // Arithmetic (ANSI)
@@ -96,60 +96,7 @@ pub fn try_div_f64(a: f64, b: f64) -> Option<f64> {
 // Comparison
 // ---------------------------------------------------------------------------------------------
 
-/// Spark's total order on doubles (`SQLOrderingUtil.compareDoubles`): NaN equals NaN and is
-/// greater than every other value, including +Infinity; `-0.0 == 0.0`.
-#[inline]
-pub fn cmp_f64(a: f64, b: f64) -> Ordering {
-    match (a.is_nan(), b.is_nan()) {
-        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-        (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-    }
-}
-
-/// `a = b` on doubles with Spark's semantics (`NaN = NaN` is true).
-#[inline]
-pub fn eq_f64(a: f64, b: f64) -> bool {
-    a == b || (a.is_nan() && b.is_nan())
-}
-
-/// `a < b` on doubles with Spark's semantics (NaN is greatest).
-#[inline]
-pub fn lt_f64(a: f64, b: f64) -> bool {
-    if b.is_nan() { !a.is_nan() } else { a < b }
-}
-
-/// `a > b` on doubles with Spark's semantics (`NaN > 1` is true).
-#[inline]
-pub fn gt_f64(a: f64, b: f64) -> bool {
-    lt_f64(b, a)
-}
-
-/// `a <= b` on doubles with Spark's semantics.
-#[inline]
-pub fn le_f64(a: f64, b: f64) -> bool {
-    !gt_f64(a, b)
-}
-
-/// `a >= b` on doubles with Spark's semantics.
-#[inline]
-pub fn ge_f64(a: f64, b: f64) -> bool {
-    !lt_f64(a, b)
-}
-
-/// The bits a double groups by: Spark normalises `-0.0` to `0.0` and every NaN to one NaN
-/// before grouping (`NormalizeFloatingNumbers`), so equal keys hash equally.
-#[inline]
-pub fn f64_key_bits(v: f64) -> u64 {
-    if v.is_nan() {
-        f64::NAN.to_bits()
-    } else if v == 0.0 {
-        0
-    } else {
-        v.to_bits()
-    }
-}
+pub use crate::double::{cmp_f64, eq_f64, f64_key_bits, ge_f64, gt_f64, le_f64, lt_f64};
 
 /// A value an `order by` can sort: Spark's ordering, with nulls placed explicitly.
 pub trait SortValue {

@@ -27,14 +27,18 @@
 #![forbid(unsafe_code)]
 
 mod atomic;
+pub mod batch;
 pub mod checkpoint;
 pub mod clock;
+pub mod double;
 mod engine;
 pub mod error;
 #[doc(hidden)]
 pub mod failpoint;
 pub mod format;
 pub mod functions;
+pub mod operator;
+pub mod output_mode;
 pub mod pipeline;
 pub mod progress;
 pub mod query;
@@ -52,9 +56,11 @@ pub mod writer;
 #[cfg(test)]
 mod test_rows;
 
+pub use batch::BatchContext;
 pub use clock::Clock;
 pub use error::{Error, Result};
-pub use pipeline::{Append, BatchContext, Complete, OutputMode, Pipeline, Update};
+pub use output_mode::{Append, Complete, OutputMode, Update};
+pub use pipeline::Pipeline;
 pub use progress::{QueryStatus, StreamingQueryProgress};
 pub use query::{StreamingQuery, StreamingQueryException};
 pub use trigger::Trigger;
@@ -63,15 +69,17 @@ pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
 /// Items generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::batch::{BatchContext, EventTimeStats};
     pub use crate::error::Error;
     pub use crate::functions;
-    pub use crate::pipeline::{
-        APPEND_AGGREGATION_WITHOUT_WATERMARK, BatchContext, COMPLETE_WITHOUT_AGGREGATION,
-        EventTimeStats, LIMIT_IN_UPDATE, OutputMode, Pipeline, PipelineInfo, PipelineKind,
-        SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete, SupportsUpdate, WatermarkSpec,
+    pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
+    pub use crate::operator::{AggregateQuery, Aggregation, GlobalLimit, GroupSink};
+    pub use crate::output_mode::{
+        APPEND_AGGREGATION_WITHOUT_WATERMARK, COMPLETE_WITHOUT_AGGREGATION, LIMIT_IN_UPDATE,
+        OutputMode, SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete, SupportsUpdate,
     };
+    pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};
     pub use crate::row::{RateRow, Row, RowError, TextLine, check_arity, take_column};
-    pub use crate::state;
     pub use crate::time::{Timestamp, Window, last_window_start};
     pub use crate::value::{ColumnType, DataType, Field, Schema, Value};
     pub use hashbrown;

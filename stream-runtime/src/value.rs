@@ -263,7 +263,7 @@ impl Value {
             (Long(a), Long(b)) => a.cmp(b),
             (Int(a), Long(b)) => i64::from(*a).cmp(b),
             (Long(a), Int(b)) => a.cmp(&i64::from(*b)),
-            (Double(a), Double(b)) => crate::functions::cmp_f64(*a, *b),
+            (Double(a), Double(b)) => crate::double::cmp_f64(*a, *b),
             (String(a), String(b)) => a.cmp(b),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (Window(a), Window(b)) => a.cmp(b),
@@ -323,44 +323,7 @@ impl fmt::Display for Value {
     }
 }
 
-/// Formats a double as Spark (the JVM's `Double.toString`) does: the shortest digits that
-/// round-trip, always with a fractional part (`100.0`), in scientific notation with `E` outside
-/// `[1e-3, 1e7)` (`1.0E7`, `1.5E-4`), and `NaN` / `Infinity` / `-Infinity`.
-///
-/// ```
-/// use stream_runtime::value::format_double;
-/// assert_eq!(format_double(29.666666666666668), "29.666666666666668");
-/// assert_eq!(format_double(100.0), "100.0");
-/// assert_eq!(format_double(1.0e7), "1.0E7");
-/// assert_eq!(format_double(0.00015), "1.5E-4");
-/// assert_eq!(format_double(f64::NAN), "NaN");
-/// ```
-pub fn format_double(d: f64) -> String {
-    if d.is_nan() {
-        return "NaN".to_string();
-    }
-    if d.is_infinite() {
-        return if d > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
-    }
-    if d == 0.0 {
-        return if d.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
-    }
-    let abs = d.abs();
-    if (1e-3..1e7).contains(&abs) {
-        let s = format!("{d}");
-        if s.contains('.') { s } else { format!("{s}.0") }
-    } else {
-        // Rust's `{:e}` gives the shortest round-trip digits: `1.5e-4`, `1e7`.
-        let s = format!("{d:e}");
-        let (mantissa, exponent) = s.split_once('e').expect("`{:e}` always has an exponent");
-        let mantissa = if mantissa.contains('.') {
-            mantissa.to_string()
-        } else {
-            format!("{mantissa}.0")
-        };
-        format!("{mantissa}E{exponent}")
-    }
-}
+pub use crate::double::format_double;
 
 /// An error converting a [`Value`] into a typed column.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -702,19 +702,20 @@ impl<'p> ExprGen<'p> {
 
     /// The value of accumulator `index` in the emitting code, read from `__acc`.
     pub(crate) fn accumulator_value(&self, index: usize, ty: SqlType) -> Code {
+        let rt = rt();
         let agg = self.plan.aggregate.as_ref().expect("aggregation");
         let acc = &agg.accumulators[index];
         let field = acc_field(index);
         let ts = match (acc.func, ty.nullable, acc.arg_ty.map(|t| t.ty)) {
             (_, true, _) | (AggFunc::CountStar | AggFunc::Count, ..) => {
-                quote!(__acc.#field.result())
+                quote!(#rt::Accumulator::finish(&__acc.#field))
             }
             // `avg` and string `min`/`max` keep an `Option` even when the result cannot be null:
             // a group exists only once a non-null value reached it.
             (AggFunc::Avg, false, _) | (AggFunc::Min | AggFunc::Max, false, Some(Ty::Str)) => {
-                quote!(__acc.#field.result().unwrap_or_default())
+                quote!(#rt::Accumulator::finish(&__acc.#field).unwrap_or_default())
             }
-            (_, false, _) => quote!(__acc.#field.result()),
+            (_, false, _) => quote!(#rt::Accumulator::finish(&__acc.#field)),
         };
         Code {
             ts,

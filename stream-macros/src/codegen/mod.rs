@@ -1,10 +1,13 @@
 //! Code generation: the checked plan to Rust items. The only stage that writes runtime paths
 //! (through [`paths::rt`]); it trusts the plan and never re-validates.
 
+mod aggregate;
 mod expr;
 pub(crate) mod paths;
 mod pipeline;
+mod prefix;
 mod row;
+mod stateless;
 mod stub;
 
 use proc_macro2::TokenStream;

@@ -1,0 +1,192 @@
+//! The fused stateless prefix: the statements that compute, per input row, every column the
+//! query needs (each at most once, dependencies first), run its filters as early as their inputs
+//! allow, and record the watermark's event-time statistics.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::expr::ExprGen;
+use super::paths::rt;
+use crate::plan::{Expr, FilterPhase, KeyRepr, SlotDef, SlotId, Ty};
+
+/// Statement builder that computes each slot at most once, dependencies first.
+pub(crate) struct Body<'g, 'p> {
+    pub(crate) g: &'g ExprGen<'p>,
+    done: Vec<bool>,
+    pub(crate) ts: TokenStream,
+    /// What a rejected row does: `continue` in the row loop, `return Ok(None)` when emitting.
+    reject: TokenStream,
+}
+
+impl<'g, 'p> Body<'g, 'p> {
+    pub(crate) fn new(g: &'g ExprGen<'p>, reject: TokenStream) -> Self {
+        Body {
+            g,
+            done: vec![false; g.plan.slots.len()],
+            ts: TokenStream::new(),
+            reject,
+        }
+    }
+
+    /// Binds the local of slot `id` (and of the slots it reads), unless already bound.
+    pub(crate) fn materialize(&mut self, id: SlotId) {
+        if self.done[id.0] {
+            return;
+        }
+        let plan = self.g.plan;
+        let slot = plan.slot(id);
+        if let SlotDef::Let(e) = &slot.def {
+            let mut deps = Vec::new();
+            e.for_each_slot(&mut |d| deps.push(d));
+            for d in deps {
+                self.materialize(d);
+            }
+        }
+        self.done[id.0] = true;
+        let local = self.g.slot_ident(id);
+        let value = match &slot.def {
+            SlotDef::Input { field } => match (slot.ty.ty, slot.ty.nullable) {
+                (Ty::Str, false) => quote!(__row.#field.as_str()),
+                (Ty::StrArray, false) => quote!(__row.#field.as_slice()),
+                (Ty::Str | Ty::StrArray, true) => quote!(__row.#field.as_deref()),
+                _ => quote!(__row.#field),
+            },
+            SlotDef::Let(e) => self.g.expr(e).ts,
+            SlotDef::Key(k) => self.g.key_value(*k).ts,
+            SlotDef::WindowKey => {
+                let agg = plan.aggregate.as_ref().expect("aggregation");
+                let index = agg
+                    .keys
+                    .iter()
+                    .position(|k| matches!(k.repr, KeyRepr::Window { .. }))
+                    .expect("window key");
+                self.g.key_value(index).ts
+            }
+            SlotDef::Agg(a) => self.g.accumulator_value(*a, slot.ty).ts,
+        };
+        self.ts.extend(quote!(let #local = #value;));
+    }
+
+    /// Binds every slot `e` reads.
+    pub(crate) fn materialize_expr(&mut self, e: &Expr) {
+        let mut deps = Vec::new();
+        e.for_each_slot(&mut |d| deps.push(d));
+        for d in deps {
+            self.materialize(d);
+        }
+    }
+
+    /// Rejects the row unless `pred` is true.
+    pub(crate) fn filter(&mut self, pred: &Expr) {
+        self.materialize_expr(pred);
+        let code = self.g.expr(pred);
+        let t = self.g.truthy(&code);
+        let reject = &self.reject;
+        self.ts.extend(quote!(if !(#t) { #reject }));
+    }
+
+    pub(crate) fn push(&mut self, ts: TokenStream) {
+        self.ts.extend(ts);
+    }
+}
+
+/// `Name { field: value, ... }` from the output slots, moving owned locals on their last use.
+pub(crate) fn output_row(body: &mut Body<'_, '_>, row_name: &Ident) -> TokenStream {
+    let plan = body.g.plan;
+    for o in &plan.outputs {
+        body.materialize(o.slot);
+    }
+    let mut fields = Vec::new();
+    for (i, o) in plan.outputs.iter().enumerate() {
+        let local = body.g.slot_ident(o.slot);
+        let owned = body.g.slot_owned(o.slot);
+        let used_later = plan.outputs[i + 1..]
+            .iter()
+            .any(|later| later.slot == o.slot);
+        let ty = plan.slot(o.slot).ty;
+        let value = if ty.ty.is_copy() {
+            quote!(#local)
+        } else if owned {
+            if used_later {
+                quote!(#local.clone())
+            } else {
+                quote!(#local)
+            }
+        } else {
+            super::expr::to_owned(&quote!(#local), ty)
+        };
+        let ident = &o.ident;
+        fields.push(quote!(#ident: #value));
+    }
+    quote!(#row_name { #(#fields),* })
+}
+
+/// The prefix of the row loop and what surrounds the loop.
+pub(crate) struct Prefix<'g, 'p> {
+    /// The per-row statements so far (filters, watermark observations); the caller appends
+    /// what the row feeds (an output row, a group).
+    pub(crate) body: Body<'g, 'p>,
+    /// Before the loop: the event-time statistics and scan counters.
+    pub(crate) before: TokenStream,
+    /// After the loop: report them to the batch context.
+    pub(crate) after: TokenStream,
+    /// Whether some filters run in the scan (Spark pushes them into a file source).
+    pub(crate) has_scan_filters: bool,
+}
+
+/// The filters and watermark observations of the prefix, in Spark's order: scan filters, the
+/// filters Spark pushes below the watermark, the watermark's event-time statistics, then the
+/// filters that read the event time after the watermark.
+pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
+    let rt = rt();
+    let plan = g.plan;
+    let mut body = Body::new(g, quote!(continue;));
+    let in_phase = |phase| plan.filters.iter().filter(move |f| f.phase == phase);
+    let has_scan_filters = in_phase(FilterPhase::Scan).next().is_some();
+    for f in in_phase(FilterPhase::Scan) {
+        body.filter(&f.pred);
+    }
+    if has_scan_filters {
+        body.push(quote!(__scanned += 1;));
+    }
+    for f in in_phase(FilterPhase::BeforeWatermark) {
+        body.filter(&f.pred);
+    }
+    for (i, w) in plan.watermarks.iter().enumerate() {
+        body.materialize(w.slot);
+        let local = g.slot_ident(w.slot);
+        let stats = format_ident!("__event_time_{}", i);
+        if plan.slot(w.slot).ty.nullable {
+            body.push(quote!(if let ::core::option::Option::Some(__t) = #local { #stats.observe(__t.as_micros()); }));
+        } else {
+            body.push(quote!(#stats.observe(#local.as_micros());));
+        }
+    }
+    for f in in_phase(FilterPhase::AfterWatermark) {
+        body.filter(&f.pred);
+    }
+    let stats: Vec<Ident> = (0..plan.watermarks.len())
+        .map(|i| format_ident!("__event_time_{}", i))
+        .collect();
+    let indexes = 0..stats.len();
+    let (scanned_decl, scanned_report) = if has_scan_filters {
+        (
+            quote!(let mut __scanned: u64 = 0;),
+            quote!(__ctx.add_scanned_rows(__scanned);),
+        )
+    } else {
+        (quote!(), quote!())
+    };
+    Prefix {
+        body,
+        before: quote! {
+            #(let mut #stats = #rt::EventTimeStats::default();)*
+            #scanned_decl
+        },
+        after: quote! {
+            #(__ctx.observe_event_times(#indexes, &#stats);)*
+            #scanned_report
+        },
+        has_scan_filters,
+    }
+}

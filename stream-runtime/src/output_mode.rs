@@ -1,0 +1,160 @@
+//! Output modes (Spark's `outputMode`): what a query's sink receives each batch, the typed
+//! modes [`Append`], [`Complete`] and [`Update`], and the compile-time marker traits that make
+//! asking for a mode a pipeline cannot run in a compile error ([`SupportsAppend`],
+//! [`SupportsComplete`], [`SupportsUpdate`]), with Spark's messages.
+//!
+//! What each mode *emits* is the stateful operators' business (see
+//! [`operator::aggregate`](crate::operator::aggregate)); which queries support which mode is
+//! decided by the compiler and recorded in [`PipelineInfo`](crate::pipeline::PipelineInfo).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+use crate::pipeline::Pipeline;
+
+/// How a stateful query's result reaches the sink: Spark's `outputMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum OutputMode {
+    /// Only new rows: rows of a stateless query, or windows the watermark has closed.
+    Append,
+    /// The whole result table, every batch.
+    Complete,
+    /// The rows (groups) that changed in this batch.
+    Update,
+}
+
+impl OutputMode {
+    /// Spark's name (`Append`, `Complete`, `Update`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            OutputMode::Append => "Append",
+            OutputMode::Complete => "Complete",
+            OutputMode::Update => "Update",
+        }
+    }
+}
+
+impl fmt::Display for OutputMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for OutputMode {
+    type Err = Error;
+
+    /// Parses `append`, `complete` or `update`, case-insensitively, as Spark's
+    /// `outputMode(String)` does.
+    ///
+    /// ```
+    /// use stream_runtime::pipeline::OutputMode;
+    /// assert_eq!("Update".parse::<OutputMode>().unwrap(), OutputMode::Update);
+    /// assert_eq!(
+    ///     "foo".parse::<OutputMode>().unwrap_err().to_string(),
+    ///     "[STREAMING_OUTPUT_MODE.INVALID] Invalid streaming output mode: foo. \
+    ///      Accepted output modes are 'Append', 'Complete', 'Update'."
+    /// );
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "append" => Ok(OutputMode::Append),
+            "complete" => Ok(OutputMode::Complete),
+            "update" => Ok(OutputMode::Update),
+            _ => Err(Error::InvalidArgument(format!(
+                "[STREAMING_OUTPUT_MODE.INVALID] Invalid streaming output mode: {s}. Accepted output modes are 'Append', 'Complete', 'Update'."
+            ))),
+        }
+    }
+}
+
+/// Spark's rejection of append mode for an aggregation that no watermark can finalise.
+pub const APPEND_AGGREGATION_WITHOUT_WATERMARK: &str = "[STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION] Invalid streaming output mode: append. This output mode is not supported for streaming aggregations without watermark on streaming DataFrames/DataSets.";
+/// Spark's rejection of complete mode for a query without aggregation.
+pub const COMPLETE_WITHOUT_AGGREGATION: &str = "[STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION] Invalid streaming output mode: complete. This output mode is not supported for no streaming aggregations on streaming DataFrames/DataSets.";
+/// Spark's rejection of sorting outside complete mode.
+pub const SORT_NOT_IN_COMPLETE: &str = "Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode";
+/// Spark's rejection of a limit in update mode.
+pub const LIMIT_IN_UPDATE: &str =
+    "Limits are not supported on streaming DataFrames/Datasets in Update output mode";
+
+/// Output mode `append` (Spark's default): emit only rows that will never change. Passed to
+/// `DataStreamWriter::output_mode`, where an unsupported mode is a compile error.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Append;
+/// Output mode `complete`: emit the whole result table every batch.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Complete;
+/// Output mode `update`: emit the rows that changed in the batch.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Update;
+
+/// Implemented by pipelines that may run in append mode: those without aggregation, and
+/// aggregations grouped by an event-time window (or the event-time column) under a watermark;
+/// in both cases only if they do not sort.
+#[diagnostic::on_unimplemented(
+    message = "invalid streaming output mode: append is not supported by `{Self}`",
+    label = "`{Self}` aggregates without a watermark on its group key, or sorts its result",
+    note = "Spark: \"This output mode is not supported for streaming aggregations without watermark on streaming DataFrames/DataSets\"",
+    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\"",
+    note = "append mode emits a group once, when the watermark has made it final: add `watermark <ts> delay <interval>;` and group by `window(<ts>, <size>)` (or by `<ts>` itself), or use `.output_mode(Update)` or `.output_mode(Complete)`"
+)]
+pub trait SupportsAppend: Pipeline {}
+
+/// Implemented by pipelines that may run in complete mode: those with an aggregation.
+#[diagnostic::on_unimplemented(
+    message = "invalid streaming output mode: complete is not supported by `{Self}`",
+    label = "`{Self}` has no streaming aggregation",
+    note = "Spark: \"This output mode is not supported for no streaming aggregations on streaming DataFrames/DataSets\"",
+    note = "complete mode re-emits the whole result table every batch, which needs a `group by ... aggregate ...`; use `.output_mode(Append)` for a query without aggregation"
+)]
+pub trait SupportsComplete: Pipeline {}
+
+/// Implemented by pipelines that may run in update mode: every pipeline except those that sort
+/// or limit their result.
+#[diagnostic::on_unimplemented(
+    message = "invalid streaming output mode: update is not supported by `{Self}`",
+    label = "`{Self}` sorts or limits its result",
+    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\"",
+    note = "Spark: \"Limits are not supported on streaming DataFrames/Datasets in Update output mode\"",
+    note = "use `.output_mode(Complete)` to sort or limit an aggregation's result, or `.output_mode(Append)` to limit a query without aggregation"
+)]
+pub trait SupportsUpdate: Pipeline {}
+
+/// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::start` checks.
+/// The typed modes ([`Append`], [`Complete`], [`Update`]) satisfy it through the `Supports*`
+/// traits, so an unsupported mode does not compile; a mode named by a string is checked when
+/// the query starts.
+pub trait OutputModeFor<P: Pipeline> {
+    /// The mode, or Spark's error if `P` cannot run in it.
+    fn resolve(&self) -> Result<OutputMode, Error>;
+}
+
+impl<P: SupportsAppend> OutputModeFor<P> for Append {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        Ok(OutputMode::Append)
+    }
+}
+impl<P: SupportsComplete> OutputModeFor<P> for Complete {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        Ok(OutputMode::Complete)
+    }
+}
+impl<P: SupportsUpdate> OutputModeFor<P> for Update {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        Ok(OutputMode::Update)
+    }
+}
+
+/// An output mode given by name (`"append"`, `"complete"`, `"update"`), as Spark's
+/// `outputMode(String)`: parsed and checked against the pipeline when the query starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedOutputMode(pub String);
+
+impl<P: Pipeline> OutputModeFor<P> for NamedOutputMode {
+    fn resolve(&self) -> Result<OutputMode, Error> {
+        let mode: OutputMode = self.0.parse()?;
+        P::INFO.check_output_mode(mode)?;
+        Ok(mode)
+    }
+}
