@@ -1,7 +1,6 @@
 //! The streaming aggregation operator (Spark's `StateStoreRestoreExec` / `StateStoreSaveExec`
-//! pair around a hash aggregate): the groups of a `group by ... aggregate ...` query, split into
-//! state partitions by the hash of their key; late rows dropped against the previous batch's
-//! watermark; emission per output mode; eviction of the groups the watermark made final;
+//! pair around a hash aggregate): the groups of a `group by ... aggregate ...` query in a hash
+//! table keyed by the exact group key; late rows dropped against the previous batch's watermark; emission per output mode; eviction of the groups the watermark made final;
 //! `order by` / `limit` on the result; snapshots.
 //!
 //! The operator is generic over an [`AggregateQuery`], which `pipeline!` implements for each
@@ -14,7 +13,6 @@ use std::cmp::Ordering;
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
 
-use hashbrown::hash_table::Entry;
 use hashbrown::{Equivalent, HashTable};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,7 +24,7 @@ use crate::pipeline::BatchContext;
 use crate::row::Row;
 use crate::state::{self, FixedState};
 
-/// The hasher of every group table (fixed seed: the same partitions and order on every run).
+/// The hasher of every group table (fixed seed: the same order on every run).
 const HASHER: FixedState = state::fixed_state();
 
 /// A group key as the state holds it: the exact typed key tuple (a window as its start in µs),
@@ -112,7 +110,7 @@ pub type Emitted<Q> = (
 type Snapshot<K, A> = (Vec<(K, A)>, u64);
 
 /// Where the prefix of an aggregation puts its rows: the operator's state itself
-/// ([`Aggregation::process`]), or a partial aggregation of one input partition that is merged
+/// ([`Aggregation::process`]), or a partial aggregation of part of the input that is merged
 /// into the state later.
 pub trait GroupSink<K, A> {
     /// Whether a row whose window (or event time) ends at `event_end` µs is late, judged against
@@ -139,39 +137,25 @@ struct Group<A> {
     updated_in: u64,
 }
 
-/// One state partition: the groups whose key hashes to it.
-struct StatePartition<K, A> {
+/// A table of groups.
+struct Table<K, A> {
     groups: HashTable<(K, Group<A>)>,
     /// Keys updated in the current batch, in the order they were first updated (update mode).
     touched: Vec<K>,
 }
 
-impl<K, A> StatePartition<K, A> {
+impl<K, A> Table<K, A> {
     fn new() -> Self {
-        StatePartition {
+        Table {
             groups: HashTable::new(),
             touched: Vec::new(),
         }
     }
 }
 
-/// The state partition a key hash belongs to, of `n`.
-///
-/// The partition is taken from bits 29..32 of the hash and up, which the tables' bucket indexes
-/// (the low bits) and control bytes (the top seven) do not use until a table has 2^29 buckets,
-/// so splitting the groups costs the tables no hash quality.
-#[inline]
-fn partition_of(hash: u64, n: usize) -> usize {
-    if n == 1 {
-        0
-    } else {
-        ((u64::from(hash as u32) * n as u64) >> 32) as usize
-    }
-}
-
 /// The state of a streaming aggregation, and the rules that run it.
 pub struct Aggregation<Q: AggregateQuery> {
-    partitions: Vec<StatePartition<Q::Key, Q::Acc>>,
+    table: Table<Q::Key, Q::Acc>,
     /// Rows a `limit` let through so far (append mode).
     emitted: u64,
 }
@@ -179,7 +163,6 @@ pub struct Aggregation<Q: AggregateQuery> {
 impl<Q: AggregateQuery> Debug for Aggregation<Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Aggregation")
-            .field("partitions", &self.partitions.len())
             .field("groups", &self.state_rows())
             .field("emitted", &self.emitted)
             .finish()
@@ -188,29 +171,17 @@ impl<Q: AggregateQuery> Debug for Aggregation<Q> {
 
 impl<Q: AggregateQuery> Default for Aggregation<Q> {
     fn default() -> Self {
-        Aggregation::with_partitions(1)
+        Aggregation {
+            table: Table::new(),
+            emitted: 0,
+        }
     }
 }
 
 impl<Q: AggregateQuery> Aggregation<Q> {
-    /// An empty state split into `partitions` state partitions (at least one).
-    pub fn with_partitions(partitions: usize) -> Self {
-        Aggregation {
-            partitions: (0..partitions.max(1))
-                .map(|_| StatePartition::new())
-                .collect(),
-            emitted: 0,
-        }
-    }
-
-    /// The number of state partitions.
-    pub fn partitions(&self) -> usize {
-        self.partitions.len()
-    }
-
     /// Feeds one chunk of a batch's input into the state (see [`AggregateQuery::map`]).
     pub fn process(&mut self, input: &[Q::Input], ctx: &mut BatchContext) -> Result<(), Error> {
-        let mut upsert = Upsert::new(&mut self.partitions, ctx);
+        let mut upsert = Upsert::new(&mut self.table, ctx);
         let result = Q::map(input, ctx, &mut upsert);
         let (dropped, updated) = (upsert.dropped, upsert.updated);
         ctx.add_dropped_by_watermark(dropped);
@@ -230,64 +201,56 @@ impl<Q: AggregateQuery> Aggregation<Q> {
         ctx: &mut BatchContext,
         out: &mut Vec<Q::Output>,
     ) -> Result<(), Error> {
+        let table = &mut self.table;
         match ctx.output_mode() {
             OutputMode::Complete => {
-                let mut rows = Vec::with_capacity(self.state_rows().max(1));
+                let mut rows = Vec::with_capacity(table.groups.len().max(1));
                 if let Some(key) = Q::global_key() {
-                    self.emit_global(key, ctx, &mut rows)?;
+                    emit_global::<Q>(table, key, ctx, &mut rows)?;
                 } else {
-                    for part in &self.partitions {
-                        for (key, group) in &part.groups {
-                            push(&mut rows, Q::emit(key, &group.acc, ctx)?);
-                        }
+                    for (key, group) in &table.groups {
+                        push(&mut rows, Q::emit(key, &group.acc, ctx)?);
                     }
                 }
-                self.sort_and_limit(rows, out);
+                sort_and_limit::<Q>(rows, out);
             }
             OutputMode::Update => {
                 if let Some(key) = Q::global_key() {
                     // The global group is emitted every batch, as in complete mode.
                     let mut rows = Vec::with_capacity(1);
-                    self.emit_global(key, ctx, &mut rows)?;
-                    self.sort_and_limit(rows, out);
+                    emit_global::<Q>(table, key, ctx, &mut rows)?;
+                    sort_and_limit::<Q>(rows, out);
                 } else {
-                    for part in &mut self.partitions {
-                        let mut touched = std::mem::take(&mut part.touched);
-                        for key in touched.drain(..) {
-                            let hash = HASHER.hash_one(&key);
-                            if let Some((key, group)) = part.groups.find(hash, |(k, _)| *k == key)
-                                && let Some((row, _)) = Q::emit(key, &group.acc, ctx)?
-                            {
-                                out.push(row);
-                            }
+                    let mut touched = std::mem::take(&mut table.touched);
+                    for key in touched.drain(..) {
+                        let hash = HASHER.hash_one(&key);
+                        if let Some((key, group)) = table.groups.find(hash, |(k, _)| *k == key)
+                            && let Some((row, _)) = Q::emit(key, &group.acc, ctx)?
+                        {
+                            out.push(row);
                         }
-                        part.touched = touched;
                     }
+                    table.touched = touched;
                 }
-                if let Some(watermark) = self.eviction_threshold(ctx) {
-                    let mut removed = 0;
-                    for part in &mut self.partitions {
-                        let before = part.groups.len();
-                        part.groups
-                            .retain(|(key, _)| !is_final::<Q>(key, watermark));
-                        removed += (before - part.groups.len()) as u64;
-                    }
-                    ctx.add_state_rows_removed(removed);
+                if let Some(watermark) = eviction_threshold::<Q>(ctx) {
+                    let before = table.groups.len();
+                    table
+                        .groups
+                        .retain(|(key, _)| !is_final::<Q>(key, watermark));
+                    ctx.add_state_rows_removed((before - table.groups.len()) as u64);
                 }
             }
             OutputMode::Append => {
                 let start = out.len();
-                if let Some(watermark) = self.eviction_threshold(ctx) {
+                if let Some(watermark) = eviction_threshold::<Q>(ctx) {
                     let mut removed = 0;
-                    for part in &mut self.partitions {
-                        for (key, group) in part
-                            .groups
-                            .extract_if(|(key, _)| is_final::<Q>(key, watermark))
-                        {
-                            removed += 1;
-                            if let Some((row, _)) = Q::emit(&key, &group.acc, ctx)? {
-                                out.push(row);
-                            }
+                    for (key, group) in table
+                        .groups
+                        .extract_if(|(key, _)| is_final::<Q>(key, watermark))
+                    {
+                        removed += 1;
+                        if let Some((row, _)) = Q::emit(&key, &group.acc, ctx)? {
+                            out.push(row);
                         }
                     }
                     ctx.add_state_rows_removed(removed);
@@ -302,85 +265,80 @@ impl<Q: AggregateQuery> Aggregation<Q> {
         Ok(())
     }
 
-    fn emit_global(
-        &self,
-        key: Q::Key,
-        ctx: &BatchContext,
-        rows: &mut Vec<Emitted<Q>>,
-    ) -> Result<(), Error> {
-        let found = self
-            .partitions
-            .iter()
-            .find_map(|p| p.groups.iter().next().map(|(k, g)| (k, &g.acc)));
-        let row = match found {
-            Some((key, acc)) => Q::emit(key, acc, ctx)?,
-            None => Q::emit(&key, &Q::Acc::default(), ctx)?,
-        };
-        push(rows, row);
-        Ok(())
-    }
-
-    /// The current watermark, when this batch evicts by it: queries keyed by event time, in
-    /// append and update mode.
-    fn eviction_threshold(&self, ctx: &BatchContext) -> Option<i64> {
-        if Q::EVICTS {
-            ctx.eviction_threshold()
-        } else {
-            None
-        }
-    }
-
-    fn sort_and_limit(&self, mut rows: Vec<Emitted<Q>>, out: &mut Vec<Q::Output>) {
-        if Q::SORTED {
-            rows.sort_by(|a, b| Q::compare(&a.1, &b.1));
-        }
-        if let Some(limit) = Q::LIMIT {
-            rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        }
-        out.extend(rows.into_iter().map(|(row, _)| row));
-    }
-
     /// Number of groups held.
     pub fn state_rows(&self) -> usize {
-        self.partitions.iter().map(|p| p.groups.len()).sum()
+        self.table.groups.len()
     }
 
     /// An estimate of the memory the state uses, in bytes.
     pub fn state_bytes(&self) -> usize {
-        self.partitions
-            .iter()
-            .map(|p| p.groups.allocation_size() + p.touched.capacity() * size_of::<Q::Key>())
-            .sum()
+        self.table.groups.allocation_size() + self.table.touched.capacity() * size_of::<Q::Key>()
     }
 
     /// Serialises the state: every group (key and accumulators) and the rows a limit let
     /// through.
     pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
-        let groups: Vec<(&Q::Key, &Q::Acc)> = self
-            .partitions
-            .iter()
-            .flat_map(|p| p.groups.iter().map(|(k, g)| (k, &g.acc)))
-            .collect();
+        let groups: Vec<(&Q::Key, &Q::Acc)> =
+            self.table.groups.iter().map(|(k, g)| (k, &g.acc)).collect();
         state::encode(&(groups, self.emitted))
     }
 
-    /// Replaces the state with one written by [`Aggregation::snapshot`]; each group goes to the
-    /// state partition its key hashes to now.
+    /// Replaces the state with one written by [`Aggregation::snapshot`].
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let (groups, emitted): Snapshot<Q::Key, Q::Acc> = state::decode(bytes)?;
-        let n = self.partitions.len();
-        self.partitions = (0..n).map(|_| StatePartition::new()).collect();
+        let mut table = Table::new();
+        table
+            .groups
+            .reserve(groups.len(), |(k, _)| HASHER.hash_one(k));
         for (key, acc) in groups {
             let hash = HASHER.hash_one(&key);
-            let part = &mut self.partitions[partition_of(hash, n)];
-            part.groups
+            table
+                .groups
                 .insert_unique(hash, (key, Group { acc, updated_in: 0 }), |(k, _)| {
                     HASHER.hash_one(k)
                 });
         }
+        self.table = table;
         self.emitted = emitted;
         Ok(())
     }
+}
+
+/// Emits the one group of a global aggregation: its accumulators, or empty ones before any row
+/// arrived.
+fn emit_global<Q: AggregateQuery>(
+    table: &Table<Q::Key, Q::Acc>,
+    key: Q::Key,
+    ctx: &BatchContext,
+    rows: &mut Vec<Emitted<Q>>,
+) -> Result<(), Error> {
+    let row = match table.groups.iter().next() {
+        Some((key, group)) => Q::emit(key, &group.acc, ctx)?,
+        None => Q::emit(&key, &Q::Acc::default(), ctx)?,
+    };
+    push(rows, row);
+    Ok(())
+}
+
+/// The current watermark, when this batch evicts by it: queries keyed by event time, in append
+/// and update mode.
+fn eviction_threshold<Q: AggregateQuery>(ctx: &BatchContext) -> Option<i64> {
+    if Q::EVICTS {
+        ctx.eviction_threshold()
+    } else {
+        None
+    }
+}
+
+/// `order by` and `limit` on a complete result.
+fn sort_and_limit<Q: AggregateQuery>(mut rows: Vec<Emitted<Q>>, out: &mut Vec<Q::Output>) {
+    if Q::SORTED {
+        rows.sort_by(|a, b| Q::compare(&a.1, &b.1));
+    }
+    if let Some(limit) = Q::LIMIT {
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    out.extend(rows.into_iter().map(|(row, _)| row));
 }
 
 fn push<R, S>(rows: &mut Vec<(R, S)>, row: Option<(R, S)>) {
@@ -397,7 +355,7 @@ fn is_final<Q: AggregateQuery>(key: &Q::Key, watermark: i64) -> bool {
 /// The [`GroupSink`] that updates the operator's state in place, tracking the groups updated in
 /// this batch.
 struct Upsert<'s, K, A> {
-    partitions: &'s mut [StatePartition<K, A>],
+    table: &'s mut Table<K, A>,
     /// `batch_id + 1`: the mark of a group updated in this batch.
     mark: u64,
     /// Whether updated keys are listed for update-mode emission.
@@ -408,9 +366,9 @@ struct Upsert<'s, K, A> {
 }
 
 impl<'s, K, A> Upsert<'s, K, A> {
-    fn new(partitions: &'s mut [StatePartition<K, A>], ctx: &BatchContext) -> Self {
+    fn new(table: &'s mut Table<K, A>, ctx: &BatchContext) -> Self {
         Upsert {
-            partitions,
+            table,
             mark: ctx.batch_id() + 1,
             track: ctx.output_mode() == OutputMode::Update,
             late: ctx.late_threshold(),
@@ -418,9 +376,7 @@ impl<'s, K, A> Upsert<'s, K, A> {
             dropped: 0,
         }
     }
-}
 
-impl<K: GroupKey, A: Accumulators> Upsert<'_, K, A> {
     /// Marks a group updated in this batch (once per batch), listing its key for update mode.
     #[inline]
     fn touch<'g>(
@@ -456,13 +412,16 @@ impl<K: GroupKey, A: Accumulators> GroupSink<K, A> for Upsert<'_, K, A> {
     #[inline]
     fn group(&mut self, key: K) -> &mut A {
         let hash = HASHER.hash_one(&key);
-        let n = self.partitions.len();
-        let StatePartition { groups, touched } = &mut self.partitions[partition_of(hash, n)];
-        let (group_key, group) =
-            match groups.entry(hash, |(k, _)| *k == key, |(k, _)| HASHER.hash_one(k)) {
-                Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert((key, Group::default())).into_mut(),
-            };
+        let Table { groups, touched } = &mut *self.table;
+        // A plain probe first: most rows hit an existing group, and probing for "found or
+        // where to insert" in one pass costs every hit the work of the rare miss.
+        let (group_key, group) = match groups.find_entry(hash, |(k, _)| *k == key) {
+            Ok(found) => found.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(hash, (key, Group::default()), |(k, _)| HASHER.hash_one(k))
+                .into_mut(),
+        };
         let group_key = &*group_key;
         Self::touch(
             group,
@@ -481,15 +440,15 @@ impl<K: GroupKey, A: Accumulators> GroupSink<K, A> for Upsert<'_, K, A> {
         for<'q> K: From<&'q Q>,
     {
         let hash = HASHER.hash_one(key);
-        let n = self.partitions.len();
-        let StatePartition { groups, touched } = &mut self.partitions[partition_of(hash, n)];
-        let (group_key, group) = match groups.entry(
-            hash,
-            |(k, _)| key.equivalent(k),
-            |(k, _)| HASHER.hash_one(k),
-        ) {
-            Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => v.insert((K::from(key), Group::default())).into_mut(),
+        let Table { groups, touched } = &mut *self.table;
+        let (group_key, group) = match groups.find_entry(hash, |(k, _)| key.equivalent(k)) {
+            Ok(found) => found.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(hash, (K::from(key), Group::default()), |(k, _)| {
+                    HASHER.hash_one(k)
+                })
+                .into_mut(),
         };
         let group_key = &*group_key;
         Self::touch(
@@ -592,7 +551,12 @@ mod tests {
             acc: &Acc,
             _: &BatchContext,
         ) -> Result<Option<Emitted<Self>>, Error> {
-            let row = Out(key.0 / SECOND, key.1.clone(), acc.0.finish(), acc.1.finish());
+            let row = Out(
+                key.0 / SECOND,
+                key.1.clone(),
+                acc.0.finish(),
+                acc.1.finish(),
+            );
             Ok(Some((row, ())))
         }
     }
@@ -689,14 +653,21 @@ mod tests {
             [out(0, "a", 1, 1), out(0, "b", 1, 4), out(10, "a", 1, 2)]
         );
         // The whole current aggregate, not a delta; [0, 10) is emitted, then evicted.
-        assert_eq!(r[1], (vec![out(0, "a", 2, 9), out(10, "b", 1, 16)], (0, 2, 2)));
+        assert_eq!(
+            r[1],
+            (vec![out(0, "a", 2, 9), out(10, "b", 1, 16)], (0, 2, 2))
+        );
         assert_eq!(r[2], (vec![out(20, "a", 1, 64)], (1, 1, 3)));
     }
 
     #[test]
     fn complete_emits_everything_and_never_drops_nor_evicts() {
         let mut op = Aggregation::<Windowed>::default();
-        let r = run(&mut op, OutputMode::Complete, &[(B0, 0), (B1, 15), (B2, 30)]);
+        let r = run(
+            &mut op,
+            OutputMode::Complete,
+            &[(B0, 0), (B1, 15), (B2, 30)],
+        );
         assert_eq!(
             r[2],
             (
@@ -713,31 +684,11 @@ mod tests {
     }
 
     #[test]
-    fn state_partitions_change_nothing_but_where_groups_live() {
-        for mode in [OutputMode::Append, OutputMode::Update, OutputMode::Complete] {
-            let batches: &[(&[Event], i64)] = &[(B0, 0), (B1, 15), (B2, 30)];
-            let one = run(&mut Aggregation::<Windowed>::with_partitions(1), mode, batches);
-            let mut op = Aggregation::<Windowed>::with_partitions(7);
-            assert_eq!(op.partitions(), 7);
-            assert_eq!(run(&mut op, mode, batches), one, "{mode}");
-        }
-        // Keys spread over the partitions.
-        let mut op = Aggregation::<Windowed>::with_partitions(4);
-        let rows: Vec<Event> = ["a", "b", "c", "d", "e", "f", "g", "h"]
-            .iter()
-            .map(|k| Event(1, k, 1))
-            .collect();
-        run(&mut op, OutputMode::Update, &[(&rows, 0)]);
-        let used = op.partitions.iter().filter(|p| !p.groups.is_empty()).count();
-        assert!(used > 1, "8 keys in one of 4 partitions");
-    }
-
-    #[test]
-    fn a_snapshot_restores_the_groups_into_any_number_of_partitions() {
-        let mut op = Aggregation::<Windowed>::with_partitions(3);
+    fn a_snapshot_restores_the_groups() {
+        let mut op = Aggregation::<Windowed>::default();
         run(&mut op, OutputMode::Complete, &[(B0, 0)]);
         let bytes = op.snapshot().unwrap();
-        let mut restored = Aggregation::<Windowed>::with_partitions(5);
+        let mut restored = Aggregation::<Windowed>::default();
         restored.restore(&bytes).unwrap();
         assert_eq!(restored.state_rows(), 3);
         let a = run_from(1, &mut op, OutputMode::Complete, &[(B1, 15)]);
@@ -779,14 +730,21 @@ mod tests {
         }
 
         fn emit(_: &(), acc: &Acc, _: &BatchContext) -> Result<Option<Emitted<Self>>, Error> {
-            Ok(Some((Out(0, String::new(), acc.0.finish(), acc.1.finish()), ())))
+            Ok(Some((
+                Out(0, String::new(), acc.0.finish(), acc.1.finish()),
+                (),
+            )))
         }
     }
 
     #[test]
     fn a_global_aggregate_has_one_row_even_before_any_input() {
         let mut op = Aggregation::<Global>::default();
-        let r = run(&mut op, OutputMode::Complete, &[(&[], 0), (B0, 0), (&[], 0)]);
+        let r = run(
+            &mut op,
+            OutputMode::Complete,
+            &[(&[], 0), (B0, 0), (&[], 0)],
+        );
         // Spark's aggregate of no rows: count 0, sum null.
         assert_eq!(r[0].0, [Out(0, String::new(), 0, None)]);
         assert_eq!(op.state_rows(), 1);
@@ -845,7 +803,7 @@ mod tests {
             Event(1, "w", 0),
             Event(1, "w", 0),
         ];
-        let mut op = Aggregation::<Top2>::with_partitions(3);
+        let mut op = Aggregation::<Top2>::default();
         let mut ctx = BatchContext::new(0, OutputMode::Complete, None, None, Timestamp::EPOCH, 0);
         op.process(&rows, &mut ctx).unwrap();
         let mut out = Vec::new();
@@ -853,10 +811,7 @@ mod tests {
         // z (3), then w and y (2) by name; x (1) fails the filter; the limit keeps two.
         assert_eq!(
             out,
-            [
-                Out(0, "z".into(), 3, None),
-                Out(0, "w".into(), 2, None)
-            ]
+            [Out(0, "z".into(), 3, None), Out(0, "w".into(), 2, None)]
         );
     }
 }
