@@ -33,6 +33,13 @@ impl SpanRange {
         }
     }
 
+    /// A span for generated code: resolved as the macro's own tokens are (so generated locals
+    /// stay visible to each other), located at the start of this range (so a compiler error in
+    /// that code points at the DSL construct it came from).
+    pub(crate) fn generated(self) -> Span {
+        Span::call_site().located_at(self.start)
+    }
+
     /// The range of any tokens.
     pub(crate) fn of(tokens: &impl ToTokens) -> Self {
         let mut iter = tokens.to_token_stream().into_iter();

@@ -1,17 +1,18 @@
-//! The driver: parse → check → plan → codegen, collecting every error on the way.
+//! The driver: parse → check → optimize → codegen, collecting every error on the way.
 
 use proc_macro2::TokenStream;
 
 use crate::check::check;
 use crate::codegen::generate;
 use crate::diagnostics::Errors;
+use crate::optimize::optimize;
 use crate::parse::Pipeline;
 
 /// Expands a `pipeline!` invocation.
 pub(crate) fn pipeline(input: TokenStream) -> TokenStream {
     let errors = Errors::new();
     let parsed = Pipeline::parse(input, &errors);
-    let checked = check(&parsed, &errors);
+    let checked = optimize(check(&parsed, &errors));
     match errors.check() {
         Ok(()) => generate(&checked),
         // Emit the errors and whatever did check, so one mistake does not cascade into

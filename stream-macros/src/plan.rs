@@ -6,7 +6,7 @@
 //! input fields, computed columns, and after an aggregation, group keys and aggregate results.
 //! Column names are only a view on slots, so `select` and `rename` cost nothing at run time.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::Ident;
 
 use crate::diagnostics::SpanRange;
 
@@ -134,6 +134,16 @@ pub(crate) enum ArithOp {
     Rem,
 }
 
+/// Whether an arithmetic node needs Spark's ANSI checks at run time (overflow, division by
+/// zero). The checker marks every node `Checked`; `optimize` marks those it proves cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ansi {
+    /// Checked at run time, failing as Spark's ANSI mode does.
+    Checked,
+    /// Proven unable to overflow or fail: the plain operator.
+    Unchecked,
+}
+
 /// Comparison operators (operands already coerced to a common type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CmpOp {
@@ -186,7 +196,7 @@ pub(crate) enum ExprKind {
     Lit(Literal),
     Neg(Box<Expr>),
     Not(Box<Expr>),
-    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    Arith(ArithOp, Box<Expr>, Box<Expr>, Ansi),
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
@@ -217,7 +227,7 @@ impl Expr {
             ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Cast(e) => e.for_each_slot(f),
             ExprKind::IsNull { expr, .. } => expr.for_each_slot(f),
             ExprKind::WindowField { window, .. } => window.for_each_slot(f),
-            ExprKind::Arith(_, a, b)
+            ExprKind::Arith(_, a, b, _)
             | ExprKind::Cmp(_, a, b)
             | ExprKind::And(a, b)
             | ExprKind::Or(a, b) => {
@@ -274,6 +284,8 @@ pub(crate) struct Filter {
 #[derive(Debug, Clone)]
 pub(crate) struct Watermark {
     pub(crate) column: String,
+    /// The clause's column, for messages about this watermark.
+    pub(crate) span: SpanRange,
     pub(crate) slot: SlotId,
     pub(crate) delay_micros: i64,
 }
@@ -304,6 +316,8 @@ pub(crate) enum KeyRepr {
 #[derive(Debug, Clone)]
 pub(crate) struct GroupKey {
     pub(crate) name: String,
+    /// The key as written in `group by`.
+    pub(crate) span: SpanRange,
     pub(crate) repr: KeyRepr,
     /// The key's column type (for a window key: `Window`).
     pub(crate) ty: SqlType,
@@ -336,6 +350,8 @@ impl AggFunc {
 #[derive(Debug, Clone)]
 pub(crate) struct Accumulator {
     pub(crate) func: AggFunc,
+    /// The aggregate call that created it (the first, when several share it).
+    pub(crate) span: SpanRange,
     /// The argument (a pre-aggregation slot); `None` for `count(*)`.
     pub(crate) arg: Option<SlotId>,
     /// The argument's type.
@@ -368,8 +384,17 @@ pub(crate) enum ModeRejection {
 #[derive(Debug, Clone)]
 pub(crate) struct OrderKey {
     pub(crate) expr: Expr,
+    /// The key as written in `order by`.
+    pub(crate) span: SpanRange,
     pub(crate) descending: bool,
     pub(crate) nulls_first: bool,
+}
+
+/// A `limit` clause.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit {
+    pub(crate) rows: u64,
+    pub(crate) span: SpanRange,
 }
 
 /// An output column.
@@ -383,11 +408,63 @@ pub(crate) struct OutputColumn {
     pub(crate) ty: SqlType,
 }
 
+/// A source built into the runtime, with a row type of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BuiltinSource {
+    /// The rate source's rows (`RateRow`).
+    Rate,
+    /// Text lines of the socket source (`TextLine`).
+    TextLine,
+}
+
+impl BuiltinSource {
+    /// Every built-in source.
+    pub(crate) const ALL: [BuiltinSource; 2] = [BuiltinSource::Rate, BuiltinSource::TextLine];
+
+    /// The name a `from` uses.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BuiltinSource::Rate => "Rate",
+            BuiltinSource::TextLine => "TextLine",
+        }
+    }
+
+    /// The source named `name`, if it is built in.
+    pub(crate) fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The row type's columns, in order, as Spark's schema of that source has them.
+    pub(crate) fn columns(self) -> &'static [(&'static str, SqlType)] {
+        const RATE: &[(&str, SqlType)] = &[
+            ("timestamp", SqlType::non_null(Ty::Timestamp)),
+            ("value", SqlType::non_null(Ty::Long)),
+        ];
+        const TEXT_LINE: &[(&str, SqlType)] = &[
+            ("value", SqlType::non_null(Ty::Str)),
+            ("timestamp", SqlType::non_null(Ty::Timestamp)),
+        ];
+        match self {
+            BuiltinSource::Rate => RATE,
+            BuiltinSource::TextLine => TEXT_LINE,
+        }
+    }
+}
+
+/// The row type a pipeline reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InputRow {
+    /// A built-in source's row.
+    Builtin(BuiltinSource),
+    /// A `schema` declared in the pipeline.
+    Schema(Ident),
+}
+
 /// Where the rows come from.
 #[derive(Debug, Clone)]
 pub(crate) struct InputSource {
-    /// The row type (a path the generated code can name).
-    pub(crate) row_type: TokenStream,
+    /// The row type.
+    pub(crate) row: InputRow,
     /// Its name as written in `from` (or the root of a chain).
     pub(crate) name: String,
 }
@@ -406,7 +483,7 @@ pub(crate) struct PipelinePlan {
     pub(crate) post_filters: Vec<Expr>,
     pub(crate) outputs: Vec<OutputColumn>,
     pub(crate) order_by: Vec<OrderKey>,
-    pub(crate) limit: Option<u64>,
+    pub(crate) limit: Option<Limit>,
     pub(crate) rejected_modes: Vec<(crate::plan::Mode, ModeRejection)>,
     /// A readable rendering of the plan (also hashed into the fingerprint).
     pub(crate) explain: String,

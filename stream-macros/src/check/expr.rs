@@ -5,7 +5,8 @@ use syn::Lit;
 use crate::diagnostics::{Errors, SpanRange, did_you_mean, with_note};
 use crate::parse::{self, BinOp};
 use crate::plan::{
-    Accumulator, AggFunc, ArithOp, CmpOp, Expr, ExprKind, Literal, SlotDef, SlotId, SqlType, Ty,
+    Accumulator, AggFunc, Ansi, ArithOp, CmpOp, Expr, ExprKind, Literal, SlotDef, SlotId, SqlType,
+    Ty,
 };
 
 use super::Relation;
@@ -513,6 +514,7 @@ impl Relation {
                 scope.accumulators.push((
                     Accumulator {
                         func,
+                        span,
                         arg: arg_slot,
                         arg_ty,
                         ty,
@@ -719,7 +721,7 @@ pub(super) fn binary(
                 return Some(literal(folded, span));
             }
             Some(typed(
-                ExprKind::Arith(arith, Box::new(l), Box::new(r)),
+                ExprKind::Arith(arith, Box::new(l), Box::new(r), Ansi::Checked),
                 SqlType::new(result, nullable),
                 span,
             ))

@@ -9,16 +9,15 @@ mod types;
 
 use std::collections::HashMap;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::quote;
 use syn::Ident;
 
-use crate::codegen::paths::rt;
 use crate::diagnostics::{Errors, SpanRange, did_you_mean, list, with_note};
 use crate::parse::{self, Clause, GroupItem, Item, SelectItem};
 use crate::plan::{
-    Aggregate, Filter, GroupKey, InputSource, KeyRepr, OrderKey, OutputColumn, PipelinePlan, Slot,
-    SlotDef, SlotId, SqlType, Ty, Watermark,
+    Aggregate, BuiltinSource, Filter, GroupKey, InputRow, InputSource, KeyRepr, Limit, OrderKey,
+    OutputColumn, PipelinePlan, Slot, SlotDef, SlotId, SqlType, Ty, Watermark,
 };
 
 use self::expr::{AggregateScope, Ctx, ident_name};
@@ -72,7 +71,7 @@ pub(crate) struct FailedQuery {
     pub(crate) vis: syn::Visibility,
     pub(crate) docs: Vec<syn::Attribute>,
     /// The row type at the root of its `from` chain (the rate source's if that is unknown).
-    pub(crate) input: TokenStream,
+    pub(crate) input: InputRow,
 }
 
 /// A named column of a relation.
@@ -95,7 +94,7 @@ pub(crate) struct Relation {
     pub(crate) aggregate: Option<Aggregate>,
     pub(crate) post_filters: Vec<crate::plan::Expr>,
     pub(crate) order_by: Vec<OrderKey>,
-    pub(crate) limit: Option<(u64, Span)>,
+    pub(crate) limit: Option<Limit>,
     pub(crate) sort_span: Option<Span>,
     /// The query whose clauses aggregate (this one, or one it reads from).
     pub(crate) aggregated_in: Option<String>,
@@ -167,30 +166,6 @@ impl Relation {
     }
 }
 
-/// The built-in sources: name, Rust row type, columns.
-fn builtin_source(name: &str) -> Option<(TokenStream, Vec<(&'static str, SqlType)>)> {
-    let rt = rt();
-    match name {
-        "Rate" => Some((
-            quote!(#rt::RateRow),
-            vec![
-                ("timestamp", SqlType::non_null(Ty::Timestamp)),
-                ("value", SqlType::non_null(Ty::Long)),
-            ],
-        )),
-        "TextLine" => Some((
-            quote!(#rt::TextLine),
-            vec![
-                ("value", SqlType::non_null(Ty::Str)),
-                ("timestamp", SqlType::non_null(Ty::Timestamp)),
-            ],
-        )),
-        _ => None,
-    }
-}
-
-const BUILTIN_SOURCES: [&str; 2] = ["Rate", "TextLine"];
-
 /// Maps a schema field's Rust type to its Spark type.
 fn column_type(ty: &syn::Type) -> Result<SqlType, String> {
     let syn::Type::Path(p) = ty else {
@@ -244,13 +219,13 @@ type InputField = (Ident, String, SqlType);
 
 struct Checker<'a> {
     errors: &'a Errors,
-    schemas: HashMap<String, (TokenStream, Vec<InputField>)>,
+    schemas: HashMap<String, (Ident, Vec<InputField>)>,
     queries: HashMap<String, &'a parse::QueryDef>,
     /// Resolved queries (`None`: failed, errors already reported).
     resolved: HashMap<String, Option<Relation>>,
     in_progress: Vec<String>,
     /// Schemas that failed to check (a query reading one fails without a further error).
-    failed_schemas: HashMap<String, TokenStream>,
+    failed_schemas: HashMap<String, Ident>,
 }
 
 /// Checks the whole pipeline: every schema and query.
@@ -268,7 +243,7 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
     // Whether the name is free; a second definition is reported and then ignored.
     let mut declare = |ident: &Ident| {
         let name = ident.to_string();
-        if BUILTIN_SOURCES.contains(&name.as_str()) {
+        if BuiltinSource::named(&name).is_some() {
             errors.error(
                 SpanRange::single(ident.span()),
                 format!("`{name}` is a built-in source; choose another name"),
@@ -301,13 +276,13 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
                             .collect();
                         checker
                             .schemas
-                            .insert(name.to_string(), (quote!(#name), fields));
+                            .insert(name.to_string(), (name.clone(), fields));
                         out.schemas.push(plan);
                     }
                     None => {
                         checker
                             .failed_schemas
-                            .insert(name.to_string(), quote!(#name));
+                            .insert(name.to_string(), name.clone());
                         out.failed_schemas.push(FailedSchema {
                             attrs: s.attrs.clone(),
                             vis: s.vis.clone(),
@@ -396,16 +371,16 @@ impl<'a> Checker<'a> {
     /// The row type at the root of a `from` chain, for a stand-in of a query that failed: the
     /// type the user's code passes to `read_stream`. `RateRow` when the chain does not end in
     /// a known source (that error is reported already).
-    fn root_input(&self, from: &Ident, seen: &mut Vec<String>) -> TokenStream {
+    fn root_input(&self, from: &Ident, seen: &mut Vec<String>) -> InputRow {
         let name = from.to_string();
-        if let Some((row_type, _)) = builtin_source(&name) {
-            return row_type;
+        if let Some(builtin) = BuiltinSource::named(&name) {
+            return InputRow::Builtin(builtin);
         }
-        if let Some((row_type, _)) = self.schemas.get(&name) {
-            return row_type.clone();
+        if let Some((schema, _)) = self.schemas.get(&name) {
+            return InputRow::Schema(schema.clone());
         }
-        if let Some(row_type) = self.failed_schemas.get(&name) {
-            return row_type.clone();
+        if let Some(schema) = self.failed_schemas.get(&name) {
+            return InputRow::Schema(schema.clone());
         }
         if let Some(q) = self.queries.get(&name)
             && !seen.contains(&name)
@@ -413,21 +388,21 @@ impl<'a> Checker<'a> {
             seen.push(name);
             return self.root_input(&q.from, seen);
         }
-        let rt = rt();
-        quote!(#rt::RateRow)
+        InputRow::Builtin(BuiltinSource::Rate)
     }
 
     /// The relation a `from` names: a built-in source, a schema, or another query.
     fn source(&mut self, from: &Ident) -> Option<Relation> {
         let name = from.to_string();
-        if let Some((row_type, cols)) = builtin_source(&name) {
-            let fields: Vec<(Ident, String, SqlType)> = cols
-                .into_iter()
-                .map(|(n, t)| (Ident::new(n, from.span()), n.to_string(), t))
+        if let Some(builtin) = BuiltinSource::named(&name) {
+            let fields: Vec<(Ident, String, SqlType)> = builtin
+                .columns()
+                .iter()
+                .map(|(n, t)| (Ident::new(n, from.span()), n.to_string(), *t))
                 .collect();
             let mut r = Relation::new(
                 InputSource {
-                    row_type,
+                    row: InputRow::Builtin(builtin),
                     name: name.clone(),
                 },
                 &fields,
@@ -435,10 +410,10 @@ impl<'a> Checker<'a> {
             r.steps.push(format!("Source {name}"));
             return Some(r);
         }
-        if let Some((row_type, fields)) = self.schemas.get(&name) {
+        if let Some((schema, fields)) = self.schemas.get(&name) {
             let mut r = Relation::new(
                 InputSource {
-                    row_type: row_type.clone(),
+                    row: InputRow::Schema(schema.clone()),
                     name: name.clone(),
                 },
                 fields,
@@ -462,9 +437,9 @@ impl<'a> Checker<'a> {
             }
             return self.query(q);
         }
-        let candidates: Vec<&str> = BUILTIN_SOURCES
+        let candidates: Vec<&str> = BuiltinSource::ALL
             .iter()
-            .copied()
+            .map(|b| b.name())
             .chain(self.schemas.keys().map(String::as_str))
             .chain(self.queries.keys().map(String::as_str))
             .collect();
@@ -608,6 +583,7 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
                         // Every type sorts, as in Spark: windows by start then end (a struct's
                         // fields in order), arrays element by element.
                         rel.order_by.push(OrderKey {
+                            span: e.span,
                             expr: e,
                             descending: item.descending,
                             // Spark: ASC NULLS FIRST, DESC NULLS LAST unless written.
@@ -619,7 +595,10 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
             }
             Clause::Limit { kw, n } => match n.base10_parse::<u64>() {
                 Ok(v) => {
-                    rel.limit = Some((v, *kw));
+                    rel.limit = Some(Limit {
+                        rows: v,
+                        span: SpanRange::single(*kw),
+                    });
                     rel.steps.push(format!("Limit {v}"));
                 }
                 Err(_) => errors.error(
@@ -836,6 +815,7 @@ fn watermark(
     ));
     rel.watermarks.push(Watermark {
         column: name,
+        span,
         slot,
         delay_micros: delay.micros,
     });
@@ -845,6 +825,7 @@ fn watermark(
 #[derive(Debug)]
 struct PendingKey {
     name: String,
+    span: SpanRange,
     /// The output column's Rust field name, as written (`r#type` stays raw).
     ident: Ident,
     repr: KeyRepr,
@@ -926,6 +907,7 @@ fn group_keys(rel: &mut Relation, keys: &[GroupItem], errors: &Errors) -> Vec<Pe
                         &mut out,
                         PendingKey {
                             name: "window".into(),
+                            span: *span,
                             ident: Ident::new("window", span.start),
                             repr: KeyRepr::Window {
                                 ts: slot,
@@ -977,6 +959,7 @@ fn direct_key(
     let col = ident_name(name);
     let slot = rel.slot_for(resolved, &col);
     Some(PendingKey {
+        span: expr.span(),
         name: col,
         ident: name.clone(),
         repr: KeyRepr::Direct { slot },
@@ -1014,6 +997,7 @@ fn aggregate(
         });
         group_keys.push(GroupKey {
             name: key.name,
+            span: key.span,
             repr: key.repr,
             ty: key.ty,
         });
@@ -1139,11 +1123,11 @@ fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Option<Pipelin
         post_filters: rel.post_filters,
         outputs,
         order_by: rel.order_by,
-        limit: rel.limit.map(|(n, _)| n),
+        limit: rel.limit,
         rejected_modes,
         explain,
     };
-    Some(crate::optimize::optimize(plan))
+    Some(plan)
 }
 
 /// Helpers for the compiler's unit tests: check a `pipeline!` body given as text, and render
@@ -1167,10 +1151,12 @@ pub(crate) mod testing {
         }
     }
 
-    /// The plan of the last query; panics with the errors if the program does not check.
+    /// The optimized plan of the last query, as codegen receives it; panics with the errors if
+    /// the program does not check.
     pub(crate) fn plan(src: &str) -> PipelinePlan {
-        let mut checked = check_src(src).unwrap_or_else(|e| panic!("errors: {e:#?}"));
-        checked.pipelines.pop().expect("a query")
+        let checked = check_src(src).unwrap_or_else(|e| panic!("errors: {e:#?}"));
+        let mut optimized = crate::optimize::optimize(checked);
+        optimized.pipelines.pop().expect("a query")
     }
 
     /// The error messages; panics if the program checks.
@@ -1213,7 +1199,7 @@ pub(crate) mod testing {
             ExprKind::Lit(Literal::Bool(b)) => b.to_string(),
             ExprKind::Neg(a) => format!("-{}", r(a)),
             ExprKind::Not(a) => format!("not {}", r(a)),
-            ExprKind::Arith(op, a, b) => {
+            ExprKind::Arith(op, a, b, _) => {
                 let op = match op {
                     crate::plan::ArithOp::Add => "+",
                     crate::plan::ArithOp::Sub => "-",
@@ -1373,6 +1359,7 @@ mod tests {
 
     #[test]
     fn failed_queries_keep_their_input_type_for_stand_ins() {
+        use crate::plan::{BuiltinSource, InputRow};
         let errors = crate::diagnostics::Errors::new();
         let parsed = crate::parse::Pipeline::parse(
             "schema S { a: u8 }
@@ -1387,18 +1374,20 @@ mod tests {
         );
         let checked = super::check(&parsed, &errors);
         assert_eq!(errors.check().unwrap_err().into_iter().count(), 3);
-        let stubs: Vec<(String, String)> = checked
+        let stubs: Vec<(String, InputRow)> = checked
             .failed_queries
             .iter()
-            .map(|q| (q.name.to_string(), q.input.to_string().replace(' ', "")))
+            .map(|q| (q.name.to_string(), q.input.clone()))
             .collect();
+        let s = || InputRow::Schema(proc_macro2::Ident::new("S", proc_macro2::Span::call_site()));
+        let rate = InputRow::Builtin(BuiltinSource::Rate);
         assert_eq!(
             stubs,
             [
-                ("A".into(), "S".into()),
-                ("B".into(), "S".into()),
-                ("C".into(), "::sluice::__private::RateRow".into()),
-                ("D".into(), "::sluice::__private::RateRow".into()),
+                ("A".into(), s()),
+                ("B".into(), s()),
+                ("C".into(), rate.clone()),
+                ("D".into(), rate),
             ]
         );
         assert_eq!(checked.failed_schemas.len(), 1);

@@ -5,7 +5,7 @@
 //! evict is the runtime's.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use super::expr::{Code, ExprGen, acc_field, case_values, key_field, rust_owned_type};
 use super::paths::rt;
@@ -326,7 +326,10 @@ fn feed_groups(
 
     let updates = agg.accumulators.iter().enumerate().map(|(i, a)| {
         let f = acc_field(i);
-        let update = |v: TokenStream| quote!(#rt::Accumulator::update(&mut __acc.#f, #v)?;);
+        // Spanned at the aggregate: an error in its update points at the DSL's call.
+        let span = a.span.generated();
+        let update =
+            |v: TokenStream| quote_spanned!(span=> #rt::Accumulator::update(&mut __acc.#f, #v)?;);
         let Some(slot) = a.arg else {
             return update(quote!(()));
         };
@@ -355,12 +358,15 @@ fn feed_groups(
     let updates = quote!(#(#updates)*);
     let upsert = |window_start: TokenStream| -> TokenStream {
         let kf_idents = agg.keys.iter().map(|k| key_field(&k.name));
-        let values = key_values.iter().map(|v| {
-            if v.to_string() == "__window_start" {
+        let values = key_values.iter().zip(&agg.keys).map(|(v, k)| {
+            let v = if v.to_string() == "__window_start" {
                 window_start.clone()
             } else {
                 v.clone()
-            }
+            };
+            // Spanned at the key as written in `group by`.
+            let span = k.span.generated();
+            quote_spanned!(span=> #v)
         });
         if *needs_ref {
             quote! {
@@ -479,7 +485,8 @@ fn emit(
         let i = syn::Index::from(i);
         let desc = o.descending;
         let nulls_first = o.nulls_first;
-        quote!(.then_with(|| #rt::functions::order_by(&__a.#i, &__b.#i, #desc, #nulls_first)))
+        let span = o.span.generated();
+        quote_spanned!(span=> .then_with(|| #rt::functions::order_by(&__a.#i, &__b.#i, #desc, #nulls_first)))
     });
     let compare = if plan.order_by.is_empty() {
         quote!()
@@ -518,7 +525,7 @@ pub(crate) fn aggregate_query(
     let rt = rt();
     let agg = plan.aggregate.as_ref().expect("aggregation");
     let name = &plan.name;
-    let input_ty = &plan.input.row_type;
+    let input_ty = super::paths::input_row(&plan.input.row);
     let t = StateTypes::of(plan);
     let types = state_types(plan, agg, &t);
     let Prefix {
@@ -541,7 +548,7 @@ pub(crate) fn aggregate_query(
     };
     let final_at = final_at(agg, key_name);
     let (emit, compare) = emit(plan, g, &t, row_name);
-    let limit = match plan.limit {
+    let limit = match plan.limit.map(|l| l.rows) {
         Some(n) => {
             quote!(const LIMIT: ::core::option::Option<u64> = ::core::option::Option::Some(#n);)
         }

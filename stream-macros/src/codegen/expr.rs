@@ -19,8 +19,8 @@ use quote::{format_ident, quote};
 
 use super::paths::rt;
 use crate::plan::{
-    AggFunc, ArithOp, CmpOp, Expr, ExprKind, Func, KeyRepr, Literal, PipelinePlan, SlotDef, SlotId,
-    SqlType, Ty,
+    AggFunc, Ansi, ArithOp, CmpOp, Expr, ExprKind, Func, KeyRepr, Literal, PipelinePlan, SlotDef,
+    SlotId, SqlType, Ty,
 };
 
 /// Generated code for an expression.
@@ -139,7 +139,7 @@ impl<'p> ExprGen<'p> {
                     code(quote!(!(#t)), false)
                 }
             }
-            ExprKind::Arith(op, l, r) => self.arith(*op, l, r, ty),
+            ExprKind::Arith(op, l, r, ansi) => self.arith(*op, l, r, ty, *ansi),
             ExprKind::Cmp(op, l, r) => self.cmp(*op, l, r, ty),
             ExprKind::And(l, r) | ExprKind::Or(l, r) => {
                 let is_and = matches!(e.kind, ExprKind::And(..));
@@ -315,93 +315,39 @@ impl<'p> ExprGen<'p> {
         Code { ts, ty, owned }
     }
 
-    /// The range of values an integral expression can take, when it is known to be narrower
-    /// than its type: literals, `x % c`, and sums/differences/products of known ranges.
-    /// Arithmetic whose result range fits its type cannot overflow, so it needs no ANSI check.
-    pub(crate) fn int_range(&self, e: &Expr) -> Option<(i128, i128)> {
-        match &e.kind {
-            ExprKind::Lit(Literal::Int(v)) => Some((i128::from(*v), i128::from(*v))),
-            ExprKind::Lit(Literal::Long(v)) => Some((i128::from(*v), i128::from(*v))),
-            ExprKind::Slot(s) => match &self.plan.slot(*s).def {
-                SlotDef::Let(inner) => self.int_range(inner),
-                _ => None,
-            },
-            ExprKind::Cast(inner) if inner.ty.ty.is_integral() && e.ty.ty.is_integral() => {
-                self.int_range(inner)
-            }
-            ExprKind::Neg(inner) => self.int_range(inner).map(|(lo, hi)| (-hi, -lo)),
-            ExprKind::Arith(ArithOp::Rem, a, b) => {
-                let (c, _) = self.int_range(b).filter(|(lo, hi)| lo == hi && *lo != 0)?;
-                let m = c.abs() - 1;
-                match self.int_range(a) {
-                    Some((lo, hi)) if lo >= 0 => Some((0, m.min(hi))),
-                    Some((lo, hi)) if hi <= 0 => Some(((-m).max(lo), 0)),
-                    _ => Some((-m, m)),
-                }
-            }
-            ExprKind::Arith(op @ (ArithOp::Add | ArithOp::Sub | ArithOp::Mul), a, b) => {
-                let ((al, ah), (bl, bh)) = (self.int_range(a)?, self.int_range(b)?);
-                let candidates = match op {
-                    ArithOp::Add => [al + bl, ah + bh, al + bl, ah + bh],
-                    ArithOp::Sub => [al - bh, ah - bl, al - bh, ah - bl],
-                    _ => [al * bl, al * bh, ah * bl, ah * bh],
-                };
-                let lo = *candidates.iter().min().expect("four candidates");
-                let hi = *candidates.iter().max().expect("four candidates");
-                let (min, max) = match e.ty.ty {
-                    Ty::Int => (i128::from(i32::MIN), i128::from(i32::MAX)),
-                    _ => (i128::from(i64::MIN), i128::from(i64::MAX)),
-                };
-                (lo >= min && hi <= max).then_some((lo, hi))
-            }
-            _ => None,
-        }
-    }
-
-    fn arith(&self, op: ArithOp, l: &Expr, r: &Expr, ty: SqlType) -> Code {
+    fn arith(&self, op: ArithOp, l: &Expr, r: &Expr, ty: SqlType, ansi: Ansi) -> Code {
         let rt = rt();
         let operand = l.ty.ty;
-        // `20 + value % 10` cannot overflow: use the plain operator.
-        let cannot_overflow = matches!(op, ArithOp::Add | ArithOp::Sub | ArithOp::Mul)
-            && operand.is_integral()
-            && self
-                .int_range(&Expr {
-                    kind: ExprKind::Arith(op, Box::new(l.clone()), Box::new(r.clone())),
-                    ty,
-                    span: l.span,
-                })
-                .is_some();
-        let nonzero_divisor = match r.literal() {
-            Some(Literal::Int(v)) => *v != 0 && *v != -1,
-            Some(Literal::Long(v)) => *v != 0 && *v != -1,
-            Some(Literal::Double(v)) => *v != 0.0,
-            _ => false,
-        };
         let (lc, rc) = (self.expr(l), self.expr(r));
         self.lift(&[lc, rc], ty, false, |a| {
             let (x, y) = (&a[0], &a[1]);
-            match (operand, op) {
-                (Ty::Double, ArithOp::Add) => quote!((#x + #y)),
-                (Ty::Double, ArithOp::Sub) => quote!((#x - #y)),
-                (Ty::Double, ArithOp::Mul) => quote!((#x * #y)),
-                (Ty::Double, ArithOp::Div) if nonzero_divisor => quote!((#x / #y)),
-                (Ty::Double, ArithOp::Div) => quote!(#rt::functions::div_f64(#x, #y)?),
-                (Ty::Double, ArithOp::Rem) if nonzero_divisor => quote!((#x % #y)),
-                (Ty::Double, ArithOp::Rem) => quote!(#rt::functions::rem_f64(#x, #y)?),
-                // A literal divisor that is neither 0 nor -1 cannot fail or overflow.
-                (Ty::Long | Ty::Int, ArithOp::Rem) if nonzero_divisor => quote!((#x % #y)),
-                (Ty::Long | Ty::Int, ArithOp::Add) if cannot_overflow => quote!((#x + #y)),
-                (Ty::Long | Ty::Int, ArithOp::Sub) if cannot_overflow => quote!((#x - #y)),
-                (Ty::Long | Ty::Int, ArithOp::Mul) if cannot_overflow => quote!((#x * #y)),
-                (Ty::Long, ArithOp::Add) => quote!(#rt::functions::add_i64(#x, #y)?),
-                (Ty::Long, ArithOp::Sub) => quote!(#rt::functions::sub_i64(#x, #y)?),
-                (Ty::Long, ArithOp::Mul) => quote!(#rt::functions::mul_i64(#x, #y)?),
-                (Ty::Long, ArithOp::Rem) => quote!(#rt::functions::rem_i64(#x, #y)?),
-                (Ty::Int, ArithOp::Add) => quote!(#rt::functions::add_i32(#x, #y)?),
-                (Ty::Int, ArithOp::Sub) => quote!(#rt::functions::sub_i32(#x, #y)?),
-                (Ty::Int, ArithOp::Mul) => quote!(#rt::functions::mul_i32(#x, #y)?),
-                (Ty::Int, ArithOp::Rem) => quote!(#rt::functions::rem_i32(#x, #y)?),
-                (t, o) => unreachable!("arithmetic {o:?} on {t:?} passed the checker"),
+            match (operand, op, ansi) {
+                // IEEE addition, subtraction and multiplication never fail.
+                (Ty::Double, ArithOp::Add, _) => quote!((#x + #y)),
+                (Ty::Double, ArithOp::Sub, _) => quote!((#x - #y)),
+                (Ty::Double, ArithOp::Mul, _) => quote!((#x * #y)),
+                (Ty::Double | Ty::Long | Ty::Int, ArithOp::Div, Ansi::Unchecked) => {
+                    quote!((#x / #y))
+                }
+                (_, ArithOp::Rem, Ansi::Unchecked) => quote!((#x % #y)),
+                (Ty::Long | Ty::Int, ArithOp::Add, Ansi::Unchecked) => quote!((#x + #y)),
+                (Ty::Long | Ty::Int, ArithOp::Sub, Ansi::Unchecked) => quote!((#x - #y)),
+                (Ty::Long | Ty::Int, ArithOp::Mul, Ansi::Unchecked) => quote!((#x * #y)),
+                (Ty::Double, ArithOp::Div, Ansi::Checked) => {
+                    quote!(#rt::functions::div_f64(#x, #y)?)
+                }
+                (Ty::Double, ArithOp::Rem, Ansi::Checked) => {
+                    quote!(#rt::functions::rem_f64(#x, #y)?)
+                }
+                (Ty::Long, ArithOp::Add, Ansi::Checked) => quote!(#rt::functions::add_i64(#x, #y)?),
+                (Ty::Long, ArithOp::Sub, Ansi::Checked) => quote!(#rt::functions::sub_i64(#x, #y)?),
+                (Ty::Long, ArithOp::Mul, Ansi::Checked) => quote!(#rt::functions::mul_i64(#x, #y)?),
+                (Ty::Long, ArithOp::Rem, Ansi::Checked) => quote!(#rt::functions::rem_i64(#x, #y)?),
+                (Ty::Int, ArithOp::Add, Ansi::Checked) => quote!(#rt::functions::add_i32(#x, #y)?),
+                (Ty::Int, ArithOp::Sub, Ansi::Checked) => quote!(#rt::functions::sub_i32(#x, #y)?),
+                (Ty::Int, ArithOp::Mul, Ansi::Checked) => quote!(#rt::functions::mul_i32(#x, #y)?),
+                (Ty::Int, ArithOp::Rem, Ansi::Checked) => quote!(#rt::functions::rem_i32(#x, #y)?),
+                (t, o, _) => unreachable!("arithmetic {o:?} on {t:?} passed the checker"),
             }
         })
     }

@@ -4,7 +4,19 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::plan::{BuiltinSource, InputRow};
+
 /// `::sluice::__private`.
 pub(crate) fn rt() -> TokenStream {
     quote!(::sluice::__private)
+}
+
+/// The Rust type of the rows a pipeline reads.
+pub(crate) fn input_row(row: &InputRow) -> TokenStream {
+    let rt = rt();
+    match row {
+        InputRow::Builtin(BuiltinSource::Rate) => quote!(#rt::RateRow),
+        InputRow::Builtin(BuiltinSource::TextLine) => quote!(#rt::TextLine),
+        InputRow::Schema(name) => quote!(#name),
+    }
 }

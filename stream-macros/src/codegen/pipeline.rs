@@ -52,7 +52,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
     let name = &plan.name;
     let vis = &plan.vis;
     let row_name = format_ident!("{}Row", name);
-    let input_ty = &plan.input.row_type;
+    let input_ty = super::paths::input_row(&plan.input.row);
 
     // --- the output row --------------------------------------------------------------------
     let row_fields: Vec<RowField<'_>> = plan

@@ -3,7 +3,7 @@
 //! allow, and record the watermark's event-time statistics.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use super::expr::ExprGen;
 use super::paths::rt;
@@ -156,10 +156,12 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
         body.materialize(w.slot);
         let local = g.slot_ident(w.slot);
         let stats = format_ident!("__event_time_{}", i);
+        // Spanned at the watermark clause's column.
+        let span = w.span.generated();
         if plan.slot(w.slot).ty.nullable {
-            body.push(quote!(if let ::core::option::Option::Some(__t) = #local { #stats.observe(__t.as_micros()); }));
+            body.push(quote_spanned!(span=> if let ::core::option::Option::Some(__t) = #local { #stats.observe(__t.as_micros()); }));
         } else {
-            body.push(quote!(#stats.observe(#local.as_micros());));
+            body.push(quote_spanned!(span=> #stats.observe(#local.as_micros());));
         }
     }
     for f in in_phase(FilterPhase::AfterWatermark) {

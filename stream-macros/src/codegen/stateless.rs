@@ -2,7 +2,7 @@
 //! passes as an output row, and, for a global `limit`, the runtime's limit state.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use super::paths::rt;
 use super::prefix::{Prefix, output_row};
@@ -22,7 +22,7 @@ pub(crate) fn stateless(
     row_name: &Ident,
 ) -> Stateless {
     let rt = rt();
-    let input_ty = &plan.input.row_type;
+    let input_ty = super::paths::input_row(&plan.input.row);
     let Prefix {
         mut body,
         before,
@@ -68,7 +68,8 @@ pub(crate) fn stateless(
             init: quote!(),
             methods: process(quote!(), quote!()),
         },
-        Some(n) => {
+        Some(limit) => {
+            let (n, span) = (limit.rows, limit.span.generated());
             let methods = process(
                 // Rows past the limit are not computed.
                 quote!(if self.limit.is_reached_with(__out.len() - __start) {
@@ -78,7 +79,7 @@ pub(crate) fn stateless(
             );
             Stateless {
                 fields: quote!(limit: #rt::GlobalLimit,),
-                init: quote!(limit: #rt::GlobalLimit::new(#n),),
+                init: quote_spanned!(span=> limit: #rt::GlobalLimit::new(#n),),
                 methods: quote! {
                     #methods
 

@@ -69,6 +69,7 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
         docs,
         input,
     } = q;
+    let input = super::paths::input_row(input);
     let row_name = format_ident!("{}Row", name);
     let query_name = name.to_string();
     let message = format!("the `{name}` query has errors");

@@ -1,22 +1,18 @@
-//! Plan rewrites that keep the semantics and save work per row.
+//! Cheap group keys: a group key whose value is an injective function of something cheaper is
+//! stored as that cheaper thing, and the string is rebuilt only when a group is emitted:
 //!
-//! Group keys whose value is an injective function of something cheaper are stored as that
-//! cheaper thing, and the string is rebuilt only when a group is emitted:
 //! - `concat("Room_", value % 5)` is keyed by the integer `value % 5`;
 //! - `case when ... then "view" when ... then "click" else "purchase" end` is keyed by the index
 //!   of the distinct result string.
 //!
 //! Either way no `String` is allocated per input row to look up its group.
-//!
-//! Accumulators that no output column, post-aggregation filter or sort key reads are dropped
-//! (an `aggregate max_temp = max(temperature)` later removed by `select`).
 
 use crate::plan::{Expr, ExprKind, Func, KeyRepr, Literal, PipelinePlan, SlotDef, SlotId, Ty};
 
-/// Applies every rewrite.
-pub(crate) fn optimize(mut plan: PipelinePlan) -> PipelinePlan {
+/// Rewrites the representation of every group key that has a cheaper one.
+pub(super) fn cheap_keys(plan: &mut PipelinePlan) {
     let Some(mut agg) = plan.aggregate.take() else {
-        return plan;
+        return;
     };
     for key in &mut agg.keys {
         let KeyRepr::Direct { slot } = key.repr else {
@@ -25,65 +21,13 @@ pub(crate) fn optimize(mut plan: PipelinePlan) -> PipelinePlan {
         let SlotDef::Let(expr) = plan.slots[slot.0].def.clone() else {
             continue;
         };
-        if let Some(repr) = concat_int(&mut plan, &expr, &key.name) {
+        if let Some(repr) = concat_int(plan, &expr, &key.name) {
             key.repr = repr;
         } else if let Some(repr) = case_index(&expr) {
             key.repr = repr;
         }
     }
     plan.aggregate = Some(agg);
-    prune_accumulators(plan)
-}
-
-/// Removes accumulators whose result is never read, renumbering the rest.
-fn prune_accumulators(mut plan: PipelinePlan) -> PipelinePlan {
-    let mut live = vec![false; plan.slots.len()];
-    let mut stack: Vec<SlotId> = plan.outputs.iter().map(|o| o.slot).collect();
-    for e in plan
-        .post_filters
-        .iter()
-        .chain(plan.order_by.iter().map(|o| &o.expr))
-    {
-        e.for_each_slot(&mut |s| stack.push(s));
-    }
-    while let Some(s) = stack.pop() {
-        if std::mem::replace(&mut live[s.0], true) {
-            continue;
-        }
-        if let SlotDef::Let(e) = &plan.slots[s.0].def {
-            e.for_each_slot(&mut |d| stack.push(d));
-        }
-    }
-    let Some(agg) = plan.aggregate.as_mut() else {
-        return plan;
-    };
-    let used: Vec<bool> = (0..agg.accumulators.len())
-        .map(|i| {
-            plan.slots
-                .iter()
-                .enumerate()
-                .any(|(s, slot)| live[s] && matches!(slot.def, SlotDef::Agg(j) if j == i))
-        })
-        .collect();
-    let mut renumber = Vec::with_capacity(used.len());
-    let mut next = 0;
-    for &u in &used {
-        renumber.push(next);
-        next += usize::from(u);
-    }
-    let mut index = 0;
-    agg.accumulators.retain(|_| {
-        index += 1;
-        used[index - 1]
-    });
-    for (s, slot) in plan.slots.iter_mut().enumerate() {
-        if let SlotDef::Agg(i) = &mut slot.def
-            && live[s]
-        {
-            *i = renumber[*i];
-        }
-    }
-    plan
 }
 
 /// `concat(literals..., n, literals...)` with exactly one integral non-literal argument.

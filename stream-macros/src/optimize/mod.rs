@@ -1,0 +1,29 @@
+//! Optimize: semantics-preserving rewrites of checked plans that save work per row. The third
+//! stage of the compiler (parse → check → optimize → codegen); codegen lowers what it is given.
+//!
+//! - [`keys`]: group keys stored as something cheaper than their value (an integer for
+//!   `concat("Room_", value % 5)`, a branch index for a `case` of string literals);
+//! - [`prune`]: accumulators nothing reads are dropped;
+//! - [`ansi`]: arithmetic proven unable to overflow or fail loses its run-time ANSI check.
+
+mod ansi;
+mod keys;
+mod prune;
+
+use crate::check::Checked;
+use crate::plan::PipelinePlan;
+
+/// Optimizes every pipeline of a checked program.
+pub(crate) fn optimize(mut checked: Checked) -> Checked {
+    for plan in &mut checked.pipelines {
+        optimize_plan(plan);
+    }
+    checked
+}
+
+/// Applies every rewrite to one plan.
+pub(crate) fn optimize_plan(plan: &mut PipelinePlan) {
+    keys::cheap_keys(plan);
+    prune::prune_accumulators(plan);
+    ansi::drop_proven_checks(plan);
+}
