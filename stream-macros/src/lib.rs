@@ -23,6 +23,7 @@ mod check;
 mod codegen;
 mod diagnostics;
 mod expand;
+mod functions;
 mod optimize;
 mod parse;
 mod plan;

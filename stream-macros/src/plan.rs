@@ -9,6 +9,7 @@
 use proc_macro2::Ident;
 
 use crate::diagnostics::SpanRange;
+use crate::functions::Call;
 
 /// A Spark SQL type as the compiler tracks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -155,32 +156,6 @@ pub(crate) enum CmpOp {
     Ge,
 }
 
-/// Scalar functions.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Func {
-    Concat,
-    Lower,
-    Upper,
-    Trim,
-    Length,
-    Substring,
-    Split { separator: String },
-    Hour,
-    Minute,
-    Second,
-    Year,
-    Month,
-    DayOfMonth,
-    DateFormat { chrono: String },
-    ToTimestamp,
-    ToTimestampFormat { chrono: String, spark: String },
-    TryToTimestamp,
-    Coalesce,
-    Abs,
-    Round { scale: i32 },
-    TryDivide,
-}
-
 /// A typed expression.
 #[derive(Debug, Clone)]
 pub(crate) struct Expr {
@@ -209,7 +184,8 @@ pub(crate) enum ExprKind {
         otherwise: Option<Box<Expr>>,
     },
     Cast(Box<Expr>),
-    Call(Func, Vec<Expr>),
+    /// A scalar function (see [`crate::functions`]).
+    Call(Call),
     /// `window.start` (`false`) or `window.end` (`true`).
     WindowField {
         window: Box<Expr>,
@@ -246,7 +222,7 @@ impl Expr {
                     o.for_each_slot(f);
                 }
             }
-            ExprKind::Call(_, args) => args.iter().for_each(|a| a.for_each_slot(f)),
+            ExprKind::Call(call) => call.args.iter().for_each(|a| a.for_each_slot(f)),
         }
     }
 

@@ -10,8 +10,8 @@ use crate::plan::{
 };
 
 use super::Relation;
-use super::functions::{
-    AGGREGATES, DISTINCT_AGGREGATES, UNSUPPORTED_AGGREGATES, WINDOW_FUNCTIONS, resolve_call,
+use super::known_names::{
+    AGGREGATES, DISTINCT_AGGREGATES, UNSUPPORTED_AGGREGATES, WINDOW_FUNCTIONS, all_names,
 };
 use super::types::{arith_result, can_cast, coerce, common_type, literal, timestamp_literal};
 
@@ -398,6 +398,18 @@ impl Relation {
             };
             return self.resolve_aggregate(&lower, name_span, args, star, span, scope, errors);
         }
+        // An unknown name is the mistake: its arguments are not checked (in an `aggregate`,
+        // each column would otherwise be reported as neither a key nor aggregated).
+        let Some(spec) = crate::functions::lookup(&lower) else {
+            errors.error(
+                name_span,
+                format!(
+                    "unknown function `{lower}`{}",
+                    did_you_mean(&lower, all_names())
+                ),
+            );
+            return None;
+        };
         if star {
             errors.error(
                 span,
@@ -408,7 +420,7 @@ impl Relation {
         let resolved: Vec<Option<Expr>> =
             args.iter().map(|a| self.resolve(a, ctx, errors)).collect();
         let resolved: Option<Vec<Expr>> = resolved.into_iter().collect();
-        resolve_call(&lower, name_span, resolved?, span, errors)
+        crate::functions::resolve_call(spec, resolved?, span, errors)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -885,7 +897,7 @@ mod tests {
         // coalesce is null only if every argument may be.
         assert_eq!(
             typed("coalesce(nl, 0)"),
-            ("BIGINT".into(), "Coalesce(nl, 0L)".into())
+            ("BIGINT".into(), "coalesce(nl, 0L)".into())
         );
         assert_eq!(ty("coalesce(nl, ni)"), "BIGINT (nullable)");
         // Functions that can return null on their own.

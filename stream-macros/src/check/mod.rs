@@ -3,9 +3,9 @@
 //! one [`PipelinePlan`] per query.
 
 mod expr;
-pub(crate) mod functions;
+mod known_names;
 mod output_mode;
-mod types;
+pub(crate) mod types;
 
 use std::collections::HashMap;
 
@@ -1233,9 +1233,10 @@ pub(crate) mod testing {
                 s + " end"
             }
             ExprKind::Cast(a) => format!("cast({} as {})", r(a), e.ty.ty.sql_name()),
-            ExprKind::Call(f, args) => format!(
-                "{f:?}({})",
-                args.iter().map(r).collect::<Vec<_>>().join(", ")
+            ExprKind::Call(call) => format!(
+                "{}({})",
+                call.func.name,
+                call.args.iter().map(r).collect::<Vec<_>>().join(", ")
             ),
             ExprKind::WindowField { window, end } => {
                 format!("{}.{}", r(window), if *end { "end" } else { "start" })

@@ -19,8 +19,8 @@ use quote::{format_ident, quote};
 
 use super::paths::rt;
 use crate::plan::{
-    AggFunc, Ansi, ArithOp, CmpOp, Expr, ExprKind, Func, KeyRepr, Literal, PipelinePlan, SlotDef,
-    SlotId, SqlType, Ty,
+    AggFunc, Ansi, ArithOp, CmpOp, Expr, ExprKind, KeyRepr, Literal, PipelinePlan, SlotDef, SlotId,
+    SqlType, Ty,
 };
 
 /// Generated code for an expression.
@@ -230,7 +230,7 @@ impl<'p> ExprGen<'p> {
                     code(quote!((#t).#field), false)
                 }
             }
-            ExprKind::Call(func, args) => self.call(func, args, ty),
+            ExprKind::Call(call) => crate::functions::lower(self, call, ty),
         }
     }
 
@@ -428,135 +428,6 @@ impl<'p> ExprGen<'p> {
                 (a, b) => unreachable!("cast {a:?} -> {b:?} passed the checker"),
             }
         })
-    }
-
-    fn call(&self, func: &Func, args: &[Expr], ty: SqlType) -> Code {
-        let rt = rt();
-        let f = rt_functions();
-        if let Func::Coalesce = func {
-            return self.coalesce(args, ty);
-        }
-        if let Func::Concat = func {
-            return self.concat(args, ty);
-        }
-        let codes: Vec<Code> = args.iter().map(|a| self.expr(a)).collect();
-        let arg_ty = args.first().map(|a| a.ty.ty);
-        let body_nullable = matches!(func, Func::TryToTimestamp | Func::TryDivide);
-        self.lift(&codes, ty, body_nullable, |a| match func {
-            Func::Lower => quote!(#f::lower(#(#a)*)),
-            Func::Upper => quote!(#f::upper(#(#a)*)),
-            Func::Trim => quote!(#f::trim(#(#a)*)),
-            Func::Length => quote!(#f::length(#(#a)*)),
-            Func::Substring => {
-                let (s, p, l) = (&a[0], &a[1], &a[2]);
-                quote!(#f::substring(#s, #p, #l))
-            }
-            Func::Split { separator } => quote!(#f::split(#(#a)*, #separator)),
-            Func::Hour => quote!((#(#a)*).hour()),
-            Func::Minute => quote!((#(#a)*).minute()),
-            Func::Second => quote!((#(#a)*).second()),
-            Func::Year => quote!(#f::year(#(#a)*)),
-            Func::Month => quote!(#f::month(#(#a)*)),
-            Func::DayOfMonth => quote!(#f::day_of_month(#(#a)*)),
-            Func::DateFormat { chrono } => quote!(#f::date_format(#(#a)*, #chrono)),
-            Func::ToTimestamp => quote!(#f::cast_str_to_timestamp(#(#a)*)?),
-            Func::ToTimestampFormat { chrono, spark } => quote!(#f::to_timestamp_with(#(#a)*, #chrono, #spark)?),
-            Func::TryToTimestamp => quote!(#f::try_to_timestamp(#(#a)*)),
-            Func::Abs => match arg_ty {
-                Some(Ty::Long) => quote!((#(#a)*).checked_abs().ok_or_else(|| #rt::Error::arithmetic_overflow("long"))?),
-                Some(Ty::Int) => quote!((#(#a)*).checked_abs().ok_or_else(|| #rt::Error::arithmetic_overflow("integer"))?),
-                _ => quote!((#(#a)*).abs()),
-            },
-            Func::Round { scale } => match arg_ty {
-                Some(Ty::Double) => quote!(#f::round_f64(#(#a)*, #scale)),
-                // Integers change only when rounded to tens, hundreds, ...
-                Some(Ty::Long) if *scale < 0 => quote!(#f::round_i64(#(#a)*, #scale)?),
-                Some(Ty::Int) if *scale < 0 => quote!(#f::round_i32(#(#a)*, #scale)?),
-                _ => quote!(#(#a)*),
-            },
-            Func::TryDivide => {
-                let (x, y) = (&a[0], &a[1]);
-                quote!(#f::try_div_f64(#x, #y))
-            }
-            Func::Coalesce | Func::Concat => unreachable!("handled above"),
-        })
-    }
-
-    /// `concat(a, b, ...)`: one `String`, each part appended in its Spark string form.
-    fn concat(&self, args: &[Expr], ty: SqlType) -> Code {
-        let rt = rt();
-        // Literal parts are appended directly; the others are lifted (null makes it null).
-        let dynamic: Vec<(usize, Code)> = args
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| !matches!(a.kind, ExprKind::Lit(Literal::Str(_))))
-            .map(|(i, a)| (i, self.expr(a)))
-            .collect();
-        let codes: Vec<Code> = dynamic.iter().map(|(_, c)| c.clone()).collect();
-        let literal_len: usize = args
-            .iter()
-            .filter_map(|a| match &a.kind {
-                ExprKind::Lit(Literal::Str(s)) => Some(s.len()),
-                _ => None,
-            })
-            .sum();
-        self.lift(&codes, ty, false, |names| {
-            let mut parts = TokenStream::new();
-            let mut next = 0;
-            for a in args {
-                match &a.kind {
-                    ExprKind::Lit(Literal::Str(s)) => {
-                        let mut chars = s.chars();
-                        match (chars.next(), chars.next()) {
-                            (Some(c), None) => parts.extend(quote!(__s.push(#c);)),
-                            _ => parts.extend(quote!(__s.push_str(#s);)),
-                        }
-                    }
-                    _ => {
-                        let n = &names[next];
-                        next += 1;
-                        if a.ty.ty == Ty::Str {
-                            parts.extend(quote!(__s.push_str(#n);));
-                        } else {
-                            parts.extend(quote!(#rt::functions::SparkDisplay::push_spark_str(&#n, &mut __s);));
-                        }
-                    }
-                }
-            }
-            let cap = literal_len + 8 * dynamic.len();
-            quote!({
-                let mut __s = ::std::string::String::with_capacity(#cap);
-                #parts
-                __s
-            })
-        })
-    }
-
-    fn coalesce(&self, args: &[Expr], ty: SqlType) -> Code {
-        let codes: Vec<Code> = args.iter().map(|a| self.expr(a)).collect();
-        let owned = codes.iter().any(|c| c.owned);
-        // Build from the last argument backwards: match a { Some(v) => Some(v), None => rest }.
-        let mut iter = codes.iter().rev();
-        let last = iter.next().expect("coalesce has an argument");
-        let mut ts = self.conform(last, ty, owned);
-        for c in iter {
-            let t = if owned && !c.owned && !c.ty.ty.is_copy() {
-                to_owned(&c.ts, c.ty)
-            } else {
-                c.ts.clone()
-            };
-            let some = if ty.nullable {
-                quote!(::core::option::Option::Some(__v))
-            } else {
-                quote!(__v)
-            };
-            ts = if c.ty.nullable {
-                quote!(match #t { ::core::option::Option::Some(__v) => #some, ::core::option::Option::None => #ts })
-            } else {
-                self.conform(c, ty, owned)
-            };
-        }
-        Code { ts, ty, owned }
     }
 
     /// The value of a group key in the emitting code, read from `__key`.

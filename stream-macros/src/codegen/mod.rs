@@ -2,7 +2,7 @@
 //! (through [`paths::rt`]); it trusts the plan and never re-validates.
 
 mod aggregate;
-mod expr;
+pub(crate) mod expr;
 pub(crate) mod paths;
 mod pipeline;
 mod prefix;

@@ -95,7 +95,7 @@ fn for_each_child(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
                 f(o);
             }
         }
-        ExprKind::Call(_, args) => args.iter_mut().for_each(f),
+        ExprKind::Call(call) => call.args.iter_mut().for_each(f),
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! Either way no `String` is allocated per input row to look up its group.
 
-use crate::plan::{Expr, ExprKind, Func, KeyRepr, Literal, PipelinePlan, SlotDef, SlotId, Ty};
+use crate::functions::CONCAT;
+use crate::plan::{Expr, ExprKind, KeyRepr, Literal, PipelinePlan, SlotDef, SlotId, Ty};
 
 /// Rewrites the representation of every group key that has a cheaper one.
 pub(super) fn cheap_keys(plan: &mut PipelinePlan) {
@@ -32,9 +33,13 @@ pub(super) fn cheap_keys(plan: &mut PipelinePlan) {
 
 /// `concat(literals..., n, literals...)` with exactly one integral non-literal argument.
 fn concat_int(plan: &mut PipelinePlan, expr: &Expr, key_name: &str) -> Option<KeyRepr> {
-    let ExprKind::Call(Func::Concat, args) = &expr.kind else {
+    let ExprKind::Call(call) = &expr.kind else {
         return None;
     };
+    if !call.is(&CONCAT) {
+        return None;
+    }
+    let args = &call.args;
     let mut prefix = String::new();
     let mut suffix = String::new();
     let mut inner: Option<Expr> = None;
