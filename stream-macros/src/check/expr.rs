@@ -4,27 +4,15 @@ use syn::Lit;
 
 use crate::diagnostics::{Errors, SpanRange, did_you_mean, with_note};
 use crate::parse::{self, BinOp};
-use crate::plan::{
-    Accumulator, AggFunc, Ansi, ArithOp, CmpOp, Expr, ExprKind, Literal, SlotDef, SlotId, SqlType,
-    Ty,
-};
+use crate::plan::{Expr, ExprKind, Literal, SqlType, Ty};
 
-use super::Relation;
+use super::aggregate_call::AggregateScope;
 use super::known_names::{
     AGGREGATES, DISTINCT_AGGREGATES, UNSUPPORTED_AGGREGATES, WINDOW_FUNCTIONS, all_names,
 };
-use super::types::{arith_result, can_cast, coerce, common_type, literal, timestamp_literal};
-
-/// What the columns of an `aggregate` item may refer to.
-#[derive(Debug)]
-pub(super) struct AggregateScope {
-    /// Group keys by name, as post-aggregation slots.
-    pub(super) keys: Vec<(String, SlotId)>,
-    /// Accumulators created so far, with the post-aggregation slot of each result.
-    pub(super) accumulators: Vec<(Accumulator, SlotId)>,
-    /// A global aggregation (no keys): aggregates of no rows are null.
-    pub(super) global: bool,
-}
+use super::operators::binary;
+use super::relation::Relation;
+use super::types::{can_cast, coerce, common_type, literal};
 
 /// The context an expression is resolved in.
 pub(super) enum Ctx<'a> {
@@ -36,7 +24,7 @@ pub(super) enum Ctx<'a> {
     Aggregate(&'a mut AggregateScope),
 }
 
-fn typed(kind: ExprKind, ty: SqlType, span: SpanRange) -> Expr {
+pub(super) fn typed(kind: ExprKind, ty: SqlType, span: SpanRange) -> Expr {
     Expr { kind, ty, span }
 }
 
@@ -422,122 +410,6 @@ impl Relation {
         let resolved: Option<Vec<Expr>> = resolved.into_iter().collect();
         crate::functions::resolve_call(spec, resolved?, span, errors)
     }
-
-    #[allow(clippy::too_many_arguments)]
-    fn resolve_aggregate(
-        &mut self,
-        name: &str,
-        name_span: SpanRange,
-        args: &[parse::Expr],
-        star: bool,
-        span: SpanRange,
-        scope: &mut AggregateScope,
-        errors: &Errors,
-    ) -> Option<Expr> {
-        let func = match (name, star, args.len()) {
-            ("count", true, _) | ("count", false, 0) => AggFunc::CountStar,
-            ("count", false, 1) => AggFunc::Count,
-            (_, true, _) => {
-                errors.error(
-                    span,
-                    format!("`*` is only allowed in `count(*)`, not in `{name}(*)`"),
-                );
-                return None;
-            }
-            ("sum", _, 1) => AggFunc::Sum,
-            ("avg" | "mean", _, 1) => AggFunc::Avg,
-            ("min", _, 1) => AggFunc::Min,
-            ("max", _, 1) => AggFunc::Max,
-            _ => {
-                errors.error(
-                    span,
-                    format!("`{name}` takes exactly one argument, found {}", args.len()),
-                );
-                return None;
-            }
-        };
-        let _ = name_span;
-        let (arg_slot, arg_ty) = if func == AggFunc::CountStar {
-            (None, None)
-        } else {
-            let arg = self.resolve(&args[0], &mut Ctx::AggregateArg, errors)?;
-            let arg_ty = arg.ty;
-            // `count(x)` of a column that cannot be null counts every row.
-            if func == AggFunc::Count && !arg_ty.nullable {
-                (None, None)
-            } else {
-                let slot = self.slot_for(arg, &format!("{name}_arg"));
-                (Some(slot), Some(arg_ty))
-            }
-        };
-        let func = if func == AggFunc::Count && arg_slot.is_none() {
-            AggFunc::CountStar
-        } else {
-            func
-        };
-        let nullable_result = |t: SqlType| t.nullable || scope.global;
-        let ty = match (func, arg_ty) {
-            (AggFunc::CountStar | AggFunc::Count, _) => SqlType::non_null(Ty::Long),
-            (AggFunc::Sum, Some(t)) if t.ty.is_integral() => {
-                SqlType::new(Ty::Long, nullable_result(t))
-            }
-            (AggFunc::Sum, Some(t)) if t.ty == Ty::Double => {
-                SqlType::new(Ty::Double, nullable_result(t))
-            }
-            (AggFunc::Avg, Some(t)) if t.ty.is_numeric() => {
-                SqlType::new(Ty::Double, nullable_result(t))
-            }
-            (AggFunc::Min | AggFunc::Max, Some(t))
-                if matches!(
-                    t.ty,
-                    Ty::Bool | Ty::Int | Ty::Long | Ty::Double | Ty::Str | Ty::Timestamp
-                ) =>
-            {
-                SqlType::new(t.ty, nullable_result(t))
-            }
-            (_, Some(t)) => {
-                errors.error(
-                    args[0].span(),
-                    format!(
-                        "`{name}` needs a {} argument, found {}",
-                        if matches!(func, AggFunc::Min | AggFunc::Max) {
-                            "comparable"
-                        } else {
-                            "numeric"
-                        },
-                        t.describe()
-                    ),
-                );
-                return None;
-            }
-            (_, None) => unreachable!("only count has no argument"),
-        };
-        let existing = scope
-            .accumulators
-            .iter()
-            .find(|(a, _)| a.func == func && a.arg == arg_slot)
-            .map(|(_, s)| *s);
-        let slot = match existing {
-            Some(s) => s,
-            None => {
-                let index = scope.accumulators.len();
-                let slot =
-                    self.new_slot(SlotDef::Agg(index), ty, &format!("{}_{index}", func.name()));
-                scope.accumulators.push((
-                    Accumulator {
-                        func,
-                        span,
-                        arg: arg_slot,
-                        arg_ty,
-                        ty,
-                    },
-                    slot,
-                ));
-                slot
-            }
-        };
-        Some(typed(ExprKind::Slot(slot), ty, span))
-    }
 }
 
 /// The column name of an identifier (`r#type` names the column `type`).
@@ -592,7 +464,7 @@ fn resolve_literal(lit: &Lit, errors: &Errors) -> Option<Expr> {
     Some(literal(value, span))
 }
 
-fn expect_bool(e: Expr, what: &str, errors: &Errors) -> Option<Expr> {
+pub(super) fn expect_bool(e: Expr, what: &str, errors: &Errors) -> Option<Expr> {
     match e.ty.ty {
         Ty::Bool => Some(e),
         Ty::Null => Some(coerce(e, Ty::Bool)),
@@ -632,175 +504,6 @@ fn cast_target(name: &str) -> Result<Ty, String> {
         }
     })
 }
-
-/// Types a binary operator application.
-pub(super) fn binary(
-    op: BinOp,
-    op_span: SpanRange,
-    lhs: Expr,
-    rhs: Expr,
-    span: SpanRange,
-    errors: &Errors,
-) -> Option<Expr> {
-    let nullable = lhs.ty.nullable || rhs.ty.nullable;
-    match op {
-        BinOp::And | BinOp::Or => {
-            let what = if op == BinOp::And { "`and`" } else { "`or`" };
-            let l = expect_bool(lhs, &format!("the left side of {what}"), errors);
-            let r = expect_bool(rhs, &format!("the right side of {what}"), errors);
-            let (l, r) = (Box::new(l?), Box::new(r?));
-            let kind = if op == BinOp::And {
-                ExprKind::And(l, r)
-            } else {
-                ExprKind::Or(l, r)
-            };
-            Some(typed(kind, SqlType::new(Ty::Bool, nullable), span))
-        }
-        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            let (lhs, rhs) = match (lhs.ty.ty, rhs.ty.ty) {
-                (Ty::Timestamp, Ty::Str) => match timestamp_literal(&rhs) {
-                    Some(r) => (lhs, r),
-                    None => return mismatch(op, op_span, &lhs, &rhs, errors),
-                },
-                (Ty::Str, Ty::Timestamp) => match timestamp_literal(&lhs) {
-                    Some(l) => (l, rhs),
-                    None => return mismatch(op, op_span, &lhs, &rhs, errors),
-                },
-                _ => (lhs, rhs),
-            };
-            let Some(common) = common_type(lhs.ty.ty, rhs.ty.ty) else {
-                return mismatch(op, op_span, &lhs, &rhs, errors);
-            };
-            if matches!(common, Ty::Window | Ty::StrArray) {
-                errors.error(
-                    op_span,
-                    format!("cannot compare values of type {}", common.sql_name()),
-                );
-                return None;
-            }
-            let cmp = match op {
-                BinOp::Eq => CmpOp::Eq,
-                BinOp::Ne => CmpOp::Ne,
-                BinOp::Lt => CmpOp::Lt,
-                BinOp::Le => CmpOp::Le,
-                BinOp::Gt => CmpOp::Gt,
-                _ => CmpOp::Ge,
-            };
-            let common = if common == Ty::Null { Ty::Bool } else { common };
-            Some(typed(
-                ExprKind::Cmp(
-                    cmp,
-                    Box::new(coerce(lhs, common)),
-                    Box::new(coerce(rhs, common)),
-                ),
-                SqlType::new(Ty::Bool, nullable),
-                span,
-            ))
-        }
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
-            let arith = match op {
-                BinOp::Add => ArithOp::Add,
-                BinOp::Sub => ArithOp::Sub,
-                BinOp::Mul => ArithOp::Mul,
-                BinOp::Div => ArithOp::Div,
-                _ => ArithOp::Rem,
-            };
-            let Some(result) = arith_result(arith, lhs.ty.ty, rhs.ty.ty) else {
-                let hint = if op == BinOp::Add && (lhs.ty.ty == Ty::Str || rhs.ty.ty == Ty::Str) {
-                    "\n= help: to join strings write `concat(a, b)`"
-                } else {
-                    ""
-                };
-                errors.error(
-                    op_span,
-                    format!(
-                        "cannot apply `{}` to {} and {}{hint}",
-                        op.symbol(),
-                        lhs.ty.ty.sql_name(),
-                        rhs.ty.ty.sql_name()
-                    ),
-                );
-                return None;
-            };
-            // Fold arithmetic on two literals (e.g. `1 / 10.0`) so constants cost nothing.
-            let operand = if arith == ArithOp::Div {
-                Ty::Double
-            } else {
-                result
-            };
-            let (l, r) = (coerce(lhs, operand), coerce(rhs, operand));
-            if let Some(folded) = fold_arith(arith, &l, &r) {
-                return Some(literal(folded, span));
-            }
-            Some(typed(
-                ExprKind::Arith(arith, Box::new(l), Box::new(r), Ansi::Checked),
-                SqlType::new(result, nullable),
-                span,
-            ))
-        }
-    }
-}
-
-fn mismatch(
-    op: BinOp,
-    op_span: SpanRange,
-    lhs: &Expr,
-    rhs: &Expr,
-    errors: &Errors,
-) -> Option<Expr> {
-    let hint = match (lhs.ty.ty, rhs.ty.ty) {
-        (Ty::Str, t) | (t, Ty::Str) if t.is_numeric() => format!(
-            "\n= help: Sluice does not convert between strings and numbers implicitly; cast one side: `cast(<string> as {})` or `cast(<number> as string)`",
-            t.sql_name().to_lowercase()
-        ),
-        (Ty::Timestamp, Ty::Str) | (Ty::Str, Ty::Timestamp) => {
-            "\n= help: a string compared with a timestamp must be a literal such as \"2024-01-01T10:00:00Z\", or use `to_timestamp(<string>)`".to_string()
-        }
-        _ => String::new(),
-    };
-    errors.error(
-        op_span,
-        format!(
-            "cannot compare {} with {} using `{}`{hint}",
-            lhs.ty.ty.sql_name(),
-            rhs.ty.ty.sql_name(),
-            op.symbol()
-        ),
-    );
-    None
-}
-
-fn fold_arith(op: ArithOp, l: &Expr, r: &Expr) -> Option<Literal> {
-    match (l.literal()?, r.literal()?) {
-        (Literal::Double(a), Literal::Double(b)) => {
-            let v = match op {
-                ArithOp::Add => a + b,
-                ArithOp::Sub => a - b,
-                ArithOp::Mul => a * b,
-                ArithOp::Div if *b != 0.0 => a / b,
-                ArithOp::Rem if *b != 0.0 => a % b,
-                _ => return None,
-            };
-            v.is_finite().then_some(Literal::Double(v))
-        }
-        (Literal::Long(a), Literal::Long(b)) => Some(Literal::Long(match op {
-            ArithOp::Add => a.checked_add(*b)?,
-            ArithOp::Sub => a.checked_sub(*b)?,
-            ArithOp::Mul => a.checked_mul(*b)?,
-            ArithOp::Rem if *b != 0 => a.wrapping_rem(*b),
-            _ => return None,
-        })),
-        (Literal::Int(a), Literal::Int(b)) => Some(Literal::Int(match op {
-            ArithOp::Add => a.checked_add(*b)?,
-            ArithOp::Sub => a.checked_sub(*b)?,
-            ArithOp::Mul => a.checked_mul(*b)?,
-            ArithOp::Rem if *b != 0 => a.wrapping_rem(*b),
-            _ => return None,
-        })),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::check::testing::{errors, output_expr, plan, render};

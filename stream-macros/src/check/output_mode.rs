@@ -4,7 +4,7 @@
 
 use crate::plan::{Expr, ExprKind, FilterPhase, Mode, ModeRejection, SlotDef, SlotId};
 
-use super::Relation;
+use super::relation::Relation;
 
 /// Rule: Spark's optimizer pushes a deterministic filter that does not read the event-time
 /// column below `EventTimeWatermark`, so the watermark only sees rows that pass it; a filter

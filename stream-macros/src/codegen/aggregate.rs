@@ -7,9 +7,11 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use super::expr::{Code, ExprGen, acc_field, case_values, key_field, rust_owned_type};
+use super::expr::{Code, ExprGen};
+use super::group_values::{acc_field, case_values, key_field};
 use super::paths::rt;
 use super::prefix::{Body, Prefix, output_row};
+use super::rust_type::{rust_owned_type, rust_view_type};
 use crate::plan::{AggFunc, Aggregate, KeyRepr, PipelinePlan, SqlType, Ty};
 
 /// Rust type of a key field, and of its borrowed counterpart in the lookup key.
@@ -69,7 +71,7 @@ fn accumulator_type(acc: &crate::plan::Accumulator) -> TokenStream {
         (AggFunc::Min, Some(Ty::Str)) => quote!(#acc_mod::MinStr),
         (AggFunc::Max, Some(Ty::Str)) => quote!(#acc_mod::MaxStr),
         (AggFunc::Min | AggFunc::Max, Some(t)) => {
-            let inner = super::expr::rust_view_type(t);
+            let inner = rust_view_type(t);
             match (acc.func, non_null) {
                 (AggFunc::Min, true) => quote!(#acc_mod::MinNonNull<#inner>),
                 (AggFunc::Min, false) => quote!(#acc_mod::Min<#inner>),

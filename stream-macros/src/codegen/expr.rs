@@ -18,9 +18,9 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::paths::rt;
+use super::rust_type::{literal, rust_view_type, to_owned};
 use crate::plan::{
-    AggFunc, Ansi, ArithOp, CmpOp, Expr, ExprKind, KeyRepr, Literal, PipelinePlan, SlotDef, SlotId,
-    SqlType, Ty,
+    Ansi, ArithOp, CmpOp, Expr, ExprKind, KeyRepr, PipelinePlan, SlotDef, SlotId, SqlType, Ty,
 };
 
 /// Generated code for an expression.
@@ -429,232 +429,17 @@ impl<'p> ExprGen<'p> {
             }
         })
     }
-
-    /// The value of a group key in the emitting code, read from `__key`.
-    pub(crate) fn key_value(&self, index: usize) -> Code {
-        let rt = rt();
-        let agg = self.plan.aggregate.as_ref().expect("aggregation");
-        let key = &agg.keys[index];
-        let field = key_field(&key.name);
-        let ty = key.ty;
-        match &key.repr {
-            KeyRepr::Window { size, .. } => {
-                let ts = if ty.nullable {
-                    quote!(__key.#field.map(|__s| #rt::Window::new(__s, #size)))
-                } else {
-                    quote!(#rt::Window::new(__key.#field, #size))
-                };
-                Code {
-                    ts,
-                    ty,
-                    owned: false,
-                }
-            }
-            KeyRepr::Direct { .. } => {
-                let ts = match (ty.ty, ty.nullable) {
-                    (Ty::Double, false) => quote!(f64::from_bits(__key.#field)),
-                    (Ty::Double, true) => quote!(__key.#field.map(f64::from_bits)),
-                    (Ty::Str, false) => quote!(__key.#field.as_str()),
-                    (Ty::StrArray, false) => quote!(__key.#field.as_slice()),
-                    (Ty::Str | Ty::StrArray, true) => quote!(__key.#field.as_deref()),
-                    _ => quote!(__key.#field),
-                };
-                Code {
-                    ts,
-                    ty,
-                    owned: false,
-                }
-            }
-            KeyRepr::ConcatInt { prefix, suffix, .. } => {
-                let push_suffix = if suffix.is_empty() {
-                    quote!()
-                } else {
-                    quote!(__s.push_str(#suffix);)
-                };
-                let build = |v: TokenStream| {
-                    quote!({
-                        let mut __s = ::std::string::String::from(#prefix);
-                        #rt::functions::SparkDisplay::push_spark_str(&#v, &mut __s);
-                        #push_suffix
-                        __s
-                    })
-                };
-                let ts = if ty.nullable {
-                    let b = build(quote!(__n));
-                    quote!(__key.#field.map(|__n| #b))
-                } else {
-                    build(quote!(__key.#field))
-                };
-                Code {
-                    ts,
-                    ty,
-                    owned: true,
-                }
-            }
-            KeyRepr::CaseIndex { .. } => {
-                let (distinct, _) = case_values(&key.repr);
-                let arms = distinct.iter().enumerate().map(|(i, v)| {
-                    let i = i as u8;
-                    if ty.nullable {
-                        quote!(#i => ::core::option::Option::Some(#v),)
-                    } else {
-                        quote!(#i => #v,)
-                    }
-                });
-                let fallback = if ty.nullable {
-                    quote!(_ => ::core::option::Option::None,)
-                } else {
-                    // Unreachable by construction: every index was produced from `distinct`.
-                    let last = distinct.last().cloned().unwrap_or_default();
-                    quote!(_ => #last,)
-                };
-                Code {
-                    ts: quote!(match __key.#field { #(#arms)* #fallback }),
-                    ty,
-                    owned: false,
-                }
-            }
-        }
-    }
-
-    /// The value of accumulator `index` in the emitting code, read from `__acc`.
-    pub(crate) fn accumulator_value(&self, index: usize, ty: SqlType) -> Code {
-        let rt = rt();
-        let agg = self.plan.aggregate.as_ref().expect("aggregation");
-        let acc = &agg.accumulators[index];
-        let field = acc_field(index);
-        let ts = match (acc.func, ty.nullable, acc.arg_ty.map(|t| t.ty)) {
-            (_, true, _) | (AggFunc::CountStar | AggFunc::Count, ..) => {
-                quote!(#rt::Accumulator::finish(&__acc.#field))
-            }
-            // `avg` and string `min`/`max` keep an `Option` even when the result cannot be null:
-            // a group exists only once a non-null value reached it.
-            (AggFunc::Avg, false, _) | (AggFunc::Min | AggFunc::Max, false, Some(Ty::Str)) => {
-                quote!(#rt::Accumulator::finish(&__acc.#field).unwrap_or_default())
-            }
-            (_, false, _) => quote!(#rt::Accumulator::finish(&__acc.#field)),
-        };
-        Code {
-            ts,
-            ty,
-            owned: !ty.ty.is_copy(),
-        }
-    }
-}
-
-/// The distinct result strings of a `CaseIndex` key, and for each branch its index among them
-/// (the `else` value last, if any).
-pub(crate) fn case_values(repr: &KeyRepr) -> (Vec<String>, Vec<u8>) {
-    let KeyRepr::CaseIndex {
-        values, otherwise, ..
-    } = repr
-    else {
-        unreachable!("not a case key")
-    };
-    let mut distinct: Vec<String> = Vec::new();
-    let mut index = Vec::new();
-    for v in values.iter().chain(otherwise.iter()) {
-        let i = match distinct.iter().position(|d| d == v) {
-            Some(i) => i,
-            None => {
-                distinct.push(v.clone());
-                distinct.len() - 1
-            }
-        };
-        index.push(i as u8);
-    }
-    (distinct, index)
-}
-
-/// The field of the key struct holding key `name`.
-pub(crate) fn key_field(name: &str) -> Ident {
-    format_ident!("k_{}", name)
-}
-
-/// The field of the accumulator struct holding accumulator `index`.
-pub(crate) fn acc_field(index: usize) -> Ident {
-    format_ident!("a{}", index)
 }
 
 fn rt_functions() -> TokenStream {
     let rt = rt();
     quote!(#rt::functions)
 }
-
-/// `to_owned` for a borrowed string or array view.
-pub(crate) fn to_owned(t: &TokenStream, ty: SqlType) -> TokenStream {
-    match (ty.ty, ty.nullable) {
-        (Ty::Str, false) => quote!(::std::string::String::from(#t)),
-        (Ty::StrArray, false) => quote!((#t).to_vec()),
-        (Ty::Str, true) => quote!((#t).map(::std::string::String::from)),
-        (Ty::StrArray, true) => quote!((#t).map(|__v| __v.to_vec())),
-        _ => quote!(#t),
-    }
-}
-
-/// The Rust type of a non-null value in its *view* form.
-pub(crate) fn rust_view_type(ty: Ty) -> TokenStream {
-    let rt = rt();
-    match ty {
-        Ty::Bool | Ty::Null => quote!(bool),
-        Ty::Int => quote!(i32),
-        Ty::Long => quote!(i64),
-        Ty::Double => quote!(f64),
-        Ty::Str => quote!(&str),
-        Ty::Timestamp => quote!(#rt::Timestamp),
-        Ty::Window => quote!(#rt::Window),
-        Ty::StrArray => quote!(&[::std::string::String]),
-    }
-}
-
-/// The Rust type of an owned column value (what row structs hold).
-pub(crate) fn rust_owned_type(ty: SqlType) -> TokenStream {
-    let rt = rt();
-    let base = match ty.ty {
-        Ty::Bool | Ty::Null => quote!(bool),
-        Ty::Int => quote!(i32),
-        Ty::Long => quote!(i64),
-        Ty::Double => quote!(f64),
-        Ty::Str => quote!(::std::string::String),
-        Ty::Timestamp => quote!(#rt::Timestamp),
-        Ty::Window => quote!(#rt::Window),
-        Ty::StrArray => quote!(::std::vec::Vec<::std::string::String>),
-    };
-    if ty.nullable {
-        quote!(::core::option::Option<#base>)
-    } else {
-        base
-    }
-}
-
-fn literal(lit: &Literal, ty: SqlType) -> TokenStream {
-    let rt = rt();
-    let ts = match lit {
-        Literal::Bool(b) => quote!(#b),
-        Literal::Int(i) => quote!(#i),
-        Literal::Long(i) => quote!(#i),
-        Literal::Double(d) => {
-            let lit = proc_macro2::Literal::f64_suffixed(*d);
-            quote!(#lit)
-        }
-        Literal::Str(s) => quote!(#s),
-        Literal::Timestamp(m) => quote!(#rt::Timestamp::from_micros(#m)),
-        Literal::Null => {
-            let t = rust_view_type(ty.ty);
-            return quote!(::core::option::Option::<#t>::None);
-        }
-    };
-    if ty.nullable {
-        quote!(::core::option::Option::Some(#ts))
-    } else {
-        ts
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{ExprGen, case_values};
+    use super::ExprGen;
     use crate::check::testing::{output_expr, plan};
+    use crate::codegen::group_values::case_values;
 
     const SCHEMA: &str = "schema S {
         l: i64, d: f64, s: String, b: bool, nl: Option<i64>, ns: Option<String>,

@@ -3,10 +3,12 @@
 
 mod aggregate;
 pub(crate) mod expr;
+mod group_values;
 pub(crate) mod paths;
 mod pipeline;
 mod prefix;
 mod row;
+pub(crate) mod rust_type;
 mod stateless;
 mod stub;
 

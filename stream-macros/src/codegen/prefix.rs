@@ -113,7 +113,7 @@ pub(crate) fn output_row(body: &mut Body<'_, '_>, row_name: &Ident) -> TokenStre
                 quote!(#local)
             }
         } else {
-            super::expr::to_owned(&quote!(#local), ty)
+            super::rust_type::to_owned(&quote!(#local), ty)
         };
         let ident = &o.ident;
         fields.push(quote!(#ident: #value));

@@ -4,8 +4,8 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::expr::rust_owned_type;
 use super::paths::rt;
+use super::rust_type::rust_owned_type;
 use crate::plan::{SqlType, Ty};
 
 /// A column of a generated row struct.

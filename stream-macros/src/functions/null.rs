@@ -4,7 +4,8 @@ use quote::quote;
 
 use super::{FunctionSpec, Params};
 use crate::check::types::{coerce, common_type};
-use crate::codegen::expr::{Code, to_owned};
+use crate::codegen::expr::Code;
+use crate::codegen::rust_type::to_owned;
 use crate::plan::{Expr, SqlType, Ty};
 
 /// `coalesce(a, b, ...)`: the first non-null argument, in their common type.
