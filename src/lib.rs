@@ -33,7 +33,21 @@
 #![forbid(unsafe_code)]
 
 pub use stream_macros::pipeline;
-pub use stream_runtime::*;
+
+// What programs use, by module (the runtime's internals — its scalar functions, state
+// encoding, operators and crash-test hooks — are reached by generated code through
+// `__private` only).
+pub use stream_runtime::{
+    batch, checkpoint, clock, error, format, output_mode, pipeline, progress, query, row, sink,
+    source, time, trigger, value, watermark, writer,
+};
+
+// The names most programs use, at the root.
+pub use stream_runtime::{
+    Append, BatchContext, Clock, Complete, DataStreamWriter, Error, OutputMode, Pipeline,
+    QueryStatus, ReadStream, Result, StreamingFrame, StreamingQuery, StreamingQueryException,
+    StreamingQueryProgress, Trigger, Update,
+};
 
 /// The items most programs need.
 pub mod prelude {

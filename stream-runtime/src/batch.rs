@@ -218,7 +218,7 @@ impl BatchContext {
     }
 
     /// Adds to the count of input rows that passed the scan-level filters
-    /// ([`PipelineInfo::has_scan_filters`]).
+    /// ([`PipelineInfo::has_scan_filters`](crate::pipeline::PipelineInfo::has_scan_filters)).
     #[inline]
     pub fn add_scanned_rows(&mut self, n: u64) {
         self.scanned_rows += n;

@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::atomic;
+use crate::durable_file;
 use crate::error::{Error, Result};
 use crate::pipeline::PipelineInfo;
 
@@ -135,13 +135,13 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
     checkpoint_error(path, format!("{what}: {e}"))
 }
 
-/// Writes `bytes` to `path` atomically (see [`crate::atomic`]), as a checkpoint error if it fails.
+/// Writes `bytes` to `path` atomically (see [`crate::durable_file`]), as a checkpoint error if it fails.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, bytes, || ())
 }
 
 fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce()) -> Result<()> {
-    atomic::write_file_with(path, bytes, before_rename)
+    durable_file::write_file_with(path, bytes, before_rename)
         .map_err(|e| checkpoint_error(path, e.to_string()))
 }
 

@@ -11,8 +11,8 @@ use crate::time::Timestamp;
 /// The clock a query reads processing time from.
 ///
 /// ```
-/// use stream_runtime::clock::Clock;
-/// use stream_runtime::time::Timestamp;
+/// use sluice::clock::Clock;
+/// use sluice::time::Timestamp;
 /// let clock = Clock::starting_at(Timestamp::from_secs(1_700_000_000));
 /// assert!(clock.now() >= Timestamp::from_secs(1_700_000_000));
 /// ```

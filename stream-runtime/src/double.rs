@@ -64,7 +64,7 @@ pub fn f64_key_bits(v: f64) -> u64 {
 /// `[1e-3, 1e7)` (`1.0E7`, `1.5E-4`), and `NaN` / `Infinity` / `-Infinity`.
 ///
 /// ```
-/// use stream_runtime::double::format_double;
+/// use sluice::value::format_double;
 /// assert_eq!(format_double(29.666666666666668), "29.666666666666668");
 /// assert_eq!(format_double(100.0), "100.0");
 /// assert_eq!(format_double(1.0e7), "1.0E7");

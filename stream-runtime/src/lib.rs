@@ -4,18 +4,23 @@
 //! Modules, from the bottom up (each depends only on those above it):
 //!
 //! - [`time`]: event time ([`time::Timestamp`], µs since the epoch), windows, intervals;
+//! - `double` (hidden): Spark's order and text form of doubles, a leaf the next three share;
 //! - [`value`]: Spark types at the edges ([`value::DataType`], [`value::Schema`],
 //!   [`value::Value`]) and the Rust type of each column ([`value::ColumnType`]);
 //! - [`error`]: the [`Error`] type, with Spark's error classes;
 //! - [`row`]: the [`row::Row`] trait and the built-in source rows;
-//! - [`functions`]: Spark SQL scalar semantics (ANSI arithmetic, NaN ordering, casts, strings,
-//!   time) called by generated code;
-//! - [`state`]: per-group accumulators and the state map;
-//! - [`pipeline`]: the [`Pipeline`] trait the macro implements, output modes, [`BatchContext`];
+//! - `functions` (hidden): Spark SQL scalar semantics (ANSI arithmetic, casts, strings, time)
+//!   called by generated code;
+//! - [`output_mode`], [`batch`], [`pipeline`]: output modes and their compile-time rules, what a
+//!   batch runs under ([`BatchContext`]), and the [`Pipeline`] trait the macro implements;
+//! - `state` (hidden) and [`operator`]: how state is hashed and encoded, and the stateful
+//!   operators over it — accumulators with `update`/`merge`/`finish`, the streaming
+//!   aggregation, the global limit — generic over the spec each query's expansion provides;
 //! - [`clock`], [`watermark`], [`trigger`], [`progress`]: processing time, the event-time
-//!   watermark, when batches start, what each batch reports; `runtime` (private): the tokio
-//!   runtime query and source tasks run on;
-//! - [`checkpoint`]: offset and commit logs and state snapshots that make a query restartable;
+//!   watermark, when batches start, what each batch reports; `async_runtime` (private): the
+//!   tokio runtime query and source tasks run on;
+//! - `durable_file` (private) and [`checkpoint`]: atomic file replacement, and the offset and
+//!   commit logs and state snapshots that make a query restartable;
 //! - [`format`](mod@format): the file formats (CSV, JSON lines, Parquet with the `parquet`
 //!   feature) and Spark's policies for malformed records, shared by the file source and sink;
 //! - [`source`] and [`sink`]: where rows come from (rate, memory, files, sockets) and go to
@@ -23,19 +28,25 @@
 //!   through the sink's commit log ([`sink::file`]);
 //! - `engine` (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
 //!   the `read_stream(...).write_stream()...start()` builder.
+//!
+//! Programs use this crate through the `sluice` facade, which re-exports the modules they
+//! need; the hidden modules are reached by generated code only.
 
 #![forbid(unsafe_code)]
 
-mod atomic;
+mod async_runtime;
 pub mod batch;
 pub mod checkpoint;
 pub mod clock;
+#[doc(hidden)]
 pub mod double;
+mod durable_file;
 mod engine;
 pub mod error;
 #[doc(hidden)]
 pub mod failpoint;
 pub mod format;
+#[doc(hidden)]
 pub mod functions;
 pub mod operator;
 pub mod output_mode;
@@ -43,9 +54,9 @@ pub mod pipeline;
 pub mod progress;
 pub mod query;
 pub mod row;
-mod runtime;
 pub mod sink;
 pub mod source;
+#[doc(hidden)]
 pub mod state;
 pub mod time;
 pub mod trigger;

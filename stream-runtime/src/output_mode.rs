@@ -48,7 +48,7 @@ impl FromStr for OutputMode {
     /// `outputMode(String)` does.
     ///
     /// ```
-    /// use stream_runtime::pipeline::OutputMode;
+    /// use sluice::pipeline::OutputMode;
     /// assert_eq!("Update".parse::<OutputMode>().unwrap(), OutputMode::Update);
     /// assert_eq!(
     ///     "foo".parse::<OutputMode>().unwrap_err().to_string(),

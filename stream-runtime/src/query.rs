@@ -264,7 +264,7 @@ pub(crate) fn spawn(
     shared: Arc<Shared>,
     task: impl Future<Output = Result<(), Error>> + Send + 'static,
 ) {
-    let handle = crate::runtime::handle();
+    let handle = crate::async_runtime::handle();
     let inner = handle.spawn(task);
     handle.spawn(async move {
         let result = match inner.await {

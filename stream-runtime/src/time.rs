@@ -26,7 +26,7 @@ pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 /// Spark's console sink does (`2024-01-01 10:00:09.999`, fraction only when non-zero), in UTC.
 ///
 /// ```
-/// use stream_runtime::time::Timestamp;
+/// use sluice::time::Timestamp;
 /// let ts: Timestamp = "2024-01-01T10:00:09.999Z".parse().unwrap();
 /// assert_eq!(ts.to_string(), "2024-01-01 10:00:09.999");
 /// assert_eq!(ts.as_micros() % 1_000_000, 999_000);
@@ -272,7 +272,7 @@ impl fmt::Debug for Window {
 /// 1970 work too); a tumbling window is the case `slide == size`.
 ///
 /// ```
-/// use stream_runtime::time::last_window_start;
+/// use sluice::time::last_window_start;
 /// assert_eq!(last_window_start(10_000_000, 10_000_000), 10_000_000); // 10:00:10 opens a window
 /// assert_eq!(last_window_start(9_999_000, 10_000_000), 0);          // 10:00:09.999 does not
 /// assert_eq!(last_window_start(-1, 10_000_000), -10_000_000);
@@ -318,7 +318,7 @@ pub enum TimeParseError {
 /// optionally prefixed by `interval`.
 ///
 /// ```
-/// use stream_runtime::time::parse_interval_micros;
+/// use sluice::time::parse_interval_micros;
 /// assert_eq!(parse_interval_micros("10 seconds").unwrap(), 10_000_000);
 /// assert_eq!(parse_interval_micros("1 minute").unwrap(), 60_000_000);
 /// assert_eq!(parse_interval_micros("1 minute 30 seconds").unwrap(), 90_000_000);

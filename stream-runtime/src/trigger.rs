@@ -28,7 +28,7 @@ impl Trigger {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use stream_runtime::trigger::Trigger;
+    /// use sluice::trigger::Trigger;
     /// assert_eq!(Trigger::processing_time("5 seconds").unwrap(), Trigger::ProcessingTime(Duration::from_secs(5)));
     /// ```
     pub fn processing_time(interval: &str) -> Result<Trigger, Error> {

@@ -101,7 +101,7 @@ impl Field {
 /// The columns of a row type: Spark's `StructType`.
 ///
 /// ```
-/// use stream_runtime::value::{DataType, Field, Schema};
+/// use sluice::value::{DataType, Field, Schema};
 /// static FIELDS: [Field; 2] = [
 ///     Field::new("timestamp", DataType::Timestamp, false),
 ///     Field::new("value", DataType::Long, false),

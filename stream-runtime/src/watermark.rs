@@ -12,9 +12,9 @@ use crate::time::{MICROS_PER_MILLI, Timestamp};
 /// Tracks the global watermark of one query.
 ///
 /// ```
-/// use stream_runtime::pipeline::{EventTimeStats, WatermarkSpec};
-/// use stream_runtime::time::Timestamp;
-/// use stream_runtime::watermark::WatermarkTracker;
+/// use sluice::pipeline::{EventTimeStats, WatermarkSpec};
+/// use sluice::time::Timestamp;
+/// use sluice::watermark::WatermarkTracker;
 /// let specs = [WatermarkSpec { column: "ts", delay_micros: 30_000_000 }];
 /// let mut wm = WatermarkTracker::new(&specs);
 /// assert_eq!(wm.current(), Timestamp::EPOCH);

@@ -3,21 +3,21 @@
 //! `writeStream`) to choose the output mode, sink and trigger, and `start` runs it.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), stream_runtime::Error> {
-//! # use stream_runtime::pipeline::*;
-//! # use stream_runtime::row::RateRow;
+//! # async fn run() -> Result<(), sluice::Error> {
+//! # use sluice::pipeline::*;
+//! # use sluice::row::RateRow;
 //! # struct RateStream;
 //! # impl Default for RateStream { fn default() -> Self { RateStream } }
 //! # impl Pipeline for RateStream {
 //! #     type Input = RateRow; type Output = RateRow;
 //! #     const INFO: PipelineInfo = PipelineInfo { name: "RateStream", kind: PipelineKind::Stateless,
 //! #         watermarks: &[], unsupported_modes: &[], fingerprint: 0, plan: "", has_scan_filters: false };
-//! #     fn process(&mut self, i: &[RateRow], _: &mut BatchContext, o: &mut Vec<RateRow>) -> Result<(), stream_runtime::Error> { o.extend_from_slice(i); Ok(()) }
+//! #     fn process(&mut self, i: &[RateRow], _: &mut BatchContext, o: &mut Vec<RateRow>) -> Result<(), sluice::Error> { o.extend_from_slice(i); Ok(()) }
 //! # }
 //! # impl SupportsAppend for RateStream {}
-//! use stream_runtime::sink::ConsoleSink;
-//! use stream_runtime::source::RateSource;
-//! use stream_runtime::writer::ReadStream;
+//! use sluice::sink::ConsoleSink;
+//! use sluice::source::RateSource;
+//! use sluice::writer::ReadStream;
 //!
 //! let query = RateStream::read_stream(RateSource::new().rows_per_second(5))
 //!     .write_stream()

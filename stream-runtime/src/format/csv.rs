@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::value::{DataType, Schema, Value, format_double};
 
-use super::record::{Malformed, ReadContext};
+use super::malformed::{Malformed, ReadContext};
 use super::{Csv, TimestampFormat, parse_text};
 
 /// Parses a whole file. Each record's values come in schema order; the corrupt-record column,

@@ -8,7 +8,7 @@ use crate::row::Row;
 use crate::time::{Timestamp, Window};
 use crate::value::{DataType, Schema, Value, format_double};
 
-use super::record::{Malformed, ReadContext};
+use super::malformed::{Malformed, ReadContext};
 use super::{Json, TimestampFormat, parse_text};
 
 /// Parses a whole file, one JSON object per line; blank lines are skipped.

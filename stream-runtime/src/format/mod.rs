@@ -8,9 +8,9 @@
 
 mod csv;
 mod json;
+mod malformed;
 #[cfg(feature = "parquet")]
 mod parquet;
-mod record;
 
 use std::fmt;
 
@@ -19,7 +19,7 @@ use crate::row::Row;
 use crate::time::Timestamp;
 use crate::value::{DataType, Field, Schema, Value};
 
-pub(crate) use record::ReadContext;
+pub(crate) use malformed::ReadContext;
 
 /// What a reader does with a record it cannot parse: Spark's `mode` option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,7 +53,7 @@ impl std::str::FromStr for ParseMode {
     /// Parses Spark's option values, in any case: `PERMISSIVE`, `DROPMALFORMED`, `FAILFAST`.
     ///
     /// ```
-    /// use stream_runtime::format::ParseMode;
+    /// use sluice::format::ParseMode;
     /// assert_eq!("failFast".parse::<ParseMode>().unwrap(), ParseMode::FailFast);
     /// ```
     fn from_str(s: &str) -> Result<Self> {
@@ -108,7 +108,7 @@ impl TimestampFormat {
 /// doubles as the JVM prints them (`1.0E7`, `NaN`), timestamps as `2024-01-01T10:00:05.000Z`.
 ///
 /// ```
-/// use stream_runtime::format::Csv;
+/// use sluice::format::Csv;
 /// let csv = Csv::new().header(true).sep(';').null_value("NA");
 /// assert!(csv.has_header());
 /// ```
@@ -221,7 +221,7 @@ impl Csv {
 /// prints them, NaN and infinities as strings.
 ///
 /// ```
-/// use stream_runtime::format::Json;
+/// use sluice::format::Json;
 /// let json = Json::new().timestamp_format("yyyy-MM-dd HH:mm:ss");
 /// # let _ = json;
 /// ```

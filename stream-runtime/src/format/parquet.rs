@@ -16,7 +16,7 @@ use crate::row::Row;
 use crate::time::{MICROS_PER_DAY, Timestamp, Window};
 use crate::value::{DataType, Schema, Value};
 
-use super::record::{Malformed, ReadContext};
+use super::malformed::{Malformed, ReadContext};
 use super::{Parquet, ParquetCompression};
 
 fn error(ctx_file: &str, message: impl std::fmt::Display) -> Error {

@@ -193,8 +193,8 @@ fn truncate_cell(s: String, truncate: usize) -> String {
 /// maximum cell width, right-aligned.
 ///
 /// ```
-/// use stream_runtime::sink::console::show_string;
-/// use stream_runtime::value::Value;
+/// use sluice::sink::console::show_string;
+/// use sluice::value::Value;
 /// let rows = vec![vec![Value::String("a".into()), Value::Long(2)]];
 /// assert_eq!(
 ///     show_string(&["key", "count"], &rows, 1, 20, 20),

@@ -136,8 +136,8 @@ fn registry() -> &'static Registry {
 /// The memory table a query named `name` writes, if one with rows of type `R` exists.
 ///
 /// ```no_run
-/// # use stream_runtime::row::RateRow;
-/// let table = stream_runtime::sink::memory::table::<RateRow>("rates").expect("query started");
+/// # use sluice::row::RateRow;
+/// let table = sluice::sink::memory::table::<RateRow>("rates").expect("query started");
 /// for row in table.rows_sorted_by_key(|r| r.value) { println!("{row:?}"); }
 /// ```
 pub fn table<R: Row>(name: &str) -> Option<MemoryTable<R>> {

@@ -12,9 +12,9 @@ use super::{ReadLimit, RowChunk, Source};
 /// each query reading a clone keeps its own position, so several queries can read one stream.
 ///
 /// ```
-/// use stream_runtime::row::RateRow;
-/// use stream_runtime::source::MemoryStream;
-/// use stream_runtime::time::Timestamp;
+/// use sluice::row::RateRow;
+/// use sluice::source::MemoryStream;
+/// use sluice::time::Timestamp;
 /// let stream = MemoryStream::<RateRow>::new();
 /// assert_eq!(stream.add_data(vec![RateRow { timestamp: Timestamp::EPOCH, value: 0 }]), 1);
 /// assert_eq!(stream.add_data(vec![]), 2);

@@ -20,7 +20,7 @@ use super::{ReadLimit, RowChunk, Source, SourceContext};
 /// (`first, first + n, ...`), then partition 1's, as Spark's console shows them.
 ///
 /// ```
-/// use stream_runtime::source::RateSource;
+/// use sluice::source::RateSource;
 /// let rate = RateSource::new().rows_per_second(5);
 /// assert_eq!(rate.to_string(), "RateStreamV2[rowsPerSecond=5, rampUpTimeSeconds=0, numPartitions=1]");
 /// ```

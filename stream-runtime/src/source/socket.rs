@@ -36,7 +36,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// each failed attempt, up to 5 s, and goes on with the lines of the new connection.
 ///
 /// ```no_run
-/// use stream_runtime::source::SocketSource;
+/// use sluice::source::SocketSource;
 /// let source = SocketSource::new("localhost", 9999);
 /// assert_eq!(source.to_string(), "TextSocketV2[host: localhost, port: 9999]");
 /// ```
@@ -210,7 +210,7 @@ impl Source for SocketSource {
             ctx.clock,
             self.reconnect,
         );
-        self.task = Some(crate::runtime::handle().spawn(task));
+        self.task = Some(crate::async_runtime::handle().spawn(task));
         Ok(())
     }
 

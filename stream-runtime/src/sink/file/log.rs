@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic;
+use crate::durable_file;
 use crate::error::{Error, Result};
 
 /// The metadata log's directory inside the output directory (Spark's name).
@@ -177,7 +177,7 @@ pub(super) fn write_entry(dir: &Path, batch_id: u64, files: &[SinkFileStatus]) -
         entry.push('\n');
         entry.push_str(&serde_json::to_string(status).expect("a file status serialises"));
     }
-    atomic::write_file(
+    durable_file::write_file(
         &dir.join(METADATA_DIR).join(batch_id.to_string()),
         entry.as_bytes(),
     )

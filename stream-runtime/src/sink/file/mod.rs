@@ -9,7 +9,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use crate::atomic;
+use crate::durable_file;
 use crate::error::{Error, Result};
 use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, ReadContext};
 use crate::pipeline::OutputMode;
@@ -34,9 +34,9 @@ use log::{SinkFileStatus, committed, read_log};
 /// are skipped.
 ///
 /// ```no_run
-/// use stream_runtime::format::Json;
-/// use stream_runtime::row::RateRow;
-/// use stream_runtime::sink::FileSink;
+/// use sluice::format::Json;
+/// use sluice::row::RateRow;
+/// use sluice::sink::FileSink;
 /// let sink = FileSink::<RateRow>::new("out/", Json::new()).max_records_per_file(10_000);
 /// # let _ = sink;
 /// ```
@@ -171,7 +171,7 @@ fn write_batch<R: Row>(
     for (n, chunk) in rows.chunks(per_file).enumerate() {
         let path = dir.join(format!("{}{n:05}.{ext}", part_prefix(batch_id)));
         let bytes = prepared.write(chunk)?;
-        atomic::write_file(&path, &bytes)?;
+        durable_file::write_file(&path, &bytes)?;
         let meta = std::fs::metadata(&path)
             .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
         let modification_time = meta

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic;
+use crate::durable_file;
 use crate::error::{Error, Result};
 
 /// The file the log is kept in, inside the source's metadata directory.
@@ -112,6 +112,6 @@ impl FileLog {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         let bytes = serde_json::to_vec(self).expect("a file log serialises");
-        atomic::write_file(&dir.join(LOG_FILE_NAME), &bytes)
+        durable_file::write_file(&dir.join(LOG_FILE_NAME), &bytes)
     }
 }

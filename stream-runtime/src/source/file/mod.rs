@@ -59,9 +59,9 @@ pub enum FileOrder {
 /// file sink's output (it has `_spark_metadata`), only the files of committed batches are read.
 ///
 /// ```no_run
-/// use stream_runtime::format::Csv;
-/// use stream_runtime::row::RateRow;
-/// use stream_runtime::source::FileSource;
+/// use sluice::format::Csv;
+/// use sluice::row::RateRow;
+/// use sluice::source::FileSource;
 /// let source = FileSource::<RateRow>::new("input/", Csv::new().header(true))
 ///     .max_files_per_trigger(1)
 ///     .path_glob_filter("*.csv");

@@ -1,0 +1,144 @@
+//! Values as Spark prints them (`cast(v as string)`, `concat`), and the string functions.
+
+use crate::double::format_double;
+use crate::time::{Timestamp, Window};
+
+// Strings
+
+/// Appends a value's Spark string form (`cast(v as string)`) to a buffer: longs in decimal,
+/// doubles as the JVM prints them (`20.1`, `1.0E7`), booleans `true`/`false`, timestamps as
+/// `2024-01-01 10:00:00`. Used by `concat` and casts without an intermediate `String`.
+pub trait SparkDisplay {
+    /// Appends the Spark string form of `self` to `out`.
+    fn push_spark_str(&self, out: &mut String);
+
+    /// The Spark string form of `self`.
+    fn to_spark_string(&self) -> String {
+        let mut s = String::new();
+        self.push_spark_str(&mut s);
+        s
+    }
+}
+
+impl SparkDisplay for str {
+    #[inline]
+    fn push_spark_str(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl SparkDisplay for String {
+    #[inline]
+    fn push_spark_str(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl<T: SparkDisplay + ?Sized> SparkDisplay for &T {
+    #[inline]
+    fn push_spark_str(&self, out: &mut String) {
+        (**self).push_spark_str(out);
+    }
+}
+
+macro_rules! spark_display_int {
+    ($($ty:ty),*) => {$(
+        impl SparkDisplay for $ty {
+            #[inline]
+            fn push_spark_str(&self, out: &mut String) {
+                use std::fmt::Write;
+                let _ = write!(out, "{self}");
+            }
+        }
+    )*};
+}
+spark_display_int!(i32, i64, bool);
+
+impl SparkDisplay for f64 {
+    fn push_spark_str(&self, out: &mut String) {
+        out.push_str(&format_double(*self));
+    }
+}
+
+impl SparkDisplay for Timestamp {
+    fn push_spark_str(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl SparkDisplay for Window {
+    fn push_spark_str(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl SparkDisplay for [String] {
+    fn push_spark_str(&self, out: &mut String) {
+        out.push('[');
+        out.push_str(&self.join(", "));
+        out.push(']');
+    }
+}
+
+// Generated code casts an array through its borrowed view, `&[String]`.
+impl SparkDisplay for Vec<String> {
+    fn push_spark_str(&self, out: &mut String) {
+        self.as_slice().push_spark_str(out);
+    }
+}
+
+/// `length(s)`: the number of characters (Unicode code points), as Spark counts them.
+#[inline]
+pub fn length(s: &str) -> i32 {
+    i32::try_from(s.chars().count()).unwrap_or(i32::MAX)
+}
+
+/// `lower(s)`.
+#[inline]
+pub fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// `upper(s)`.
+#[inline]
+pub fn upper(s: &str) -> String {
+    s.to_uppercase()
+}
+
+/// `trim(s)`: removes leading and trailing spaces.
+#[inline]
+pub fn trim(s: &str) -> String {
+    s.trim_matches(' ').to_string()
+}
+
+/// `split(s, sep)` with a literal separator (the DSL accepts only separators without regular
+/// expression metacharacters, so Spark's regex split and a literal split agree). As in Spark,
+/// a trailing empty string is kept: `split("a,b,", ",") = ["a", "b", ""]`.
+pub fn split(s: &str, sep: &str) -> Vec<String> {
+    if sep.is_empty() {
+        return s.chars().map(|c| c.to_string()).collect();
+    }
+    s.split(sep).map(str::to_string).collect()
+}
+
+/// `substring(s, pos, len)` with Spark's 1-based `pos` (0 behaves as 1, negative counts from
+/// the end).
+pub fn substring(s: &str, pos: i32, len: i32) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len() as i64;
+    let pos = i64::from(pos);
+    let start = if pos > 0 {
+        pos - 1
+    } else if pos < 0 {
+        (n + pos).max(0)
+    } else {
+        0
+    };
+    if len <= 0 || start >= n {
+        return String::new();
+    }
+    let end = (start + i64::from(len)).min(n);
+    chars[start as usize..end as usize].iter().collect()
+}
