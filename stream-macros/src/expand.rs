@@ -93,6 +93,64 @@ mod tests {
         assert!(!code.contains("a1:"), "{code}");
     }
 
+    /// Snapshots of whole expansions, so a change to generated code shows in review as a diff of
+    /// `src/snapshots/*.snap` (update with `INSTA_UPDATE=always` or `cargo insta review`).
+    mod snapshots {
+        use quote::quote;
+
+        use super::expand;
+
+        #[test]
+        fn stateless_filter_and_projection() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Reading { ts: Timestamp, room: String, temperature: f64 }
+                /// The seed's high-temperature alert.
+                pub query Alerts from Reading {
+                    where temperature > 25;
+                    select ts, room, temperature, alert = "HIGH TEMPERATURE ALERT";
+                }
+            }));
+        }
+
+        #[test]
+        fn windowed_aggregation_over_a_fused_prefix() {
+            insta::assert_snapshot!(expand(quote! {
+                query Sensors from Rate {
+                    select timestamp,
+                           room_name = concat("Room_", value % 5),
+                           temperature = 20 + value % 10 + (value % 3) / 10.0;
+                }
+                pub query RoomWindows from Sensors {
+                    watermark timestamp delay 30 seconds;
+                    group by window(timestamp, 10 seconds), room_name;
+                    aggregate count = count(), avg_temp = avg(temperature), max_temp = max(temperature);
+                    select room_name, start = window.start, end = window.end, count, avg_temp, max_temp;
+                }
+            }));
+        }
+
+        #[test]
+        fn sorted_and_limited_string_keys() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Click { page: String, user: Option<String> }
+                query TopPages from Click {
+                    group by page;
+                    aggregate views = count(), users = count(user);
+                    where views > 1;
+                    order by views desc, page;
+                    limit 3;
+                }
+            }));
+        }
+
+        #[test]
+        fn global_aggregation() {
+            insta::assert_snapshot!(expand(quote! {
+                query Total from Rate { aggregate n = count(), total = sum(value); }
+            }));
+        }
+    }
+
     /// Prints an expansion (run with `--nocapture`) — what `cargo expand` would show.
     #[test]
     fn print_expansion() {
