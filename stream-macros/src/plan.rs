@@ -356,6 +356,16 @@ pub(crate) enum ModeRejection {
     LimitInUpdate,
 }
 
+impl ModeRejection {
+    /// Every rule, each a marker trait in the runtime.
+    pub(crate) const ALL: [ModeRejection; 4] = [
+        ModeRejection::AppendAggregationWithoutWatermark,
+        ModeRejection::CompleteWithoutAggregation,
+        ModeRejection::SortNotInComplete,
+        ModeRejection::LimitInUpdate,
+    ];
+}
+
 /// An `order by` key over the output.
 #[derive(Debug, Clone)]
 pub(crate) struct OrderKey {
@@ -461,6 +471,8 @@ pub(crate) struct PipelinePlan {
     pub(crate) order_by: Vec<OrderKey>,
     pub(crate) limit: Option<Limit>,
     pub(crate) rejected_modes: Vec<(crate::plan::Mode, ModeRejection)>,
+    /// Every output-mode rule the query breaks (a mode may be rejected for one of them only).
+    pub(crate) broken_rules: Vec<ModeRejection>,
     /// A readable rendering of the plan (also hashed into the fingerprint).
     pub(crate) explain: String,
 }

@@ -86,8 +86,8 @@ pub mod __private {
     pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
     pub use crate::operator::{AggregateQuery, Aggregation, GlobalLimit, GroupSink};
     pub use crate::output_mode::{
-        APPEND_AGGREGATION_WITHOUT_WATERMARK, COMPLETE_WITHOUT_AGGREGATION, LIMIT_IN_UPDATE,
-        OutputMode, SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete, SupportsUpdate,
+        APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, COMPLETE_WITHOUT_AGGREGATION,
+        FinalisesGroups, LIMIT_IN_UPDATE, OutputMode, SORT_NOT_IN_COMPLETE, Unlimited, Unsorted,
     };
     pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};
     pub use crate::row::{RateRow, Row, RowError, TextLine, check_arity, take_column};

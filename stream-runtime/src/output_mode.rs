@@ -1,7 +1,7 @@
 //! Output modes (Spark's `outputMode`): what a query's sink receives each batch, the typed
-//! modes [`Append`], [`Complete`] and [`Update`], and the compile-time marker traits that make
-//! asking for a mode a pipeline cannot run in a compile error ([`SupportsAppend`],
-//! [`SupportsComplete`], [`SupportsUpdate`]), with Spark's messages.
+//! modes [`Append`], [`Complete`] and [`Update`], and the compile-time marker traits — one per
+//! rule Spark applies ([`FinalisesGroups`], [`Unsorted`], [`Aggregates`], [`Unlimited`]) — that
+//! make asking for a mode a pipeline cannot run in a compile error with that rule's message.
 //!
 //! What each mode *emits* is the stateful operators' business (see
 //! [`operator::aggregate`](crate::operator::aggregate)); which queries support which mode is
@@ -89,58 +89,85 @@ pub struct Complete;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Update;
 
-/// Implemented by pipelines that may run in append mode: those without aggregation, and
-/// aggregations grouped by an event-time window (or the event-time column) under a watermark;
-/// in both cases only if they do not sort.
+// Each rule Spark applies to output modes is a marker trait that `pipeline!` implements for
+// the queries that satisfy it; a mode is available when its rules are. Asking for a mode a
+// query breaks a rule of then fails to compile with that rule's message alone, rather than one
+// message listing every reason a mode can be refused.
+
+/// Rule: append mode emits a group once, when the watermark has made it final, so a query
+/// that aggregates must be keyed by the watermarked event time (a window over it, or the column
+/// itself). Implemented by queries without aggregation and by those.
 #[diagnostic::on_unimplemented(
-    message = "invalid streaming output mode: append is not supported by `{Self}`",
-    label = "`{Self}` aggregates without a watermark on its group key, or sorts its result",
+    message = "invalid streaming output mode: append is not supported by `{Self}`: it aggregates without a watermark on a group key",
+    label = "`{Self}` cannot run in append mode",
     note = "Spark: \"This output mode is not supported for streaming aggregations without watermark on streaming DataFrames/DataSets\"",
-    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\"",
-    note = "append mode emits a group once, when the watermark has made it final: add `watermark <ts> delay <interval>;` and group by `window(<ts>, <size>)` (or by `<ts>` itself), or use `.output_mode(Update)` or `.output_mode(Complete)`"
+    note = "add `watermark <ts> delay <interval>;` and group by `window(<ts>, <size>)` (or by `<ts>` itself), or use `.output_mode(Update)` or `.output_mode(Complete)`"
 )]
-pub trait SupportsAppend: Pipeline {}
+pub trait FinalisesGroups: Pipeline {}
 
-/// Implemented by pipelines that may run in complete mode: those with an aggregation.
+/// Rule: a stream can be sorted only as a whole result table, in complete mode. Implemented by
+/// queries without `order by`.
 #[diagnostic::on_unimplemented(
-    message = "invalid streaming output mode: complete is not supported by `{Self}`",
-    label = "`{Self}` has no streaming aggregation",
+    message = "invalid streaming output mode: `{Self}` sorts its result, which only complete mode can",
+    label = "`{Self}` has an `order by`",
+    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\"",
+    note = "use `.output_mode(Complete)`, or remove the `order by`"
+)]
+pub trait Unsorted: Pipeline {}
+
+/// Rule: complete mode re-emits the whole result table every batch, which needs an aggregation.
+/// Implemented by queries with one.
+#[diagnostic::on_unimplemented(
+    message = "invalid streaming output mode: complete is not supported by `{Self}`: it has no streaming aggregation",
+    label = "`{Self}` cannot run in complete mode",
     note = "Spark: \"This output mode is not supported for no streaming aggregations on streaming DataFrames/DataSets\"",
-    note = "complete mode re-emits the whole result table every batch, which needs a `group by ... aggregate ...`; use `.output_mode(Append)` for a query without aggregation"
+    note = "use `.output_mode(Append)` for a query without aggregation"
 )]
-pub trait SupportsComplete: Pipeline {}
+pub trait Aggregates: Pipeline {}
 
-/// Implemented by pipelines that may run in update mode: every pipeline except those that sort
-/// or limit their result.
+/// Rule: update mode cannot apply a `limit`. Implemented by queries without one.
 #[diagnostic::on_unimplemented(
-    message = "invalid streaming output mode: update is not supported by `{Self}`",
-    label = "`{Self}` sorts or limits its result",
-    note = "Spark: \"Sorting is not supported on streaming DataFrames/Datasets, unless it is on aggregated DataFrame/Dataset in Complete output mode\"",
+    message = "invalid streaming output mode: update is not supported by `{Self}`: it has a `limit`",
+    label = "`{Self}` cannot run in update mode",
     note = "Spark: \"Limits are not supported on streaming DataFrames/Datasets in Update output mode\"",
-    note = "use `.output_mode(Complete)` to sort or limit an aggregation's result, or `.output_mode(Append)` to limit a query without aggregation"
+    note = "use `.output_mode(Complete)` to limit an aggregation's result, or `.output_mode(Append)` to limit a query without aggregation"
 )]
-pub trait SupportsUpdate: Pipeline {}
+pub trait Unlimited: Pipeline {}
 
-/// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::start` checks.
-/// The typed modes ([`Append`], [`Complete`], [`Update`]) satisfy it through the `Supports*`
-/// traits, so an unsupported mode does not compile; a mode named by a string is checked when
-/// the query starts.
+/// Pipelines that may run in append mode: those that satisfy its rules ([`FinalisesGroups`],
+/// [`Unsorted`]).
+pub trait SupportsAppend: FinalisesGroups + Unsorted {}
+impl<P: FinalisesGroups + Unsorted> SupportsAppend for P {}
+
+/// Pipelines that may run in complete mode: those with an aggregation ([`Aggregates`]).
+pub trait SupportsComplete: Aggregates {}
+impl<P: Aggregates> SupportsComplete for P {}
+
+/// Pipelines that may run in update mode: those that neither sort nor limit their result
+/// ([`Unsorted`], [`Unlimited`]).
+pub trait SupportsUpdate: Unsorted + Unlimited {}
+impl<P: Unsorted + Unlimited> SupportsUpdate for P {}
+
+/// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::output_mode` checks.
+/// The typed modes ([`Append`], [`Complete`], [`Update`]) require their rules directly, so an
+/// unsupported mode does not compile and says which rule it breaks; a mode named by a string is
+/// checked when the query starts.
 pub trait OutputModeFor<P: Pipeline> {
     /// The mode, or Spark's error if `P` cannot run in it.
     fn resolve(&self) -> Result<OutputMode, Error>;
 }
 
-impl<P: SupportsAppend> OutputModeFor<P> for Append {
+impl<P: FinalisesGroups + Unsorted> OutputModeFor<P> for Append {
     fn resolve(&self) -> Result<OutputMode, Error> {
         Ok(OutputMode::Append)
     }
 }
-impl<P: SupportsComplete> OutputModeFor<P> for Complete {
+impl<P: Aggregates> OutputModeFor<P> for Complete {
     fn resolve(&self) -> Result<OutputMode, Error> {
         Ok(OutputMode::Complete)
     }
 }
-impl<P: SupportsUpdate> OutputModeFor<P> for Update {
+impl<P: Unsorted + Unlimited> OutputModeFor<P> for Update {
     fn resolve(&self) -> Result<OutputMode, Error> {
         Ok(OutputMode::Update)
     }

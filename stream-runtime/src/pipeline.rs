@@ -22,9 +22,10 @@ use crate::time::MICROS_PER_MILLI;
 
 pub use crate::batch::{BatchContext, EventTimeStats, OperatorMetrics};
 pub use crate::output_mode::{
-    APPEND_AGGREGATION_WITHOUT_WATERMARK, Append, COMPLETE_WITHOUT_AGGREGATION, Complete,
-    LIMIT_IN_UPDATE, NamedOutputMode, OutputMode, OutputModeFor, SORT_NOT_IN_COMPLETE,
-    SupportsAppend, SupportsComplete, SupportsUpdate, Update,
+    APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, Append, COMPLETE_WITHOUT_AGGREGATION,
+    Complete, FinalisesGroups, LIMIT_IN_UPDATE, NamedOutputMode, OutputMode, OutputModeFor,
+    SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete, SupportsUpdate, Unlimited, Unsorted,
+    Update,
 };
 
 /// A compiled streaming query: what `pipeline!` generates for each `query`.

@@ -14,7 +14,8 @@
 //! #         watermarks: &[], unsupported_modes: &[], fingerprint: 0, plan: "", has_scan_filters: false };
 //! #     fn process(&mut self, i: &[RateRow], _: &mut BatchContext, o: &mut Vec<RateRow>) -> Result<(), sluice::Error> { o.extend_from_slice(i); Ok(()) }
 //! # }
-//! # impl SupportsAppend for RateStream {}
+//! # impl FinalisesGroups for RateStream {}
+//! # impl Unsorted for RateStream {}
 //! use sluice::sink::ConsoleSink;
 //! use sluice::source::RateSource;
 //! use sluice::writer::ReadStream;
@@ -264,13 +265,19 @@ impl<P, S, M, K> DataStreamWriter<P, S, M, K>
 where
     P: Pipeline,
     S: Source<Row = P::Input>,
-    M: OutputModeFor<P>,
-    K: Sink<P::Output>,
 {
     /// Starts the query (Spark's `start()`): checks the output mode, opens the sink and the
     /// source, and runs the query in the background. Errors a query could only hit later
     /// (bad source options, a memory sink without a name) are returned here.
-    pub fn start(self) -> Result<StreamingQuery> {
+    ///
+    /// The output mode and the sink are bounds of this method, not of the writer, so a query
+    /// without a sink fails to compile with the sink's message (choose one with `format` or
+    /// `foreach_batch`).
+    pub fn start(self) -> Result<StreamingQuery>
+    where
+        M: OutputModeFor<P>,
+        K: Sink<P::Output>,
+    {
         let mode = self.mode.resolve()?;
         let clock = self.clock.unwrap_or_else(Clock::system);
         let StreamingFrame {

@@ -46,7 +46,14 @@ pub(super) fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Er
             Clause::Select { items, .. } => select(rel, items, errors),
             Clause::With { items, .. } => {
                 for (name, e) in items {
-                    if let Some(expr) = rel.resolve(e, &mut Ctx::Row, errors) {
+                    let Some(expr) = rel.resolve(e, &mut Ctx::Row, errors) else {
+                        // The column this would have defined (or replaced) is poisoned.
+                        let col = ident_name(name);
+                        rel.scope.retain(|c| c.name != col);
+                        rel.poison(name);
+                        continue;
+                    };
+                    {
                         let col = ident_name(name);
                         let slot = rel.slot_for(expr, &col);
                         rel.steps.push(format!("With {col}"));
@@ -256,8 +263,8 @@ fn select(rel: &mut Relation, items: &[SelectItem], errors: &Errors) {
                     push(&mut scope, c, *span);
                 }
             }
-            SelectItem::Named { name, expr } => {
-                if let Some(e) = rel.resolve(expr, &mut Ctx::Row, errors) {
+            SelectItem::Named { name, expr } => match rel.resolve(expr, &mut Ctx::Row, errors) {
+                Some(e) => {
                     let col = ident_name(name);
                     let slot = rel.slot_for(e, &col);
                     push(
@@ -270,7 +277,8 @@ fn select(rel: &mut Relation, items: &[SelectItem], errors: &Errors) {
                         name.span(),
                     );
                 }
-            }
+                None => rel.poison(name),
+            },
             SelectItem::Expr(e) => {
                 let ident = match e {
                     parse::Expr::Column(i) => i.clone(),
@@ -284,18 +292,21 @@ fn select(rel: &mut Relation, items: &[SelectItem], errors: &Errors) {
                         continue;
                     }
                 };
-                if let Some(resolved) = rel.resolve(e, &mut Ctx::Row, errors) {
-                    let col = ident_name(&ident);
-                    let slot = rel.slot_for(resolved, &col);
-                    push(
-                        &mut scope,
-                        Column {
-                            name: col,
-                            ident: ident.clone(),
-                            slot,
-                        },
-                        ident.span(),
-                    );
+                match rel.resolve(e, &mut Ctx::Row, errors) {
+                    Some(resolved) => {
+                        let col = ident_name(&ident);
+                        let slot = rel.slot_for(resolved, &col);
+                        push(
+                            &mut scope,
+                            Column {
+                                name: col,
+                                ident: ident.clone(),
+                                slot,
+                            },
+                            ident.span(),
+                        );
+                    }
+                    None => rel.poison(&ident),
                 }
             }
         }

@@ -2,13 +2,14 @@
 
 use syn::Lit;
 
-use crate::diagnostics::{Errors, SpanRange, did_you_mean, with_note};
+use crate::diagnostics::{Errors, SpanRange, closest, did_you_mean, with_note};
 use crate::parse::{self, BinOp};
 use crate::plan::{Expr, ExprKind, Literal, SqlType, Ty};
 
 use super::aggregate_call::AggregateScope;
 use super::known_names::{
-    AGGREGATES, DISTINCT_AGGREGATES, UNSUPPORTED_AGGREGATES, WINDOW_FUNCTIONS, all_names,
+    AGGREGATES, DISTINCT_AGGREGATES, UNSUPPORTED_AGGREGATES, WINDOW_FUNCTIONS, is_known_name,
+    meant_function,
 };
 use super::operators::binary;
 use super::relation::Relation;
@@ -283,6 +284,10 @@ impl Relation {
     ) -> Option<Expr> {
         let name = ident_name(ident);
         let span = SpanRange::single(ident.span());
+        if self.poisoned.contains(&name) {
+            // Its definition failed, and said so.
+            return None;
+        }
         if let Ctx::Aggregate(scope) = ctx {
             if let Some((_, slot)) = scope.keys.iter().find(|(k, _)| *k == name) {
                 return Some(typed(ExprKind::Slot(*slot), self.slots[slot.0].ty, span));
@@ -297,8 +302,15 @@ impl Relation {
                 let keys: Vec<&str> = scope.keys.iter().map(|(k, _)| k.as_str()).collect();
                 errors.error(
                     span,
-                    format!("unknown column `{name}`{}", did_you_mean(&name, keys)),
+                    format!(
+                        "unknown column `{name}`{}",
+                        did_you_mean(&name, keys.clone())
+                    ),
                 );
+                // Carry on with the key meant, so what is built on it is still checked.
+                let meant = closest(&name, keys)?.to_string();
+                let (_, slot) = scope.keys.iter().find(|(k, _)| *k == meant)?;
+                return Some(typed(ExprKind::Slot(*slot), self.slots[slot.0].ty, span));
             }
             return None;
         }
@@ -314,7 +326,11 @@ impl Relation {
                         "unknown column `{name}`{hint}\n= note: available columns: {available}"
                     ),
                 );
-                None
+                // Carry on with the column meant (the hint's), so that what is built on it
+                // (an aggregate, an output column) still has a type and raises no further error.
+                let meant = closest(&name, names.iter().map(String::as_str))?;
+                let slot = self.column(meant)?;
+                Some(typed(ExprKind::Slot(slot), self.slots[slot.0].ty, span))
             }
         }
     }
@@ -328,8 +344,23 @@ impl Relation {
         ctx: &mut Ctx<'_>,
         errors: &Errors,
     ) -> Option<Expr> {
-        let lower = name.to_string().to_lowercase();
+        let mut lower = name.to_string().to_lowercase();
         let name_span = SpanRange::single(name.span());
+        if !is_known_name(&lower) {
+            // An unknown name is the mistake; its arguments are not the problem (in an
+            // `aggregate`, each column would otherwise be reported as neither a key nor
+            // aggregated). Carry on as the function meant, if one is close, so the column it
+            // defines keeps a type.
+            let meant = meant_function(&lower);
+            errors.error(
+                name_span,
+                format!(
+                    "unknown function `{lower}`{}",
+                    meant.map_or(String::new(), |m| format!("; did you mean `{m}`?"))
+                ),
+            );
+            lower = meant?.to_string();
+        }
         if DISTINCT_AGGREGATES.contains(&lower.as_str()) {
             // Spark's message goes on to suggest approx_count_distinct(), which Sluice lacks.
             errors.error_with_help(
@@ -386,18 +417,7 @@ impl Relation {
             };
             return self.resolve_aggregate(&lower, name_span, args, star, span, scope, errors);
         }
-        // An unknown name is the mistake: its arguments are not checked (in an `aggregate`,
-        // each column would otherwise be reported as neither a key nor aggregated).
-        let Some(spec) = crate::functions::lookup(&lower) else {
-            errors.error(
-                name_span,
-                format!(
-                    "unknown function `{lower}`{}",
-                    did_you_mean(&lower, all_names())
-                ),
-            );
-            return None;
-        };
+        let spec = crate::functions::lookup(&lower)?;
         if star {
             errors.error(
                 span,

@@ -52,10 +52,10 @@ pub(super) fn group_keys(
                             did_you_mean(&name, rel.scope_names().iter().map(String::as_str))
                         ),
                     );
+                    rel.poison(&Ident::new("window", span.start));
                     continue;
                 };
                 let ty = rel.slots[slot.0].ty;
-                let mut ok = true;
                 if ty.ty != Ty::Timestamp {
                     errors.error_with_help(
                         SpanRange::single(column.span()),
@@ -65,18 +65,15 @@ pub(super) fn group_keys(
                         ),
                         "convert it first, e.g. `with ts = to_timestamp(<string>);` or `with ts = cast(<seconds> as timestamp);`",
                     );
-                    ok = false;
                 }
                 let size_micros = size.micros;
                 let slide_micros = slide.as_ref().map_or(size_micros, |s| s.micros);
                 if size_micros <= 0 {
                     errors.error(size.span, "the window size must be greater than zero");
-                    ok = false;
                 }
                 if let Some(s) = slide {
                     if s.micros <= 0 {
                         errors.error(s.span, "the window slide must be greater than zero");
-                        ok = false;
                     } else if s.micros > size_micros && size_micros > 0 {
                         errors.error_with_help(
                             s.span,
@@ -89,14 +86,15 @@ pub(super) fn group_keys(
                                 crate::parse::duration::describe_interval(size_micros)
                             ),
                         );
-                        ok = false;
                     }
                 }
                 if out.iter().any(|k| matches!(k.repr, KeyRepr::Window { .. })) {
                     errors.error(*span, "only one `window(...)` key is allowed");
-                    ok = false;
+                    continue;
                 }
-                if ok {
+                // After an error in its arguments the key still exists (the query is not
+                // generated), so `window.start` and `window.end` raise no further error.
+                {
                     push(
                         &mut out,
                         PendingKey {
@@ -114,11 +112,10 @@ pub(super) fn group_keys(
                     );
                 }
             }
-            GroupItem::Named { name, expr } => {
-                if let Some(key) = direct_key(rel, name, expr, errors) {
-                    push(&mut out, key, SpanRange::single(name.span()));
-                }
-            }
+            GroupItem::Named { name, expr } => match direct_key(rel, name, expr, errors) {
+                Some(key) => push(&mut out, key, SpanRange::single(name.span())),
+                None => rel.poison(name),
+            },
             GroupItem::Expr(e) => {
                 let parse::Expr::Column(ident) = e else {
                     errors.error_with_help(
@@ -128,8 +125,9 @@ pub(super) fn group_keys(
                     );
                     continue;
                 };
-                if let Some(key) = direct_key(rel, ident, e, errors) {
-                    push(&mut out, key, SpanRange::single(ident.span()));
+                match direct_key(rel, ident, e, errors) {
+                    Some(key) => push(&mut out, key, SpanRange::single(ident.span())),
+                    None => rel.poison(ident),
                 }
             }
         }
@@ -210,7 +208,11 @@ pub(super) fn aggregate(
             );
             continue;
         }
-        if let Some(expr) = rel.resolve(e, &mut Ctx::Aggregate(&mut scope), errors) {
+        let Some(expr) = rel.resolve(e, &mut Ctx::Aggregate(&mut scope), errors) else {
+            rel.poison(name);
+            continue;
+        };
+        {
             let mut contains_aggregate = false;
             expr.for_each_slot(&mut |s| {
                 contains_aggregate |= matches!(rel.slots[s.0].def, SlotDef::Agg(_))
@@ -221,6 +223,7 @@ pub(super) fn aggregate(
                     format!("`{col}` does not aggregate anything"),
                     "use an aggregate function such as count(), sum(x), avg(x), min(x) or max(x); keys are already output columns",
                 );
+                rel.poison(name);
                 continue;
             }
             let slot = rel.slot_for(expr, &col);

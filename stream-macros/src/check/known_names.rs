@@ -45,6 +45,38 @@ pub(crate) const WINDOW_FUNCTIONS: &[&str] = &[
     "nth_value",
 ];
 
+/// Names of other systems' functions that users reach for, and Sluice's name for them.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("average", "avg"),
+    ("cnt", "count"),
+    ("len", "length"),
+    ("lcase", "lower"),
+    ("ucase", "upper"),
+    ("substr", "substring"),
+    ("ifnull", "coalesce"),
+    ("nvl", "coalesce"),
+];
+
+/// Whether a call of `name` (lowercase) is a scalar function, an aggregate, or a name that has
+/// a message of its own.
+pub(crate) fn is_known_name(name: &str) -> bool {
+    crate::functions::lookup(name).is_some()
+        || AGGREGATES.contains(&name)
+        || DISTINCT_AGGREGATES.contains(&name)
+        || UNSUPPORTED_AGGREGATES.contains(&name)
+        || WINDOW_FUNCTIONS.contains(&name)
+        || name == "window"
+}
+
+/// The function an unknown name most likely means: a synonym, or the closest name.
+pub(crate) fn meant_function(name: &str) -> Option<&'static str> {
+    SYNONYMS
+        .iter()
+        .find(|(synonym, _)| *synonym == name)
+        .map(|(_, meant)| *meant)
+        .or_else(|| crate::diagnostics::closest(name, all_names()))
+}
+
 /// All names a call may use, for "did you mean".
 pub(crate) fn all_names() -> impl Iterator<Item = &'static str> {
     crate::functions::FUNCTIONS

@@ -27,7 +27,7 @@ use crate::parse::{self, Item};
 use crate::plan::{BuiltinSource, InputRow, InputSource, PipelinePlan, SqlType};
 
 use self::clauses::apply_clauses;
-use self::relation::{Relation, finish};
+use self::relation::{Failure, Relation, finish};
 use self::schema::check_schema;
 
 /// A user-declared input schema, checked.
@@ -80,6 +80,8 @@ pub(crate) struct FailedQuery {
     pub(crate) docs: Vec<syn::Attribute>,
     /// The row type at the root of its `from` chain (the rate source's if that is unknown).
     pub(crate) input: InputRow,
+    /// The output columns that could be typed: field, name, type (none after a syntax error).
+    pub(crate) columns: Vec<(Ident, String, SqlType)>,
 }
 
 /// A source column: Rust field, column name, type.
@@ -173,13 +175,28 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
         }
     }
     for q in queries {
-        match checker.query(q).and_then(|rel| finish(q, rel, errors)) {
+        let rel = checker.query(q);
+        let plan = match &rel {
+            Some(rel) if rel.failure.is_none() => finish(q, rel.clone(), errors),
+            _ => None,
+        };
+        match plan {
             Some(plan) => out.pipelines.push(plan),
             None => out.failed_queries.push(FailedQuery {
                 name: q.name.clone(),
                 vis: q.vis.clone(),
                 docs: doc_attrs(&q.attrs),
                 input: checker.root_input(&q.from, &mut Vec::new()),
+                // The columns that could be typed, so code using them compiles.
+                columns: rel
+                    .filter(|r| r.failure != Some(Failure::Incomplete))
+                    .map(|r| {
+                        r.scope
+                            .iter()
+                            .map(|c| (c.ident.clone(), c.name.clone(), r.slots[c.slot.0].ty))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }),
         }
     }
@@ -262,7 +279,12 @@ impl<'a> Checker<'a> {
                 );
                 return None;
             }
-            return self.query(q);
+            // A query with a syntax error has unknown columns: a query reading it is not
+            // checked (its errors would be guesses). One with other errors still has the
+            // columns it meant, so what reads it is checked, and fails with it.
+            return self
+                .query(q)
+                .filter(|rel| rel.failure != Some(Failure::Incomplete));
         }
         let candidates: Vec<&str> = BuiltinSource::ALL
             .iter()
@@ -287,10 +309,15 @@ impl<'a> Checker<'a> {
             return done.clone();
         }
         self.in_progress.push(name.clone());
-        let result = self.source(&q.from).and_then(|mut rel| {
+        let result = self.source(&q.from).map(|mut rel| {
             let before = self.errors.count();
             apply_clauses(&mut rel, q, self.errors);
-            (self.errors.count() == before && q.complete).then_some(rel)
+            if !q.complete {
+                rel.failure = Some(Failure::Incomplete);
+            } else if self.errors.count() != before {
+                rel.failure = Some(Failure::Errors);
+            }
+            rel
         });
         self.in_progress.pop();
         self.resolved.insert(name, result.clone());

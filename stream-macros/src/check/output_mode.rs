@@ -59,6 +59,27 @@ fn scan_pushable(rel: &Relation, e: &Expr) -> bool {
     }
 }
 
+/// The output-mode rules the query breaks (each a marker trait in the runtime that it then does
+/// not implement): append needs groups the watermark can finalise, complete an aggregation;
+/// sorting breaks "unsorted" (complete mode only), a limit "unlimited" (not in update mode).
+pub(super) fn broken_rules(rel: &Relation) -> Vec<ModeRejection> {
+    let mut out = Vec::new();
+    match &rel.aggregate {
+        Some(agg) if agg.event_time_key.is_none() => {
+            out.push(ModeRejection::AppendAggregationWithoutWatermark)
+        }
+        Some(_) => {}
+        None => out.push(ModeRejection::CompleteWithoutAggregation),
+    }
+    if !rel.order_by.is_empty() {
+        out.push(ModeRejection::SortNotInComplete);
+    }
+    if rel.limit.is_some() {
+        out.push(ModeRejection::LimitInUpdate);
+    }
+    out
+}
+
 /// Rules (Spark's `UnsupportedOperationChecker`):
 /// - append needs no aggregation, or an aggregation keyed by the watermarked event time (a
 ///   window over it, or the column itself), since only then can a group be final;

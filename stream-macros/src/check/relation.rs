@@ -38,6 +38,21 @@ pub(crate) struct Relation {
     pub(crate) aggregated_in: Option<String>,
     /// The first clause of each query in the chain, for plan rendering.
     pub(crate) steps: Vec<String>,
+    /// Columns whose definition had an error (already reported): a later reference to one is
+    /// not reported again.
+    pub(crate) poisoned: Vec<String>,
+    /// Whether an error was reported in this query or one it reads.
+    pub(crate) failure: Option<Failure>,
+}
+
+/// Why a relation cannot become a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// A clause had a semantic error; every clause was still checked, so the columns are those
+    /// the query meant (minus the poisoned ones) and a query reading it can be checked too.
+    Errors,
+    /// A clause did not parse: the clauses after it are unknown, so neither are the columns.
+    Incomplete,
 }
 
 impl Relation {
@@ -55,6 +70,8 @@ impl Relation {
             sort_span: None,
             aggregated_in: None,
             steps: Vec::new(),
+            poisoned: Vec::new(),
+            failure: None,
         };
         for (ident, name, ty) in fields {
             let slot = r.new_slot(
@@ -95,6 +112,11 @@ impl Relation {
         self.scope.iter().find(|c| c.name == name).map(|c| c.slot)
     }
 
+    /// Marks `name` as a column whose definition failed.
+    pub(super) fn poison(&mut self, name: &Ident) {
+        self.poisoned.push(super::expr::ident_name(name));
+    }
+
     pub(super) fn is_post(&self) -> bool {
         self.aggregate.is_some()
     }
@@ -124,6 +146,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         })
         .collect();
     let rejected_modes = output_mode::rejected_modes(&rel);
+    let broken_rules = output_mode::broken_rules(&rel);
     let docs = doc_attrs(&q.attrs);
     for a in &q.attrs {
         if !a.path().is_ident("doc") {
@@ -145,6 +168,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         order_by: rel.order_by,
         limit: rel.limit,
         rejected_modes,
+        broken_rules,
         explain,
     };
     Some(plan)

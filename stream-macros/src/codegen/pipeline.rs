@@ -35,6 +35,16 @@ fn rejection_tokens(r: ModeRejection) -> TokenStream {
     }
 }
 
+/// The runtime's marker trait of the output-mode rule a rejection breaks.
+pub(super) fn rule_trait(r: ModeRejection) -> TokenStream {
+    match r {
+        ModeRejection::AppendAggregationWithoutWatermark => quote!(FinalisesGroups),
+        ModeRejection::CompleteWithoutAggregation => quote!(Aggregates),
+        ModeRejection::SortNotInComplete => quote!(Unsorted),
+        ModeRejection::LimitInUpdate => quote!(Unlimited),
+    }
+}
+
 /// FNV-1a, for the plan fingerprint.
 fn fingerprint(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -91,14 +101,14 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
     let fp = fingerprint(&format!("{explain}\n{schema_text}"));
     let query_name = name.to_string();
     let modes = [Mode::Append, Mode::Complete, Mode::Update];
-    let supports = modes.into_iter().filter(|m| plan.supports(*m)).map(|m| {
-        let tr = match m {
-            Mode::Append => quote!(SupportsAppend),
-            Mode::Complete => quote!(SupportsComplete),
-            Mode::Update => quote!(SupportsUpdate),
-        };
-        quote!(#[automatically_derived] impl #rt::#tr for #name {})
-    });
+    // The output-mode rules the query satisfies (see the runtime's `output_mode`).
+    let supports = ModeRejection::ALL
+        .into_iter()
+        .filter(|r| !plan.broken_rules.contains(r))
+        .map(|r| {
+            let rule = rule_trait(r);
+            quote!(#[automatically_derived] impl #rt::#rule for #name {})
+        });
     let modes_doc: Vec<&str> = modes
         .into_iter()
         .filter(|m| plan.supports(*m))

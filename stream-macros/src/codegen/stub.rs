@@ -9,7 +9,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::paths::rt;
+use super::row::{RowField, row_struct};
 use crate::check::{FailedQuery, FailedSchema};
+use crate::plan::ModeRejection;
 
 /// A schema's row struct with the fields as written, and a `Row` impl that is never called.
 pub(crate) fn schema(s: &FailedSchema) -> TokenStream {
@@ -59,8 +61,8 @@ pub(crate) fn schema(s: &FailedSchema) -> TokenStream {
     }
 }
 
-/// A pipeline struct and an empty row struct, supporting every output mode (the real rules are
-/// decided once the query checks).
+/// A pipeline struct and its row struct with the columns that could be typed, supporting every
+/// output mode (the real rules are decided once the query checks).
 pub(crate) fn query(q: &FailedQuery) -> TokenStream {
     let rt = rt();
     let FailedQuery {
@@ -68,38 +70,29 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
         vis,
         docs,
         input,
+        columns,
     } = q;
     let input = super::paths::input_row(input);
     let row_name = format_ident!("{}Row", name);
     let query_name = name.to_string();
     let message = format!("the `{name}` query has errors");
-    let supports = [
-        quote!(SupportsAppend),
-        quote!(SupportsComplete),
-        quote!(SupportsUpdate),
-    ];
+    let supports = ModeRejection::ALL.map(super::pipeline::rule_trait);
+    let fields: Vec<RowField<'_>> = columns
+        .iter()
+        .map(|(ident, name, ty)| RowField {
+            ident,
+            name,
+            ty: *ty,
+            attrs: &[],
+        })
+        .collect();
+    let row = row_struct(&row_name, vis, &[], &fields);
     quote! {
         #(#docs)*
         #[derive(::core::default::Default, ::core::fmt::Debug)]
         #vis struct #name {}
 
-        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #rt::serde::Serialize, #rt::serde::Deserialize)]
-        #[serde(crate = "::sluice::__private::serde")]
-        #vis struct #row_name {}
-
-        impl #rt::Row for #row_name {
-            const SCHEMA: #rt::Schema = #rt::Schema::new(&[]);
-
-            fn to_values(&self) -> ::std::vec::Vec<#rt::Value> {
-                ::std::vec::Vec::new()
-            }
-
-            fn from_values(
-                _: ::std::vec::Vec<#rt::Value>,
-            ) -> ::core::result::Result<Self, #rt::RowError> {
-                ::core::result::Result::Ok(#row_name {})
-            }
-        }
+        #row
 
         impl #name {
             /// A fresh instance of the pipeline.

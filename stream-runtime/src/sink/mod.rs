@@ -40,6 +40,11 @@ pub struct SinkContext {
 }
 
 /// A streaming sink for rows of type `R`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a sink for the query's `{R}` rows",
+    label = "the query needs a sink before `start`",
+    note = "choose one before `.start()`: `.format(<sink>)` (`ConsoleSink::new()`, `MemorySink::new()`, `FileSink::json(dir)`, ...) or `.foreach_batch(|batch_id, rows| ...)`"
+)]
 pub trait Sink<R: Row>: Send + 'static {
     /// A description for progress reports.
     fn description(&self) -> String;
