@@ -8,13 +8,15 @@
 //! The harness (`tests/conformance/`) is generic: expectations, input, output mode and schema
 //! come from the scenario's folder. What it cannot read from the folder is the query itself,
 //! which must be a compile-time type: [`scenarios!`] below maps each scenario name to the DSL
-//! query equivalent to its `query.txt`, and generates `<scenario>::rows` and
-//! `<scenario>::console` tests. A scenario folder without an entry there fails
+//! query equivalent to its `query.txt`. The two comparison tests run every scenario folder that
+//! is present (and, for the console, every one with a `console.txt`), so a folder dropped in is
+//! compared at once; a folder without a registered query fails
 //! `every_scenario_folder_has_a_registered_query`.
 
 mod conformance;
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
 use conformance::{Cell, Scenario, compare, compare_console, console_blocks, scenario_folders};
 use sluice::prelude::*;
@@ -138,8 +140,8 @@ sluice::pipeline! {
 }
 
 /// The five scenarios the oracle's notes describe but whose folders are held back: their
-/// queries are registered so that dropping a folder in runs it; until then their tests note
-/// the absence and pass.
+/// queries are registered, so dropping a folder in runs it (a held-back folder that is absent
+/// runs nothing, and says so in the summary).
 const HELD_BACK: &[&str] = &[
     "sliding_watermark_append",
     "tumbling_watermark_complete",
@@ -149,28 +151,29 @@ const HELD_BACK: &[&str] = &[
 ];
 
 /// `scenario => Query`: the scenario's folder name and the DSL query equivalent to its
-/// `query.txt` (the output mode is read from `query.txt`). Generates a module per scenario
-/// with a `rows` test and a `console` test, and [`REGISTERED`].
+/// `query.txt` (the output mode is read from `query.txt`). Generates [`REGISTERED`] and the
+/// dispatchers that run a scenario, by name, with its query.
 macro_rules! scenarios {
     ($($name:ident => $query:ty),* $(,)?) => {
         /// Every scenario with a registered query.
         const REGISTERED: &[&str] = &[$(stringify!($name)),*];
 
-        $(
-            mod $name {
-                use super::*;
-
-                #[tokio::test]
-                async fn rows() {
-                    check_rows::<$query>(stringify!($name)).await;
-                }
-
-                #[tokio::test]
-                async fn console() {
-                    check_console::<$query>(stringify!($name)).await;
-                }
+        /// Runs scenario `name` and compares its batches with Spark's: the report of the
+        /// differences, if any.
+        async fn rows_report(name: &str) -> Option<String> {
+            match name {
+                $(stringify!($name) => check_rows::<$query>(name).await,)*
+                _ => Some(format!("`{name}`: no registered query")),
             }
-        )*
+        }
+
+        /// Runs scenario `name` into the console sink and compares the text with Spark's.
+        async fn console_report(name: &str) -> Option<String> {
+            match name {
+                $(stringify!($name) => check_console::<$query>(name).await,)*
+                _ => Some(format!("`{name}`: no registered query")),
+            }
+        }
     };
 }
 
@@ -194,48 +197,85 @@ scenarios! {
     nulls_keyed_agg_update => NullsKeyedAggregates,
 }
 
-/// `false`, with a note, when the scenario's folder is absent (a held-back scenario).
-fn present(name: &str) -> bool {
-    if Scenario::is_present(name) {
-        return true;
-    }
-    assert!(
-        HELD_BACK.contains(&name),
-        "`{name}` is registered but has no folder under tests/spark-oracle/golden, and is not \
-         one of the held-back scenarios: a misspelt name?"
-    );
-    eprintln!("note: `{name}` is held back (no folder under tests/spark-oracle/golden); not run");
-    false
-}
-
-async fn check_rows<P: Pipeline + Default>(name: &str) {
-    if !present(name) {
-        return;
-    }
+async fn check_rows<P: Pipeline + Default>(name: &str) -> Option<String> {
     let scenario = Scenario::load(name);
     let run = conformance::run_rows::<P>(&scenario).await;
-    if let Some(report) = compare(&scenario, &run) {
-        panic!("{report}");
-    }
+    let report = compare(&scenario, &run);
     // Documented, not compared (docs/semantics.md): Sluice's nullability follows Rust types.
     for note in conformance::nullability_differences(&scenario, &run) {
         eprintln!("note: {name}: {note}");
     }
+    report.map(|r| format!("`{name}`:\n{r}"))
 }
 
-async fn check_console<P: Pipeline + Default>(name: &str) {
-    if !present(name) {
-        return;
-    }
+async fn check_console<P: Pipeline + Default>(name: &str) -> Option<String> {
     let scenario = Scenario::load(name);
-    if scenario.console.is_none() {
-        eprintln!("note: `{name}` has no console.txt; nothing to compare");
-        return;
-    }
     let printed = conformance::run_console::<P>(&scenario).await;
-    if let Some(report) = compare_console(&scenario, &printed) {
-        panic!("{report}");
+    compare_console(&scenario, &printed).map(|r| format!("`{name}`:\n{r}"))
+}
+
+/// Runs `report` for each scenario, printing a line per scenario, and fails with every report.
+async fn run_all<F: Future<Output = Option<String>>>(
+    what: &str,
+    names: &[String],
+    report: impl Fn(String) -> F,
+) {
+    let mut failures = Vec::new();
+    for name in names {
+        match report(name.clone()).await {
+            None => eprintln!("{what}: `{name}` matches Spark"),
+            Some(r) => failures.push(r),
+        }
     }
+    let absent: Vec<&&str> = HELD_BACK
+        .iter()
+        .filter(|h| !names.iter().any(|n| n == **h))
+        .collect();
+    eprintln!(
+        "{what}: {} of {} scenarios match Spark; held back (not present): {absent:?}",
+        names.len() - failures.len(),
+        names.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios differ from Spark:\n\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every scenario folder present, each batch compared with Spark's.
+#[tokio::test]
+async fn every_scenario_matches_spark_batch_by_batch() {
+    let names = scenario_folders();
+    assert!(
+        names.len() >= 12,
+        "the 12 visible scenarios are present: {names:?}"
+    );
+    run_all(
+        "rows",
+        &names,
+        |name| async move { rows_report(&name).await },
+    )
+    .await;
+}
+
+/// Every scenario whose folder has Spark's console output: the same text from the console sink.
+#[tokio::test]
+async fn console_output_matches_spark_where_recorded() {
+    let names: Vec<String> = scenario_folders()
+        .into_iter()
+        .filter(|name| Scenario::load(name).console.is_some())
+        .collect();
+    assert!(
+        names.len() >= 5,
+        "the 5 recorded consoles are present: {names:?}"
+    );
+    run_all("console", &names, |name| async move {
+        console_report(&name).await
+    })
+    .await;
 }
 
 #[test]

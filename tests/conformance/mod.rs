@@ -136,11 +136,6 @@ pub(crate) struct Scenario {
 }
 
 impl Scenario {
-    /// Whether the folder of scenario `name` is present.
-    pub(crate) fn is_present(name: &str) -> bool {
-        golden_dir().join(name).is_dir()
-    }
-
     /// Loads scenario `name`; panics with the reason if a file is missing or malformed.
     pub(crate) fn load(name: &str) -> Scenario {
         let dir = golden_dir().join(name);
