@@ -381,6 +381,7 @@ pub struct BatchContext {
     event_time: Vec<EventTimeStats>,
     metrics: OperatorMetrics,
     scanned_rows: u64,
+    malformed_records: u64,
 }
 
 impl BatchContext {
@@ -407,6 +408,7 @@ impl BatchContext {
             event_time: vec![EventTimeStats::default(); watermark_nodes],
             metrics: OperatorMetrics::default(),
             scanned_rows: 0,
+            malformed_records: 0,
         }
     }
 
@@ -436,6 +438,7 @@ impl BatchContext {
             .for_each(|s| *s = EventTimeStats::default());
         self.metrics = OperatorMetrics::default();
         self.scanned_rows = 0;
+        self.malformed_records = 0;
     }
 
     /// The batch id.
@@ -523,6 +526,18 @@ impl BatchContext {
     #[inline]
     pub fn add_scanned_rows(&mut self, n: u64) {
         self.scanned_rows += n;
+    }
+
+    /// Adds to the count of malformed payloads met by `parse` clauses
+    /// ([`crate::format::PayloadDecoder`]).
+    #[inline]
+    pub fn add_malformed_records(&mut self, n: u64) {
+        self.malformed_records += n;
+    }
+
+    /// Malformed payloads met so far in this batch (kept with nulls, dropped, or failed).
+    pub fn malformed_records(&self) -> u64 {
+        self.malformed_records
     }
 
     /// Input rows that passed the scan-level filters so far.

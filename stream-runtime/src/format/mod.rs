@@ -10,6 +10,7 @@ mod csv;
 mod json;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod payload;
 mod record;
 
 use std::fmt;
@@ -19,6 +20,9 @@ use crate::row::Row;
 use crate::time::Timestamp;
 use crate::value::{DataType, Field, Schema, Value};
 
+pub use payload::PayloadDecoder;
+#[doc(hidden)]
+pub use payload::take_decoded;
 pub(crate) use record::ReadContext;
 
 /// What a reader does with a record it cannot parse: Spark's `mode` option.
@@ -374,12 +378,16 @@ impl FileFormat {
         };
         for field in schema.fields() {
             let supported = match self {
-                FileFormat::Csv(_) => {
-                    !matches!(field.data_type, DataType::Window | DataType::StringArray)
-                }
+                // Spark's CSV source has no binary type either.
+                FileFormat::Csv(_) => !matches!(
+                    field.data_type,
+                    DataType::Window | DataType::StringArray | DataType::Binary | DataType::Headers
+                ),
                 FileFormat::Json(_) => true,
                 #[cfg(feature = "parquet")]
-                FileFormat::Parquet(_) => !matches!(field.data_type, DataType::StringArray),
+                FileFormat::Parquet(_) => {
+                    !matches!(field.data_type, DataType::StringArray | DataType::Headers)
+                }
             };
             if !supported {
                 return Err(unsupported_type(name, field));
@@ -488,7 +496,9 @@ fn parse_text(
         DataType::Timestamp => {
             Value::Timestamp(TimestampFormat::parse(timestamp_format, text).ok_or_else(bad)?)
         }
-        DataType::Window | DataType::StringArray => return Err(bad()),
+        DataType::Window | DataType::StringArray | DataType::Binary | DataType::Headers => {
+            return Err(bad());
+        }
     })
 }
 
