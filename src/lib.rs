@@ -44,13 +44,18 @@ pub mod prelude {
     pub use stream_runtime::format::{Csv, Json, ParseMode};
     pub use stream_runtime::pipeline::{Append, Complete, OutputMode, Pipeline, Update};
     pub use stream_runtime::query::StreamingQuery;
-    pub use stream_runtime::row::{RateRow, Row, TextLine};
+    pub use stream_runtime::row::{KafkaRow, RateRow, Row, TextLine};
+    #[cfg(feature = "kafka")]
+    pub use stream_runtime::sink::KafkaSink;
     pub use stream_runtime::sink::{
         ConsoleSink, FileSink, ForeachBatchSink, MemorySink, MemoryTable,
     };
     pub use stream_runtime::source::{FileSource, MemoryStream, RateSource, SocketSource};
+    #[cfg(feature = "kafka")]
+    pub use stream_runtime::source::{KafkaSource, StartingOffsets};
     pub use stream_runtime::time::{Timestamp, Window};
     pub use stream_runtime::trigger::Trigger;
+    pub use stream_runtime::value::Header;
     pub use stream_runtime::writer::ReadStream;
 }
 

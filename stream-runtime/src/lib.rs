@@ -64,16 +64,17 @@ pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::Error;
+    pub use crate::format::{Csv, Json, ParseMode, PayloadDecoder, take_decoded};
     pub use crate::functions;
     pub use crate::pipeline::{
         APPEND_AGGREGATION_WITHOUT_WATERMARK, BatchContext, COMPLETE_WITHOUT_AGGREGATION,
         EventTimeStats, LIMIT_IN_UPDATE, OutputMode, Pipeline, PipelineInfo, PipelineKind,
         SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete, SupportsUpdate, WatermarkSpec,
     };
-    pub use crate::row::{RateRow, Row, RowError, TextLine, check_arity, take_column};
+    pub use crate::row::{KafkaRow, RateRow, Row, RowError, TextLine, check_arity, take_column};
     pub use crate::state;
     pub use crate::time::{Timestamp, Window, last_window_start};
-    pub use crate::value::{ColumnType, DataType, Field, Schema, Value};
+    pub use crate::value::{ColumnType, DataType, Field, Header, Schema, Value};
     pub use hashbrown;
     pub use serde;
 }

@@ -61,6 +61,14 @@ pub struct StreamingQueryProgress {
     pub sources: Vec<SourceProgress>,
     /// The sink's figures.
     pub sink: SinkProgress,
+    /// Payloads that `parse` clauses found malformed in this batch (kept with nulls, dropped,
+    /// or failing the query), a figure Spark does not report. Left out of the JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_malformed_records: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl StreamingQueryProgress {
@@ -153,6 +161,11 @@ pub struct SourceProgress {
     pub input_rows_per_second: f64,
     /// Input rows per second of processing time.
     pub processed_rows_per_second: f64,
+    /// The source's own figures (Spark's `metrics`): for Kafka `minOffsetsBehindLatest`,
+    /// `maxOffsetsBehindLatest`, `avgOffsetsBehindLatest` (see
+    /// [`Source::metrics`](crate::source::Source::metrics)). Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, String>,
 }
 
 /// The sink's figures (Spark's `SinkProgress`).
