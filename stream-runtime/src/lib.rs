@@ -52,6 +52,11 @@ pub mod writer;
 #[cfg(test)]
 mod test_rows;
 
+/// The Kafka client library the Kafka source and sink are built on (feature `kafka`), for
+/// programs that need a producer, consumer or admin client of the same version.
+#[cfg(feature = "kafka")]
+pub use rdkafka;
+
 pub use clock::Clock;
 pub use error::{Error, Result};
 pub use pipeline::{Append, BatchContext, Complete, OutputMode, Pipeline, Update};

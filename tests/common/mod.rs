@@ -4,6 +4,9 @@
 // Each test file uses only some of these helpers.
 #![allow(dead_code, unused_macros)]
 
+#[cfg(feature = "kafka")]
+pub(crate) mod kafka;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -600,6 +600,7 @@ fn cast_target(name: &str) -> Result<Ty, String> {
         "double" | "f64" => Ty::Double,
         "boolean" | "bool" => Ty::Bool,
         "timestamp" => Ty::Timestamp,
+        "binary" => Ty::Binary,
         "float" | "f32" | "real" => {
             return Err("Sluice has no 32-bit floating-point type; cast to `double`".into());
         }
@@ -610,10 +611,18 @@ fn cast_target(name: &str) -> Result<Ty, String> {
                     "unknown type `{other}` in cast{}",
                     did_you_mean(
                         other,
-                        ["string", "int", "bigint", "double", "boolean", "timestamp"]
+                        [
+                            "string",
+                            "int",
+                            "bigint",
+                            "double",
+                            "boolean",
+                            "timestamp",
+                            "binary"
+                        ]
                     )
                 ),
-                "the types are string, int, bigint, double, boolean and timestamp",
+                "the types are string, int, bigint, double, boolean, timestamp and binary",
             ));
         }
     })
@@ -657,7 +666,7 @@ pub(super) fn binary(
             let Some(common) = common_type(lhs.ty.ty, rhs.ty.ty) else {
                 return mismatch(op, op_span, &lhs, &rhs, errors);
             };
-            if matches!(common, Ty::Window | Ty::StrArray) {
+            if matches!(common, Ty::Window | Ty::StrArray | Ty::Headers) {
                 errors.error(
                     op_span,
                     format!("cannot compare values of type {}", common.sql_name()),

@@ -2,6 +2,7 @@
 //! enforces the streaming rules (watermark, windows, aggregation, output modes), and produces
 //! one [`PipelinePlan`] per query.
 
+mod decode;
 mod expr;
 pub(crate) mod functions;
 mod output_mode;
@@ -185,11 +186,25 @@ fn builtin_source(name: &str) -> Option<(TokenStream, Vec<(&'static str, SqlType
                 ("timestamp", SqlType::non_null(Ty::Timestamp)),
             ],
         )),
+        // Spark's Kafka schema (`timestampType` as `timestamp_type`, a Rust field name).
+        "Kafka" => Some((
+            quote!(#rt::KafkaRow),
+            vec![
+                ("key", SqlType::new(Ty::Binary, true)),
+                ("value", SqlType::new(Ty::Binary, true)),
+                ("topic", SqlType::non_null(Ty::Str)),
+                ("partition", SqlType::non_null(Ty::Int)),
+                ("offset", SqlType::non_null(Ty::Long)),
+                ("timestamp", SqlType::non_null(Ty::Timestamp)),
+                ("timestamp_type", SqlType::non_null(Ty::Int)),
+                ("headers", SqlType::new(Ty::Headers, true)),
+            ],
+        )),
         _ => None,
     }
 }
 
-const BUILTIN_SOURCES: [&str; 2] = ["Rate", "TextLine"];
+const BUILTIN_SOURCES: [&str; 3] = ["Rate", "TextLine", "Kafka"];
 
 /// Maps a schema field's Rust type to its Spark type.
 fn column_type(ty: &syn::Type) -> Result<SqlType, String> {
@@ -207,6 +222,12 @@ fn column_type(ty: &syn::Type) -> Result<SqlType, String> {
         let Some(syn::GenericArgument::Type(inner)) = args.args.first() else {
             return Err(unsupported_type(ty));
         };
+        if name == "Vec" && is_path(inner, "u8") {
+            return Ok(SqlType::non_null(Ty::Binary));
+        }
+        if name == "Vec" && is_path(inner, "Header") {
+            return Ok(SqlType::non_null(Ty::Headers));
+        }
         let inner_ty = column_type(inner)?;
         if name == "Option" {
             if inner_ty.nullable {
@@ -232,9 +253,14 @@ fn column_type(ty: &syn::Type) -> Result<SqlType, String> {
     Ok(SqlType::non_null(t))
 }
 
+/// Whether `ty` is a path whose last segment is `name` (`u8`, `sluice::value::Header`).
+fn is_path(ty: &syn::Type, name: &str) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
+}
+
 fn unsupported_type(ty: &syn::Type) -> String {
     format!(
-        "unsupported column type `{}`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, or Option<...> of one of them",
+        "unsupported column type `{}`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, Vec<u8>, Vec<Header>, or Option<...> of one of them",
         quote!(#ty).to_string().replace(' ', "")
     )
 }
@@ -471,7 +497,7 @@ impl<'a> Checker<'a> {
         self.errors.error(
             SpanRange::single(from.span()),
             format!(
-                "unknown source `{name}`{}\n= note: a source is a built-in source (Rate, TextLine), a `schema`, or a `query` of this pipeline",
+                "unknown source `{name}`{}\n= note: a source is a built-in source (Rate, TextLine, Kafka), a `schema`, or a `query` of this pipeline",
                 did_you_mean(&name, candidates)
             ),
         );
@@ -487,7 +513,11 @@ impl<'a> Checker<'a> {
         self.in_progress.push(name.clone());
         let result = self.source(&q.from).and_then(|mut rel| {
             let before = self.errors.count();
-            apply_clauses(&mut rel, q, self.errors);
+            let schemas = decode::Schemas {
+                checked: &self.schemas,
+                failed: &self.failed_schemas,
+            };
+            apply_clauses(&mut rel, q, &schemas, self.errors);
             (self.errors.count() == before && q.complete).then_some(rel)
         });
         self.in_progress.pop();
@@ -497,7 +527,12 @@ impl<'a> Checker<'a> {
 }
 
 /// Applies a query's clauses, in order, to the relation it reads.
-fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
+fn apply_clauses(
+    rel: &mut Relation,
+    q: &parse::QueryDef,
+    schemas: &decode::Schemas<'_>,
+    errors: &Errors,
+) {
     rel.steps.push(format!("Query {}", q.name));
     let query = q.name.to_string();
     let mut pending_group: Option<(Span, Vec<PendingKey>)> = None;
@@ -574,6 +609,7 @@ fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
                 }
             }
             Clause::Watermark { column, delay, .. } => watermark(rel, column, delay, errors),
+            Clause::Parse(p) => decode::parse_clause(rel, p, schemas, errors),
             Clause::GroupBy { kw, keys } => {
                 if rel.aggregate.is_some() {
                     chained_aggregation(rel, &query, SpanRange::single(*kw), errors);
@@ -973,6 +1009,17 @@ fn direct_key(
         errors.error(resolved.span, "cannot group by `null`");
         return None;
     }
+    if matches!(resolved.ty.ty, Ty::Binary | Ty::Headers) {
+        errors.error_with_help(
+            resolved.span,
+            format!(
+                "grouping by a {} value is not supported",
+                resolved.ty.ty.sql_name()
+            ),
+            "group by its text: `<name> = cast(<column> as string)`",
+        );
+        return None;
+    }
     let ty = resolved.ty;
     let col = ident_name(name);
     let slot = rel.slot_for(resolved, &col);
@@ -1344,7 +1391,7 @@ mod tests {
         assert_eq!(
             first_lines(e),
             [
-                "unsupported column type `u8`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, or Option<...> of one of them"
+                "unsupported column type `u8`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, Vec<u8>, Vec<Header>, or Option<...> of one of them"
             ]
         );
 

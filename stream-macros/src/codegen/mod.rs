@@ -1,6 +1,7 @@
 //! Code generation: the checked plan to Rust items. The only stage that writes runtime paths
 //! (through [`paths::rt`]); it trusts the plan and never re-validates.
 
+mod decode;
 mod expr;
 pub(crate) mod paths;
 mod pipeline;
