@@ -41,17 +41,17 @@ const CSV_OPTIONS: [&str; 8] = [
     "timestamp_format",
 ];
 
-/// Applies a `parse` clause to the relation.
+/// Applies a `parse` clause to the relation; `false` if it has errors (reported).
 pub(super) fn parse_clause(
     rel: &mut Relation,
     clause: &ParseClause,
     schemas: &Schemas<'_>,
     errors: &Errors,
-) {
+) -> bool {
     let kw = SpanRange::single(clause.kw);
     if rel.aggregate.is_some() {
         errors.error(kw, "a `parse` clause must come before the aggregation");
-        return;
+        return false;
     }
     let before = errors.count();
     let payload = rel.resolve(&clause.payload, &mut Ctx::Row, errors);
@@ -64,7 +64,7 @@ pub(super) fn parse_clause(
     let (Some(payload), Some(format), Some(mode), Some((schema, fields))) =
         (payload, format, mode, fields)
     else {
-        return;
+        return false;
     };
     if !matches!(payload.ty.ty, Ty::Str | Ty::Binary) {
         errors.error_with_help(
@@ -75,7 +75,7 @@ pub(super) fn parse_clause(
             ),
             "parse a Kafka record's `value` (BINARY), or a string column",
         );
-        return;
+        return false;
     }
     if format == DecodeFormat::Csv
         && let Some((_, name, ty)) = fields
@@ -89,10 +89,10 @@ pub(super) fn parse_clause(
                 ty.ty.sql_name()
             ),
         );
-        return;
+        return false;
     }
     if errors.count() != before {
-        return;
+        return false;
     }
     let column = expr_text(&payload, rel);
     let format_name = match format {
@@ -146,6 +146,7 @@ pub(super) fn parse_clause(
             None => rel.scope.push(Column { name, ident, slot }),
         }
     }
+    true
 }
 
 fn format(clause: &ParseClause, errors: &Errors) -> Option<DecodeFormat> {
@@ -231,7 +232,11 @@ fn options(clause: &ParseClause, format: DecodeFormat, errors: &Errors) -> Vec<D
     };
     let mut out = Vec::new();
     for (name, value) in &clause.options {
-        let n = ident_name(name);
+        let mut n = ident_name(name);
+        if format == DecodeFormat::Csv && n == "delimiter" {
+            // Spark's alias.
+            n = "sep".to_string();
+        }
         let Some(option) = allowed.iter().copied().find(|a| *a == n) else {
             errors.error(
                 SpanRange::single(name.span()),

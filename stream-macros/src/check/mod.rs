@@ -609,7 +609,13 @@ fn apply_clauses(
                 }
             }
             Clause::Watermark { column, delay, .. } => watermark(rel, column, delay, errors),
-            Clause::Parse(p) => decode::parse_clause(rel, p, schemas, errors),
+            Clause::Parse(p) => {
+                if !decode::parse_clause(rel, p, schemas, errors) {
+                    // Without the parsed columns, errors in later clauses would only be
+                    // echoes of this one.
+                    return;
+                }
+            }
             Clause::GroupBy { kw, keys } => {
                 if rel.aggregate.is_some() {
                     chained_aggregation(rel, &query, SpanRange::single(*kw), errors);
