@@ -119,9 +119,12 @@ async fn whole_rows_as_json_with_a_key_column() {
     let broker = Broker::start();
     let t = topic("json");
     broker.create_topic(&t, 1);
-    run::<Whole>(stats(), sink(&broker).topic(&t).key_column("room").value_json())
-        .await
-        .unwrap();
+    run::<Whole>(
+        stats(),
+        sink(&broker).topic(&t).key_column("room").value_json(),
+    )
+    .await
+    .unwrap();
     // Spark's `to_json(struct(*))`: null fields left out, timestamps with milliseconds.
     assert_eq!(
         broker.read_all(&t, 1),
@@ -199,7 +202,9 @@ async fn a_bad_layout_is_refused_at_start_with_sparks_messages() {
         "topic option required when no 'topic' attribute is present. Use the topic option for setting a topic."
     );
     assert_eq!(
-        run::<NoValue>(stats(), sink(&broker).topic("t")).await.unwrap_err(),
+        run::<NoValue>(stats(), sink(&broker).topic("t"))
+            .await
+            .unwrap_err(),
         "Required attribute 'value' not found; columns: room (use value_json() to write each row as JSON)"
     );
     assert_eq!(
@@ -237,7 +242,11 @@ async fn a_failed_delivery_fails_the_query_and_the_batch_is_written_on_restart()
             .unwrap()
     };
     broker.pause();
-    let query = start(sink(&broker).topic(&t).delivery_timeout(Duration::from_secs(2)));
+    let query = start(
+        sink(&broker)
+            .topic(&t)
+            .delivery_timeout(Duration::from_secs(2)),
+    );
     let e = tokio::time::timeout(Duration::from_secs(60), query.await_termination())
         .await
         .expect("the delivery times out")

@@ -89,7 +89,10 @@ fn rec(topic: &str, partition: i32, offset: i64, key: &str, value: &str) -> Seen
 
 fn offsets(progress: &sluice::StreamingQueryProgress) -> (String, String) {
     let source = &progress.sources[0];
-    (source.start_offset.to_string(), source.end_offset.to_string())
+    (
+        source.start_offset.to_string(),
+        source.end_offset.to_string(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,13 +218,11 @@ async fn starting_offsets_latest_and_specific() {
 
     // Latest: a new query sees only what comes after it started.
     let (batches, sink) = typed_collector::<RecordsRow>();
-    let query = Records::read_stream(
-        source(&broker, &t).starting_offsets(StartingOffsets::Latest),
-    )
-    .write_stream()
-    .foreach_batch(sink)
-    .start()
-    .unwrap();
+    let query = Records::read_stream(source(&broker, &t).starting_offsets(StartingOffsets::Latest))
+        .write_stream()
+        .foreach_batch(sink)
+        .start()
+        .unwrap();
     query.process_all_available().await.unwrap();
     producer.send(&t, 1, None, "new-b1");
     query.process_all_available().await.unwrap();
@@ -240,8 +241,7 @@ async fn starting_offsets_latest_and_specific() {
     );
 
     // Specific offsets, with Spark's -2 (earliest).
-    let specific =
-        StartingOffsets::parse(&format!(r#"{{"{t}":{{"0":1,"1":-2}}}}"#)).unwrap();
+    let specific = StartingOffsets::parse(&format!(r#"{{"{t}":{{"0":1,"1":-2}}}}"#)).unwrap();
     let (_, batches) = available_now(source(&broker, &t).starting_offsets(specific), None).await;
     let values: Vec<String> = batches[0].1.iter().map(|r| r.4.clone().unwrap()).collect();
     assert_eq!(values, ["old-a1", "old-b0", "new-b1"]);
@@ -336,9 +336,15 @@ async fn headers_and_assigned_partitions() {
     assert_eq!(rows.len(), 2);
     assert_eq!(
         rows[0].headers,
-        Some(vec![Header::new("trace", *b"t1"), Header::new("kind", *b"k")])
+        Some(vec![
+            Header::new("trace", *b"t1"),
+            Header::new("kind", *b"k")
+        ])
     );
-    assert_eq!(rows[0].header_text.as_deref(), Some("[{trace, t1}, {kind, k}]"));
+    assert_eq!(
+        rows[0].header_text.as_deref(),
+        Some("[{trace, t1}, {kind, k}]")
+    );
     // A record without headers has null headers, as in Spark.
     assert_eq!(rows[1].headers, None);
     assert_eq!(
@@ -458,7 +464,10 @@ async fn offsets_going_backwards_are_data_loss() {
         Some(lenient.path()),
     )
     .await;
-    assert_eq!(batches, [(2, vec![(t.clone(), 0, 3, None, Some("new3".into()))])]);
+    assert_eq!(
+        batches,
+        [(2, vec![(t.clone(), 0, 3, None, Some("new3".into()))])]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,14 +515,12 @@ async fn a_broker_that_stops_answering_fails_the_query_and_a_restart_loses_nothi
         .start()
         .unwrap();
     query.await_termination().await.unwrap();
-    let mut values: Vec<String> = sluice::sink::file::read_committed::<RecordsRow>(
-        output.path(),
-        Json::new(),
-    )
-    .unwrap()
-    .into_iter()
-    .map(|r| r.text.unwrap())
-    .collect();
+    let mut values: Vec<String> =
+        sluice::sink::file::read_committed::<RecordsRow>(output.path(), Json::new())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.text.unwrap())
+            .collect();
     values.sort();
     assert_eq!(values, ["after-0", "before-0", "before-1"]);
 }
@@ -523,4 +530,70 @@ fn offsets_round_trip_spark_json() {
     let o: KafkaOffset = serde_json::from_str(r#"{"t":{"0":5,"1":7}}"#).unwrap();
     assert_eq!(o.get("t", 1), Some(7));
     assert_eq!(o.to_json(), r#"{"t":{"0":5,"1":7}}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_offsets_per_trigger_waits_for_enough_records_or_the_delay() {
+    let broker = Broker::start();
+    let t = topic("min");
+    broker.create_topic(&t, 1);
+    let producer = broker.producer();
+    let (batches, sink) = typed_collector::<RecordsRow>();
+    let query = Records::read_stream(
+        source(&broker, &t)
+            .starting_offsets(StartingOffsets::Latest)
+            .min_offsets_per_trigger(3)
+            .max_trigger_delay(Duration::from_secs(3)),
+    )
+    .write_stream()
+    .foreach_batch(sink)
+    .start()
+    .unwrap();
+    let values = |b: &common::TypedBatches<RecordsRow>| -> Vec<Vec<String>> {
+        b.lock()
+            .unwrap()
+            .iter()
+            .map(|(_, rows)| rows.iter().map(|r| r.text.clone().unwrap()).collect())
+            .collect()
+    };
+    let wait_for = |n: usize| {
+        let batches = batches.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while batches.lock().unwrap().len() < n {
+                assert!(std::time::Instant::now() < deadline, "no batch {n}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    // As in Spark, the first trigger runs at once (here an empty batch 0).
+    wait_for(1).await;
+    producer.send(&t, 0, None, "r0");
+    producer.send(&t, 0, None, "r1");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        values(&batches),
+        [Vec::<String>::new()],
+        "two records are not enough"
+    );
+    producer.send(&t, 0, None, "r2");
+    wait_for(2).await;
+    producer.send(&t, 0, None, "r3");
+    // One record: it waits for `max_trigger_delay` since the last batch.
+    let lonely = std::time::Instant::now();
+    wait_for(3).await;
+    assert!(
+        lonely.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        lonely.elapsed()
+    );
+    query.stop().await;
+    assert_eq!(
+        values(&batches),
+        [
+            vec![],
+            vec!["r0".to_string(), "r1".into(), "r2".into()],
+            vec!["r3".into()]
+        ]
+    );
 }

@@ -20,7 +20,7 @@ use sluice::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplicati
 use sluice::rdkafka::client::DefaultClientContext;
 use sluice::rdkafka::consumer::{BaseConsumer, Consumer};
 use sluice::rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use sluice::rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use sluice::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use sluice::rdkafka::{Offset, TopicPartitionList};
 
 /// How long a broker call in a test may take.
@@ -198,6 +198,7 @@ impl Broker {
             .set("linger.ms", "0")
             .set("batch.num.messages", "1")
             .set("max.in.flight.requests.per.connection", "1")
+            .set("socket.nagle.disable", "true")
             .create()
             .expect("a producer");
         TestProducer { producer }
@@ -299,7 +300,7 @@ pub(crate) struct Record {
 
 /// A producer for test input.
 pub(crate) struct TestProducer {
-    producer: ThreadedProducer<DefaultProducerContext>,
+    producer: BaseProducer,
 }
 
 impl TestProducer {
@@ -335,8 +336,16 @@ impl TestProducer {
         self.producer
             .send(record)
             .unwrap_or_else(|(e, _)| panic!("cannot send to {topic}: {e}"));
-        // One record in flight at a time: each is its own produce request.
-        self.producer.flush(TIMEOUT).expect("acknowledged");
+        // One record in flight at a time: each is its own produce request. (Polling beats
+        // `flush`, which waits in steps of 100 ms.)
+        let deadline = Instant::now() + TIMEOUT;
+        while self.producer.in_flight_count() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "a record to {topic} was not acknowledged"
+            );
+            self.producer.poll(Duration::from_millis(1));
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 // Each test file uses only some of these helpers.
 #![allow(dead_code, unused_macros)]
 
+pub(crate) mod crash;
 #[cfg(feature = "kafka")]
 pub(crate) mod kafka;
 

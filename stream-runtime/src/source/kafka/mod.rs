@@ -337,7 +337,11 @@ impl KafkaSource {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             // Ranges are read from exact offsets; one that is gone is an error, never a jump.
-            .set("auto.offset.reset", "error");
+            .set("auto.offset.reset", "error")
+            // A batch reads offsets known to exist, so a fetch need not wait for more data; a
+            // long wait would also hold up the offset requests queued behind it on the same
+            // connection (responses come in order).
+            .set("fetch.wait.max.ms", "10");
         for (key, value) in &self.kafka_options {
             let Some(setting) = key.strip_prefix("kafka.") else {
                 return Err(Error::InvalidArgument(format!(
