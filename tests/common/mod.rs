@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_macros)]
 
 pub(crate) mod crash;
+pub(crate) mod examples;
 #[cfg(feature = "kafka")]
 pub(crate) mod kafka;
 
