@@ -71,7 +71,7 @@ async fn available_now(
     let mut out = Vec::new();
     for (id, rows) in batches.lock().unwrap().iter() {
         let mut rows = seen(rows);
-        rows.sort_by(|a, b| (a.1, a.2).cmp(&(b.1, b.2)));
+        rows.sort_by_key(|a| (a.1, a.2));
         out.push((*id, rows));
     }
     (query, out)

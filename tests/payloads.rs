@@ -96,6 +96,9 @@ fn readings() -> Vec<KafkaRow> {
     ]
 }
 
+/// `(offset, ts, room, temp)` of a parsed row.
+type Parsed = (i64, Option<Timestamp>, Option<String>, Option<f64>);
+
 fn stream_of(rows: Vec<KafkaRow>) -> MemoryStream<KafkaRow> {
     let stream = MemoryStream::new();
     stream.add_data(rows);
@@ -182,7 +185,7 @@ Batch: 0
 #[tokio::test]
 async fn permissive_parsing_gives_nulls_and_counts_them() {
     let (query, batches) = run_available_now::<Lenient, _>(stream_of(readings()), Append).await;
-    let got: Vec<(i64, Option<Timestamp>, Option<String>, Option<f64>)> = batches
+    let got: Vec<Parsed> = batches
         .into_iter()
         .flat_map(|(_, rows)| rows)
         .map(|r| (r.offset, r.ts, r.room, r.temp))

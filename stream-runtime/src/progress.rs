@@ -232,8 +232,11 @@ mod tests {
                 description: "MemorySink".into(),
                 num_output_rows: 0,
             },
+            num_malformed_records: 0,
         };
         let json: serde_json::Value = serde_json::from_str(&p.json()).unwrap();
+        // Sluice's own figure is left out while zero, so the JSON stays Spark's.
+        assert!(json.get("numMalformedRecords").is_none());
         assert_eq!(json["batchId"], 3);
         assert_eq!(json["numInputRows"], 5);
         assert_eq!(json["timestamp"], "2024-01-01T10:00:00.000Z");

@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::row::KafkaRow;
 
 use self::client::{Client, Patience, Subscription};
-use self::offsets::{EARLIEST, LATEST, PartitionOffsets, rate_limit};
+use self::offsets::{EARLIEST, LATEST, PartitionOffsets, plan_ranges, rate_limit};
 use super::{Backlog, PartitionBacklog, ReadLimit, RowChunk, Source, SourceContext};
 
 pub use offsets::{KafkaOffset, StartingOffsets, TopicPartition};
@@ -405,7 +405,7 @@ impl KafkaSource {
                         LATEST => high,
                         o if o < low && self.fail_on_data_loss => {
                             return Err(self.error(format!(
-                                "Cannot fetch offset {o} of {tp}: the earliest available is {low}. {FAIL_ON_DATA_LOSS_ADVICE}"
+                                "Cannot fetch offset {o} of {tp}: the earliest available offset is {low}. {FAIL_ON_DATA_LOSS_ADVICE}"
                             )));
                         }
                         o => o,
@@ -557,48 +557,18 @@ impl Source for KafkaSource {
         self.lost = (0, None);
         let from = self.start_offsets(start);
         let partitions: BTreeSet<TopicPartition> = end.partitions().keys().cloned().collect();
-        let watermarks = self.client()?.watermarks(&partitions)?;
-        let mut ranges = BTreeMap::new();
-        for (tp, &until) in end.partitions() {
-            let (low, _) = watermarks[tp];
-            let begin = match from.get(tp) {
-                Some(&b) => b,
-                None => {
-                    // New since the last batch: from offset 0, which retention may have
-                    // removed.
-                    if low != 0 {
-                        self.data_loss(format!(
-                            "Added partition {tp} starts from {low} instead of 0. Some data may have been missed"
-                        ))?;
-                        self.count_lost(low.min(until) as u64, format!("{tp} started at {low}"));
-                    }
-                    low
-                }
-            };
-            if until < begin {
-                // Went backwards (planned with `fail_on_data_loss(false)`): Spark skips the
-                // range and continues from the new, lower offset.
-                let skipped = (until - low).max(0) as u64;
-                self.count_lost(
-                    skipped,
-                    format!("Partition {tp}'s offset was changed from {begin} to {until}"),
-                );
-                continue;
-            }
-            let begin = if begin < low {
-                self.data_loss(format!(
-                    "Cannot fetch offset {begin} of {tp}: the earliest available offset is {low}"
-                ))?;
-                let skipped = (low.min(until) - begin) as u64;
-                self.count_lost(
-                    skipped,
-                    format!("offsets {begin} to {} of {tp} are gone", low.min(until)),
-                );
-                low.min(until)
-            } else {
-                begin
-            };
-            ranges.insert(tp.clone(), (begin, until));
+        let earliest = self
+            .client()?
+            .watermarks(&partitions)?
+            .into_iter()
+            .map(|(tp, (low, _))| (tp, low))
+            .collect();
+        let (ranges, losses) = plan_ranges(&from, end.partitions(), &earliest);
+        if let Some(first) = losses.first() {
+            self.data_loss(first.message.clone())?;
+        }
+        for loss in losses {
+            self.count_lost(loss.skipped, loss.what);
         }
         let rows = self.client()?.read(&ranges, self.include_headers)?;
         Ok(vec![RowChunk::Owned(rows)])

@@ -211,6 +211,79 @@ pub(crate) fn rate_limit(
         .collect()
 }
 
+/// Records a batch cannot read, as Spark words the loss, and how many offsets it skips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DataLoss {
+    /// Spark's message (the query fails with it under `failOnDataLoss`).
+    pub(crate) message: String,
+    /// Offsets skipped over.
+    pub(crate) skipped: u64,
+    /// What was skipped, for the progress.
+    pub(crate) what: String,
+}
+
+/// Plans the range `[begin, until)` each partition of a batch reads, from the batch's start
+/// and end offsets and each partition's earliest available offset now, as Spark's
+/// `KafkaMicroBatchStream.planInputPartitions` does:
+///
+/// - a partition without a start offset is new: it is read from its earliest offset, and if that
+///   is not 0 its first records are gone;
+/// - an end below the start (the partition went backwards: the topic was created again, planned
+///   under `failOnDataLoss(false)`) gives no range; the records of the new partition below the
+///   end are skipped, as Spark skips them;
+/// - a start below the earliest offset (retention removed records) reads from the earliest.
+pub(crate) fn plan_ranges(
+    from: &PartitionOffsets,
+    end: &PartitionOffsets,
+    earliest: &PartitionOffsets,
+) -> (BTreeMap<TopicPartition, (i64, i64)>, Vec<DataLoss>) {
+    let mut ranges = BTreeMap::new();
+    let mut losses = Vec::new();
+    for (tp, &until) in end {
+        let low = earliest.get(tp).copied().unwrap_or(0);
+        let begin = match from.get(tp) {
+            Some(&b) => b,
+            None => {
+                if low != 0 {
+                    losses.push(DataLoss {
+                        message: format!(
+                            "Added partition {tp} starts from {low} instead of 0. Some data may have been missed"
+                        ),
+                        skipped: low.min(until).max(0) as u64,
+                        what: format!("{tp} started at {low}"),
+                    });
+                }
+                low
+            }
+        };
+        if until < begin {
+            losses.push(DataLoss {
+                message: format!(
+                    "Partition {tp}'s offset was changed from {begin} to {until}, some data may have been missed"
+                ),
+                skipped: (until - low).max(0) as u64,
+                what: format!("Partition {tp}'s offset was changed from {begin} to {until}"),
+            });
+            continue;
+        }
+        let begin = if begin < low {
+            let resumed = low.min(until);
+            losses.push(DataLoss {
+                message: format!(
+                    "Cannot fetch offset {begin} of {tp}: the earliest available offset is {low}"
+                ),
+                skipped: (resumed - begin) as u64,
+                what: format!("offsets {begin} to {resumed} of {tp} are gone"),
+            });
+            resumed
+        } else {
+            begin
+        };
+        ranges.insert(tp.clone(), (begin, until));
+    }
+    (ranges, losses)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,7 +315,9 @@ mod tests {
             StartingOffsets::parse("{\"t\": 3}")
                 .unwrap_err()
                 .to_string()
-                .starts_with("Expected e.g. {\"topicA\":{\"0\":23,\"1\":-1}}")
+                .starts_with(
+                    "Expected e.g. {\"topicA\":{\"0\":23,\"1\":-1},\"topicB\":{\"0\":-2}}, got {\"t\": 3}: "
+                )
         );
         assert_eq!(
             StartingOffsets::parse(r#"{"t":{"0":-3}}"#)
@@ -250,6 +325,71 @@ mod tests {
                 .to_string(),
             "starting offset -3 of t-0 is not an offset (-2 is earliest, -1 latest)"
         );
+    }
+
+    #[test]
+    fn ranges_and_data_loss_are_planned_as_spark_plans_them() {
+        let tp = |p| TopicPartition::new("t", p);
+        // Partition 0 read on; 1 lost offsets 5 to 8 to retention; 2 went backwards from 7 to
+        // 3 (the topic was created again); 3 is new and starts at 0; 4 is new but its first
+        // two records are gone.
+        let from = offsets(&[("t", 0, 2), ("t", 1, 5), ("t", 2, 7)]);
+        let end = offsets(&[
+            ("t", 0, 4),
+            ("t", 1, 12),
+            ("t", 2, 3),
+            ("t", 3, 1),
+            ("t", 4, 6),
+        ]);
+        let earliest = offsets(&[
+            ("t", 0, 0),
+            ("t", 1, 9),
+            ("t", 2, 0),
+            ("t", 3, 0),
+            ("t", 4, 2),
+        ]);
+        let (ranges, losses) = plan_ranges(&from, &end, &earliest);
+        assert_eq!(
+            ranges,
+            BTreeMap::from([
+                (tp(0), (2, 4)),
+                (tp(1), (9, 12)),
+                (tp(3), (0, 1)),
+                (tp(4), (2, 6)),
+            ])
+        );
+        let described: Vec<(&str, u64, &str)> = losses
+            .iter()
+            .map(|l| (l.message.as_str(), l.skipped, l.what.as_str()))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                (
+                    "Cannot fetch offset 5 of t-1: the earliest available offset is 9",
+                    4,
+                    "offsets 5 to 9 of t-1 are gone"
+                ),
+                (
+                    "Partition t-2's offset was changed from 7 to 3, some data may have been missed",
+                    3,
+                    "Partition t-2's offset was changed from 7 to 3"
+                ),
+                (
+                    "Added partition t-4 starts from 2 instead of 0. Some data may have been missed",
+                    2,
+                    "t-4 started at 2"
+                ),
+            ]
+        );
+        // Everything up to the end removed: nothing to read, everything counted.
+        let (ranges, losses) = plan_ranges(
+            &offsets(&[("t", 0, 1)]),
+            &offsets(&[("t", 0, 4)]),
+            &offsets(&[("t", 0, 6)]),
+        );
+        assert_eq!(ranges, BTreeMap::from([(tp(0), (4, 4))]));
+        assert_eq!(losses[0].skipped, 3);
     }
 
     #[test]
