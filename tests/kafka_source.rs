@@ -353,6 +353,8 @@ async fn headers_and_assigned_partitions() {
     );
 }
 
+// Tansu 0.6.0 cannot add partitions to a topic (CreatePartitions is unsupported), so the
+// partitions found later are those of a topic created later; the source treats both alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pattern_picks_up_topics_created_later_from_their_start() {
     let broker = Broker::start();
@@ -596,4 +598,27 @@ async fn min_offsets_per_trigger_waits_for_enough_records_or_the_delay() {
             vec!["r3".into()]
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_once_reads_everything_in_one_batch() {
+    let broker = Broker::start();
+    let t = topic("once");
+    broker.create_topic(&t, 2);
+    let producer = broker.producer();
+    for i in 0..5 {
+        producer.send(&t, i % 2, None, &format!("r{i}"));
+    }
+    let (batches, sink) = typed_collector::<RecordsRow>();
+    let query = Records::read_stream(source(&broker, &t).max_offsets_per_trigger(2))
+        .write_stream()
+        .trigger(Trigger::Once)
+        .foreach_batch(sink)
+        .start()
+        .unwrap();
+    query.await_termination().await.unwrap();
+    let batches = batches.lock().unwrap();
+    // `Trigger::Once` ignores `max_offsets_per_trigger`, as Spark's `ReadLimit.allAvailable`.
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].1.len(), 5);
 }
