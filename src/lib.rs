@@ -42,6 +42,11 @@ pub use stream_runtime::{
     source, time, trigger, value, watermark, writer,
 };
 
+/// The Kafka client library the Kafka source and sink are built on (feature `kafka`), for
+/// programs that need a producer, consumer or admin client of the same version.
+#[cfg(feature = "kafka")]
+pub use stream_runtime::rdkafka;
+
 // The names most programs use, at the root.
 pub use stream_runtime::{
     Append, BatchContext, Clock, Complete, DataStreamWriter, Error, OutputMode, Pipeline,
@@ -58,13 +63,18 @@ pub mod prelude {
     pub use stream_runtime::format::{Csv, Json, ParseMode};
     pub use stream_runtime::pipeline::{Append, Complete, OutputMode, Pipeline, Update};
     pub use stream_runtime::query::StreamingQuery;
-    pub use stream_runtime::row::{RateRow, Row, TextLine};
+    pub use stream_runtime::row::{KafkaRow, RateRow, Row, TextLine};
+    #[cfg(feature = "kafka")]
+    pub use stream_runtime::sink::KafkaSink;
     pub use stream_runtime::sink::{
         ConsoleSink, FileSink, ForeachBatchSink, MemorySink, MemoryTable,
     };
     pub use stream_runtime::source::{FileSource, MemoryStream, RateSource, SocketSource};
+    #[cfg(feature = "kafka")]
+    pub use stream_runtime::source::{KafkaSource, StartingOffsets};
     pub use stream_runtime::time::{Timestamp, Window};
     pub use stream_runtime::trigger::Trigger;
+    pub use stream_runtime::value::Header;
     pub use stream_runtime::writer::ReadStream;
 }
 

@@ -1,8 +1,9 @@
 //! Kill a query's process at any moment, restart it, lose nothing, double nothing.
 //!
 //! The test binary re-executes itself as a worker (`crash_worker`, inert unless
-//! `SLUICE_CRASH_WORKER` is set): a windowed aggregation over a directory of CSV files, written
-//! by the file sink as JSON lines, with a checkpoint. The parent kills workers with `SIGKILL`
+//! `SLUICE_CRASH_WORKER` is set; the harness is `tests/common/crash.rs`): a windowed
+//! aggregation over a directory of CSV files, written by the file sink as JSON lines, with a
+//! checkpoint. The parent kills workers with `SIGKILL`
 //!
 //! - at every failpoint of every batch (`SLUICE_FAILPOINT`, see `stream-runtime/src/failpoint.rs`:
 //!   before the offset log, mid-batch, after the sink wrote but before the commit, halfway
@@ -16,14 +17,15 @@
 
 #![cfg(feature = "failpoints")]
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use sluice::prelude::*;
+
+use common::crash::{self, CrashRun, Output};
 
 sluice::pipeline! {
     schema Reading { ts: Timestamp, key: String, value: f64 }
@@ -37,13 +39,6 @@ sluice::pipeline! {
 }
 
 const FILES: usize = 12;
-const POINTS: [&str; 5] = [
-    "before_offsets",
-    "after_offsets",
-    "after_sink",
-    "mid_snapshot",
-    "after_commit",
-];
 
 /// The worker: runs the query to completion (`Trigger::AvailableNow`) over the directories named
 /// in `SLUICE_CRASH_WORKER` (`input|output|checkpoint`).
@@ -116,15 +111,12 @@ struct Run {
     checkpoint: tempfile::TempDir,
 }
 
-enum Outcome {
-    /// The worker finished the query.
-    Finished,
-    /// The worker was killed (at the failpoint, or at the deadline).
-    Killed,
-}
+impl CrashRun for Run {
+    const WORKER: &'static str = "crash_worker";
+    const CONFIG_VAR: &'static str = "SLUICE_CRASH_WORKER";
+    type Shared = ();
 
-impl Run {
-    fn new() -> Run {
+    fn new(_: &()) -> Run {
         let run = Run {
             input: tempfile::tempdir().unwrap(),
             output: tempfile::tempdir().unwrap(),
@@ -134,109 +126,22 @@ impl Run {
         run
     }
 
-    /// Starts a worker; kills it with SIGKILL when it reports reaching `failpoint`, or at
-    /// `deadline`.
-    fn worker(&self, failpoint: Option<(&str, u64)>, deadline: Option<Duration>) -> Outcome {
-        let config = format!(
+    fn config(&self) -> String {
+        format!(
             "{}|{}|{}",
             self.input.path().display(),
             self.output.path().display(),
             self.checkpoint.path().display()
-        );
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args([
-            "crash_worker",
-            "--exact",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("SLUICE_CRASH_WORKER", config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        if let Some((point, batch)) = failpoint {
-            cmd.env("SLUICE_FAILPOINT", format!("{point}:{batch}"));
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (hit_tx, hit_rx) = std::sync::mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            let mut log = String::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.starts_with("SLUICE_FAILPOINT_HIT") {
-                    let _ = hit_tx.send(line.clone());
-                }
-                log.push_str(&line);
-                log.push('\n');
-            }
-            log
-        });
-        let started = Instant::now();
-        loop {
-            if hit_rx.try_recv().is_ok() {
-                child.kill().unwrap();
-                child.wait().unwrap();
-                reader.join().unwrap();
-                return Outcome::Killed;
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                let log = reader.join().unwrap();
-                assert!(status.success(), "the worker failed: {status}\n{log}");
-                return Outcome::Finished;
-            }
-            if deadline.is_some_and(|d| started.elapsed() >= d) {
-                child.kill().unwrap();
-                child.wait().unwrap();
-                reader.join().unwrap();
-                return Outcome::Killed;
-            }
-            std::thread::sleep(Duration::from_micros(500));
-        }
+        )
     }
 
-    /// Restarts workers until one finishes.
-    fn finish(&self) {
-        for _ in 0..20 {
-            if let Outcome::Finished = self.worker(None, None) {
-                return;
-            }
-        }
-        panic!("the query never finished");
-    }
-
-    /// The committed output, batch by batch, each batch's rows sorted.
-    fn output(&self) -> BTreeMap<u64, Vec<String>> {
-        let mut batches: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-        for file in sluice::sink::file::committed_files(self.output.path()).unwrap() {
-            let batch = batch_of(&file);
-            let rows = batches.entry(batch).or_default();
-            rows.extend(
-                fs::read_to_string(&file)
-                    .unwrap()
-                    .lines()
-                    .map(str::to_string),
-            );
-        }
-        for rows in batches.values_mut() {
-            rows.sort();
-        }
-        batches
+    fn output_dir(&self) -> &Path {
+        self.output.path()
     }
 }
 
-/// `part-00003-00000.json` → 3.
-fn batch_of(file: &Path) -> u64 {
-    let name = file.file_name().unwrap().to_str().unwrap();
-    name.split('-')
-        .nth(1)
-        .and_then(|b| b.parse().ok())
-        .unwrap_or_else(|| panic!("not a part file: {name}"))
-}
-
-fn reference() -> BTreeMap<u64, Vec<String>> {
-    let run = Run::new();
-    run.finish();
-    let out = run.output();
+fn reference() -> Output {
+    let out = crash::reference::<Run>(&());
     assert!(
         out.len() >= FILES / 2,
         "the reference run emits windows in many batches: {out:?}"
@@ -246,113 +151,33 @@ fn reference() -> BTreeMap<u64, Vec<String>> {
     out
 }
 
-/// A small deterministic generator for the random kill instants.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-/// One worker start of a scenario: stop it at a failpoint, or kill it at a deadline.
-type Step = (Option<(&'static str, u64)>, Option<Duration>);
-
-/// Runs `kills` scenarios on two threads; each kills one or more workers, then finishes the
-/// query; returns the number of workers killed.
-fn run_scenarios(scenarios: Vec<Vec<Step>>, expected: &BTreeMap<u64, Vec<String>>) -> usize {
-    let chunks: Vec<Vec<_>> = {
-        let mid = scenarios.len() / 2;
-        let mut s = scenarios;
-        let second = s.split_off(mid);
-        vec![s, second]
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    let mut killed = 0;
-                    for steps in chunk {
-                        let run = Run::new();
-                        for (failpoint, deadline) in &steps {
-                            if let Outcome::Killed = run.worker(*failpoint, *deadline) {
-                                killed += 1;
-                            }
-                        }
-                        run.finish();
-                        let got = run.output();
-                        assert_eq!(&got, expected, "after kills {steps:?}");
-                    }
-                    killed
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    })
-}
-
 #[test]
 fn killed_at_every_failpoint_of_every_batch() {
     let expected = reference();
-    let batches = expected.keys().max().copied().unwrap() + 1;
-    let mut scenarios = Vec::new();
-    for point in POINTS {
-        for batch in 0..batches {
-            scenarios.push(vec![(Some((point, batch)), None)]);
-        }
-    }
-    // Two kills in a row: mid-batch, then again after the sink wrote the re-run batch.
-    for batch in [2, 5] {
-        scenarios.push(vec![
-            (Some(("after_offsets", batch)), None),
-            (Some(("after_sink", batch)), None),
-        ]);
-    }
-    let killed = run_scenarios(scenarios, &expected);
+    let killed = crash::run_scenarios::<Run>(&(), crash::every_failpoint(&expected), &expected);
     assert!(killed >= 50, "only {killed} failpoints were reached");
-}
-
-/// Runs `scenarios` scenarios of one to three kills at random instants; returns the number of
-/// workers killed.
-fn random_kills(scenarios: usize, seed: u64) -> usize {
-    let expected = reference();
-    let started = Instant::now();
-    Run::new().finish();
-    let run_time = started.elapsed().as_micros() as u64;
-    let mut rng = XorShift(seed);
-    let scenarios = (0..scenarios)
-        .map(|_| {
-            // One to three kills at instants spread over a whole run.
-            (0..1 + rng.next() % 3)
-                .map(|_| {
-                    (
-                        None,
-                        Some(Duration::from_micros(rng.next() % (run_time + 1))),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    run_scenarios(scenarios, &expected)
 }
 
 #[test]
 fn killed_at_random_instants() {
-    let killed = random_kills(12, 0x5eed);
+    let expected = reference();
+    let killed = crash::run_scenarios::<Run>(
+        &(),
+        crash::random_instants::<Run>(&(), 12, 0x5eed),
+        &expected,
+    );
     assert!(killed > 0, "no worker was killed");
 }
 
 #[test]
 #[ignore = "stress: 500 kills; run with --features failpoints -- --ignored (CI does)"]
 fn killed_at_random_instants_stress() {
+    let expected = reference();
     // Rounds of scenarios until 500 workers died (a kill instant after a run's end kills none).
     let (mut killed, mut round) = (0, 0);
     while killed < 500 {
-        killed += random_kills(100, 0xdecaf + round);
+        let scenarios = crash::random_instants::<Run>(&(), 100, 0xdecaf + round);
+        killed += crash::run_scenarios::<Run>(&(), scenarios, &expected);
         round += 1;
     }
     eprintln!(

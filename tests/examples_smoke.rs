@@ -6,10 +6,13 @@
 //! when this test runs alone (`cargo test --test examples_smoke`), build them first with
 //! `cargo build --examples`.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use common::examples::run;
 
 /// Each example, and text its output must contain.
 const EXAMPLES: &[(&str, &[&str])] = &[
@@ -113,83 +116,12 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// How long one example may take, at most.
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn examples_dir() -> PathBuf {
-    // target/<profile>/deps/examples_smoke-<hash> → target/<profile>/examples
-    let exe = std::env::current_exe().expect("the test executable's path");
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps")
-        .join("examples")
-}
-
-/// Runs one example; returns its stdout and how long it took, or what went wrong.
-fn run(name: &str) -> Result<(String, Duration), String> {
-    let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        return Err(format!(
-            "{} is missing: `cargo test` builds the examples (or run `cargo build --examples`)",
-            path.display()
-        ));
-    }
-    let started = Instant::now();
-    let mut child = Command::new(&path)
-        .args(["--seconds", "2"])
-        .env_remove("SLUICE_SECONDS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
-    // Read the pipes while the example runs, so a full pipe cannot block it.
-    let stdout = child.stdout.take().expect("piped stdout");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
-        thread::spawn(move || {
-            let mut text = String::new();
-            pipe.read_to_string(&mut text).map(|_| text)
-        })
-    };
-    let (stdout, stderr) = (read(Box::new(stdout)), read(Box::new(stderr)));
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("did not finish within {TIMEOUT:?}"));
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let stdout = stdout
-        .join()
-        .expect("stdout reader")
-        .map_err(|e| e.to_string())?;
-    let stderr = stderr
-        .join()
-        .expect("stderr reader")
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err(format!(
-            "exited with {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        ));
-    }
-    if !stderr.is_empty() {
-        return Err(format!("wrote to stderr:\n{stderr}"));
-    }
-    Ok((stdout, elapsed))
-}
-
 #[test]
 fn every_example_runs_and_prints_its_cell() {
     let started = Instant::now();
     let runs: Vec<_> = EXAMPLES
         .iter()
-        .map(|&(name, _)| (name, thread::spawn(move || run(name))))
+        .map(|&(name, _)| (name, thread::spawn(move || run(name, &["--seconds", "2"]))))
         .collect();
     let mut failures = Vec::new();
     for ((name, handle), (_, expected)) in runs.into_iter().zip(EXAMPLES) {
@@ -216,12 +148,14 @@ fn every_example_runs_and_prints_its_cell() {
 #[test]
 fn every_example_file_is_smoke_tested() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    // The Kafka examples need a broker: `tests/kafka_examples.rs` runs them.
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("the examples directory")
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
             name.strip_suffix(".rs").map(str::to_string)
         })
+        .filter(|name| !name.starts_with("kafka_"))
         .collect();
     files.sort();
     let mut listed: Vec<String> = EXAMPLES.iter().map(|(n, _)| n.to_string()).collect();

@@ -114,6 +114,43 @@ sluice::pipeline! {
                constant = lit(42);
     }
 
+    /// Bytes and headers.
+    pub schema Blob {
+        /// Raw bytes.
+        data: Vec<u8>,
+        /// Maybe bytes.
+        extra: Option<Vec<u8>>,
+        /// Kafka headers.
+        meta: Vec<Header>,
+    }
+
+    /// Binary casts and comparisons, and headers passed through.
+    pub query Bytes from Blob {
+        where data != extra and data > cast("a" as binary);
+        select data, text = cast(data as string), meta, meta_text = cast(meta as string),
+               has_extra = extra is not null;
+    }
+
+    /// Payloads parsed as JSON and as CSV, in every mode.
+    pub query Parsed from Kafka {
+        parse value as json Blob;
+        parse cast(key as string) as csv(sep = ";", null_value = "-", timestamp_format = "yyyy-MM-dd") Sensorless mode drop_malformed;
+        parse value as json(timestamp_format = "yyyy-MM-dd HH:mm:ss") Stamp mode fail_fast;
+        select offset, data, level, at;
+    }
+
+    /// A CSV payload's columns.
+    pub schema Sensorless {
+        /// A level.
+        level: Option<i32>,
+    }
+
+    /// A JSON payload's time.
+    pub schema Stamp {
+        /// When.
+        at: Timestamp,
+    }
+
     /// Grouping by a double and by the event-time column.
     pub query ByDouble from Reading {
         watermark ts delay 5 seconds;
@@ -173,5 +210,7 @@ fn generated_pipelines_run() {
     assert!(run::<FirstLines>(OutputMode::Append).is_empty());
     assert!(run::<Casts>(OutputMode::Append).is_empty());
     assert!(run::<ByDouble>(OutputMode::Append).is_empty());
+    assert!(run::<Bytes>(OutputMode::Append).is_empty());
+    assert!(run::<Parsed>(OutputMode::Append).is_empty());
     assert_eq!(private::run(), 0);
 }

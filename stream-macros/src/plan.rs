@@ -22,6 +22,10 @@ pub(crate) enum Ty {
     Timestamp,
     Window,
     StrArray,
+    /// `BINARY`: bytes (a Kafka record's key and value).
+    Binary,
+    /// A Kafka record's headers, `ARRAY<STRUCT<key: STRING, value: BINARY>>`.
+    Headers,
     /// The type of the `null` literal before it meets another type.
     Null,
 }
@@ -38,6 +42,8 @@ impl Ty {
             Ty::Timestamp => "TIMESTAMP",
             Ty::Window => "STRUCT<start: TIMESTAMP, end: TIMESTAMP>",
             Ty::StrArray => "ARRAY<STRING>",
+            Ty::Binary => "BINARY",
+            Ty::Headers => "ARRAY<STRUCT<key: STRING, value: BINARY>>",
             Ty::Null => "VOID",
         }
     }
@@ -52,7 +58,7 @@ impl Ty {
 
     /// Whether values of this type are `Copy` in Rust (no allocation to pass around).
     pub(crate) fn is_copy(self) -> bool {
-        !matches!(self, Ty::Str | Ty::StrArray)
+        !matches!(self, Ty::Str | Ty::StrArray | Ty::Binary | Ty::Headers)
     }
 }
 
@@ -102,6 +108,59 @@ pub(crate) enum SlotDef {
     WindowKey,
     /// The result of accumulator `n` (after the aggregation).
     Agg(usize),
+    /// A `parse` clause's decoding of one row's payload; the slot's value (BOOLEAN) is whether
+    /// the row is kept (false for a malformed record under `drop_malformed`).
+    Decode(Box<Decode>),
+    /// Column `index` of the schema a `Decode` slot decoded into.
+    Decoded { record: SlotId, index: usize },
+}
+
+impl SlotDef {
+    /// Calls `f` on every slot this one is computed from.
+    pub(crate) fn for_each_dep(&self, f: &mut impl FnMut(SlotId)) {
+        match self {
+            SlotDef::Let(e) => e.for_each_slot(f),
+            SlotDef::Decode(d) => d.payload.for_each_slot(f),
+            SlotDef::Decoded { record, .. } => f(*record),
+            SlotDef::Input { .. } | SlotDef::Key(_) | SlotDef::WindowKey | SlotDef::Agg(_) => {}
+        }
+    }
+}
+
+/// The payload formats a `parse` clause reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodeFormat {
+    Json,
+    Csv,
+}
+
+/// What a `parse` clause does with a malformed record (the runtime's `ParseMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodeMode {
+    Permissive,
+    DropMalformed,
+    FailFast,
+}
+
+/// A format option of a `parse` clause: the runtime builder method and its argument.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DecodeOption {
+    Text(&'static str, String),
+    Char(&'static str, char),
+}
+
+/// A checked `parse` clause.
+#[derive(Debug, Clone)]
+pub(crate) struct Decode {
+    /// A STRING or BINARY expression.
+    pub(crate) payload: Expr,
+    pub(crate) format: DecodeFormat,
+    pub(crate) options: Vec<DecodeOption>,
+    /// The declared schema's row type (its `Row::SCHEMA` drives the decoder).
+    pub(crate) schema: Ident,
+    pub(crate) mode: DecodeMode,
+    /// The payload as written, for error messages (`value`).
+    pub(crate) column: String,
 }
 
 /// A value computed at most once per row.
@@ -401,17 +460,24 @@ pub(crate) enum BuiltinSource {
     Rate,
     /// Text lines of the socket source (`TextLine`).
     TextLine,
+    /// Records of the Kafka source (`KafkaRow`).
+    Kafka,
 }
 
 impl BuiltinSource {
     /// Every built-in source.
-    pub(crate) const ALL: [BuiltinSource; 2] = [BuiltinSource::Rate, BuiltinSource::TextLine];
+    pub(crate) const ALL: [BuiltinSource; 3] = [
+        BuiltinSource::Rate,
+        BuiltinSource::TextLine,
+        BuiltinSource::Kafka,
+    ];
 
     /// The name a `from` uses.
     pub(crate) fn name(self) -> &'static str {
         match self {
             BuiltinSource::Rate => "Rate",
             BuiltinSource::TextLine => "TextLine",
+            BuiltinSource::Kafka => "Kafka",
         }
     }
 
@@ -430,9 +496,21 @@ impl BuiltinSource {
             ("value", SqlType::non_null(Ty::Str)),
             ("timestamp", SqlType::non_null(Ty::Timestamp)),
         ];
+        // Spark's Kafka schema (`timestampType` as `timestamp_type`, a Rust field name).
+        const KAFKA: &[(&str, SqlType)] = &[
+            ("key", SqlType::new(Ty::Binary, true)),
+            ("value", SqlType::new(Ty::Binary, true)),
+            ("topic", SqlType::non_null(Ty::Str)),
+            ("partition", SqlType::non_null(Ty::Int)),
+            ("offset", SqlType::non_null(Ty::Long)),
+            ("timestamp", SqlType::non_null(Ty::Timestamp)),
+            ("timestamp_type", SqlType::non_null(Ty::Int)),
+            ("headers", SqlType::new(Ty::Headers, true)),
+        ];
         match self {
             BuiltinSource::Rate => RATE,
             BuiltinSource::TextLine => TEXT_LINE,
+            BuiltinSource::Kafka => KAFKA,
         }
     }
 }

@@ -80,6 +80,7 @@ pub struct BatchContext {
     event_time: Vec<EventTimeStats>,
     metrics: OperatorMetrics,
     scanned_rows: u64,
+    malformed_records: u64,
 }
 
 impl BatchContext {
@@ -106,6 +107,7 @@ impl BatchContext {
             event_time: vec![EventTimeStats::default(); watermark_nodes],
             metrics: OperatorMetrics::default(),
             scanned_rows: 0,
+            malformed_records: 0,
         }
     }
 
@@ -135,6 +137,7 @@ impl BatchContext {
             .for_each(|s| *s = EventTimeStats::default());
         self.metrics = OperatorMetrics::default();
         self.scanned_rows = 0;
+        self.malformed_records = 0;
     }
 
     /// The batch id.
@@ -222,6 +225,18 @@ impl BatchContext {
     #[inline]
     pub fn add_scanned_rows(&mut self, n: u64) {
         self.scanned_rows += n;
+    }
+
+    /// Adds to the count of malformed payloads met by `parse` clauses
+    /// ([`crate::format::PayloadDecoder`]).
+    #[inline]
+    pub fn add_malformed_records(&mut self, n: u64) {
+        self.malformed_records += n;
+    }
+
+    /// Malformed payloads met so far in this batch (kept with nulls, dropped, or failed).
+    pub fn malformed_records(&self) -> u64 {
+        self.malformed_records
     }
 
     /// Input rows that passed the scan-level filters so far.

@@ -475,11 +475,13 @@ where
                 num_input_rows,
                 input_rows_per_second: input_rate,
                 processed_rows_per_second: processed_rate,
+                metrics: self.source.metrics(&plan.end),
             }],
             sink: SinkProgress {
                 description: self.sink.description(),
                 num_output_rows,
             },
+            num_malformed_records: ctx.malformed_records(),
         }
     }
 }

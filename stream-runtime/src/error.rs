@@ -53,6 +53,25 @@ pub enum Error {
         message: String,
     },
 
+    /// A message payload (a Kafka record's value, ...) could not be parsed by a `parse`
+    /// clause running in `fail_fast` mode.
+    #[error(
+        "[MALFORMED_RECORD_IN_PARSING] malformed {format} record in `{column}`{}: {message}; the record: {record}. Parse mode: fail_fast (permissive would give nulls, drop_malformed would drop the row).",
+        field.as_ref().map(|f| format!(", field `{f}`")).unwrap_or_default()
+    )]
+    MalformedPayload {
+        /// The payload column (`value`).
+        column: String,
+        /// `JSON` or `CSV`.
+        format: String,
+        /// The record's text (its first 200 characters).
+        record: String,
+        /// The field that failed, when known.
+        field: Option<String>,
+        /// What was wrong.
+        message: String,
+    },
+
     /// A sink failed to accept a batch.
     #[error("sink {sink_name}: {message}")]
     Sink {
@@ -137,7 +156,9 @@ impl Error {
     pub fn error_class(&self) -> Option<&str> {
         match self {
             Error::Execution { class, .. } => Some(class),
-            Error::MalformedRecord { .. } => Some("MALFORMED_RECORD_IN_PARSING"),
+            Error::MalformedRecord { .. } | Error::MalformedPayload { .. } => {
+                Some("MALFORMED_RECORD_IN_PARSING")
+            }
             Error::Analysis(msg) | Error::InvalidArgument(msg) => msg
                 .strip_prefix('[')
                 .and_then(|rest| rest.split_once(']'))

@@ -68,6 +68,11 @@ pub mod writer;
 mod test_rows;
 
 pub use batch::BatchContext;
+/// The Kafka client library the Kafka source and sink are built on (feature `kafka`), for
+/// programs that need a producer, consumer or admin client of the same version.
+#[cfg(feature = "kafka")]
+pub use rdkafka;
+
 pub use clock::Clock;
 pub use error::{Error, Result};
 pub use output_mode::{Append, Complete, OutputMode, Update};
@@ -82,6 +87,7 @@ pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
 pub mod __private {
     pub use crate::batch::{BatchContext, EventTimeStats};
     pub use crate::error::Error;
+    pub use crate::format::{Csv, Json, ParseMode, PayloadDecoder, take_decoded};
     pub use crate::functions;
     pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
     pub use crate::operator::{AggregateQuery, Aggregation, GlobalLimit, GroupSink};
@@ -90,9 +96,9 @@ pub mod __private {
         FinalisesGroups, LIMIT_IN_UPDATE, OutputMode, SORT_NOT_IN_COMPLETE, Unlimited, Unsorted,
     };
     pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};
-    pub use crate::row::{RateRow, Row, RowError, TextLine, check_arity, take_column};
+    pub use crate::row::{KafkaRow, RateRow, Row, RowError, TextLine, check_arity, take_column};
     pub use crate::time::{Timestamp, Window, last_window_start};
-    pub use crate::value::{ColumnType, DataType, Field, Schema, Value};
+    pub use crate::value::{ColumnType, DataType, Field, Header, Schema, Value};
     pub use hashbrown;
     pub use serde;
 }

@@ -61,6 +61,14 @@ pub struct StreamingQueryProgress {
     pub sources: Vec<SourceProgress>,
     /// The sink's figures.
     pub sink: SinkProgress,
+    /// Payloads that `parse` clauses found malformed in this batch (kept with nulls, dropped,
+    /// or failing the query), a figure Spark does not report. Left out of the JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_malformed_records: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl StreamingQueryProgress {
@@ -153,6 +161,11 @@ pub struct SourceProgress {
     pub input_rows_per_second: f64,
     /// Input rows per second of processing time.
     pub processed_rows_per_second: f64,
+    /// The source's own figures (Spark's `metrics`): for Kafka `minOffsetsBehindLatest`,
+    /// `maxOffsetsBehindLatest`, `avgOffsetsBehindLatest` (see
+    /// [`Source::metrics`](crate::source::Source::metrics)). Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, String>,
 }
 
 /// The sink's figures (Spark's `SinkProgress`).
@@ -219,8 +232,11 @@ mod tests {
                 description: "MemorySink".into(),
                 num_output_rows: 0,
             },
+            num_malformed_records: 0,
         };
         let json: serde_json::Value = serde_json::from_str(&p.json()).unwrap();
+        // Sluice's own figure is left out while zero, so the JSON stays Spark's.
+        assert!(json.get("numMalformedRecords").is_none());
         assert_eq!(json["batchId"], 3);
         assert_eq!(json["numInputRows"], 5);
         assert_eq!(json["timestamp"], "2024-01-01T10:00:00.000Z");

@@ -1,10 +1,11 @@
 //! The [`Row`] trait every typed row implements (generated output rows, declared input schemas,
-//! the built-in source rows), and the built-in row types: [`RateRow`] and [`TextLine`].
+//! the built-in source rows), and the built-in row types: [`RateRow`], [`TextLine`] and
+//! [`KafkaRow`].
 
 use std::fmt::Debug;
 
 use crate::time::Timestamp;
-use crate::value::{ColumnType, DataType, Field, Schema, Value, ValueTypeError};
+use crate::value::{ColumnType, DataType, Field, Header, Schema, Value, ValueTypeError};
 
 /// A typed row with a static [`Schema`].
 ///
@@ -135,6 +136,77 @@ impl Row for TextLine {
     }
 }
 
+/// A Kafka record: Spark's `kafka` source schema. In a `pipeline!`, `from Kafka` reads rows of
+/// this type.
+///
+/// Spark names the timestamp type column `timestampType`; here it is `timestamp_type`, a Rust
+/// field name. Spark adds `headers` only with `includeHeaders`; this row always has the column,
+/// null unless the source was asked to include headers (and for a record without headers, as
+/// in Spark).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct KafkaRow {
+    /// The record's key (null when it has none).
+    pub key: Option<Vec<u8>>,
+    /// The record's value (null for a tombstone).
+    pub value: Option<Vec<u8>>,
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset in its partition.
+    pub offset: i64,
+    /// The record's timestamp (milliseconds, as Kafka keeps it).
+    pub timestamp: Timestamp,
+    /// What the timestamp means: `0` create time, `1` log-append time, `-1` none (Kafka's
+    /// `TimestampType` ids, as Spark reports them).
+    pub timestamp_type: i32,
+    /// The record's headers, with `include_headers(true)`.
+    pub headers: Option<Vec<Header>>,
+}
+
+static KAFKA_FIELDS: [Field; 8] = [
+    Field::new("key", DataType::Binary, true),
+    Field::new("value", DataType::Binary, true),
+    Field::new("topic", DataType::String, false),
+    Field::new("partition", DataType::Int, false),
+    Field::new("offset", DataType::Long, false),
+    Field::new("timestamp", DataType::Timestamp, false),
+    Field::new("timestamp_type", DataType::Int, false),
+    Field::new("headers", DataType::Headers, true),
+];
+
+impl Row for KafkaRow {
+    const SCHEMA: Schema = Schema::new(&KAFKA_FIELDS);
+
+    fn to_values(&self) -> Vec<Value> {
+        vec![
+            self.key.to_value(),
+            self.value.to_value(),
+            Value::String(self.topic.clone()),
+            Value::Int(self.partition),
+            Value::Long(self.offset),
+            Value::Timestamp(self.timestamp),
+            Value::Int(self.timestamp_type),
+            self.headers.to_value(),
+        ]
+    }
+
+    fn from_values(values: Vec<Value>) -> Result<Self, RowError> {
+        check_arity(&values, 8)?;
+        let mut it = values.into_iter();
+        Ok(KafkaRow {
+            key: take_column(&mut it, "key")?,
+            value: take_column(&mut it, "value")?,
+            topic: take_column(&mut it, "topic")?,
+            partition: take_column(&mut it, "partition")?,
+            offset: take_column(&mut it, "offset")?,
+            timestamp: take_column(&mut it, "timestamp")?,
+            timestamp_type: take_column(&mut it, "timestamp_type")?,
+            headers: take_column(&mut it, "headers")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +226,17 @@ mod tests {
                 found: 1
             })
         );
+        let kafka = KafkaRow {
+            key: None,
+            value: Some(b"v".to_vec()),
+            topic: "t".into(),
+            partition: 1,
+            offset: 7,
+            timestamp: Timestamp::from_millis(5),
+            timestamp_type: 0,
+            headers: Some(vec![Header::new("h", *b"x")]),
+        };
+        assert_eq!(KafkaRow::from_values(kafka.to_values()).unwrap(), kafka);
         assert!(matches!(
             RateRow::from_values(vec![Value::Long(1), Value::Long(1)]),
             Err(RowError::Type {

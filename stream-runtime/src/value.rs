@@ -29,6 +29,11 @@ pub enum DataType {
     Window,
     /// `array<string>` — Rust `Vec<String>` (what `split` returns).
     StringArray,
+    /// `binary` — Rust `Vec<u8>` (a Kafka record's key and value).
+    Binary,
+    /// `array<struct<key: string, value: binary>>` — Rust `Vec<Header>` (a Kafka record's
+    /// headers).
+    Headers,
 }
 
 impl DataType {
@@ -43,7 +48,8 @@ impl DataType {
             DataType::String => "string",
             DataType::Timestamp => "timestamp",
             DataType::Window => "struct",
-            DataType::StringArray => "array",
+            DataType::StringArray | DataType::Headers => "array",
+            DataType::Binary => "binary",
         }
     }
 
@@ -58,6 +64,8 @@ impl DataType {
             DataType::Timestamp => "TIMESTAMP",
             DataType::Window => "STRUCT<start: TIMESTAMP, end: TIMESTAMP>",
             DataType::StringArray => "ARRAY<STRING>",
+            DataType::Binary => "BINARY",
+            DataType::Headers => "ARRAY<STRUCT<key: STRING, value: BINARY>>",
         }
     }
 
@@ -71,7 +79,8 @@ impl DataType {
             DataType::String => "string",
             DataType::Timestamp => "timestamp",
             DataType::Window => "struct",
-            DataType::StringArray => "array",
+            DataType::StringArray | DataType::Headers => "array",
+            DataType::Binary => "binary",
         }
     }
 }
@@ -166,6 +175,11 @@ impl Schema {
                 DataType::StringArray => {
                     out.push_str(" |    |-- element: string (containsNull = false)\n");
                 }
+                DataType::Headers => {
+                    out.push_str(" |    |-- element: struct (containsNull = false)\n");
+                    out.push_str(" |    |    |-- key: string (nullable = false)\n");
+                    out.push_str(" |    |    |-- value: binary (nullable = true)\n");
+                }
                 _ => {}
             }
         }
@@ -194,6 +208,14 @@ impl Schema {
                     }),
                     DataType::StringArray => serde_json::json!({
                         "type": "array", "elementType": "string", "containsNull": false
+                    }),
+                    DataType::Headers => serde_json::json!({
+                        "type": "array",
+                        "elementType": {"type": "struct", "fields": [
+                            {"name": "key", "type": "string", "nullable": false, "metadata": {}},
+                            {"name": "value", "type": "binary", "nullable": true, "metadata": {}},
+                        ]},
+                        "containsNull": false
                     }),
                     other => serde_json::Value::String(other.json_name().to_string()),
                 };
@@ -227,6 +249,66 @@ pub enum Value {
     Window(Window),
     /// An `array<string>`.
     StringArray(Vec<String>),
+    /// A `binary` (printed as Spark prints bytes: `[68 65 6C 6C 6F]`).
+    Binary(Vec<u8>),
+    /// Kafka record headers: `array<struct<key: string, value: binary>>`.
+    Headers(Vec<Header>),
+}
+
+/// One Kafka record header: Spark's `struct<key: string, value: binary>` (the value may be
+/// null).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Header {
+    /// The header's name.
+    pub key: String,
+    /// Its bytes; `None` for a header without a value.
+    pub value: Option<Vec<u8>>,
+}
+
+impl Header {
+    /// A header with a value.
+    pub fn new(key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        Header {
+            key: key.into(),
+            value: Some(value.into()),
+        }
+    }
+}
+
+/// Appends bytes as Spark's `show()` prints a binary value: upper-case hex pairs separated by
+/// spaces, in brackets (`[68 69]`).
+///
+/// ```
+/// let mut s = String::new();
+/// stream_runtime::value::push_binary_display(b"hi", &mut s);
+/// assert_eq!(s, "[68 69]");
+/// ```
+pub fn push_binary_display(bytes: &[u8], out: &mut String) {
+    use std::fmt::Write;
+    out.push('[');
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02X}");
+    }
+    out.push(']');
+}
+
+/// Bytes as base64 text (standard alphabet, padded), as Spark's JSON writer writes binary.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Base64 text back to bytes (standard alphabet, padding optional); `None` if it is not base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .ok()
 }
 
 impl Value {
@@ -247,6 +329,8 @@ impl Value {
             Value::Timestamp(_) => DataType::Timestamp,
             Value::Window(_) => DataType::Window,
             Value::StringArray(_) => DataType::StringArray,
+            Value::Binary(_) => DataType::Binary,
+            Value::Headers(_) => DataType::Headers,
         })
     }
 
@@ -268,6 +352,9 @@ impl Value {
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (Window(a), Window(b)) => a.cmp(b),
             (StringArray(a), StringArray(b)) => a.cmp(b),
+            // Spark compares binary as unsigned bytes, lexicographically: as Rust's `[u8]`.
+            (Binary(a), Binary(b)) => a.cmp(b),
+            (Headers(a), Headers(b)) => a.cmp(b),
             (a, b) => a.type_rank().cmp(&b.type_rank()),
         }
     }
@@ -283,11 +370,14 @@ impl Value {
             Value::Timestamp(_) => 6,
             Value::Window(_) => 7,
             Value::StringArray(_) => 8,
+            Value::Binary(_) => 9,
+            Value::Headers(_) => 10,
         }
     }
 
     /// The value as JSON, in the form Spark's JSON writer and the oracle files use: timestamps
-    /// as RFC 3339 text, windows as `{"start":..,"end":..}`, NaN as the string `"NaN"`.
+    /// as RFC 3339 text, windows as `{"start":..,"end":..}`, NaN as the string `"NaN"`,
+    /// binary as base64 text.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
@@ -303,8 +393,21 @@ impl Value {
                 serde_json::json!({"start": w.start.to_rfc3339(), "end": w.end.to_rfc3339()})
             }
             Value::StringArray(v) => J::Array(v.iter().map(|s| J::String(s.clone())).collect()),
+            Value::Binary(b) => J::String(base64_encode(b)),
+            Value::Headers(headers) => J::Array(headers.iter().map(header_json).collect()),
         }
     }
+}
+
+/// A header as JSON, `{"key": .., "value": <base64>}`; a null value is left out, as Spark's
+/// JSON writer leaves out null fields.
+pub(crate) fn header_json(h: &Header) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    object.insert("key".into(), serde_json::Value::String(h.key.clone()));
+    if let Some(v) = &h.value {
+        object.insert("value".into(), serde_json::Value::String(base64_encode(v)));
+    }
+    serde_json::Value::Object(object)
 }
 
 impl fmt::Display for Value {
@@ -319,6 +422,30 @@ impl fmt::Display for Value {
             Value::Timestamp(t) => write!(f, "{t}"),
             Value::Window(w) => write!(f, "{w}"),
             Value::StringArray(v) => write!(f, "[{}]", v.join(", ")),
+            Value::Binary(b) => {
+                let mut s = String::new();
+                push_binary_display(b, &mut s);
+                f.write_str(&s)
+            }
+            Value::Headers(headers) => {
+                // Spark's `show()` of an array of structs: `[{k, [76]}, {k2, NULL}]`.
+                let mut s = String::from("[");
+                for (i, h) in headers.iter().enumerate() {
+                    if i > 0 {
+                        s.push_str(", ");
+                    }
+                    s.push('{');
+                    s.push_str(&h.key);
+                    s.push_str(", ");
+                    match &h.value {
+                        Some(v) => push_binary_display(v, &mut s),
+                        None => s.push_str("NULL"),
+                    }
+                    s.push('}');
+                }
+                s.push(']');
+                f.write_str(&s)
+            }
         }
     }
 }
@@ -337,7 +464,8 @@ pub struct ValueTypeError {
 
 /// A Rust type that can be a column: ties it to its Spark [`DataType`] and converts it to and
 /// from [`Value`]. Implemented for `bool`, `i32`, `i64`, `f64`, `String`, [`Timestamp`],
-/// [`Window`], `Vec<String>`, and `Option<T>` of each (a nullable column).
+/// [`Window`], `Vec<String>`, `Vec<u8>` (binary), `Vec<Header>`, and `Option<T>` of each (a
+/// nullable column).
 pub trait ColumnType: Sized {
     /// The Spark type.
     const DATA_TYPE: DataType;
@@ -383,6 +511,8 @@ column_type!(String, String, DataType::String);
 column_type!(Timestamp, Timestamp, DataType::Timestamp);
 column_type!(Window, Window, DataType::Window);
 column_type!(Vec<String>, StringArray, DataType::StringArray);
+column_type!(Vec<u8>, Binary, DataType::Binary);
+column_type!(Vec<Header>, Headers, DataType::Headers);
 
 impl ColumnType for i64 {
     const DATA_TYPE: DataType = DataType::Long;
@@ -442,6 +572,43 @@ mod tests {
         assert_eq!(
             Value::StringArray(vec!["a".into(), "b".into()]).to_string(),
             "[a, b]"
+        );
+        // Spark's `show()` of `cast('hello' as binary)` and of Kafka headers.
+        assert_eq!(
+            Value::Binary(b"hello".to_vec()).to_string(),
+            "[68 65 6C 6C 6F]"
+        );
+        assert_eq!(Value::Binary(Vec::new()).to_string(), "[]");
+        assert_eq!(
+            Value::Headers(vec![
+                Header::new("k", *b"v1"),
+                Header {
+                    key: "n".into(),
+                    value: None
+                }
+            ])
+            .to_string(),
+            "[{k, [76 31]}, {n, NULL}]"
+        );
+    }
+
+    #[test]
+    fn binary_is_base64_in_json_as_spark_writes_it() {
+        assert_eq!(
+            Value::Binary(b"hello".to_vec()).to_json(),
+            serde_json::json!("aGVsbG8=")
+        );
+        assert_eq!(base64_decode("aGVsbG8="), Some(b"hello".to_vec()));
+        assert_eq!(base64_decode("aGVsbG8"), Some(b"hello".to_vec()));
+        assert_eq!(base64_decode("not base64!"), None);
+        assert_eq!(
+            Value::Headers(vec![Header::new("k", *b"v1")]).to_json(),
+            serde_json::json!([{"key": "k", "value": "djE="}])
+        );
+        // Unsigned, lexicographic: as Spark orders binary.
+        assert_eq!(
+            Value::Binary(vec![0x80]).spark_cmp(&Value::Binary(vec![0x7f, 0xff])),
+            Ordering::Greater
         );
     }
 

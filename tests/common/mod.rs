@@ -4,6 +4,11 @@
 // Each test file uses only some of these helpers.
 #![allow(dead_code, unused_macros)]
 
+pub(crate) mod crash;
+pub(crate) mod examples;
+#[cfg(feature = "kafka")]
+pub(crate) mod kafka;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -10,10 +10,15 @@ use crate::plan::{Limit, OrderKey, Ty, Watermark};
 
 use super::expr::{Ctx, ident_name};
 use super::group::{PendingKey, aggregate, group_keys};
-use super::relation::{Column, Relation};
+use super::relation::{Column, Failure, Relation};
 
 /// Applies a query's clauses, in order, to the relation it reads.
-pub(super) fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Errors) {
+pub(super) fn apply_clauses(
+    rel: &mut Relation,
+    q: &parse::QueryDef,
+    schemas: &super::decode::Schemas<'_>,
+    errors: &Errors,
+) {
     rel.steps.push(format!("Query {}", q.name));
     let query = q.name.to_string();
     let mut pending_group: Option<(Span, Vec<PendingKey>)> = None;
@@ -39,7 +44,9 @@ pub(super) fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Er
                 "write `group by <keys>; aggregate <name> = count(), ...;`",
             );
             // The clauses after it would be checked against a relation without the grouping
-            // the user meant, so their errors would only be echoes of this one.
+            // the user meant, so their errors would only be echoes of this one; its columns
+            // are unknown, as after a syntax error.
+            rel.failure = Some(Failure::Incomplete);
             return;
         }
         match clause {
@@ -97,6 +104,14 @@ pub(super) fn apply_clauses(rel: &mut Relation, q: &parse::QueryDef, errors: &Er
                 }
             }
             Clause::Watermark { column, delay, .. } => watermark(rel, column, delay, errors),
+            Clause::Parse(p) => {
+                if !super::decode::parse_clause(rel, p, schemas, errors) {
+                    // Without the parsed columns, errors in later clauses would only be
+                    // echoes of this one.
+                    rel.failure = Some(Failure::Incomplete);
+                    return;
+                }
+            }
             Clause::GroupBy { kw, keys } => {
                 if rel.aggregate.is_some() {
                     chained_aggregation(rel, &query, SpanRange::single(*kw), errors);

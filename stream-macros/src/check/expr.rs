@@ -506,6 +506,7 @@ fn cast_target(name: &str) -> Result<Ty, String> {
         "double" | "f64" => Ty::Double,
         "boolean" | "bool" => Ty::Bool,
         "timestamp" => Ty::Timestamp,
+        "binary" => Ty::Binary,
         "float" | "f32" | "real" => {
             return Err("Sluice has no 32-bit floating-point type; cast to `double`".into());
         }
@@ -516,10 +517,18 @@ fn cast_target(name: &str) -> Result<Ty, String> {
                     "unknown type `{other}` in cast{}",
                     did_you_mean(
                         other,
-                        ["string", "int", "bigint", "double", "boolean", "timestamp"]
+                        [
+                            "string",
+                            "int",
+                            "bigint",
+                            "double",
+                            "boolean",
+                            "timestamp",
+                            "binary"
+                        ]
                     )
                 ),
-                "the types are string, int, bigint, double, boolean and timestamp",
+                "the types are string, int, bigint, double, boolean, timestamp and binary",
             ));
         }
     })

@@ -147,6 +147,17 @@ fn direct_key(
         errors.error(resolved.span, "cannot group by `null`");
         return None;
     }
+    if matches!(resolved.ty.ty, Ty::Binary | Ty::Headers) {
+        errors.error_with_help(
+            resolved.span,
+            format!(
+                "grouping by a {} value is not supported",
+                resolved.ty.ty.sql_name()
+            ),
+            "group by its text: `<name> = cast(<column> as string)`",
+        );
+        return None;
+    }
     let ty = resolved.ty;
     let col = ident_name(name);
     let slot = rel.slot_for(resolved, &col);

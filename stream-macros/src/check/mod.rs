@@ -4,6 +4,7 @@
 
 mod aggregate_call;
 mod clauses;
+mod decode;
 mod expr;
 mod group;
 mod known_names;
@@ -85,7 +86,7 @@ pub(crate) struct FailedQuery {
 }
 
 /// A source column: Rust field, column name, type.
-type InputField = (Ident, String, SqlType);
+pub(super) type InputField = (Ident, String, SqlType);
 
 struct Checker<'a> {
     errors: &'a Errors,
@@ -295,7 +296,7 @@ impl<'a> Checker<'a> {
         self.errors.error(
             SpanRange::single(from.span()),
             format!(
-                "unknown source `{name}`{}\n= note: a source is a built-in source (Rate, TextLine), a `schema`, or a `query` of this pipeline",
+                "unknown source `{name}`{}\n= note: a source is a built-in source (Rate, TextLine, Kafka), a `schema`, or a `query` of this pipeline",
                 did_you_mean(&name, candidates)
             ),
         );
@@ -311,10 +312,14 @@ impl<'a> Checker<'a> {
         self.in_progress.push(name.clone());
         let result = self.source(&q.from).map(|mut rel| {
             let before = self.errors.count();
-            apply_clauses(&mut rel, q, self.errors);
+            let schemas = decode::Schemas {
+                checked: &self.schemas,
+                failed: &self.failed_schemas,
+            };
+            apply_clauses(&mut rel, q, &schemas, self.errors);
             if !q.complete {
                 rel.failure = Some(Failure::Incomplete);
-            } else if self.errors.count() != before {
+            } else if self.errors.count() != before && rel.failure.is_none() {
                 rel.failure = Some(Failure::Errors);
             }
             rel

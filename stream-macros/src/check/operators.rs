@@ -46,7 +46,7 @@ pub(super) fn binary(
             let Some(common) = common_type(lhs.ty.ty, rhs.ty.ty) else {
                 return mismatch(op, op_span, &lhs, &rhs, errors);
             };
-            if matches!(common, Ty::Window | Ty::StrArray) {
+            if matches!(common, Ty::Window | Ty::StrArray | Ty::Headers) {
                 errors.error(
                     op_span,
                     format!("cannot compare values of type {}", common.sql_name()),

@@ -26,6 +26,12 @@ pub(super) fn column_type(ty: &syn::Type) -> Result<SqlType, String> {
         let Some(syn::GenericArgument::Type(inner)) = args.args.first() else {
             return Err(unsupported_type(ty));
         };
+        if name == "Vec" && is_path(inner, "u8") {
+            return Ok(SqlType::non_null(Ty::Binary));
+        }
+        if name == "Vec" && is_path(inner, "Header") {
+            return Ok(SqlType::non_null(Ty::Headers));
+        }
         let inner_ty = column_type(inner)?;
         if name == "Option" {
             if inner_ty.nullable {
@@ -51,9 +57,14 @@ pub(super) fn column_type(ty: &syn::Type) -> Result<SqlType, String> {
     Ok(SqlType::non_null(t))
 }
 
+/// Whether `ty` is a path whose last segment is `name` (`u8`, `sluice::value::Header`).
+fn is_path(ty: &syn::Type, name: &str) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_none()))
+}
+
 fn unsupported_type(ty: &syn::Type) -> String {
     format!(
-        "unsupported column type `{}`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, or Option<...> of one of them",
+        "unsupported column type `{}`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, Vec<u8>, Vec<Header>, or Option<...> of one of them",
         quote!(#ty).to_string().replace(' ', "")
     )
 }

@@ -83,7 +83,7 @@ fn failures_do_not_cascade() {
     assert_eq!(
         first_lines(e),
         [
-            "unsupported column type `u8`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, or Option<...> of one of them"
+            "unsupported column type `u8`; expected bool, i32, i64, f64, String, Timestamp, Window, Vec<String>, Vec<u8>, Vec<Header>, or Option<...> of one of them"
         ]
     );
 

@@ -52,7 +52,9 @@ pub(crate) fn can_cast(from: Ty, to: Ty) -> bool {
         Bool => matches!(from, Int | Long | Double | Str),
         Int | Long | Double => matches!(from, Int | Long | Double | Bool | Str | Timestamp),
         Timestamp => matches!(from, Int | Long | Double | Str),
-        Window | StrArray | Null => false,
+        // Spark casts a string to its UTF-8 bytes; nothing else becomes binary.
+        Binary => from == Str,
+        Window | StrArray | Headers | Null => false,
     }
 }
 
@@ -175,6 +177,11 @@ mod tests {
         assert!(can_cast(Ty::Long, Ty::Str));
         assert!(can_cast(Ty::Str, Ty::Timestamp));
         assert!(!can_cast(Ty::Window, Ty::Long));
+        assert!(can_cast(Ty::Binary, Ty::Str));
+        assert!(can_cast(Ty::Str, Ty::Binary));
+        assert!(can_cast(Ty::Headers, Ty::Str));
+        assert!(!can_cast(Ty::Binary, Ty::Long));
+        assert!(!can_cast(Ty::Long, Ty::Binary));
     }
 
     #[test]

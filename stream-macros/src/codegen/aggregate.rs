@@ -50,6 +50,7 @@ fn key_types(repr: &KeyRepr, ty: SqlType, plan: &PipelinePlan) -> (TokenStream, 
                 Ty::Long => (quote!(i64), quote!(i64)),
                 Ty::Timestamp => (quote!(#rt::Timestamp), quote!(#rt::Timestamp)),
                 Ty::Window => (quote!(#rt::Window), quote!(#rt::Window)),
+                Ty::Binary | Ty::Headers => unreachable!("the checker rejects binary keys"),
             };
             (wrap(owned, ty.nullable), wrap(view, ty.nullable))
         }

@@ -5,6 +5,8 @@
 //! | BOOLEAN, INT, ...  | `bool`, `i32`, `i64`, `f64`, `Timestamp`, `Window` | `Option<_>` |
 //! | STRING             | `&str` / `String`          | `Option<&str>` / `Option<String>` |
 //! | `ARRAY<STRING>`    | `&[String]` / `Vec<String>`| `Option<_>`                    |
+//! | BINARY             | `&[u8]` / `Vec<u8>`        | `Option<_>`                    |
+//! | Kafka headers      | `&[Header]` / `Vec<Header>`| `Option<_>`                    |
 //!
 //! Strings stay borrowed (from the input row, or `'static` literals) until something needs to
 //! own them, so a filter on a string column allocates nothing. Null-intolerant operators are
@@ -93,7 +95,9 @@ impl<'p> ExprGen<'p> {
                 matches!(agg.keys[*k].repr, KeyRepr::ConcatInt { .. })
             }
             SlotDef::Agg(_) => true,
-            SlotDef::WindowKey => false,
+            SlotDef::WindowKey | SlotDef::Decode(_) => false,
+            // Decoded values are owned (`Option<String>`, ...).
+            SlotDef::Decoded { .. } => !slot.ty.ty.is_copy(),
         };
         self.owned_memo.borrow_mut().insert(id, owned);
         owned
@@ -264,8 +268,10 @@ impl<'p> ExprGen<'p> {
         let t = &c.ts;
         match (c.ty.ty, c.owned, c.ty.nullable) {
             (Ty::Str, true, false) => quote!((#t).as_str()),
-            (Ty::StrArray, true, false) => quote!((#t).as_slice()),
-            (Ty::Str | Ty::StrArray, true, true) => quote!((#t).as_deref()),
+            (Ty::StrArray | Ty::Binary | Ty::Headers, true, false) => quote!((#t).as_slice()),
+            (Ty::Str | Ty::StrArray | Ty::Binary | Ty::Headers, true, true) => {
+                quote!((#t).as_deref())
+            }
             _ => quote!(#t),
         }
     }
@@ -417,6 +423,7 @@ impl<'p> ExprGen<'p> {
                 (Ty::Str, Ty::Double) => quote!(#f::cast_str_to_f64(#x)?),
                 (Ty::Str, Ty::Bool) => quote!(#f::cast_str_to_bool(#x)?),
                 (Ty::Str, Ty::Timestamp) => quote!(#f::cast_str_to_timestamp(#x)?),
+                (Ty::Str, Ty::Binary) => quote!(#f::string_to_binary(#x)),
                 (Ty::Timestamp, Ty::Long) => quote!(#f::timestamp_to_seconds(#x)),
                 (Ty::Timestamp, Ty::Int) => {
                     quote!(#f::cast_i64_to_i32(#f::timestamp_to_seconds(#x))?)

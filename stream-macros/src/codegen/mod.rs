@@ -2,6 +2,7 @@
 //! (through [`paths::rt`]); it trusts the plan and never re-validates.
 
 mod aggregate;
+mod decode;
 pub(crate) mod expr;
 mod group_values;
 pub(crate) mod paths;

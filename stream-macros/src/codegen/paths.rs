@@ -17,6 +17,7 @@ pub(crate) fn input_row(row: &InputRow) -> TokenStream {
     match row {
         InputRow::Builtin(BuiltinSource::Rate) => quote!(#rt::RateRow),
         InputRow::Builtin(BuiltinSource::TextLine) => quote!(#rt::TextLine),
+        InputRow::Builtin(BuiltinSource::Kafka) => quote!(#rt::KafkaRow),
         InputRow::Schema(name) => quote!(#name),
     }
 }

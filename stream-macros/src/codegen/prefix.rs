@@ -35,20 +35,26 @@ impl<'g, 'p> Body<'g, 'p> {
         }
         let plan = self.g.plan;
         let slot = plan.slot(id);
-        if let SlotDef::Let(e) = &slot.def {
-            let mut deps = Vec::new();
-            e.for_each_slot(&mut |d| deps.push(d));
-            for d in deps {
-                self.materialize(d);
-            }
+        let mut deps = Vec::new();
+        slot.def.for_each_dep(&mut |d| deps.push(d));
+        for d in deps {
+            self.materialize(d);
         }
         self.done[id.0] = true;
+        if let SlotDef::Decode(decode) = &slot.def {
+            self.ts.extend(super::decode::decode(self.g, id, decode));
+            return;
+        }
         let local = self.g.slot_ident(id);
         let value = match &slot.def {
             SlotDef::Input { field } => match (slot.ty.ty, slot.ty.nullable) {
                 (Ty::Str, false) => quote!(__row.#field.as_str()),
-                (Ty::StrArray, false) => quote!(__row.#field.as_slice()),
-                (Ty::Str | Ty::StrArray, true) => quote!(__row.#field.as_deref()),
+                (Ty::StrArray | Ty::Binary | Ty::Headers, false) => {
+                    quote!(__row.#field.as_slice())
+                }
+                (Ty::Str | Ty::StrArray | Ty::Binary | Ty::Headers, true) => {
+                    quote!(__row.#field.as_deref())
+                }
                 _ => quote!(__row.#field),
             },
             SlotDef::Let(e) => self.g.expr(e).ts,
@@ -63,6 +69,8 @@ impl<'g, 'p> Body<'g, 'p> {
                 self.g.key_value(index).ts
             }
             SlotDef::Agg(a) => self.g.accumulator_value(*a, slot.ty).ts,
+            SlotDef::Decoded { record, index } => super::decode::decoded(*record, *index, slot.ty),
+            SlotDef::Decode(_) => unreachable!("handled above"),
         };
         self.ts.extend(quote!(let #local = #value;));
     }

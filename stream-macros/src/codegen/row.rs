@@ -27,6 +27,8 @@ fn data_type(ty: Ty) -> TokenStream {
         Ty::Timestamp => quote!(Timestamp),
         Ty::Window => quote!(Window),
         Ty::StrArray => quote!(StringArray),
+        Ty::Binary => quote!(Binary),
+        Ty::Headers => quote!(Headers),
     };
     quote!(#rt::DataType::#v)
 }

@@ -11,9 +11,9 @@ use crate::plan::{Literal, SqlType, Ty};
 pub(crate) fn to_owned(t: &TokenStream, ty: SqlType) -> TokenStream {
     match (ty.ty, ty.nullable) {
         (Ty::Str, false) => quote!(::std::string::String::from(#t)),
-        (Ty::StrArray, false) => quote!((#t).to_vec()),
+        (Ty::StrArray | Ty::Binary | Ty::Headers, false) => quote!((#t).to_vec()),
         (Ty::Str, true) => quote!((#t).map(::std::string::String::from)),
-        (Ty::StrArray, true) => quote!((#t).map(|__v| __v.to_vec())),
+        (Ty::StrArray | Ty::Binary | Ty::Headers, true) => quote!((#t).map(|__v| __v.to_vec())),
         _ => quote!(#t),
     }
 }
@@ -30,6 +30,8 @@ pub(crate) fn rust_view_type(ty: Ty) -> TokenStream {
         Ty::Timestamp => quote!(#rt::Timestamp),
         Ty::Window => quote!(#rt::Window),
         Ty::StrArray => quote!(&[::std::string::String]),
+        Ty::Binary => quote!(&[u8]),
+        Ty::Headers => quote!(&[#rt::Header]),
     }
 }
 
@@ -45,6 +47,8 @@ pub(crate) fn rust_owned_type(ty: SqlType) -> TokenStream {
         Ty::Timestamp => quote!(#rt::Timestamp),
         Ty::Window => quote!(#rt::Window),
         Ty::StrArray => quote!(::std::vec::Vec<::std::string::String>),
+        Ty::Binary => quote!(::std::vec::Vec<u8>),
+        Ty::Headers => quote!(::std::vec::Vec<#rt::Header>),
     };
     if ty.nullable {
         quote!(::core::option::Option<#base>)

@@ -6,7 +6,9 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, LitInt, Token};
 
 use super::expr::Expr;
-use super::{CLAUSES, Clause, GroupItem, IntervalLit, OrderItem, SelectItem, expected, kw};
+use super::{
+    CLAUSES, Clause, GroupItem, IntervalLit, OrderItem, ParseClause, SelectItem, expected, kw,
+};
 use crate::diagnostics::{SpanRange, did_you_mean};
 
 pub(super) fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
@@ -118,6 +120,9 @@ pub(super) fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
             pairs: pairs.into_iter().map(|p| (p.from, p.to)).collect(),
         });
     }
+    if input.peek(kw::parse) {
+        return parse_payload_clause(input).map(Clause::Parse);
+    }
     if input.peek(Ident) {
         let word: Ident = input.parse()?;
         let w = word.to_string();
@@ -127,16 +132,86 @@ pub(super) fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
             "agg" => "; write `aggregate`".to_string(),
             "orderBy" | "sort" => "; write `order by`".to_string(),
             "withColumn" => "; write `with <name> = <expr>`".to_string(),
+            "from_json" | "from_csv" => {
+                "; write `parse <payload> as json <Schema>;` (or `as csv`)".to_string()
+            }
             _ => did_you_mean(&w, CLAUSES),
         };
         return Err(syn::Error::new(
             word.span(),
             format!(
-                "unknown clause `{w}`{hint}\n= note: a clause is one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename"
+                "unknown clause `{w}`{hint}\n= note: a clause is one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename, parse"
             ),
         ));
     }
-    Err(input.error("expected a clause: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop or rename"))
+    Err(input.error("expected a clause: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename or parse"))
+}
+
+/// `parse <payload> as <format>[(<option> = <literal>, ...)] <Schema> [mode <mode>]`.
+fn parse_payload_clause(input: ParseStream<'_>) -> syn::Result<ParseClause> {
+    let kw = input.parse::<kw::parse>()?.span;
+    let payload: Expr = input.parse()?;
+    input.parse::<Token![as]>().map_err(|e| {
+        expected(
+            e,
+            "expected `as <format> <Schema>`, e.g. `parse value as json Reading;`",
+        )
+    })?;
+    let format: Ident = input
+        .parse()
+        .map_err(|e| expected(e, "expected a payload format: `json` or `csv`"))?;
+    let mut options = Vec::new();
+    if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        let list = Punctuated::<ParseOption, Token![,]>::parse_terminated(&content)?;
+        options.extend(list.into_iter().map(|o| (o.name, o.value)));
+    }
+    let schema: Ident = input.parse().map_err(|e| {
+        expected(
+            e,
+            "expected the schema to parse into, e.g. `parse value as json Reading;`",
+        )
+    })?;
+    let mode = if input.peek(kw::mode) {
+        input.parse::<kw::mode>()?;
+        Some(input.parse::<Ident>().map_err(|e| {
+            expected(
+                e,
+                "expected a mode after `mode`: permissive, drop_malformed or fail_fast",
+            )
+        })?)
+    } else {
+        None
+    };
+    ensure_end(input, "`parse` clause")?;
+    Ok(ParseClause {
+        kw,
+        payload,
+        format,
+        options,
+        schema,
+        mode,
+    })
+}
+
+/// `<option> = <literal>` in a `parse` clause's format options.
+struct ParseOption {
+    name: Ident,
+    value: syn::Lit,
+}
+
+impl Parse for ParseOption {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name: Ident = input.parse()?;
+        input
+            .parse::<Token![=]>()
+            .map_err(|e| expected(e, "expected `<option> = <literal>`, e.g. `sep = \";\"`"))?;
+        let value: syn::Lit = input
+            .parse()
+            .map_err(|e| expected(e, "expected a literal option value, e.g. `\";\"`"))?;
+        Ok(ParseOption { name, value })
+    }
 }
 
 fn empty_parens(input: ParseStream<'_>) -> syn::Result<()> {

@@ -16,6 +16,8 @@ syn::custom_keyword!(order);
 syn::custom_keyword!(limit);
 syn::custom_keyword!(drop);
 syn::custom_keyword!(rename);
+syn::custom_keyword!(parse);
+syn::custom_keyword!(mode);
 syn::custom_keyword!(to);
 syn::custom_keyword!(window);
 syn::custom_keyword!(and);

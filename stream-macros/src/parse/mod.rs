@@ -127,6 +127,20 @@ pub(crate) enum Clause {
         kw: Span,
         pairs: Vec<(Ident, Ident)>,
     },
+    /// `parse <payload> as <format>[(<option> = <literal>, ...)] <Schema> [mode <mode>]`.
+    Parse(ParseClause),
+}
+
+/// A `parse` clause: decodes a payload column into a declared schema's columns.
+#[derive(Debug)]
+pub(crate) struct ParseClause {
+    pub(crate) kw: Span,
+    pub(crate) payload: Expr,
+    /// `json` or `csv` (checked later).
+    pub(crate) format: Ident,
+    pub(crate) options: Vec<(Ident, syn::Lit)>,
+    pub(crate) schema: Ident,
+    pub(crate) mode: Option<Ident>,
 }
 
 impl Clause {
@@ -143,6 +157,7 @@ impl Clause {
             | Clause::Limit { kw, .. }
             | Clause::Drop { kw, .. }
             | Clause::Rename { kw, .. } => *kw,
+            Clause::Parse(p) => p.kw,
         }
     }
 }
@@ -182,7 +197,7 @@ pub(crate) struct OrderItem {
     pub(crate) nulls_first: Option<bool>,
 }
 
-pub(super) const CLAUSES: [&str; 11] = [
+pub(super) const CLAUSES: [&str; 12] = [
     "select",
     "with",
     "where",
@@ -194,6 +209,7 @@ pub(super) const CLAUSES: [&str; 11] = [
     "limit",
     "drop",
     "rename",
+    "parse",
 ];
 
 impl Pipeline {

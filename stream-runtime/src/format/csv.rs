@@ -15,18 +15,8 @@ pub(super) fn read(
     bytes: &[u8],
     ctx: &ReadContext<'_>,
 ) -> Result<Vec<Vec<Value>>> {
-    let schema = ctx.schema;
-    let data_columns: Vec<usize> = (0..schema.len())
-        .filter(|&i| ctx.is_data_column(i))
-        .collect();
-    // `prepare` checked that these are ASCII.
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(opts.sep as u8)
-        .quote(opts.quote as u8)
-        .escape(Some(opts.escape as u8))
-        .from_reader(bytes);
+    let data_columns = data_columns(ctx);
+    let mut reader = reader(opts, bytes);
     let mut record = ::csv::ByteRecord::new();
     let mut rows = Vec::new();
     let mut first = true;
@@ -48,31 +38,8 @@ pub(super) fn read(
             .position()
             .map_or((0, 0), |p| (p.byte() as usize, p.line()));
         let end_byte = (reader.position().byte() as usize).min(bytes.len());
-        let mut values = vec![Value::Null; schema.len()];
-        // As Spark's UnivocityParser: a wrong number of fields makes the record malformed,
-        // but the fields present are still parsed (missing ones null, extra ones ignored).
-        let mut malformed = (record.len() != data_columns.len()).then(|| {
-            Malformed::record(format!(
-                "expected {} fields, found {}",
-                data_columns.len(),
-                record.len()
-            ))
-        });
-        for (field_bytes, &i) in record.iter().zip(&data_columns) {
-            let text = String::from_utf8_lossy(field_bytes);
-            // Spark reads an empty field as null, quoted (`""`) or not, with the default
-            // `nullValue`.
-            if text.is_empty() || text == opts.null_value {
-                continue;
-            }
-            let field = schema.fields()[i];
-            match parse_field(&text, field.data_type, opts, timestamp_format) {
-                Ok(v) => values[i] = v,
-                Err(message) => {
-                    malformed.get_or_insert_with(|| Malformed::field(field.name, message));
-                }
-            }
-        }
+        let (values, malformed) =
+            record_values(&record, &data_columns, opts, timestamp_format, ctx);
         let raw = || {
             let raw = &bytes[start_byte.min(end_byte)..end_byte];
             let is_break = |b: &u8| *b == b'\n' || *b == b'\r';
@@ -88,6 +55,101 @@ pub(super) fn read(
         }
     }
     Ok(rows)
+}
+
+/// Parses a message payload as exactly one CSV record (Spark's `from_csv`): no record, or
+/// more than one, makes it malformed. `header` does not apply to a payload.
+pub(super) fn read_one(
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+    bytes: &[u8],
+    ctx: &ReadContext<'_>,
+) -> Result<Option<Vec<Value>>> {
+    let data_columns = data_columns(ctx);
+    let mut reader = reader(opts, bytes);
+    let mut record = ::csv::ByteRecord::new();
+    let raw = || {
+        let text = String::from_utf8_lossy(bytes);
+        text.trim_end_matches(['\r', '\n']).to_string()
+    };
+    let (values, malformed) = match reader.read_byte_record(&mut record) {
+        Ok(true) => {
+            let (values, malformed) =
+                record_values(&record, &data_columns, opts, timestamp_format, ctx);
+            let mut rest = ::csv::ByteRecord::new();
+            match reader.read_byte_record(&mut rest) {
+                Ok(false) => (values, malformed),
+                _ => (
+                    values,
+                    Some(Malformed::record("expected one CSV record, found more")),
+                ),
+            }
+        }
+        Ok(false) => (
+            vec![Value::Null; ctx.schema.len()],
+            Some(Malformed::record("empty CSV record")),
+        ),
+        Err(e) => (
+            vec![Value::Null; ctx.schema.len()],
+            Some(Malformed::record(format!("cannot read CSV: {e}"))),
+        ),
+    };
+    ctx.finish(1, values, malformed, raw)
+}
+
+/// The schema columns read from the input, in order (all but the corrupt-record column).
+fn data_columns(ctx: &ReadContext<'_>) -> Vec<usize> {
+    (0..ctx.schema.len())
+        .filter(|&i| ctx.is_data_column(i))
+        .collect()
+}
+
+fn reader<'b>(opts: &Csv, bytes: &'b [u8]) -> ::csv::Reader<&'b [u8]> {
+    // `prepare` checked that these are ASCII.
+    ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(opts.sep as u8)
+        .quote(opts.quote as u8)
+        .escape(Some(opts.escape as u8))
+        .from_reader(bytes)
+}
+
+/// One record's values in schema order, and why it is malformed, if it is.
+fn record_values(
+    record: &::csv::ByteRecord,
+    data_columns: &[usize],
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+    ctx: &ReadContext<'_>,
+) -> (Vec<Value>, Option<Malformed>) {
+    let schema = ctx.schema;
+    let mut values = vec![Value::Null; schema.len()];
+    // As Spark's UnivocityParser: a wrong number of fields makes the record malformed, but the
+    // fields present are still parsed (missing ones null, extra ones ignored).
+    let mut malformed = (record.len() != data_columns.len()).then(|| {
+        Malformed::record(format!(
+            "expected {} fields, found {}",
+            data_columns.len(),
+            record.len()
+        ))
+    });
+    for (field_bytes, &i) in record.iter().zip(data_columns) {
+        let text = String::from_utf8_lossy(field_bytes);
+        // Spark reads an empty field as null, quoted (`""`) or not, with the default
+        // `nullValue`.
+        if text.is_empty() || text == opts.null_value {
+            continue;
+        }
+        let field = schema.fields()[i];
+        match parse_field(&text, field.data_type, opts, timestamp_format) {
+            Ok(v) => values[i] = v,
+            Err(message) => {
+                malformed.get_or_insert_with(|| Malformed::field(field.name, message));
+            }
+        }
+    }
+    (values, malformed)
 }
 
 fn parse_field(
@@ -150,7 +212,8 @@ pub(super) fn write<R: Row>(
                     opts,
                 ),
                 // `prepare` rejects these column types for CSV.
-                Value::Window(_) | Value::StringArray(_) => {}
+                Value::Window(_) | Value::StringArray(_) | Value::Binary(_) | Value::Headers(_) => {
+                }
             }
         }
         out.push('\n');

@@ -6,7 +6,7 @@ use serde_json::Value as J;
 use crate::error::Result;
 use crate::row::Row;
 use crate::time::{Timestamp, Window};
-use crate::value::{DataType, Schema, Value, format_double};
+use crate::value::{DataType, Header, Schema, Value, base64_decode, base64_encode, format_double};
 
 use super::malformed::{Malformed, ReadContext};
 use super::{Json, TimestampFormat, parse_text};
@@ -17,7 +17,6 @@ pub(super) fn read(
     bytes: &[u8],
     ctx: &ReadContext<'_>,
 ) -> Result<Vec<Vec<Value>>> {
-    let schema = ctx.schema;
     let mut rows = Vec::new();
     for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -26,37 +25,49 @@ pub(super) fn read(
         }
         // The JVM decodes invalid UTF-8 as U+FFFD, and so does Spark's reader.
         let text = String::from_utf8_lossy(line);
-        let mut values = vec![Value::Null; schema.len()];
-        let malformed = match serde_json::from_str::<J>(&text) {
-            Ok(J::Object(object)) => {
-                let mut malformed = None;
-                for (i, field) in schema.fields().iter().enumerate() {
-                    if !ctx.is_data_column(i) {
-                        continue;
-                    }
-                    let Some(json) = object.get(field.name) else {
-                        continue;
-                    };
-                    match from_json(json, field.data_type, timestamp_format) {
-                        Ok(v) => values[i] = v,
-                        Err(message) => {
-                            malformed.get_or_insert_with(|| Malformed::field(field.name, message));
-                        }
-                    }
-                }
-                malformed
-            }
-            Ok(other) => Some(Malformed::record(format!(
-                "expected a JSON object, found {}",
-                kind(&other)
-            ))),
-            Err(e) => Some(Malformed::record(format!("invalid JSON: {e}"))),
-        };
-        if let Some(values) = ctx.finish(n as u64 + 1, values, malformed, || text.to_string())? {
+        if let Some(values) = read_record(&text, n as u64 + 1, timestamp_format, ctx)? {
             rows.push(values);
         }
     }
     Ok(rows)
+}
+
+/// Parses one record: a JSON object (one line of a file, or a whole message payload, which
+/// may span lines), under the context's malformed-record policy.
+pub(super) fn read_record(
+    text: &str,
+    line: u64,
+    timestamp_format: Option<&TimestampFormat>,
+    ctx: &ReadContext<'_>,
+) -> Result<Option<Vec<Value>>> {
+    let schema = ctx.schema;
+    let mut values = vec![Value::Null; schema.len()];
+    let malformed = match serde_json::from_str::<J>(text) {
+        Ok(J::Object(object)) => {
+            let mut malformed = None;
+            for (i, field) in schema.fields().iter().enumerate() {
+                if !ctx.is_data_column(i) {
+                    continue;
+                }
+                let Some(json) = object.get(field.name) else {
+                    continue;
+                };
+                match from_json(json, field.data_type, timestamp_format) {
+                    Ok(v) => values[i] = v,
+                    Err(message) => {
+                        malformed.get_or_insert_with(|| Malformed::field(field.name, message));
+                    }
+                }
+            }
+            malformed
+        }
+        Ok(other) => Some(Malformed::record(format!(
+            "expected a JSON object, found {}",
+            kind(&other)
+        ))),
+        Err(e) => Some(Malformed::record(format!("invalid JSON: {e}"))),
+    };
+    ctx.finish(line, values, malformed, || text.to_string())
 }
 
 fn kind(json: &J) -> &'static str {
@@ -134,6 +145,28 @@ fn from_json(
                 })
                 .collect::<Result<_, _>>()?,
         ),
+        // Spark's JacksonParser reads a binary column from base64 text.
+        (DataType::Binary, J::String(s)) => Value::Binary(base64_decode(s).ok_or_else(bad)?),
+        (DataType::Headers, J::Array(items)) => Value::Headers(
+            items
+                .iter()
+                .map(|item| {
+                    let J::Object(o) = item else {
+                        return Err(bad());
+                    };
+                    let key = match o.get("key") {
+                        Some(J::String(k)) => k.clone(),
+                        _ => return Err(bad()),
+                    };
+                    let value = match o.get("value") {
+                        None | Some(J::Null) => None,
+                        Some(J::String(v)) => Some(base64_decode(v).ok_or_else(bad)?),
+                        Some(_) => return Err(bad()),
+                    };
+                    Ok(Header { key, value })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
         _ => return Err(bad()),
     })
 }
@@ -187,5 +220,10 @@ fn push_value(out: &mut String, value: &Value, timestamp_format: Option<&Timesta
             out.push('}');
         }
         Value::StringArray(items) => out.push_str(&J::from(items.clone()).to_string()),
+        // Jackson writes binary as base64 text.
+        Value::Binary(bytes) => out.push_str(&quoted(&base64_encode(bytes))),
+        Value::Headers(headers) => out.push_str(
+            &J::Array(headers.iter().map(crate::value::header_json).collect()).to_string(),
+        ),
     }
 }

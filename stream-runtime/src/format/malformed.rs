@@ -1,6 +1,8 @@
 //! Spark's `FailureSafeParser`: what becomes of a record that did not parse cleanly, under
 //! the reader's [`ParseMode`].
 
+use std::cell::Cell;
+
 use crate::error::{Error, Result};
 use crate::value::{DataType, Schema, Value};
 
@@ -38,6 +40,12 @@ pub(crate) struct ReadContext<'a> {
     pub(crate) mode: ParseMode,
     /// The column that receives the raw text of malformed records, if the schema has it.
     pub(crate) corrupt_column: Option<usize>,
+    /// Whether the rows built hold every column as nullable, whatever the schema says (a
+    /// `parse` clause's columns): `Permissive` then keeps a row with a null in a column the
+    /// schema declares not nullable, instead of dropping it.
+    pub(crate) nullable_rows: bool,
+    /// Malformed records seen so far (kept, dropped or failed).
+    pub(crate) malformed: Cell<u64>,
 }
 
 impl<'a> ReadContext<'a> {
@@ -54,6 +62,8 @@ impl<'a> ReadContext<'a> {
             schema,
             mode,
             corrupt_column: corrupt_column_index(schema, corrupt_column_name)?,
+            nullable_rows: false,
+            malformed: Cell::new(0),
         })
     }
 
@@ -93,6 +103,7 @@ impl<'a> ReadContext<'a> {
         let Some(malformed) = malformed else {
             return Ok(Some(values));
         };
+        self.malformed.set(self.malformed.get() + 1);
         match self.mode {
             ParseMode::FailFast => Err(Error::MalformedRecord {
                 file: self.file.to_string(),
@@ -101,7 +112,7 @@ impl<'a> ReadContext<'a> {
                 message: malformed.message,
             }),
             ParseMode::DropMalformed => Ok(None),
-            ParseMode::Permissive if unrepresentable.is_some() => Ok(None),
+            ParseMode::Permissive if unrepresentable.is_some() && !self.nullable_rows => Ok(None),
             ParseMode::Permissive => {
                 if let Some(i) = self.corrupt_column {
                     values[i] = Value::String(raw());
@@ -112,7 +123,7 @@ impl<'a> ReadContext<'a> {
     }
 }
 
-fn corrupt_column_index(schema: Schema, name: &str) -> Result<Option<usize>> {
+pub(crate) fn corrupt_column_index(schema: Schema, name: &str) -> Result<Option<usize>> {
     let Some(i) = schema.index_of(name) else {
         return Ok(None);
     };

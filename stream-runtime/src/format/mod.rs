@@ -11,6 +11,7 @@ mod json;
 mod malformed;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod payload;
 
 use std::fmt;
 
@@ -20,6 +21,9 @@ use crate::time::Timestamp;
 use crate::value::{DataType, Field, Schema, Value};
 
 pub(crate) use malformed::ReadContext;
+pub use payload::PayloadDecoder;
+#[doc(hidden)]
+pub use payload::take_decoded;
 
 /// What a reader does with a record it cannot parse: Spark's `mode` option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -374,12 +378,16 @@ impl FileFormat {
         };
         for field in schema.fields() {
             let supported = match self {
-                FileFormat::Csv(_) => {
-                    !matches!(field.data_type, DataType::Window | DataType::StringArray)
-                }
+                // Spark's CSV source has no binary type either.
+                FileFormat::Csv(_) => !matches!(
+                    field.data_type,
+                    DataType::Window | DataType::StringArray | DataType::Binary | DataType::Headers
+                ),
                 FileFormat::Json(_) => true,
                 #[cfg(feature = "parquet")]
-                FileFormat::Parquet(_) => !matches!(field.data_type, DataType::StringArray),
+                FileFormat::Parquet(_) => {
+                    !matches!(field.data_type, DataType::StringArray | DataType::Headers)
+                }
             };
             if !supported {
                 return Err(unsupported_type(name, field));
@@ -488,7 +496,9 @@ fn parse_text(
         DataType::Timestamp => {
             Value::Timestamp(TimestampFormat::parse(timestamp_format, text).ok_or_else(bad)?)
         }
-        DataType::Window | DataType::StringArray => return Err(bad()),
+        DataType::Window | DataType::StringArray | DataType::Binary | DataType::Headers => {
+            return Err(bad());
+        }
     })
 }
 

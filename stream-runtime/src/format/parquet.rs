@@ -90,6 +90,9 @@ fn convert(field: &P, data_type: DataType) -> Option<Value> {
         (DataType::Double, P::Float(v)) => Value::Double(f64::from(*v)),
         (DataType::Double, P::Double(v)) => Value::Double(*v),
         (DataType::String, P::Str(s)) => Value::String(s.clone()),
+        (DataType::Binary, P::Bytes(b)) => Value::Binary(b.data().to_vec()),
+        // A STRING-annotated column read into a binary column: its bytes, as Spark's cast.
+        (DataType::Binary, P::Str(s)) => Value::Binary(s.as_bytes().to_vec()),
         (DataType::Timestamp, P::TimestampMicros(v)) => {
             Value::Timestamp(Timestamp::from_micros(*v))
         }
@@ -139,12 +142,13 @@ fn message_type(schema: Schema) -> String {
             DataType::Long => format!("{rep} int64 {name};"),
             DataType::Double => format!("{rep} double {name};"),
             DataType::String => format!("{rep} binary {name} (STRING);"),
+            DataType::Binary => format!("{rep} binary {name};"),
             DataType::Timestamp => format!("{rep} int64 {name} (TIMESTAMP(MICROS,true));"),
             DataType::Window => format!(
                 "{rep} group {name} {{ required int64 start (TIMESTAMP(MICROS,true)); required int64 end (TIMESTAMP(MICROS,true)); }}"
             ),
             // `prepare` rejects these for Parquet.
-            DataType::StringArray => continue,
+            DataType::StringArray | DataType::Headers => continue,
         };
         text.push_str("  ");
         text.push_str(&line);
@@ -282,7 +286,17 @@ pub(super) fn write<R: Row>(opts: &Parquet, schema: Schema, rows: &[R]) -> Resul
                 write_leaf::<Int64Type>(&mut group, &starts, nullable)
                     .and_then(|()| write_leaf::<Int64Type>(&mut group, &ends, nullable))
             }
-            DataType::StringArray => Ok(()),
+            DataType::Binary => {
+                let mut leaf = Leaf::new();
+                column.for_each(|v| {
+                    leaf.push(match v {
+                        Value::Binary(b) => Some(ByteArray::from(b.clone())),
+                        _ => None,
+                    })
+                });
+                write_leaf::<ByteArrayType>(&mut group, &leaf, nullable)
+            }
+            DataType::StringArray | DataType::Headers => Ok(()),
         };
         result.map_err(fail)?;
     }

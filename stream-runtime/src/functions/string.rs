@@ -2,6 +2,7 @@
 
 use crate::double::format_double;
 use crate::time::{Timestamp, Window};
+use crate::value::Header;
 
 // Strings
 
@@ -87,6 +88,54 @@ impl SparkDisplay for Vec<String> {
     fn push_spark_str(&self, out: &mut String) {
         self.as_slice().push_spark_str(out);
     }
+}
+
+/// `cast(binary as string)`: the bytes decoded as UTF-8, invalid sequences replaced by U+FFFD,
+/// as Spark (the JVM's decoder) does.
+impl SparkDisplay for [u8] {
+    fn push_spark_str(&self, out: &mut String) {
+        out.push_str(&String::from_utf8_lossy(self));
+    }
+}
+
+impl SparkDisplay for Vec<u8> {
+    fn push_spark_str(&self, out: &mut String) {
+        self.as_slice().push_spark_str(out);
+    }
+}
+
+/// `cast(headers as string)`: Spark's cast of an array of structs, each field cast to a string
+/// (`[{k, v1}, {n, null}]`).
+impl SparkDisplay for [Header] {
+    fn push_spark_str(&self, out: &mut String) {
+        out.push('[');
+        for (i, h) in self.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push('{');
+            out.push_str(&h.key);
+            out.push_str(", ");
+            match &h.value {
+                Some(v) => v.push_spark_str(out),
+                None => out.push_str("null"),
+            }
+            out.push('}');
+        }
+        out.push(']');
+    }
+}
+
+impl SparkDisplay for Vec<Header> {
+    fn push_spark_str(&self, out: &mut String) {
+        self.as_slice().push_spark_str(out);
+    }
+}
+
+/// `cast(string as binary)`: the string's UTF-8 bytes.
+#[inline]
+pub fn string_to_binary(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
 }
 
 /// `length(s)`: the number of characters (Unicode code points), as Spark counts them.

@@ -6,6 +6,8 @@
 pub mod console;
 pub mod file;
 pub mod foreach_batch;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod memory;
 
 use std::future::Future;
@@ -17,6 +19,8 @@ use crate::row::Row;
 pub use console::ConsoleSink;
 pub use file::FileSink;
 pub use foreach_batch::ForeachBatchSink;
+#[cfg(feature = "kafka")]
+pub use kafka::KafkaSink;
 pub use memory::{MemorySink, MemoryTable};
 
 /// One micro-batch's output.

@@ -6,10 +6,13 @@
 //! same range again yields the same rows.
 
 pub mod file;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod memory;
 pub mod rate;
 pub mod socket;
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -23,6 +26,8 @@ use crate::error::Result;
 use crate::row::Row;
 
 pub use file::{FileOffset, FileOrder, FileSource};
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaOffset, KafkaSource, StartingOffsets, TopicPartition};
 pub use memory::MemoryStream;
 pub use rate::RateSource;
 pub use socket::SocketSource;
@@ -91,6 +96,62 @@ impl<R> Deref for RowChunk<R> {
     }
 }
 
+/// How many records one partition of a source holds beyond a consumed offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionBacklog {
+    /// The partition, as the source names it (`topic-0` for Kafka).
+    pub partition: String,
+    /// Offsets between the consumed one and the latest.
+    pub offsets_behind: u64,
+}
+
+/// What a source holds beyond a consumed offset, per partition ([`Source::backlog`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// One entry per partition, in the source's order.
+    pub partitions: Vec<PartitionBacklog>,
+}
+
+impl Backlog {
+    /// Offsets behind the latest, over every partition.
+    pub fn total(&self) -> u64 {
+        self.partitions.iter().map(|p| p.offsets_behind).sum()
+    }
+
+    /// Spark's Kafka source metrics: `minOffsetsBehindLatest`, `maxOffsetsBehindLatest` and
+    /// `avgOffsetsBehindLatest` (the average printed as a double, as the JVM prints it). Empty
+    /// when there is no partition.
+    ///
+    /// ```
+    /// use stream_runtime::source::{Backlog, PartitionBacklog};
+    /// let b = Backlog {
+    ///     partitions: vec![
+    ///         PartitionBacklog { partition: "t-0".into(), offsets_behind: 1 },
+    ///         PartitionBacklog { partition: "t-1".into(), offsets_behind: 4 },
+    ///     ],
+    /// };
+    /// let m = b.spark_metrics();
+    /// assert_eq!(m["minOffsetsBehindLatest"], "1");
+    /// assert_eq!(m["maxOffsetsBehindLatest"], "4");
+    /// assert_eq!(m["avgOffsetsBehindLatest"], "2.5");
+    /// ```
+    pub fn spark_metrics(&self) -> BTreeMap<String, String> {
+        let behind = self.partitions.iter().map(|p| p.offsets_behind);
+        let (Some(min), Some(max)) = (behind.clone().min(), behind.max()) else {
+            return BTreeMap::new();
+        };
+        let avg = self.total() as f64 / self.partitions.len() as f64;
+        BTreeMap::from([
+            ("minOffsetsBehindLatest".to_string(), min.to_string()),
+            ("maxOffsetsBehindLatest".to_string(), max.to_string()),
+            (
+                "avgOffsetsBehindLatest".to_string(),
+                crate::value::format_double(avg),
+            ),
+        ])
+    }
+}
+
 /// A streaming source.
 pub trait Source: Send + 'static {
     /// The rows it produces.
@@ -145,6 +206,25 @@ pub trait Source: Send + 'static {
     fn restore_metadata(&mut self, metadata: serde_json::Value) -> Result<()> {
         let _ = metadata;
         Ok(())
+    }
+
+    /// How far the stream has run ahead of `consumed` (the end offset of the batch that just
+    /// ran), per partition: what a consumer-lag metric shows. `None` (the default) for a
+    /// source without partitions or that does not know its latest offsets. Computed from what
+    /// the source learnt in its last [`Source::latest_offset`], without asking the broker.
+    fn backlog(&self, consumed: &Self::Offset) -> Option<Backlog> {
+        let _ = consumed;
+        None
+    }
+
+    /// The source's figures for a batch that read up to `consumed` (Spark's
+    /// `SourceProgress.metrics`). The default reports the [`Source::backlog`] as Spark's Kafka
+    /// source does: `minOffsetsBehindLatest`, `maxOffsetsBehindLatest`,
+    /// `avgOffsetsBehindLatest`.
+    fn metrics(&self, consumed: &Self::Offset) -> BTreeMap<String, String> {
+        self.backlog(consumed)
+            .map(|b| b.spark_metrics())
+            .unwrap_or_default()
     }
 
     /// Whether the source applies a query's scan-level filters before counting input rows,

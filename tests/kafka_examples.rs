@@ -1,0 +1,121 @@
+//! The Kafka examples against a real broker (Tansu, `tests/common/kafka.rs`): the producer
+//! writes the seed's sensor readings as JSON, the windowed aggregation reads them and writes
+//! window updates to a second topic and the console; without a broker, an example says how to
+//! start one. The binaries are the ones `cargo test --features kafka` builds.
+
+#![cfg(feature = "kafka")]
+
+mod common;
+
+use common::examples::run;
+use common::kafka::{Broker, topic};
+
+#[test]
+fn the_kafka_examples_run_against_a_broker() {
+    let broker = Broker::start();
+    let readings = topic("sensor-readings");
+    let windows = topic("room-windows");
+    let (stdout, _) = run(
+        "kafka_sensor_producer",
+        &[
+            "--seconds",
+            "3",
+            "--bootstrap",
+            &broker.bootstrap,
+            "--topic",
+            &readings,
+        ],
+    )
+    .unwrap();
+    assert!(
+        stdout.starts_with(&format!(
+            "Writing sensor readings to Kafka topic {readings} at {}...\n",
+            broker.bootstrap
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" readings to "), "{stdout}");
+    let records = broker.read_all(&readings, 3);
+    assert!(
+        records.len() >= 5,
+        "{} readings in 3 seconds",
+        records.len()
+    );
+    let first = records.iter().find(|r| r.offset == 0).unwrap();
+    let value = first.value.as_deref().unwrap();
+    // The whole row as JSON, keyed by room.
+    let json: serde_json::Value = serde_json::from_str(value).unwrap();
+    assert_eq!(
+        json.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["humidity", "room_name", "temperature", "timestamp"]
+    );
+    assert_eq!(first.key.as_deref(), json["room_name"].as_str());
+
+    let (stdout, _) = run(
+        "kafka_room_windows",
+        &[
+            "--seconds",
+            "4",
+            "--bootstrap",
+            &broker.bootstrap,
+            "--input",
+            &readings,
+            "--output",
+            &windows,
+        ],
+    )
+    .unwrap();
+    assert!(stdout.contains("Batch: 0"), "{stdout}");
+    assert!(
+        stdout.contains("|room_name|window_start       |window_end         |count|avg_temp"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Kafka queries stopped."), "{stdout}");
+    let updates = broker.read_all(&windows, 3);
+    assert!(!updates.is_empty(), "no window updates in {windows}");
+    for u in &updates {
+        let json: serde_json::Value = serde_json::from_str(u.value.as_deref().unwrap()).unwrap();
+        assert_eq!(u.key.as_deref(), json["room_name"].as_str(), "{json}");
+        assert!(json["count"].as_i64().unwrap() >= 1, "{json}");
+        assert!(
+            json["window_start"].as_str().unwrap().ends_with("0.000Z"),
+            "{json}"
+        );
+    }
+    // Every reading was counted once in the final updates of its window.
+    let mut last: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for u in &updates {
+        let json: serde_json::Value = serde_json::from_str(u.value.as_deref().unwrap()).unwrap();
+        let key = (
+            json["room_name"].as_str().unwrap().to_string(),
+            json["window_start"].as_str().unwrap().to_string(),
+        );
+        let count = json["count"].as_i64().unwrap();
+        let slot = last.entry(key).or_default();
+        *slot = (*slot).max(count);
+    }
+    assert_eq!(last.values().sum::<i64>(), records.len() as i64);
+}
+
+#[test]
+fn without_a_broker_an_example_says_how_to_start_one() {
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = nowhere.local_addr().unwrap().to_string();
+    drop(nowhere);
+    let e = run(
+        "kafka_sensor_producer",
+        &["--seconds", "1", "--bootstrap", &address],
+    )
+    .unwrap_err();
+    assert!(e.starts_with("exited with exit status: 2"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "No Kafka broker at {address}. Start one, e.g. Tansu"
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains("tansu broker --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 --storage-engine memory://tansu/"),
+        "{e}"
+    );
+}

@@ -1,0 +1,7 @@
+sluice::pipeline! {
+    query Same from Kafka {
+        where headers == headers;
+    }
+}
+
+fn main() {}
