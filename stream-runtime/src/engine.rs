@@ -19,7 +19,7 @@ use crate::progress::{
 };
 use crate::query::Shared;
 use crate::sink::{Sink, SinkBatch};
-use crate::source::{Offset, ReadLimit, Source};
+use crate::source::{Offset, ReadLimit, Source, SourceMetrics};
 use crate::time::Timestamp;
 use crate::trigger::{Trigger, next_batch_time};
 use crate::watermark::WatermarkTracker;
@@ -171,6 +171,8 @@ where
                     let plan = Planned::from_record(record)?;
                     self.execute(&plan)?;
                 }
+                // What replaying counted was reported by the batches that first read it.
+                let _ = self.source.take_metrics();
             }
             self.state.batch_id = offsets.batch_id + 1;
             self.state.committed = Some(decode_offset(&offsets.end)?);
@@ -386,10 +388,11 @@ where
             } else {
                 read_rows
             };
+        let source_metrics = self.source.take_metrics();
         let progress = self.progress(
             &plan,
             &ctx,
-            num_input_rows,
+            (num_input_rows, source_metrics),
             num_output_rows,
             [get_batch_ms, add_batch_ms, wal_ms, commit_ms],
         );
@@ -402,7 +405,7 @@ where
         &self,
         plan: &Planned<S::Offset>,
         ctx: &BatchContext,
-        num_input_rows: u64,
+        (num_input_rows, source_metrics): (u64, SourceMetrics),
         num_output_rows: u64,
         [get_batch_ms, add_batch_ms, wal_ms, commit_ms]: [u64; 4],
     ) -> StreamingQueryProgress {
@@ -475,6 +478,9 @@ where
                 num_input_rows,
                 input_rows_per_second: input_rate,
                 processed_rows_per_second: processed_rate,
+                num_malformed_rows: source_metrics.malformed_rows,
+                num_malformed_rows_dropped: source_metrics.malformed_rows_dropped,
+                metrics: source_metrics.custom,
             }],
             sink: SinkProgress {
                 description: self.sink.description(),

@@ -19,7 +19,7 @@ use crate::row::Row;
 use crate::time::Timestamp;
 use crate::value::{DataType, Field, Schema, Value};
 
-pub(crate) use record::ReadContext;
+pub(crate) use record::{ReadContext, Rejected};
 
 /// What a reader does with a record it cannot parse: Spark's `mode` option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -10,6 +10,7 @@ pub mod memory;
 pub mod rate;
 pub mod socket;
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -69,6 +70,34 @@ impl SourceContext {
     pub fn with_metadata_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.metadata_dir = Some(dir.into());
         self
+    }
+}
+
+/// What a source reports for a batch besides its rows, taken by the engine after each batch
+/// (see [`Source::take_metrics`]) and shown in the batch's [`SourceProgress`].
+///
+/// [`SourceProgress`]: crate::progress::SourceProgress
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceMetrics {
+    /// Records the malformed-record policy acted on: kept with nulls, or dropped.
+    pub malformed_rows: u64,
+    /// Of those, the records dropped (`DropMalformed`, or `Permissive` when a column that is
+    /// not nullable cannot be read).
+    pub malformed_rows_dropped: u64,
+    /// Figures of this kind of source (Spark's `SourceProgress.metrics`), such as the file
+    /// source's `numFilesChangedAfterRead`.
+    pub custom: BTreeMap<String, String>,
+}
+
+impl SourceMetrics {
+    /// Adds `n` to the source-specific counter `name`.
+    pub fn add_custom(&mut self, name: &str, n: u64) {
+        let entry = self
+            .custom
+            .entry(name.to_string())
+            .or_insert_with(|| "0".into());
+        let total = entry.parse::<u64>().unwrap_or(0) + n;
+        *entry = total.to_string();
     }
 }
 
@@ -151,6 +180,12 @@ pub trait Source: Send + 'static {
     /// as Spark's file sources do with pushed-down filters.
     fn counts_rows_after_scan_filters(&self) -> bool {
         false
+    }
+
+    /// What the source counted since the last call (malformed records, ...), for the progress
+    /// of the batch that just ran.
+    fn take_metrics(&mut self) -> SourceMetrics {
+        SourceMetrics::default()
     }
 
     /// The query stops.

@@ -4,8 +4,11 @@
 //! Offsets are positions in the source's [`FileLog`]; see `docs/io.md` for the policies on
 //! files still being written, empty files, files that vanish and malformed records.
 
+mod dead_letter;
 mod log;
+mod readiness;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -17,15 +20,16 @@ use crate::error::{Error, Result};
 use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, ReadContext};
 use crate::row::Row;
 
-use super::{ReadLimit, RowChunk, Source, SourceContext};
+use super::{ReadLimit, RowChunk, Source, SourceContext, SourceMetrics};
 
 pub use log::{FileLog, LOG_FILE_NAME, LoggedFile};
+pub use readiness::{
+    DEFAULT_SETTLE_TIME, DEFAULT_UNTERMINATED_LINE_TIMEOUT, FILES_CHANGED_AFTER_READ,
+};
+use readiness::{Listed, Readiness, Verdict};
 
 /// Spark's default `columnNameOfCorruptRecord`.
 pub const CORRUPT_RECORD_COLUMN: &str = "_corrupt_record";
-
-/// How long a file that does not look complete must stay unmodified before it is read.
-pub const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(1);
 
 /// The file source's offset: how many files of its [`FileLog`] have been handed out. Printed in
 /// progress reports as Spark prints a file source's offset, `{"logOffset": N}`.
@@ -78,9 +82,12 @@ pub struct FileSource<R> {
     order: FileOrder,
     glob: Option<String>,
     pattern: Option<glob::Pattern>,
-    settle_time: Duration,
+    readiness: Readiness,
     ignore_missing_files: bool,
     ignore_corrupt_files: bool,
+    skip_files: HashSet<String>,
+    dead_letter_dir: Option<PathBuf>,
+    metrics: SourceMetrics,
     log: FileLog,
     metadata_dir: Option<PathBuf>,
     snapshot: Option<u64>,
@@ -116,9 +123,12 @@ impl<R: Row> FileSource<R> {
             order: FileOrder::default(),
             glob: None,
             pattern: None,
-            settle_time: DEFAULT_SETTLE_TIME,
+            readiness: Readiness::new(),
             ignore_missing_files: false,
             ignore_corrupt_files: false,
+            skip_files: HashSet::new(),
+            dead_letter_dir: None,
+            metrics: SourceMetrics::default(),
             log: FileLog::new(),
             metadata_dir: None,
             snapshot: None,
@@ -183,12 +193,40 @@ impl<R: Row> FileSource<R> {
         self
     }
 
-    /// How long a file that does not look complete (a text file not ending in a newline, a
-    /// Parquet file without its footer, an empty file) must stay unmodified before it is read
-    /// (default [`DEFAULT_SETTLE_TIME`]). Files written elsewhere and moved in are never
-    /// half-written, and are read at once.
-    pub fn file_settle_time(mut self, settle_time: Duration) -> Self {
-        self.settle_time = settle_time;
+    /// How long a file's size and modification time must stay the same before it is read
+    /// (default [`DEFAULT_SETTLE_TIME`], 1 s), so a file still being written is not read
+    /// half-way. `Duration::ZERO` declares that files are moved into the directory complete
+    /// (written elsewhere, then renamed): each is read as soon as it is listed, a last line
+    /// without a line terminator included.
+    pub fn settle_time(mut self, settle_time: Duration) -> Self {
+        self.readiness.settle_time = settle_time;
+        self
+    }
+
+    /// How long a settled file that does not look complete — a text file whose last line has
+    /// no line terminator, a Parquet file without its footer — must stay unchanged before it
+    /// is read anyway, last line included (default [`DEFAULT_UNTERMINATED_LINE_TIMEOUT`],
+    /// 10 s). Until then the source takes it for a file whose writer is half-way through a
+    /// line. Has no effect with a zero [`FileSource::settle_time`].
+    pub fn unterminated_line_timeout(mut self, timeout: Duration) -> Self {
+        self.readiness.unterminated_line_timeout = timeout;
+        self
+    }
+
+    /// Reads the file of this name (in the source directory) as empty: the way past a file
+    /// that stopped a `FailFast` query, without moving or editing it. Its batch runs without
+    /// its rows; a warning says so each time it is skipped. Can be given several times.
+    pub fn skip_file(mut self, name: impl Into<String>) -> Self {
+        self.skip_files.insert(name.into());
+        self
+    }
+
+    /// Keeps every record the malformed-record policy drops (`DropMalformed`, or `Permissive`
+    /// when a column that is not nullable cannot be read) as a JSON line in a file of `dir`:
+    /// the file, the line, the field, the error and the raw record. One file per source file,
+    /// rewritten if its batch runs again, so a record is never kept twice.
+    pub fn dead_letter_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dead_letter_dir = Some(dir.into());
         self
     }
 
@@ -223,13 +261,15 @@ impl<R: Row> FileSource<R> {
         }
     }
 
-    /// New files that are ready to read, in processing order.
-    fn discover(&self) -> Result<Vec<LoggedFile>> {
+    /// New files that are ready to read, in processing order. Files already logged are
+    /// checked for changes made after they were read.
+    fn discover(&mut self) -> Result<Vec<LoggedFile>> {
         let committed = crate::sink::file::committed_file_names(&self.dir)?;
         let entries = std::fs::read_dir(&self.dir)
             .map_err(|e| Error::io(format!("cannot list {}", self.dir.display()), e))?;
         let now = SystemTime::now();
         let mut found = Vec::new();
+        let mut listed = HashSet::new();
         for entry in entries {
             let entry =
                 entry.map_err(|e| Error::io(format!("cannot list {}", self.dir.display()), e))?;
@@ -237,7 +277,7 @@ impl<R: Row> FileSource<R> {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if name.starts_with('.') || name.starts_with('_') || self.log.contains(&name) {
+            if name.starts_with('.') || name.starts_with('_') {
                 continue;
             }
             if let Some(committed) = &committed
@@ -255,25 +295,43 @@ impl<R: Row> FileSource<R> {
             if !meta.is_file() {
                 continue;
             }
-            let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            let settled = now
-                .duration_since(modified)
-                .is_ok_and(|age| age >= self.settle_time);
-            // Committed sink output is complete by construction.
-            let ready =
-                settled || committed.is_some() || self.looks_complete(&entry.path(), meta.len());
-            if !ready {
+            let path = entry.path();
+            if let Some(logged) = self.log.get(&name) {
+                if !logged.rejected
+                    && self
+                        .readiness
+                        .changed_after_read(&path, logged.size, meta.len())
+                {
+                    self.metrics.add_custom(FILES_CHANGED_AFTER_READ, 1);
+                }
                 continue;
             }
-            let modification_time = modified
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
+            listed.insert(name.clone());
+            let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            let listing = Listed {
+                size: meta.len(),
+                modified,
+            };
+            // Committed sink output is complete by construction.
+            let verdict = if committed.is_some() {
+                Verdict::Ready
+            } else {
+                let format = &self.format;
+                self.readiness.judge(&path, &name, listing, now, || {
+                    looks_complete(format, &path, listing.size)
+                })
+            };
+            if verdict != Verdict::Ready {
+                continue;
+            }
             found.push(LoggedFile {
                 name,
                 size: meta.len(),
-                modification_time,
+                modification_time: millis_since_epoch(modified),
+                rejected: false,
             });
         }
+        self.readiness.retain_listed(&listed);
         match self.order {
             FileOrder::ModificationTime => {
                 found.sort_by(|a, b| {
@@ -288,20 +346,6 @@ impl<R: Row> FileSource<R> {
         Ok(found)
     }
 
-    fn looks_complete(&self, path: &Path, len: u64) -> bool {
-        use std::io::{Read, Seek, SeekFrom};
-        if len == 0 {
-            return false;
-        }
-        let tail_len = 4.min(len);
-        let mut tail = vec![0; tail_len as usize];
-        let read = std::fs::File::open(path).and_then(|mut f| {
-            f.seek(SeekFrom::Start(len - tail_len))?;
-            f.read_exact(&mut tail)
-        });
-        read.is_ok() && self.format.looks_complete(&tail)
-    }
-
     /// Logs up to `max` new files (persisting the log before any offset names them).
     fn log_new_files(&mut self, max: Option<usize>) -> Result<()> {
         let mut found = self.discover()?;
@@ -311,6 +355,9 @@ impl<R: Row> FileSource<R> {
         if found.is_empty() {
             return Ok(());
         }
+        for f in &found {
+            self.readiness.logged(&f.name);
+        }
         self.log.extend(found);
         if let Some(dir) = &self.metadata_dir {
             self.log.save(dir)?;
@@ -318,38 +365,135 @@ impl<R: Row> FileSource<R> {
         Ok(())
     }
 
-    fn read_file(&self, file: &LoggedFile) -> Result<Vec<R>> {
-        let prepared = self.prepared.as_ref().expect("file source opened");
+    /// Reads the `index`-th logged file.
+    fn read_file(&mut self, index: usize) -> Result<Vec<R>> {
+        let file = self.log.files()[index].clone();
         let path = self.dir.join(&file.name);
-        let display = path.display().to_string();
+        let shown = path.display().to_string();
+        if self.skip_files.contains(&file.name) {
+            tracing::warn!("{shown} is skipped (skip_file): its batch runs without its rows");
+            return Ok(Vec::new());
+        }
         let mut bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if self.ignore_missing_files {
+                    tracing::warn!(
+                        "{shown} no longer exists and is skipped (ignore_missing_files)"
+                    );
                     return Ok(Vec::new());
                 }
                 return Err(self.source_error(format!(
-                    "[FAILED_READ_FILE.FILE_NOT_EXIST] Encountered error while reading file {display}. File does not exist. It is possible the underlying files have been updated; set ignore_missing_files to skip such files."
+                    "[FAILED_READ_FILE.FILE_NOT_EXIST] Encountered error while reading file {shown}. File does not exist. It is possible the underlying files have been updated; put the file back, skip it with skip_file(\"{}\"), or set ignore_missing_files to skip every missing file.",
+                    file.name
                 )));
             }
-            Err(e) => return Err(Error::io(format!("cannot read {display}"), e)),
+            Err(e) => return Err(Error::io(format!("cannot read {shown}"), e)),
         };
+        let file = self.refresh_rejected(index, &path, bytes.len() as u64)?;
+        let prepared = self.prepared.as_ref().expect("file source opened");
         // Only the bytes present when the file was logged, so a re-run reads the same records.
         if prepared.format().is_line_based() && (bytes.len() as u64) > file.size {
             bytes.truncate(file.size as usize);
         }
-        let ctx = ReadContext::new(&display, R::SCHEMA, self.mode, &self.corrupt_column)?;
-        match prepared.read::<R>(&bytes, &ctx) {
+        let mut ctx = ReadContext::new(&shown, R::SCHEMA, self.mode, &self.corrupt_column)?;
+        if self.dead_letter_dir.is_some() {
+            ctx = ctx.keep_rejected();
+        }
+        let read = prepared.read::<R>(&bytes, &ctx);
+        ctx.log_summary();
+        let counts = ctx.counts();
+        match read {
+            Ok(rows) => {
+                self.metrics.malformed_rows += counts.malformed;
+                self.metrics.malformed_rows_dropped += counts.dropped;
+                let rejected = ctx.take_rejected();
+                if let Some(dir) = &self.dead_letter_dir
+                    && !rejected.is_empty()
+                {
+                    dead_letter::write(dir, index, &file.name, &shown, &rejected)?;
+                }
+                if file.rejected {
+                    self.log.file_mut(index).rejected = false;
+                    self.save_log()?;
+                }
+                Ok(rows)
+            }
+            Err(e @ Error::MalformedRecord { .. }) => {
+                tracing::error!(
+                    "{shown} stopped the query (FAILFAST). To go on: fix or replace the file \
+                     (it is read again in full), skip it with skip_file(\"{}\"), or read with \
+                     ParseMode::DropMalformed and a dead_letter_dir to keep the bad records",
+                    file.name
+                );
+                self.log.file_mut(index).rejected = true;
+                self.save_log()?;
+                Err(e)
+            }
             Err(Error::Source { message, .. }) if self.ignore_corrupt_files => {
-                let _ = message;
+                tracing::warn!(
+                    "{shown} cannot be read and is skipped (ignore_corrupt_files): {message}"
+                );
                 Ok(Vec::new())
             }
             Err(Error::Source { message, .. }) => Err(self.source_error(format!(
-                "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file {display}: {message}"
+                "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file {shown}: {message}"
             ))),
-            other => other,
+            Err(other) => Err(other),
         }
     }
+
+    /// A file whose last read was rejected is looked at again: if it was fixed or replaced
+    /// since (its size or modification time changed), the log records its new size, so it is
+    /// read in full. Its batch never reached the sink, so reading other bytes is safe.
+    fn refresh_rejected(&mut self, index: usize, path: &Path, size: u64) -> Result<LoggedFile> {
+        let file = &self.log.files()[index];
+        if !file.rejected {
+            return Ok(file.clone());
+        }
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map_or(0, millis_since_epoch);
+        if size != file.size || modified != file.modification_time {
+            tracing::info!(
+                "{} changed since it was rejected: it is read again in full ({size} bytes)",
+                path.display()
+            );
+            let file = self.log.file_mut(index);
+            file.size = size;
+            file.modification_time = modified;
+            self.save_log()?;
+        }
+        Ok(self.log.files()[index].clone())
+    }
+
+    fn save_log(&self) -> Result<()> {
+        match &self.metadata_dir {
+            Some(dir) => self.log.save(dir),
+            None => Ok(()),
+        }
+    }
+}
+
+fn millis_since_epoch(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Whether a file's contents look complete: its last bytes, as the format judges them.
+fn looks_complete(format: &FileFormat, path: &Path, len: u64) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    if len == 0 {
+        // Nothing is cut short in an empty file.
+        return true;
+    }
+    let tail_len = 4.min(len);
+    let mut tail = vec![0; tail_len as usize];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(len - tail_len))?;
+        f.read_exact(&mut tail)
+    });
+    read.is_ok() && format.looks_complete(&tail)
 }
 
 impl<R: Row> Source for FileSource<R> {
@@ -440,9 +584,8 @@ impl<R: Row> Source for FileSource<R> {
                 self.log.len()
             )));
         }
-        self.log.files()[start..end]
-            .iter()
-            .map(|f| self.read_file(f).map(RowChunk::Owned))
+        (start..end)
+            .map(|i| self.read_file(i).map(RowChunk::Owned))
             .collect()
     }
 
@@ -454,6 +597,10 @@ impl<R: Row> Source for FileSource<R> {
 
     fn counts_rows_after_scan_filters(&self) -> bool {
         true
+    }
+
+    fn take_metrics(&mut self) -> SourceMetrics {
+        std::mem::take(&mut self.metrics)
     }
 }
 
