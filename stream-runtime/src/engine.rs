@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CommitRecord, OffsetRecord, Recovery};
+use crate::checkpoint::{
+    CHECKPOINT_VERSION, Checkpoint, CommitRecord, OffsetRecord, Recovery, decode_offset,
+};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::failpoint;
 use crate::pipeline::{BatchContext, EventTimeStats, OutputMode, Pipeline, PipelineKind};
 use crate::progress::{
@@ -126,13 +128,6 @@ impl<O: Offset> Planned<O> {
             latest_offset_ms: 0,
         })
     }
-}
-
-fn decode_offset<O: Offset>(value: &serde_json::Value) -> Result<O> {
-    serde_json::from_value(value.clone()).map_err(|e| Error::Checkpoint {
-        path: "offsets".into(),
-        message: format!("recorded offset {value} does not fit this source: {e}"),
-    })
 }
 
 fn ms(d: Duration) -> u64 {

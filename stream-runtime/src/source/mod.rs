@@ -176,6 +176,14 @@ pub trait Source: Send + 'static {
         Ok(())
     }
 
+    /// Checks, at start, that the source's own metadata covers an offset the checkpoint
+    /// recorded as the end of batch `batch_id` (the file source's log must list every file it
+    /// names). An error refuses the start.
+    fn check_recorded_offset(&self, batch_id: u64, end: &Self::Offset) -> Result<()> {
+        let _ = (batch_id, end);
+        Ok(())
+    }
+
     /// Whether the source applies a query's scan-level filters before counting input rows,
     /// as Spark's file sources do with pushed-down filters.
     fn counts_rows_after_scan_filters(&self) -> bool {

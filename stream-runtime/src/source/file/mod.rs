@@ -599,6 +599,30 @@ impl<R: Row> Source for FileSource<R> {
         true
     }
 
+    fn check_recorded_offset(&self, batch_id: u64, end: &FileOffset) -> Result<()> {
+        if end.log_offset <= self.log.len() as u64 {
+            return Ok(());
+        }
+        let path = self
+            .metadata_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(LOG_FILE_NAME), |d| d.join(LOG_FILE_NAME));
+        let state = if self.log.is_empty() {
+            "is missing or empty".to_string()
+        } else {
+            format!("lists only {} files", self.log.len())
+        };
+        Err(Error::Checkpoint {
+            path,
+            message: format!(
+                "batch {batch_id} read up to file {} of the file source log, which {state}: the \
+                 log was deleted or replaced, and the query would read files again or skip \
+                 them. Restore it, or start from a new checkpoint location",
+                end.log_offset
+            ),
+        })
+    }
+
     fn take_metrics(&mut self) -> SourceMetrics {
         std::mem::take(&mut self.metrics)
     }
