@@ -562,3 +562,35 @@ async fn fail_fast_recovery_by_removing_the_file() {
     assert_eq!(err, None);
     assert_eq!(batches, [(1, vec![]), (2, vec![4.0])]);
 }
+
+/// A query that reads what is there and ends (`AvailableNow`) waits for a file written just
+/// before it started to settle, and takes a settled file whole, last line and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn available_now_waits_for_files_to_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("a.csv"),
+        "2024-01-01T10:00:01Z,d,1.0\n2024-01-01T10:00:02Z,d,2.0",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (batches, sink) = typed_collector::<ReadingsRow>();
+    let query = Readings::read_stream(FileSource::<Reading>::csv(dir.path()))
+        .write_stream()
+        .foreach_batch(sink)
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap();
+    query.await_termination().await.unwrap();
+    let readings: Vec<Vec<f64>> = batches
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, rows)| rows.iter().map(|r| r.reading).collect())
+        .collect();
+    assert_eq!(readings, [vec![1.0, 2.0]]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "read before it settled"
+    );
+}

@@ -261,14 +261,15 @@ impl<R: Row> FileSource<R> {
         }
     }
 
-    /// New files that are ready to read, in processing order. Files already logged are
-    /// checked for changes made after they were read.
-    fn discover(&mut self) -> Result<Vec<LoggedFile>> {
+    /// New files that are ready to read, in processing order, and how many others are still
+    /// settling. Files already logged are checked for changes made after they were read.
+    fn discover(&mut self) -> Result<(Vec<LoggedFile>, usize)> {
         let committed = crate::sink::file::committed_file_names(&self.dir)?;
         let entries = std::fs::read_dir(&self.dir)
             .map_err(|e| Error::io(format!("cannot list {}", self.dir.display()), e))?;
         let now = SystemTime::now();
         let mut found = Vec::new();
+        let mut unsettled = 0;
         let mut listed = HashSet::new();
         for entry in entries {
             let entry =
@@ -321,8 +322,13 @@ impl<R: Row> FileSource<R> {
                     looks_complete(format, &path, listing.size)
                 })
             };
-            if verdict != Verdict::Ready {
-                continue;
+            match verdict {
+                Verdict::Ready => {}
+                Verdict::Unsettled => {
+                    unsettled += 1;
+                    continue;
+                }
+                Verdict::Held => continue,
             }
             found.push(LoggedFile {
                 name,
@@ -343,12 +349,38 @@ impl<R: Row> FileSource<R> {
         if self.latest_first {
             found.reverse();
         }
-        Ok(found)
+        Ok((found, unsettled))
+    }
+
+    /// Logs every file there is for a query that reads what is available and ends
+    /// (`Trigger::Once`, `AvailableNow`): files still settling are waited for, up to the
+    /// settle time, and a settled file is taken whole, a last line without a terminator
+    /// included.
+    fn log_available_now(&mut self) -> Result<()> {
+        self.readiness.end_of_input = true;
+        let deadline = std::time::Instant::now() + self.readiness.settle_time * 2;
+        loop {
+            let (found, unsettled) = self.discover()?;
+            if unsettled == 0 || std::time::Instant::now() >= deadline {
+                if unsettled > 0 {
+                    tracing::info!(
+                        "{}: {unsettled} files are still being written and are left for a later run",
+                        self.dir.display()
+                    );
+                }
+                return self.log_files(found, None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Logs up to `max` new files (persisting the log before any offset names them).
     fn log_new_files(&mut self, max: Option<usize>) -> Result<()> {
-        let mut found = self.discover()?;
+        let (found, _) = self.discover()?;
+        self.log_files(found, max)
+    }
+
+    fn log_files(&mut self, mut found: Vec<LoggedFile>, max: Option<usize>) -> Result<()> {
         if let Some(max) = max {
             found.truncate(max);
         }
@@ -552,7 +584,9 @@ impl<R: Row> Source for FileSource<R> {
             // Files logged but not yet handed out come first; new ones fill the rest.
             let pending = (self.log.len() as u64).saturating_sub(start) as usize;
             let room = cap.map(|c| c.saturating_sub(pending));
-            if room != Some(0) {
+            if limit == ReadLimit::AllAvailable {
+                self.log_available_now()?;
+            } else if room != Some(0) {
                 self.log_new_files(room)?;
             }
         }
@@ -590,7 +624,7 @@ impl<R: Row> Source for FileSource<R> {
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {
-        self.log_new_files(None)?;
+        self.log_available_now()?;
         self.snapshot = Some(self.log.len() as u64);
         Ok(())
     }

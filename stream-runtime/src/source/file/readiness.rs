@@ -47,6 +47,9 @@ struct Seen {
 pub(super) struct Readiness {
     pub(super) settle_time: Duration,
     pub(super) unterminated_line_timeout: Duration,
+    /// The query reads what is there and ends (`Trigger::Once`, `AvailableNow`): a settled
+    /// file is complete, last line and all.
+    pub(super) end_of_input: bool,
     seen: HashMap<String, Seen>,
     /// Logged files whose change was reported, with the size reported.
     reported_changes: HashMap<String, u64>,
@@ -67,6 +70,7 @@ impl Readiness {
         Readiness {
             settle_time: DEFAULT_SETTLE_TIME,
             unterminated_line_timeout: DEFAULT_UNTERMINATED_LINE_TIMEOUT,
+            end_of_input: false,
             seen: HashMap::new(),
             reported_changes: HashMap::new(),
         }
