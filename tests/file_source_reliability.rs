@@ -565,8 +565,9 @@ async fn fail_fast_recovery_by_removing_the_file() {
 
 /// A query that reads what is there and ends (`AvailableNow`) waits for a file written just
 /// before it started to settle, and takes a settled file whole, last line and all.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn available_now_waits_for_files_to_settle() {
+    let (logs, _guard) = LogCapture::start();
     let dir = tempfile::tempdir().unwrap();
     fs::write(
         dir.path().join("a.csv"),
@@ -588,7 +589,7 @@ async fn available_now_waits_for_files_to_settle() {
         .iter()
         .map(|(_, rows)| rows.iter().map(|r| r.reading).collect())
         .collect();
-    assert_eq!(readings, [vec![1.0, 2.0]]);
+    assert_eq!(readings, [vec![1.0, 2.0]], "{}", logs.text());
     assert!(
         started.elapsed() >= Duration::from_millis(900),
         "read before it settled"

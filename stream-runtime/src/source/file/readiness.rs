@@ -113,7 +113,9 @@ impl Readiness {
         if unchanged_for < self.settle_time {
             return Verdict::Unsettled;
         }
-        if unchanged_for >= self.unterminated_line_timeout.max(self.settle_time) || looks_complete()
+        if self.end_of_input
+            || unchanged_for >= self.unterminated_line_timeout.max(self.settle_time)
+            || looks_complete()
         {
             return Verdict::Ready;
         }
