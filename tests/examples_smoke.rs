@@ -125,8 +125,15 @@ fn examples_dir() -> PathBuf {
         .join("examples")
 }
 
-/// Runs one example; returns its stdout and how long it took, or what went wrong.
+/// Runs one example for two seconds; returns its stdout and how long it took, or what went
+/// wrong.
 fn run(name: &str) -> Result<(String, Duration), String> {
+    run_with(name, &["--seconds", "2"], true)
+}
+
+/// Runs one example with `args`; returns its stdout and how long it took, or what went wrong
+/// (including, if `must_succeed`, a failed exit or output on stderr).
+fn run_with(name: &str, args: &[&str], must_succeed: bool) -> Result<(String, Duration), String> {
     let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
         return Err(format!(
@@ -136,7 +143,7 @@ fn run(name: &str) -> Result<(String, Duration), String> {
     }
     let started = Instant::now();
     let mut child = Command::new(&path)
-        .args(["--seconds", "2"])
+        .args(args)
         .env_remove("SLUICE_SECONDS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -173,6 +180,9 @@ fn run(name: &str) -> Result<(String, Duration), String> {
         .join()
         .expect("stderr reader")
         .map_err(|e| e.to_string())?;
+    if !must_succeed {
+        return Err(format!("{}\n{stderr}", status.code().unwrap_or(-1)));
+    }
     if !status.success() {
         return Err(format!(
             "exited with {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
@@ -211,6 +221,25 @@ fn every_example_runs_and_prints_its_cell() {
         started.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `file_source` commits output files within six seconds (each input file replays ten seconds
+/// of readings), and refuses a bad `--seconds` with exit code 2, like the other examples.
+#[test]
+fn file_source_writes_output_in_six_seconds_and_refuses_bad_arguments() {
+    let (stdout, _) = run_with("file_source", &["--seconds", "6"], true).unwrap();
+    let files: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_suffix(" committed output files; their rows:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no file count in:\n{stdout}"));
+    assert!(files > 0, "no output file committed:\n{stdout}");
+    assert!(stdout.contains(" readings=5 "), "{stdout}");
+    let err = run_with("file_source", &["--seconds", "abc"], false).unwrap_err();
+    assert_eq!(
+        err,
+        "2\n--seconds expects a whole number of seconds, found `abc`\n"
+    );
 }
 
 #[test]
