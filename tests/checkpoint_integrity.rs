@@ -366,6 +366,20 @@ fn worker(checkpoint: &Path) -> Worker {
     }
 }
 
+/// The exit code of `child` once it exits; `None` (and the child killed) if it runs on.
+fn wait_at_most(child: &mut Child, limit: Duration) -> Option<i32> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    None
+}
+
 /// Two processes, one checkpoint: the second is refused, naming the first; once the first is
 /// killed (its lock left behind), a third takes the stale lock over.
 #[test]
@@ -376,8 +390,8 @@ fn a_second_process_on_a_checkpoint_is_refused() {
     assert_eq!(first.first_line, format!("STARTED {pid}"));
 
     let mut second = worker(checkpoint.path());
-    let status = second.child.wait().unwrap();
-    assert_eq!(status.code(), Some(3), "{}", second.first_line);
+    let status = wait_at_most(&mut second.child, Duration::from_secs(30));
+    assert_eq!(status, Some(3), "{}", second.first_line);
     let lock = checkpoint.path().join("lock");
     assert!(
         second.first_line.starts_with(&format!(

@@ -16,7 +16,7 @@ use proptest::test_runner::{Config, TestRunner};
 use crate::error::Error;
 use crate::format::{Csv, FileFormat, Json, ParseMode, ReadContext};
 use crate::row::Row;
-use crate::test_rows::{AllTypes, Event, EventWithCorrupt, StrictEvent, event};
+use crate::test_rows::{AllTypes, Event, EventWithCorrupt, StrictEvent};
 
 /// Cases per property: `default`, or `SLUICE_FUZZ_CASES`.
 fn config(default: u32) -> Config {
@@ -237,6 +237,7 @@ fn json_reader_converts_any_value_or_rejects_it_clearly() {
 mod parquet {
     use super::*;
     use crate::format::Parquet;
+    use crate::test_rows::event;
 
     fn valid_file() -> Vec<u8> {
         let rows: Vec<Event> = (0..20)

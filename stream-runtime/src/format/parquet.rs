@@ -50,7 +50,6 @@ pub(super) fn read(bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<Vec<Value>
 fn check_damage(reader: &SerializedFileReader<bytes::Bytes>, len: u64) -> Result<(), String> {
     use parquet::basic::Encoding;
     use parquet::column::page::Page;
-    use parquet::file::reader::RowGroupReader;
 
     for (g, group) in reader.metadata().row_groups().iter().enumerate() {
         for (c, column) in group.columns().iter().enumerate() {
