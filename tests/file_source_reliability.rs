@@ -181,6 +181,8 @@ async fn lines_appended_after_a_file_was_read_are_reported() {
             .unwrap();
     query.process_all_available().await.unwrap();
     append(&first, "2024-01-01T10:00:02Z,d,2.0\n");
+    // Files already read are looked at once a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     fs::write(dir.path().join("b.csv"), "2024-01-01T10:00:03Z,d,3.0\n").unwrap();
     query.process_all_available().await.unwrap();
     query.process_all_available().await.unwrap();

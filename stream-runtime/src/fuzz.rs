@@ -428,6 +428,8 @@ mod checkpoint_files {
             })
             .unwrap();
         }
+        c.write_source_metadata(&serde_json::json!({"startTimeMs": 1_700_000_000_000_i64}))
+            .unwrap();
         let mut log = crate::source::file::FileLog::new();
         log.extend((0..3).map(|i| crate::source::file::LoggedFile {
             name: format!("{i}.csv"),
@@ -456,6 +458,7 @@ mod checkpoint_files {
         "state/2.snapshot",
         "state/1.snapshot",
         "sources/0/file-source-log.json",
+        "sources/0/metadata",
         "out/_spark_metadata/1",
         "sinks/0/file-sink.json",
         "lock",
@@ -466,15 +469,32 @@ mod checkpoint_files {
         (0..FILES.len(), 0..3u8, bytes())
     }
 
+    /// Copies a directory tree (no `fsync`: cases must be quick).
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
     #[test]
     fn damaged_checkpoint_files_give_a_clear_error() {
+        // Written once (atomically, with `fsync`s), copied for each case.
+        let template = tempfile::tempdir().unwrap();
+        valid_checkpoint(template.path());
         check(
             "checkpoint file readers",
             200,
             damage(),
             |(file, how, noise)| {
                 let dir = tempfile::tempdir().unwrap();
-                valid_checkpoint(dir.path());
+                copy_dir(template.path(), dir.path());
                 let path = dir.path().join(FILES[file]);
                 let original = std::fs::read(&path).unwrap();
                 let replaced = match how {

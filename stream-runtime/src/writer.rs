@@ -309,7 +309,7 @@ where
             clock,
             metadata_dir: checkpoint.as_ref().map(Checkpoint::source_dir),
         })?;
-        consistency::check_source(&source, &recovery)?;
+        consistency::check_source(&mut source, &recovery)?;
         if let (Some(c), false) = (&checkpoint, restarted)
             && let Some(metadata) = source.checkpoint_metadata()
         {

@@ -273,8 +273,9 @@ pub(crate) fn check_sink(
 }
 
 /// The source's own metadata covers the offsets the checkpoint recorded (the file source's
-/// log lists every file a recorded offset names).
-pub(crate) fn check_source<S: Source>(source: &S, recovery: &Recovery) -> Result<()> {
+/// log lists every file a recorded offset names); then the source is told where the committed
+/// batches end.
+pub(crate) fn check_source<S: Source>(source: &mut S, recovery: &Recovery) -> Result<()> {
     let ends = recovery
         .committed
         .iter()
@@ -283,6 +284,9 @@ pub(crate) fn check_source<S: Source>(source: &S, recovery: &Recovery) -> Result
     for record in ends {
         let end: S::Offset = super::decode_offset(&record.end)?;
         source.check_recorded_offset(record.batch_id, &end)?;
+    }
+    if let Some((record, _)) = &recovery.committed {
+        source.resume_after(&super::decode_offset(&record.end)?);
     }
     Ok(())
 }

@@ -130,11 +130,11 @@ impl CheckpointLock {
             }
         }
         let holder = serde_json::to_vec(&Holder::this_process()).expect("a holder serialises");
+        // Not flushed to disk: the kernel's lock is what excludes; the contents only say who.
         (|| {
             file.set_len(0)?;
             file.seek(SeekFrom::Start(0))?;
-            file.write_all(&holder)?;
-            file.sync_all()
+            file.write_all(&holder)
         })()
         .map_err(|e| Error::Checkpoint {
             path: path.clone(),
@@ -149,7 +149,6 @@ impl Drop for CheckpointLock {
         // Emptied, so the next holder does not take it for a crashed process's; the kernel's
         // lock goes with the file handle.
         let _ = self.file.set_len(0);
-        let _ = self.file.sync_all();
         let _ = self.file.unlock();
     }
 }

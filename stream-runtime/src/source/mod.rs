@@ -184,6 +184,13 @@ pub trait Source: Send + 'static {
         Ok(())
     }
 
+    /// Called at start, before any batch, with the end offset of the checkpoint's last
+    /// committed batch: everything up to it was delivered (the engine may still read it again
+    /// to rebuild state).
+    fn resume_after(&mut self, committed_end: &Self::Offset) {
+        let _ = committed_end;
+    }
+
     /// Whether the source applies a query's scan-level filters before counting input rows,
     /// as Spark's file sources do with pushed-down filters.
     fn counts_rows_after_scan_filters(&self) -> bool {

@@ -95,6 +95,8 @@ pub struct FileSource<R> {
     ignore_missing_files: bool,
     ignore_corrupt_files: bool,
     skip_files: HashSet<String>,
+    /// Files `0..committed` of the log belong to committed batches (known on a restart).
+    committed: usize,
     dead_letter_dir: Option<PathBuf>,
     metrics: SourceMetrics,
     log: FileLog,
@@ -136,6 +138,7 @@ impl<R: Row> FileSource<R> {
             ignore_missing_files: false,
             ignore_corrupt_files: false,
             skip_files: HashSet::new(),
+            committed: 0,
             dead_letter_dir: None,
             metrics: SourceMetrics::default(),
             log: FileLog::new(),
@@ -277,6 +280,7 @@ impl<R: Row> FileSource<R> {
         let entries = std::fs::read_dir(&self.dir)
             .map_err(|e| Error::io(format!("cannot list {}", self.dir.display()), e))?;
         let now = SystemTime::now();
+        let scan_logged = self.readiness.change_scan_due(now);
         let mut found = Vec::new();
         let mut unsettled = 0;
         let mut listed = HashSet::new();
@@ -300,22 +304,26 @@ impl<R: Row> FileSource<R> {
             {
                 continue;
             }
+            if let Some(logged) = self.log.get(&name) {
+                // Files already read are looked at (one `stat` each) at most once a second.
+                if scan_logged
+                    && !logged.rejected
+                    && let Ok(meta) = entry.metadata()
+                    && meta.is_file()
+                    && self
+                        .readiness
+                        .changed_after_read(&entry.path(), logged.size, meta.len())
+                {
+                    self.metrics.add_custom(FILES_CHANGED_AFTER_READ, 1);
+                }
+                continue;
+            }
             // A file deleted since the listing simply is not discovered.
             let Ok(meta) = entry.metadata() else { continue };
             if !meta.is_file() {
                 continue;
             }
             let path = entry.path();
-            if let Some(logged) = self.log.get(&name) {
-                if !logged.rejected
-                    && self
-                        .readiness
-                        .changed_after_read(&path, logged.size, meta.len())
-                {
-                    self.metrics.add_custom(FILES_CHANGED_AFTER_READ, 1);
-                }
-                continue;
-            }
             listed.insert(name.clone());
             let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
             let listing = Listed {
@@ -541,6 +549,15 @@ impl<R: Row> Source for FileSource<R> {
                 end.log_offset
             ),
         })
+    }
+
+    fn resume_after(&mut self, committed_end: &FileOffset) {
+        self.committed = committed_end.log_offset as usize;
+    }
+
+    fn commit(&mut self, end: &FileOffset) -> Result<()> {
+        self.committed = self.committed.max(end.log_offset as usize);
+        Ok(())
     }
 
     fn take_metrics(&mut self) -> SourceMetrics {

@@ -18,8 +18,17 @@ impl<R: Row> FileSource<R> {
         let path = self.dir.join(&file.name);
         let shown = path.display().to_string();
         if self.skip_files.contains(&file.name) {
-            tracing::warn!("{shown} is skipped (skip_file): its batch runs without its rows");
-            return Ok(Vec::new());
+            // A committed batch is read again only to rebuild state, which must come out as
+            // it was: its files are never skipped.
+            if index < self.committed {
+                tracing::warn!(
+                    "{shown} belongs to a committed batch: skip_file does not apply to it, its \
+                     rows were already processed"
+                );
+            } else {
+                tracing::warn!("{shown} is skipped (skip_file): its batch runs without its rows");
+                return Ok(Vec::new());
+            }
         }
         let mut bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,

@@ -22,6 +22,9 @@ pub const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(1);
 /// stay unchanged before it is read anyway.
 pub const DEFAULT_UNTERMINATED_LINE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often files already read are checked for changes (a `stat` each).
+const CHANGE_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The progress counter of files that changed after they were read.
 pub const FILES_CHANGED_AFTER_READ: &str = "numFilesChangedAfterRead";
 
@@ -53,6 +56,7 @@ pub(super) struct Readiness {
     seen: HashMap<String, Seen>,
     /// Logged files whose change was reported, with the size reported.
     reported_changes: HashMap<String, u64>,
+    last_change_scan: Option<SystemTime>,
 }
 
 /// Whether a file not logged yet may be read now.
@@ -73,7 +77,20 @@ impl Readiness {
             end_of_input: false,
             seen: HashMap::new(),
             reported_changes: HashMap::new(),
+            last_change_scan: None,
         }
+    }
+
+    /// Whether files already read should be checked for changes in this listing.
+    pub(super) fn change_scan_due(&mut self, now: SystemTime) -> bool {
+        let due = self.last_change_scan.is_none_or(|last| {
+            now.duration_since(last)
+                .is_ok_and(|d| d >= CHANGE_SCAN_INTERVAL)
+        });
+        if due {
+            self.last_change_scan = Some(now);
+        }
+        due
     }
 
     /// Judges a file not logged yet, listed with `listed` at `now`; `looks_complete` reads its
