@@ -315,7 +315,13 @@ impl Checkpoint {
                     snapshot = Some((id, bytes));
                     break;
                 }
-                Err(e) => corrupt.push(e.to_string()),
+                Err(e) => {
+                    tracing::warn!(
+                        "{e}; restoring the state from an earlier snapshot and replaying the \
+                         batches after it instead"
+                    );
+                    corrupt.push(e.to_string());
+                }
             }
         }
         let replay_from = snapshot.as_ref().map_or(0, |(id, _)| id + 1);
