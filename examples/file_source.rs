@@ -3,18 +3,23 @@
 //! output (the seed's "File sources (JSON, CSV, Parquet)" and "File sink").
 //!
 //! The example makes its own input: a writer drops a CSV file into a temporary directory every
-//! second (written elsewhere, then moved in, as a producer should). It prints the committed
-//! output at the end.
+//! second (written elsewhere, then moved in, as a producer should, so the source is told
+//! `settle_time(Duration::ZERO)`). Each file replays ten seconds of a sensor log, so windows
+//! become final while the example runs: from about four seconds on, output files are
+//! committed. It prints them at the end.
 //!
 //! ```sh
 //! cargo run --example file_source                  # runs for 20 seconds
-//! cargo run --example file_source -- --seconds 8
+//! cargo run --example file_source -- --seconds 6
 //! ```
 
 use std::path::Path;
 use std::time::Duration;
 
 use sluice::prelude::*;
+
+#[path = "common/mod.rs"]
+mod common;
 
 sluice::pipeline! {
     /// One CSV line: `timestamp,room,temperature`.
@@ -29,32 +34,23 @@ sluice::pipeline! {
     }
 }
 
-/// `--seconds N` (or `SLUICE_SECONDS`), else `default`.
-fn run_seconds(default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .or_else(|| {
-            std::env::var("SLUICE_SECONDS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-        })
-        .unwrap_or(default)
-}
-
-/// Writes file `n`: five readings stamped now, one per room, one of them unparsable.
-fn write_readings(staging: &Path, input: &Path, n: u64) -> std::io::Result<()> {
-    let now = Timestamp::now();
+/// Writes file `n`: ten seconds of the log from `start + 10 s × n`, a reading from each of
+/// five rooms every two seconds, a few of them unparsable (`sensor-error`).
+fn write_readings(staging: &Path, input: &Path, start: Timestamp, n: u64) -> std::io::Result<()> {
     let mut csv = String::from("timestamp,room,temperature\n");
-    for room in 0..5u64 {
-        let temperature = if (n + room).is_multiple_of(13) {
-            "sensor-error".to_string()
-        } else {
-            format!("{:.1}", 20.0 + ((n * 7 + room * 3) % 50) as f64 / 10.0)
-        };
-        csv.push_str(&format!("{},Room_{room},{temperature}\n", now.to_rfc3339()));
+    for second in (0..10u64).step_by(2) {
+        let at = start.plus_micros(((n * 10 + second) * 1_000_000) as i64);
+        for room in 0..5u64 {
+            let temperature = if (n + second + room).is_multiple_of(13) {
+                "sensor-error".to_string()
+            } else {
+                format!(
+                    "{:.1}",
+                    20.0 + ((n * 7 + second + room * 3) % 50) as f64 / 10.0
+                )
+            };
+            csv.push_str(&format!("{},Room_{room},{temperature}\n", at.to_rfc3339()));
+        }
     }
     let name = format!("readings-{n:05}.csv");
     std::fs::write(staging.join(&name), csv)?;
@@ -64,7 +60,9 @@ fn write_readings(staging: &Path, input: &Path, n: u64) -> std::io::Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seconds = run_seconds(20);
+    let seconds = common::seconds(20);
+    // The log replayed starts at a minute boundary, so its windows are 10-second aligned.
+    let start = Timestamp::from_micros(Timestamp::now().as_micros() / 60_000_000 * 60_000_000);
     let work = tempfile::tempdir()?;
     let (staging, input, output) = (
         work.path().join("staging"),
@@ -76,14 +74,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The first file is there before the query starts, so its first batch has data.
-    write_readings(&staging, &input, 0)?;
+    write_readings(&staging, &input, start, 0)?;
     let writer = {
         let (staging, input) = (staging.clone(), input.clone());
         tokio::spawn(async move {
             let mut n = 1;
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                if let Err(e) = write_readings(&staging, &input, n) {
+                if let Err(e) = write_readings(&staging, &input, start, n) {
                     eprintln!("cannot write input: {e}");
                     return;
                 }
@@ -94,9 +92,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Spark: spark.readStream.schema(...).option("header", True)
     //            .option("maxFilesPerTrigger", 2).csv(input)
+    // Files are moved in complete: no need to wait for them to settle.
     let source = FileSource::<SensorReading>::new(&input, Csv::new().header(true))
         .max_files_per_trigger(2)
-        .path_glob_filter("*.csv");
+        .path_glob_filter("*.csv")
+        .settle_time(Duration::ZERO);
     // Spark: .writeStream.format("json").outputMode("append").trigger(processingTime="2 seconds")
     let query = RoomStats::read_stream(source)
         .write_stream()
@@ -113,6 +113,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     writer.abort();
     query.stop().await;
 
+    let malformed: u64 = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.sources[0].num_malformed_rows)
+        .sum();
+    println!("Malformed readings kept with a null temperature: {malformed}");
     if let Some(progress) = query.last_progress() {
         println!(
             "Last batch: {} (input rows {}, watermark {})",

@@ -59,7 +59,7 @@ fn crash_worker() {
         let query = Windows::read_stream(
             FileSource::<Reading>::csv(input)
                 .max_files_per_trigger(1)
-                .file_settle_time(Duration::ZERO),
+                .settle_time(Duration::ZERO),
         )
         .write_stream()
         .output_mode(Append)

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::Instant;
 
-use common::examples::run;
+use common::examples::{self, run};
 
 /// Each example, and text its output must contain.
 const EXAMPLES: &[(&str, &[&str])] = &[
@@ -143,6 +143,25 @@ fn every_example_runs_and_prints_its_cell() {
         started.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `file_source` commits output files within six seconds (each input file replays ten seconds
+/// of readings), and refuses a bad `--seconds` with exit code 2, like the other examples.
+#[test]
+fn file_source_writes_output_in_six_seconds_and_refuses_bad_arguments() {
+    let (stdout, _) = examples::run("file_source", &["--seconds", "6"]).unwrap();
+    let files: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_suffix(" committed output files; their rows:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no file count in:\n{stdout}"));
+    assert!(files > 0, "no output file committed:\n{stdout}");
+    assert!(stdout.contains(" readings=5 "), "{stdout}");
+    let err = examples::run_failing("file_source", &["--seconds", "abc"]).unwrap_err();
+    assert_eq!(
+        err,
+        "2\n--seconds expects a whole number of seconds, found `abc`\n"
+    );
 }
 
 #[test]

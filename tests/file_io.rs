@@ -82,16 +82,20 @@ async fn windowed_aggregates_written_as_json_lines_read_back_exactly() {
         "{text}"
     );
 
-    // Running the same query again over the same input and output adds nothing: its batch
-    // ids are committed already.
-    let again = TumblingAppend::read_stream(FileSource::csv(input.path()).max_files_per_trigger(1))
+    // Running the same query again into the same output, without the checkpoint that wrote it,
+    // is refused: its batch ids are committed there already, so it would write nothing.
+    let err = TumblingAppend::read_stream(FileSource::csv(input.path()).max_files_per_trigger(1))
         .write_stream()
         .output_mode(Append)
         .format(FileSink::json(output.path()))
         .trigger(Trigger::AvailableNow)
         .start()
-        .unwrap();
-    again.await_termination().await.unwrap();
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the output directory already holds batches up to"),
+        "{err}"
+    );
     let rewritten: Vec<TumblingAppendRow> =
         sluice::sink::file::read_committed(output.path(), Json::new()).unwrap();
     assert_eq!(rewritten, written);

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::checkpoint::{CHECKPOINT_VERSION, Checkpoint, CommitRecord, OffsetRecord, Recovery};
+use crate::checkpoint::{
+    CHECKPOINT_VERSION, Checkpoint, CommitRecord, OffsetRecord, Recovery, decode_offset,
+};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::failpoint;
 use crate::pipeline::{BatchContext, EventTimeStats, OutputMode, Pipeline, PipelineKind};
 use crate::progress::{
@@ -19,7 +21,7 @@ use crate::progress::{
 };
 use crate::query::Shared;
 use crate::sink::{Sink, SinkBatch};
-use crate::source::{Offset, ReadLimit, Source};
+use crate::source::{Offset, ReadLimit, Source, SourceMetrics};
 use crate::time::Timestamp;
 use crate::trigger::{Trigger, next_batch_time};
 use crate::watermark::WatermarkTracker;
@@ -128,13 +130,6 @@ impl<O: Offset> Planned<O> {
     }
 }
 
-fn decode_offset<O: Offset>(value: &serde_json::Value) -> Result<O> {
-    serde_json::from_value(value.clone()).map_err(|e| Error::Checkpoint {
-        path: "offsets".into(),
-        message: format!("recorded offset {value} does not fit this source: {e}"),
-    })
-}
-
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
@@ -171,6 +166,8 @@ where
                     let plan = Planned::from_record(record)?;
                     self.execute(&plan)?;
                 }
+                // What replaying counted was reported by the batches that first read it.
+                let _ = self.source.take_metrics();
             }
             self.state.batch_id = offsets.batch_id + 1;
             self.state.committed = Some(decode_offset(&offsets.end)?);
@@ -386,10 +383,14 @@ where
             } else {
                 read_rows
             };
+        // What the source counted while reading (malformed rows, files that changed), and
+        // what it knows about the stream ahead (a Kafka source's lag behind the latest offsets).
+        let mut source_metrics = self.source.take_metrics();
+        source_metrics.custom.extend(self.source.metrics(&plan.end));
         let progress = self.progress(
             &plan,
             &ctx,
-            num_input_rows,
+            (num_input_rows, source_metrics),
             num_output_rows,
             [get_batch_ms, add_batch_ms, wal_ms, commit_ms],
         );
@@ -402,7 +403,7 @@ where
         &self,
         plan: &Planned<S::Offset>,
         ctx: &BatchContext,
-        num_input_rows: u64,
+        (num_input_rows, source_metrics): (u64, SourceMetrics),
         num_output_rows: u64,
         [get_batch_ms, add_batch_ms, wal_ms, commit_ms]: [u64; 4],
     ) -> StreamingQueryProgress {
@@ -475,7 +476,9 @@ where
                 num_input_rows,
                 input_rows_per_second: input_rate,
                 processed_rows_per_second: processed_rate,
-                metrics: self.source.metrics(&plan.end),
+                num_malformed_rows: source_metrics.malformed_rows,
+                num_malformed_rows_dropped: source_metrics.malformed_rows_dropped,
+                metrics: source_metrics.custom,
             }],
             sink: SinkProgress {
                 description: self.sink.description(),

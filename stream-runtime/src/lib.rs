@@ -65,6 +65,8 @@ pub mod watermark;
 pub mod writer;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod test_rows;
 
 pub use batch::BatchContext;

@@ -161,9 +161,17 @@ pub struct SourceProgress {
     pub input_rows_per_second: f64,
     /// Input rows per second of processing time.
     pub processed_rows_per_second: f64,
-    /// The source's own figures (Spark's `metrics`): for Kafka `minOffsetsBehindLatest`,
-    /// `maxOffsetsBehindLatest`, `avgOffsetsBehindLatest` (see
-    /// [`Source::metrics`](crate::source::Source::metrics)). Left out of the JSON when empty.
+    /// Records of this batch that the source's malformed-record policy (`mode`) acted on: kept
+    /// with nulls (`PERMISSIVE`) or dropped. Not in Spark, which counts none of them.
+    pub num_malformed_rows: u64,
+    /// Of [`SourceProgress::num_malformed_rows`], the records dropped (`DROPMALFORMED`, or
+    /// `PERMISSIVE` when a column that is not nullable cannot be read). They are not in
+    /// `numInputRows`.
+    pub num_malformed_rows_dropped: u64,
+    /// Figures of this kind of source, as Spark's `metrics` (left out when empty): for Kafka
+    /// `minOffsetsBehindLatest`, `maxOffsetsBehindLatest`, `avgOffsetsBehindLatest` (see
+    /// [`Source::metrics`](crate::source::Source::metrics)); for files
+    /// `numFilesChangedAfterRead`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, String>,
 }

@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use std::path::PathBuf;
 
-use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery};
+use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
@@ -292,10 +292,18 @@ where
             None => (None, Uuid::new_v4(), Recovery::default()),
         };
         let mut sink = self.sink;
+        let committed = consistency::Committed::of(&recovery);
         sink.open(&SinkContext {
             query_name: self.query_name.clone(),
             output_mode: mode,
+            metadata_dir: checkpoint.as_ref().map(Checkpoint::sink_dir),
+            resuming: committed.last.is_some() || committed.pending.is_some(),
         })?;
+        consistency::check_sink(
+            checkpoint.as_ref().map(Checkpoint::dir),
+            committed,
+            sink.commit_log(),
+        )?;
         let saved = match &checkpoint {
             Some(c) => c.source_metadata()?,
             None => None,
@@ -308,6 +316,7 @@ where
             clock,
             metadata_dir: checkpoint.as_ref().map(Checkpoint::source_dir),
         })?;
+        consistency::check_source(&mut source, &recovery)?;
         if let (Some(c), false) = (&checkpoint, restarted)
             && let Some(metadata) = source.checkpoint_metadata()
         {

@@ -19,8 +19,18 @@ pub(crate) fn examples_dir() -> PathBuf {
         .join("examples")
 }
 
-/// Runs one example; returns its stdout and how long it took, or what went wrong.
+/// Runs one example; returns its stdout and how long it took, or what went wrong (a failed
+/// exit, or output on stderr).
 pub(crate) fn run(name: &str, args: &[&str]) -> Result<(String, Duration), String> {
+    run_with(name, args, true)
+}
+
+/// Runs one example expected to fail; returns `Err("<exit code>\n<stderr>")` once it exits.
+pub(crate) fn run_failing(name: &str, args: &[&str]) -> Result<(String, Duration), String> {
+    run_with(name, args, false)
+}
+
+fn run_with(name: &str, args: &[&str], must_succeed: bool) -> Result<(String, Duration), String> {
     let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
         return Err(format!(
@@ -67,6 +77,9 @@ pub(crate) fn run(name: &str, args: &[&str]) -> Result<(String, Duration), Strin
         .join()
         .expect("stderr reader")
         .map_err(|e| e.to_string())?;
+    if !must_succeed {
+        return Err(format!("{}\n{stderr}", status.code().unwrap_or(-1)));
+    }
     if !status.success() {
         return Err(format!(
             "exited with {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"

@@ -140,3 +140,55 @@ where
     let batches = batches.lock().expect("collector lock").clone();
     (query, batches)
 }
+
+/// What the runtime logged (through `tracing`) while a [`LogCapture`] was in force.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogCapture {
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+impl LogCapture {
+    /// Captures what is logged on this thread from now until the guard is dropped: a
+    /// `#[tokio::test]` runs its queries on its own thread, so their warnings land here.
+    pub(crate) fn start() -> (LogCapture, tracing::subscriber::DefaultGuard) {
+        let capture = LogCapture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        (capture, guard)
+    }
+
+    /// Everything logged so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.lock().expect("log lock")).into_owned()
+    }
+
+    /// The lines logged so far that contain `needle`.
+    pub(crate) fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer
+            .lock()
+            .expect("log lock")
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -20,7 +20,7 @@ use crate::row::Row;
 use crate::time::Timestamp;
 use crate::value::{DataType, Field, Schema, Value};
 
-pub(crate) use malformed::ReadContext;
+pub(crate) use malformed::{ReadContext, Rejected};
 pub use payload::PayloadDecoder;
 #[doc(hidden)]
 pub use payload::take_decoded;

@@ -30,13 +30,73 @@ fn error(ctx_file: &str, message: impl std::fmt::Display) -> Error {
 pub(super) fn read(bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<Vec<Value>>> {
     // A damaged file must fail the read, never the process: the decoder's assertions on
     // inconsistent metadata become a read error.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_rows(bytes, ctx)))
-        .unwrap_or_else(|_| Err(error(ctx.file, "damaged Parquet file")))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_rows(bytes, ctx))).unwrap_or_else(
+        |panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(error(
+                ctx.file,
+                format!("damaged Parquet file (the decoder failed: {why})"),
+            ))
+        },
+    )
+}
+
+/// Checks what the decoder would otherwise assert (and panic on): column chunks inside the
+/// file, and a dictionary page before any page encoded with it.
+fn check_damage(reader: &SerializedFileReader<bytes::Bytes>, len: u64) -> Result<(), String> {
+    use parquet::basic::Encoding;
+    use parquet::column::page::Page;
+
+    for (g, group) in reader.metadata().row_groups().iter().enumerate() {
+        for (c, column) in group.columns().iter().enumerate() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let size = column.compressed_size();
+            if start < 0 || size < 0 || (start as u64).saturating_add(size as u64) > len {
+                return Err(format!(
+                    "damaged Parquet file: column chunk {c} of row group {g} lies outside the file ({start}+{size} of {len} bytes)"
+                ));
+            }
+            let mut pages = reader
+                .get_row_group(g)
+                .and_then(|r| r.get_column_page_reader(c))
+                .map_err(|e| format!("damaged Parquet file: {e}"))?;
+            let mut dictionary = false;
+            while let Some(page) = pages
+                .get_next_page()
+                .map_err(|e| format!("damaged Parquet file: {e}"))?
+            {
+                let encoding = match page {
+                    Page::DictionaryPage { .. } => {
+                        dictionary = true;
+                        continue;
+                    }
+                    Page::DataPage { encoding, .. } | Page::DataPageV2 { encoding, .. } => encoding,
+                };
+                if matches!(
+                    encoding,
+                    Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY
+                ) && !dictionary
+                {
+                    return Err(format!(
+                        "damaged Parquet file: column chunk {c} of row group {g} has a dictionary-encoded page but no dictionary"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_rows(bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<Vec<Value>>> {
     let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(bytes))
         .map_err(|e| error(ctx.file, format!("not a Parquet file: {e}")))?;
+    check_damage(&reader, bytes.len() as u64).map_err(|e| error(ctx.file, e))?;
     let rows = reader
         .get_row_iter(None)
         .map_err(|e| error(ctx.file, format!("cannot read Parquet rows: {e}")))?;

@@ -95,14 +95,8 @@ impl PayloadDecoder {
         let Some(payload) = payload else {
             return Ok(Some(vec![Value::Null; self.schema.len()]));
         };
-        let ctx = ReadContext {
-            file: self.column,
-            schema: self.schema,
-            mode: self.mode,
-            corrupt_column: self.corrupt_column,
-            nullable_rows: true,
-            malformed: std::cell::Cell::new(0),
-        };
+        let ctx =
+            ReadContext::for_payload(self.column, self.schema, self.mode, self.corrupt_column);
         let ts = self.format.timestamp_format.as_ref();
         let result = match self.format.format() {
             FileFormat::Csv(c) => csv::read_one(c, ts, payload, &ctx),
@@ -113,7 +107,7 @@ impl PayloadDecoder {
             #[cfg(feature = "parquet")]
             FileFormat::Parquet(_) => unreachable!("checked by `new`"),
         };
-        batch.add_malformed_records(ctx.malformed.get());
+        batch.add_malformed_records(ctx.counts().malformed);
         result.map_err(|e| match e {
             Error::MalformedRecord { field, message, .. } => Error::MalformedPayload {
                 column: self.column.to_string(),

@@ -571,3 +571,45 @@ fn parse_modes_parse_from_spark_option_values() {
         "unknown parse mode `lenient`; expected PERMISSIVE, DROPMALFORMED or FAILFAST"
     );
 }
+
+/// Damaged Parquet files the property tests (`src/fuzz.rs`) found making the `parquet` crate
+/// panic: each is now a clear read error, found before decoding; what still panics deep in the
+/// decoder is caught and reported with the decoder's message.
+#[cfg(feature = "parquet")]
+#[test]
+fn damaged_parquet_files_fail_the_read_clearly() {
+    let rows: Vec<Event> = (0..20)
+        .map(|i| event(i * 1000, Some(["a", "b"][i as usize % 2]), Some(i as f64)))
+        .collect();
+    let file = FileFormat::from(Parquet::new())
+        .prepare(Event::SCHEMA)
+        .unwrap()
+        .write(&rows)
+        .unwrap();
+    assert_eq!(file.len(), 942, "the file the damage was found in");
+    let damaged = |at: usize, byte: u8| {
+        let mut bytes = file.clone();
+        bytes[at] = byte;
+        match read::<Event>(Parquet::new(), ParseMode::Permissive, &bytes) {
+            Err(Error::Source { message, .. }) => message,
+            other => panic!("{other:?}"),
+        }
+    };
+    // A column chunk's size made negative: `byte_range` asserted.
+    assert_eq!(
+        damaged(621, 181),
+        "damaged Parquet file: column chunk 0 of row group 0 lies outside the file (4+-155 of 942 bytes)"
+    );
+    // A data page claiming dictionary encoding without a dictionary page: an `expect` failed.
+    assert!(
+        damaged(817, 228).starts_with("damaged Parquet file: column chunk"),
+        "{}",
+        damaged(817, 228)
+    );
+    assert!(damaged(817, 228).ends_with("has a dictionary-encoded page but no dictionary"));
+    // Run-length data cut short: the decoder's assertion, caught.
+    assert_eq!(
+        damaged(200, 6),
+        "damaged Parquet file (the decoder failed: assertion failed: size <= src.len())"
+    );
+}

@@ -217,10 +217,10 @@ mod tests {
     #[tokio::test]
     async fn complete_replaces_append_adds_and_reruns_are_ignored() {
         let mut sink = MemorySink::<RateRow>::new();
-        sink.open(&SinkContext {
-            query_name: Some("memory_sink_test".into()),
-            output_mode: OutputMode::Complete,
-        })
+        sink.open(&SinkContext::new(
+            Some("memory_sink_test".into()),
+            OutputMode::Complete,
+        ))
         .unwrap();
         let table = table::<RateRow>("memory_sink_test").unwrap();
         sink.add_batch(SinkBatch {
@@ -269,10 +269,7 @@ mod tests {
     fn needs_a_query_name() {
         let mut sink = MemorySink::<RateRow>::new();
         let err = sink
-            .open(&SinkContext {
-                query_name: None,
-                output_mode: OutputMode::Append,
-            })
+            .open(&SinkContext::new(None, OutputMode::Append))
             .unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -11,6 +11,7 @@ pub mod kafka;
 pub mod memory;
 
 use std::future::Future;
+use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::pipeline::OutputMode;
@@ -41,6 +42,38 @@ pub struct SinkContext {
     pub query_name: Option<String>,
     /// The output mode.
     pub output_mode: OutputMode,
+    /// A directory the sink may keep its own files in, inside the query's checkpoint
+    /// (`sinks/0`); `None` when the query has no checkpoint.
+    pub metadata_dir: Option<PathBuf>,
+    /// Whether the query resumes a checkpoint that has planned or committed batches (false for
+    /// a new checkpoint, and for a query without one).
+    pub resuming: bool,
+}
+
+impl SinkContext {
+    /// A context for a new query without a checkpoint.
+    pub fn new(query_name: Option<String>, output_mode: OutputMode) -> Self {
+        SinkContext {
+            query_name,
+            output_mode,
+            metadata_dir: None,
+            resuming: false,
+        }
+    }
+}
+
+/// What a sink has durably committed, in the query's batch numbering: checked against the
+/// checkpoint at start (see `docs/checkpoint.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkCommitLog {
+    /// Where the sink records its commits (the file sink's `_spark_metadata`).
+    pub log_dir: PathBuf,
+    /// The last batch committed (`None`: none yet), in the query's numbering.
+    pub last_batch: Option<u64>,
+    /// The sink's own batch id of the query's batch 0 (its log's files are named by those).
+    pub batch_id_offset: u64,
+    /// A batch whose commit record is missing although batches before and after it have one.
+    pub missing_entry: Option<u64>,
 }
 
 /// A streaming sink for rows of type `R`.
@@ -57,6 +90,11 @@ pub trait Sink<R: Row>: Send + 'static {
     fn open(&mut self, ctx: &SinkContext) -> Result<()> {
         let _ = ctx;
         Ok(())
+    }
+
+    /// What the sink has committed so far, if it keeps such a record (called after `open`).
+    fn commit_log(&self) -> Option<SinkCommitLog> {
+        None
     }
 
     /// Accepts one batch. The batch counts as committed once this returns `Ok`.

@@ -77,6 +77,34 @@ impl SourceContext {
     }
 }
 
+/// What a source reports for a batch besides its rows, taken by the engine after each batch
+/// (see [`Source::take_metrics`]) and shown in the batch's [`SourceProgress`].
+///
+/// [`SourceProgress`]: crate::progress::SourceProgress
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceMetrics {
+    /// Records the malformed-record policy acted on: kept with nulls, or dropped.
+    pub malformed_rows: u64,
+    /// Of those, the records dropped (`DropMalformed`, or `Permissive` when a column that is
+    /// not nullable cannot be read).
+    pub malformed_rows_dropped: u64,
+    /// Figures of this kind of source (Spark's `SourceProgress.metrics`), such as the file
+    /// source's `numFilesChangedAfterRead`.
+    pub custom: BTreeMap<String, String>,
+}
+
+impl SourceMetrics {
+    /// Adds `n` to the source-specific counter `name`.
+    pub fn add_custom(&mut self, name: &str, n: u64) {
+        let entry = self
+            .custom
+            .entry(name.to_string())
+            .or_insert_with(|| "0".into());
+        let total = entry.parse::<u64>().unwrap_or(0) + n;
+        *entry = total.to_string();
+    }
+}
+
 /// A chunk of a batch's rows: owned, or shared with other queries reading the same source.
 #[derive(Debug, Clone)]
 pub enum RowChunk<R> {
@@ -227,10 +255,31 @@ pub trait Source: Send + 'static {
             .unwrap_or_default()
     }
 
+    /// Checks, at start, that the source's own metadata covers an offset the checkpoint
+    /// recorded as the end of batch `batch_id` (the file source's log must list every file it
+    /// names). An error refuses the start.
+    fn check_recorded_offset(&self, batch_id: u64, end: &Self::Offset) -> Result<()> {
+        let _ = (batch_id, end);
+        Ok(())
+    }
+
+    /// Called at start, before any batch, with the end offset of the checkpoint's last
+    /// committed batch: everything up to it was delivered (the engine may still read it again
+    /// to rebuild state).
+    fn resume_after(&mut self, committed_end: &Self::Offset) {
+        let _ = committed_end;
+    }
+
     /// Whether the source applies a query's scan-level filters before counting input rows,
     /// as Spark's file sources do with pushed-down filters.
     fn counts_rows_after_scan_filters(&self) -> bool {
         false
+    }
+
+    /// What the source counted since the last call (malformed records, ...), for the progress
+    /// of the batch that just ran.
+    fn take_metrics(&mut self) -> SourceMetrics {
+        SourceMetrics::default()
     }
 
     /// The query stops.

@@ -7,7 +7,7 @@ use std::net::ToSocketAddrs;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
@@ -54,10 +54,10 @@ pub struct SocketSource {
 
 /// Lines received and not yet committed.
 #[derive(Debug, Default)]
-struct Buffer {
+pub(crate) struct Buffer {
     /// Lines before this count were committed and dropped.
     base: u64,
-    lines: VecDeque<TextLine>,
+    pub(crate) lines: VecDeque<TextLine>,
     /// Why reading stopped for good (no reconnect).
     closed: Option<String>,
 }
@@ -147,7 +147,7 @@ async fn read_lines(
         let ended = match next {
             Ok(stream) => {
                 backoff = INITIAL_BACKOFF;
-                read_connection(stream, &buffer, clock).await
+                read_connection(BufReader::new(stream), &buffer, clock).await
             }
             Err(e) => format!("cannot connect to {address}: {e}"),
         };
@@ -164,8 +164,11 @@ async fn read_lines(
 }
 
 /// Reads one connection's lines; returns how it ended.
-async fn read_connection(stream: TcpStream, buffer: &Mutex<Buffer>, clock: Clock) -> String {
-    let mut reader = BufReader::new(stream);
+pub(crate) async fn read_connection(
+    mut reader: impl AsyncBufRead + Unpin,
+    buffer: &Mutex<Buffer>,
+    clock: Clock,
+) -> String {
     let mut line = Vec::new();
     loop {
         line.clear();

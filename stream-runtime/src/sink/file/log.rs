@@ -33,7 +33,7 @@ pub(super) struct LogEntry {
     pub(super) batch_id: u64,
     /// Spark compacts the log every few batches into `<batch>.compact`, which lists every file
     /// committed up to that batch.
-    compact: bool,
+    pub(super) compact: bool,
     files: Vec<SinkFileStatus>,
 }
 

@@ -15,7 +15,7 @@ use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, ReadContex
 use crate::pipeline::OutputMode;
 use crate::row::Row;
 
-use super::{Sink, SinkBatch, SinkContext};
+use super::{Sink, SinkBatch, SinkCommitLog, SinkContext};
 
 mod log;
 
@@ -45,8 +45,21 @@ pub struct FileSink<R> {
     format: FileFormat,
     prepared: Option<PreparedFormat>,
     max_records_per_file: usize,
+    continue_existing_output: bool,
+    /// Added to the query's batch ids: non-zero when this query continues another's output.
+    batch_id_offset: u64,
     last_committed: Option<u64>,
+    commit_log: Option<SinkCommitLog>,
     rows: PhantomData<fn(R)>,
+}
+
+/// Where the file sink keeps its batch numbering, in the checkpoint's `sinks/0`.
+const NUMBERING_FILE: &str = "file-sink.json";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Numbering {
+    batch_id_offset: u64,
 }
 
 impl<R> fmt::Debug for FileSink<R> {
@@ -68,7 +81,10 @@ impl<R: Row> FileSink<R> {
             format: format.into(),
             prepared: None,
             max_records_per_file: 0,
+            continue_existing_output: false,
+            batch_id_offset: 0,
             last_committed: None,
+            commit_log: None,
             rows: PhantomData,
         }
     }
@@ -95,9 +111,49 @@ impl<R: Row> FileSink<R> {
         self
     }
 
+    /// Lets a query with a new checkpoint write into a directory that already holds another
+    /// query's committed batches: its batches are committed after them (this query's batch 0
+    /// becomes the batch after the last one there), and the numbering is kept in the
+    /// checkpoint so a restart goes on with it. Without it, `start()` refuses such a
+    /// directory: the new query's batch ids would be taken for the old ones and skipped.
+    pub fn continue_existing_output(mut self, continue_output: bool) -> Self {
+        self.continue_existing_output = continue_output;
+        self
+    }
+
     /// The output directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The offset between the query's batch ids and the ids in `_spark_metadata`: kept in the
+    /// checkpoint, chosen once when a new query continues existing output.
+    fn numbering(&self, ctx: &SinkContext, last: Option<u64>) -> Result<u64> {
+        let saved = ctx.metadata_dir.as_ref().map(|d| d.join(NUMBERING_FILE));
+        if let Some(path) = &saved
+            && path.exists()
+        {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+            let numbering: Numbering =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Checkpoint {
+                    path: path.clone(),
+                    message: format!("unreadable file sink numbering: {e}"),
+                })?;
+            return Ok(numbering.batch_id_offset);
+        }
+        if !self.continue_existing_output || ctx.resuming {
+            return Ok(0);
+        }
+        let offset = last.map_or(0, |l| l + 1);
+        if let Some(path) = &saved {
+            let bytes = serde_json::to_vec(&Numbering {
+                batch_id_offset: offset,
+            })
+            .expect("a numbering serialises");
+            durable_file::write_file(path, &bytes)?;
+        }
+        Ok(offset)
     }
 }
 
@@ -119,21 +175,41 @@ impl<R: Row> Sink<R> for FileSink<R> {
         let metadata = self.dir.join(METADATA_DIR);
         std::fs::create_dir_all(&metadata)
             .map_err(|e| Error::io(format!("cannot create {}", metadata.display()), e))?;
-        self.last_committed = read_log(&self.dir)?.last().map(|e| e.batch_id);
+        let log = read_log(&self.dir)?;
+        let ids: Vec<u64> = log.iter().map(|e| e.batch_id).collect();
+        self.last_committed = ids.last().copied();
+        self.batch_id_offset = self.numbering(ctx, self.last_committed)?;
+        // Entries before the latest compaction may be deleted (Spark compacts its log).
+        let from = log.iter().rposition(|e| e.compact).unwrap_or(0);
+        let missing_entry = ids[from..]
+            .windows(2)
+            .find(|w| w[1] > w[0] + 1)
+            .map(|w| w[0] + 1);
+        self.commit_log = Some(SinkCommitLog {
+            log_dir: metadata,
+            last_batch: self
+                .last_committed
+                .filter(|&l| l >= self.batch_id_offset)
+                .map(|l| l - self.batch_id_offset),
+            batch_id_offset: self.batch_id_offset,
+            missing_entry,
+        });
         Ok(())
     }
 
+    fn commit_log(&self) -> Option<SinkCommitLog> {
+        self.commit_log.clone()
+    }
+
     async fn add_batch(&mut self, batch: SinkBatch<R>) -> Result<()> {
-        if self
-            .last_committed
-            .is_some_and(|last| batch.batch_id <= last)
-        {
+        let batch_id = batch.batch_id + self.batch_id_offset;
+        // A batch already committed is being run again after a crash.
+        if self.last_committed.is_some_and(|last| batch_id <= last) {
             return Ok(());
         }
         let prepared = self.prepared.clone().expect("file sink opened");
         let dir = self.dir.clone();
         let max = self.max_records_per_file;
-        let batch_id = batch.batch_id;
         // Encoding and fsync block; keep them off the query's async worker.
         tokio::task::spawn_blocking(move || {
             write_batch(&dir, &prepared, batch_id, &batch.rows, max)

@@ -5,10 +5,7 @@ use crate::test_rows::{Event, Windowed, at, event};
 use crate::time::Window;
 
 fn context(mode: OutputMode) -> SinkContext {
-    SinkContext {
-        query_name: None,
-        output_mode: mode,
-    }
+    SinkContext::new(None, mode)
 }
 
 fn batch<R>(batch_id: u64, rows: Vec<R>) -> SinkBatch<R> {

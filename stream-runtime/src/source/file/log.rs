@@ -3,7 +3,7 @@
 //! names the same files; a log kept in a metadata directory survives a restart, so files
 //! already logged are never logged (and processed) twice.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,10 @@ pub struct LoggedFile {
     pub size: u64,
     /// Its modification time when logged, in milliseconds since the epoch.
     pub modification_time: i64,
+    /// Its last read failed with a malformed record (`FailFast`): the next read looks at the
+    /// file again, so a fixed or replaced file is read in full (see `docs/io.md`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rejected: bool,
 }
 
 /// The ordered, append-only list of files a file source has discovered.
@@ -33,8 +37,9 @@ pub struct LoggedFile {
 pub struct FileLog {
     version: u32,
     files: Vec<LoggedFile>,
+    /// Position of each file in `files`, by name.
     #[serde(skip)]
-    names: HashSet<String>,
+    index: HashMap<String, usize>,
 }
 
 impl FileLog {
@@ -43,7 +48,7 @@ impl FileLog {
         FileLog {
             version: VERSION,
             files: Vec::new(),
-            names: HashSet::new(),
+            index: HashMap::new(),
         }
     }
 
@@ -64,16 +69,27 @@ impl FileLog {
 
     /// Whether a file of this name is logged.
     pub fn contains(&self, name: &str) -> bool {
-        self.names.contains(name)
+        self.index.contains_key(name)
+    }
+
+    /// The logged file of this name.
+    pub fn get(&self, name: &str) -> Option<&LoggedFile> {
+        self.index.get(name).map(|&i| &self.files[i])
     }
 
     /// Appends files (their names must be new to the log).
     pub(crate) fn extend(&mut self, files: impl IntoIterator<Item = LoggedFile>) {
         for f in files {
-            if self.names.insert(f.name.clone()) {
+            if !self.index.contains_key(&f.name) {
+                self.index.insert(f.name.clone(), self.files.len());
                 self.files.push(f);
             }
         }
+    }
+
+    /// The `i`-th logged file, to change its recorded size, time or `rejected` mark.
+    pub(crate) fn file_mut(&mut self, i: usize) -> &mut LoggedFile {
+        &mut self.files[i]
     }
 
     /// Loads the log kept in `dir`, or `None` if there is none yet.
@@ -97,8 +113,13 @@ impl FileLog {
                 ),
             });
         }
-        log.names = log.files.iter().map(|f| f.name.clone()).collect();
-        if log.names.len() != log.files.len() {
+        log.index = log
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect();
+        if log.index.len() != log.files.len() {
             return Err(Error::Checkpoint {
                 path,
                 message: "file source log names a file twice".into(),

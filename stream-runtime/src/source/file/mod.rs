@@ -4,12 +4,18 @@
 //! Offsets are positions in the source's [`FileLog`]; see `docs/io.md` for the policies on
 //! files still being written, empty files, files that vanish and malformed records.
 
+mod dead_letter;
 mod log;
+mod read;
+mod readiness;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+use read::{looks_complete, millis_since_epoch};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,15 +23,16 @@ use crate::error::{Error, Result};
 use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, ReadContext};
 use crate::row::Row;
 
-use super::{ReadLimit, RowChunk, Source, SourceContext};
+use super::{ReadLimit, RowChunk, Source, SourceContext, SourceMetrics};
 
 pub use log::{FileLog, LOG_FILE_NAME, LoggedFile};
+pub use readiness::{
+    DEFAULT_SETTLE_TIME, DEFAULT_UNTERMINATED_LINE_TIMEOUT, FILES_CHANGED_AFTER_READ,
+};
+use readiness::{Listed, Readiness, Verdict};
 
 /// Spark's default `columnNameOfCorruptRecord`.
 pub const CORRUPT_RECORD_COLUMN: &str = "_corrupt_record";
-
-/// How long a file that does not look complete must stay unmodified before it is read.
-pub const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(1);
 
 /// The file source's offset: how many files of its [`FileLog`] have been handed out. Printed in
 /// progress reports as Spark prints a file source's offset, `{"logOffset": N}`.
@@ -58,6 +65,12 @@ pub enum FileOrder {
 /// Files whose names start with `.` or `_` are ignored, as in Spark. When the directory is a
 /// file sink's output (it has `_spark_metadata`), only the files of committed batches are read.
 ///
+/// Beyond Spark: a file is read once it has settled ([`FileSource::settle_time`]), never with
+/// a last line cut short ([`FileSource::unterminated_line_timeout`]); changes made to a file
+/// after it was read are reported; malformed records are counted in the progress and logged;
+/// [`FileSource::skip_file`] and [`FileSource::dead_letter_dir`] are ways past a `FailFast`
+/// stop (see `docs/io.md`).
+///
 /// ```no_run
 /// use sluice::format::Csv;
 /// use sluice::row::RateRow;
@@ -78,9 +91,14 @@ pub struct FileSource<R> {
     order: FileOrder,
     glob: Option<String>,
     pattern: Option<glob::Pattern>,
-    settle_time: Duration,
+    readiness: Readiness,
     ignore_missing_files: bool,
     ignore_corrupt_files: bool,
+    skip_files: HashSet<String>,
+    /// Files `0..committed` of the log belong to committed batches (known on a restart).
+    committed: usize,
+    dead_letter_dir: Option<PathBuf>,
+    metrics: SourceMetrics,
     log: FileLog,
     metadata_dir: Option<PathBuf>,
     snapshot: Option<u64>,
@@ -116,9 +134,13 @@ impl<R: Row> FileSource<R> {
             order: FileOrder::default(),
             glob: None,
             pattern: None,
-            settle_time: DEFAULT_SETTLE_TIME,
+            readiness: Readiness::new(),
             ignore_missing_files: false,
             ignore_corrupt_files: false,
+            skip_files: HashSet::new(),
+            committed: 0,
+            dead_letter_dir: None,
+            metrics: SourceMetrics::default(),
             log: FileLog::new(),
             metadata_dir: None,
             snapshot: None,
@@ -183,12 +205,40 @@ impl<R: Row> FileSource<R> {
         self
     }
 
-    /// How long a file that does not look complete (a text file not ending in a newline, a
-    /// Parquet file without its footer, an empty file) must stay unmodified before it is read
-    /// (default [`DEFAULT_SETTLE_TIME`]). Files written elsewhere and moved in are never
-    /// half-written, and are read at once.
-    pub fn file_settle_time(mut self, settle_time: Duration) -> Self {
-        self.settle_time = settle_time;
+    /// How long a file's size and modification time must stay the same before it is read
+    /// (default [`DEFAULT_SETTLE_TIME`], 1 s), so a file still being written is not read
+    /// half-way. `Duration::ZERO` declares that files are moved into the directory complete
+    /// (written elsewhere, then renamed): each is read as soon as it is listed, a last line
+    /// without a line terminator included.
+    pub fn settle_time(mut self, settle_time: Duration) -> Self {
+        self.readiness.settle_time = settle_time;
+        self
+    }
+
+    /// How long a settled file that does not look complete — a text file whose last line has
+    /// no line terminator, a Parquet file without its footer — must stay unchanged before it
+    /// is read anyway, last line included (default [`DEFAULT_UNTERMINATED_LINE_TIMEOUT`],
+    /// 10 s). Until then the source takes it for a file whose writer is half-way through a
+    /// line. Has no effect with a zero [`FileSource::settle_time`].
+    pub fn unterminated_line_timeout(mut self, timeout: Duration) -> Self {
+        self.readiness.unterminated_line_timeout = timeout;
+        self
+    }
+
+    /// Reads the file of this name (in the source directory) as empty: the way past a file
+    /// that stopped a `FailFast` query, without moving or editing it. Its batch runs without
+    /// its rows; a warning says so each time it is skipped. Can be given several times.
+    pub fn skip_file(mut self, name: impl Into<String>) -> Self {
+        self.skip_files.insert(name.into());
+        self
+    }
+
+    /// Keeps every record the malformed-record policy drops (`DropMalformed`, or `Permissive`
+    /// when a column that is not nullable cannot be read) as a JSON line in a file of `dir`:
+    /// the file, the line, the field, the error and the raw record. One file per source file,
+    /// rewritten if its batch runs again, so a record is never kept twice.
+    pub fn dead_letter_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dead_letter_dir = Some(dir.into());
         self
     }
 
@@ -223,13 +273,17 @@ impl<R: Row> FileSource<R> {
         }
     }
 
-    /// New files that are ready to read, in processing order.
-    fn discover(&self) -> Result<Vec<LoggedFile>> {
+    /// New files that are ready to read, in processing order, and how many others are still
+    /// settling. Files already logged are checked for changes made after they were read.
+    fn discover(&mut self) -> Result<(Vec<LoggedFile>, usize)> {
         let committed = crate::sink::file::committed_file_names(&self.dir)?;
         let entries = std::fs::read_dir(&self.dir)
             .map_err(|e| Error::io(format!("cannot list {}", self.dir.display()), e))?;
         let now = SystemTime::now();
+        let scan_logged = self.readiness.change_scan_due(now);
         let mut found = Vec::new();
+        let mut unsettled = 0;
+        let mut listed = HashSet::new();
         for entry in entries {
             let entry =
                 entry.map_err(|e| Error::io(format!("cannot list {}", self.dir.display()), e))?;
@@ -237,7 +291,7 @@ impl<R: Row> FileSource<R> {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if name.starts_with('.') || name.starts_with('_') || self.log.contains(&name) {
+            if name.starts_with('.') || name.starts_with('_') {
                 continue;
             }
             if let Some(committed) = &committed
@@ -250,30 +304,57 @@ impl<R: Row> FileSource<R> {
             {
                 continue;
             }
+            if let Some(logged) = self.log.get(&name) {
+                // Files already read are looked at (one `stat` each) at most once a second.
+                if scan_logged
+                    && !logged.rejected
+                    && let Ok(meta) = entry.metadata()
+                    && meta.is_file()
+                    && self
+                        .readiness
+                        .changed_after_read(&entry.path(), logged.size, meta.len())
+                {
+                    self.metrics.add_custom(FILES_CHANGED_AFTER_READ, 1);
+                }
+                continue;
+            }
             // A file deleted since the listing simply is not discovered.
             let Ok(meta) = entry.metadata() else { continue };
             if !meta.is_file() {
                 continue;
             }
+            let path = entry.path();
+            listed.insert(name.clone());
             let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            let settled = now
-                .duration_since(modified)
-                .is_ok_and(|age| age >= self.settle_time);
+            let listing = Listed {
+                size: meta.len(),
+                modified,
+            };
             // Committed sink output is complete by construction.
-            let ready =
-                settled || committed.is_some() || self.looks_complete(&entry.path(), meta.len());
-            if !ready {
-                continue;
+            let verdict = if committed.is_some() {
+                Verdict::Ready
+            } else {
+                let format = &self.format;
+                self.readiness.judge(&path, &name, listing, now, || {
+                    looks_complete(format, &path, listing.size)
+                })
+            };
+            match verdict {
+                Verdict::Ready => {}
+                Verdict::Unsettled => {
+                    unsettled += 1;
+                    continue;
+                }
+                Verdict::Held => continue,
             }
-            let modification_time = modified
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
             found.push(LoggedFile {
                 name,
                 size: meta.len(),
-                modification_time,
+                modification_time: millis_since_epoch(modified),
+                rejected: false,
             });
         }
+        self.readiness.retain_listed(&listed);
         match self.order {
             FileOrder::ModificationTime => {
                 found.sort_by(|a, b| {
@@ -285,31 +366,46 @@ impl<R: Row> FileSource<R> {
         if self.latest_first {
             found.reverse();
         }
-        Ok(found)
+        Ok((found, unsettled))
     }
 
-    fn looks_complete(&self, path: &Path, len: u64) -> bool {
-        use std::io::{Read, Seek, SeekFrom};
-        if len == 0 {
-            return false;
+    /// Logs every file there is for a query that reads what is available and ends
+    /// (`Trigger::Once`, `AvailableNow`): files still settling are waited for, up to the
+    /// settle time, and a settled file is taken whole, a last line without a terminator
+    /// included.
+    fn log_available_now(&mut self) -> Result<()> {
+        self.readiness.end_of_input = true;
+        let deadline = std::time::Instant::now() + self.readiness.settle_time * 2;
+        loop {
+            let (found, unsettled) = self.discover()?;
+            if unsettled == 0 || std::time::Instant::now() >= deadline {
+                if unsettled > 0 {
+                    tracing::info!(
+                        "{}: {unsettled} files are still being written and are left for a later run",
+                        self.dir.display()
+                    );
+                }
+                return self.log_files(found, None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        let tail_len = 4.min(len);
-        let mut tail = vec![0; tail_len as usize];
-        let read = std::fs::File::open(path).and_then(|mut f| {
-            f.seek(SeekFrom::Start(len - tail_len))?;
-            f.read_exact(&mut tail)
-        });
-        read.is_ok() && self.format.looks_complete(&tail)
     }
 
     /// Logs up to `max` new files (persisting the log before any offset names them).
     fn log_new_files(&mut self, max: Option<usize>) -> Result<()> {
-        let mut found = self.discover()?;
+        let (found, _) = self.discover()?;
+        self.log_files(found, max)
+    }
+
+    fn log_files(&mut self, mut found: Vec<LoggedFile>, max: Option<usize>) -> Result<()> {
         if let Some(max) = max {
             found.truncate(max);
         }
         if found.is_empty() {
             return Ok(());
+        }
+        for f in &found {
+            self.readiness.logged(&f.name);
         }
         self.log.extend(found);
         if let Some(dir) = &self.metadata_dir {
@@ -318,36 +414,10 @@ impl<R: Row> FileSource<R> {
         Ok(())
     }
 
-    fn read_file(&self, file: &LoggedFile) -> Result<Vec<R>> {
-        let prepared = self.prepared.as_ref().expect("file source opened");
-        let path = self.dir.join(&file.name);
-        let display = path.display().to_string();
-        let mut bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if self.ignore_missing_files {
-                    return Ok(Vec::new());
-                }
-                return Err(self.source_error(format!(
-                    "[FAILED_READ_FILE.FILE_NOT_EXIST] Encountered error while reading file {display}. File does not exist. It is possible the underlying files have been updated; set ignore_missing_files to skip such files."
-                )));
-            }
-            Err(e) => return Err(Error::io(format!("cannot read {display}"), e)),
-        };
-        // Only the bytes present when the file was logged, so a re-run reads the same records.
-        if prepared.format().is_line_based() && (bytes.len() as u64) > file.size {
-            bytes.truncate(file.size as usize);
-        }
-        let ctx = ReadContext::new(&display, R::SCHEMA, self.mode, &self.corrupt_column)?;
-        match prepared.read::<R>(&bytes, &ctx) {
-            Err(Error::Source { message, .. }) if self.ignore_corrupt_files => {
-                let _ = message;
-                Ok(Vec::new())
-            }
-            Err(Error::Source { message, .. }) => Err(self.source_error(format!(
-                "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file {display}: {message}"
-            ))),
-            other => other,
+    fn save_log(&self) -> Result<()> {
+        match &self.metadata_dir {
+            Some(dir) => self.log.save(dir),
+            None => Ok(()),
         }
     }
 }
@@ -408,7 +478,9 @@ impl<R: Row> Source for FileSource<R> {
             // Files logged but not yet handed out come first; new ones fill the rest.
             let pending = (self.log.len() as u64).saturating_sub(start) as usize;
             let room = cap.map(|c| c.saturating_sub(pending));
-            if room != Some(0) {
+            if limit == ReadLimit::AllAvailable {
+                self.log_available_now()?;
+            } else if room != Some(0) {
                 self.log_new_files(room)?;
             }
         }
@@ -440,20 +512,56 @@ impl<R: Row> Source for FileSource<R> {
                 self.log.len()
             )));
         }
-        self.log.files()[start..end]
-            .iter()
-            .map(|f| self.read_file(f).map(RowChunk::Owned))
+        (start..end)
+            .map(|i| self.read_file(i).map(RowChunk::Owned))
             .collect()
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {
-        self.log_new_files(None)?;
+        self.log_available_now()?;
         self.snapshot = Some(self.log.len() as u64);
         Ok(())
     }
 
     fn counts_rows_after_scan_filters(&self) -> bool {
         true
+    }
+
+    fn check_recorded_offset(&self, batch_id: u64, end: &FileOffset) -> Result<()> {
+        if end.log_offset <= self.log.len() as u64 {
+            return Ok(());
+        }
+        let path = self
+            .metadata_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(LOG_FILE_NAME), |d| d.join(LOG_FILE_NAME));
+        let state = if self.log.is_empty() {
+            "is missing or empty".to_string()
+        } else {
+            format!("lists only {} files", self.log.len())
+        };
+        Err(Error::Checkpoint {
+            path,
+            message: format!(
+                "batch {batch_id} read up to file {} of the file source log, which {state}: the \
+                 log was deleted or replaced, and the query would read files again or skip \
+                 them. Restore it, or start from a new checkpoint location",
+                end.log_offset
+            ),
+        })
+    }
+
+    fn resume_after(&mut self, committed_end: &FileOffset) {
+        self.committed = committed_end.log_offset as usize;
+    }
+
+    fn commit(&mut self, end: &FileOffset) -> Result<()> {
+        self.committed = self.committed.max(end.log_offset as usize);
+        Ok(())
+    }
+
+    fn take_metrics(&mut self) -> SourceMetrics {
+        std::mem::take(&mut self.metrics)
     }
 }
 

@@ -229,35 +229,50 @@ fn an_empty_file_is_its_own_empty_batch() {
 }
 
 #[test]
-fn a_half_written_file_waits_for_its_newline_or_to_settle() {
+fn a_file_is_read_once_its_size_and_modification_time_settled() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.csv");
-    fs::write(&path, "2024-01-01T10:00:00Z,a,1\n2024-01-01T10:00:01Z,a,").unwrap();
+    // Written just now, ending at a line end: the writer may still be adding lines.
+    fs::write(dir.path().join("a.csv"), line(0, "a", 1.0)).unwrap();
     fs::write(dir.path().join("b.csv"), "").unwrap();
     let mut source =
-        open(FileSource::<Event>::csv(dir.path()).file_settle_time(Duration::from_secs(3600)));
+        open(FileSource::<Event>::csv(dir.path()).settle_time(Duration::from_secs(3600)));
     assert_eq!(
         source.latest_offset(None, ReadLimit::Configured).unwrap(),
         None
     );
-    // The writer finishes the line: the file is complete.
-    fs::write(
-        &path,
-        "2024-01-01T10:00:00Z,a,1\n2024-01-01T10:00:01Z,a,2\n",
-    )
-    .unwrap();
+    // A zero settle time declares files complete when they appear.
+    let mut atomic = open(FileSource::<Event>::csv(dir.path()).settle_time(Duration::ZERO));
+    assert_eq!(
+        atomic.latest_offset(None, ReadLimit::Configured).unwrap(),
+        Some(offset(2))
+    );
+    // A file that keeps changing never settles; once it stops, it is read.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.csv");
+    let mut source =
+        open(FileSource::<Event>::csv(dir.path()).settle_time(Duration::from_millis(300)));
+    let mut text = String::new();
+    for i in 0..5 {
+        text.push_str(&line(i, "a", i as f64));
+        fs::write(&path, &text).unwrap();
+        assert_eq!(
+            source.latest_offset(None, ReadLimit::Configured).unwrap(),
+            None,
+            "still being written"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(350));
     assert_eq!(
         source.latest_offset(None, ReadLimit::Configured).unwrap(),
         Some(offset(1))
     );
-    assert_eq!(
-        names(&source),
-        ["a.csv"],
-        "a new empty file may still be written to"
-    );
-    assert_eq!(rows(&mut source, 0, 1)[0].len(), 2);
+    assert_eq!(rows(&mut source, 0, 1)[0].len(), 5);
+}
 
-    // Without a final newline, a file that stopped changing is read whole.
+#[test]
+fn a_last_line_without_terminator_waits_for_it_or_for_the_timeout() {
+    // Settled long ago (and so past the timeout): read whole, last line included.
     let dir = tempfile::tempdir().unwrap();
     put(dir.path(), "a.csv", "2024-01-01T10:00:00Z,a,1", 0);
     put(dir.path(), "b.csv", "", 1);
@@ -269,6 +284,44 @@ fn a_half_written_file_waits_for_its_newline_or_to_settle() {
     assert_eq!(
         rows(&mut source, 0, 2),
         [vec![event(0, Some("a"), Some(1.0))], vec![]]
+    );
+
+    // Settled, but cut in the middle of a line: held until the line ends.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.csv");
+    fs::write(&path, "2024-01-01T10:00:00Z,a,1\n2024-01-01T10:00:01Z,a,").unwrap();
+    let settle = Duration::from_millis(50);
+    let mut source = open(
+        FileSource::<Event>::csv(dir.path())
+            .settle_time(settle)
+            .unterminated_line_timeout(Duration::from_secs(3600)),
+    );
+    std::thread::sleep(settle * 2);
+    assert_eq!(
+        source.latest_offset(None, ReadLimit::Configured).unwrap(),
+        None
+    );
+    fs::write(
+        &path,
+        "2024-01-01T10:00:00Z,a,1\n2024-01-01T10:00:01Z,a,2\n",
+    )
+    .unwrap();
+    assert_eq!(
+        source.latest_offset(None, ReadLimit::Configured).unwrap(),
+        None,
+        "it just changed: it settles again first"
+    );
+    std::thread::sleep(settle * 2);
+    assert_eq!(
+        source.latest_offset(None, ReadLimit::Configured).unwrap(),
+        Some(offset(1))
+    );
+    assert_eq!(
+        rows(&mut source, 0, 1),
+        [vec![
+            event(0, Some("a"), Some(1.0)),
+            event(1_000, Some("a"), Some(2.0))
+        ]]
     );
 }
 
@@ -285,7 +338,7 @@ fn a_file_that_vanished_fails_clearly_or_is_skipped() {
     assert_eq!(
         err.to_string(),
         format!(
-            "source {}: [FAILED_READ_FILE.FILE_NOT_EXIST] Encountered error while reading file {}. File does not exist. It is possible the underlying files have been updated; set ignore_missing_files to skip such files.",
+            "source {}: [FAILED_READ_FILE.FILE_NOT_EXIST] Encountered error while reading file {}. File does not exist. It is possible the underlying files have been updated; put the file back, skip it with skip_file(\"a.csv\"), or set ignore_missing_files to skip every missing file.",
             source.description(),
             path.display()
         )
@@ -462,5 +515,24 @@ fn an_offset_beyond_the_log_is_an_error_not_a_silent_skip() {
             "source {}: the query's offset 5 is beyond the 0 files in the file source log; the source's metadata directory does not belong to this checkpoint",
             source.description()
         )
+    );
+}
+
+#[test]
+fn skip_file_never_skips_a_file_of_a_committed_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), "a.csv", &line(0, "a", 1.0), 0);
+    put(dir.path(), "b.csv", &line(1, "b", 2.0), 1);
+    let mut source = open(
+        FileSource::<Event>::csv(dir.path())
+            .skip_file("a.csv")
+            .skip_file("b.csv"),
+    );
+    source.latest_offset(None, ReadLimit::Configured).unwrap();
+    // A restart after batch 0 (file a) committed: replaying it rebuilds state, so a is read.
+    source.resume_after(&offset(1));
+    assert_eq!(
+        rows(&mut source, 0, 2),
+        [vec![event(0, Some("a"), Some(1.0))], vec![]]
     );
 }

@@ -12,6 +12,8 @@
 //! state/<batch>.snapshot   the pipeline's state after the batch, every N batches (binary,
 //!                          versioned, checksummed)
 //! sources/0/metadata       what the source needs to resume (the rate source's start time)
+//! sinks/0/                 what the sink needs to resume (the file sink's batch numbering)
+//! lock                     who runs the query now: one process at a time (see [`lock`])
 //! ```
 //!
 //! Every file is written atomically: a temporary file in the same directory, `fsync`, rename,
@@ -21,6 +23,9 @@
 //! batch that was planned but not committed is re-run with exactly its recorded offsets,
 //! watermark and timestamp, so a deterministic pipeline re-emits the same rows under the same
 //! batch id.
+
+pub(crate) mod consistency;
+pub mod lock;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,6 +37,9 @@ use uuid::Uuid;
 use crate::durable_file;
 use crate::error::{Error, Result};
 use crate::pipeline::PipelineInfo;
+
+use consistency::Listing;
+use lock::CheckpointLock;
 
 /// The format version of every checkpoint file Sluice writes.
 pub const CHECKPOINT_VERSION: u32 = 1;
@@ -122,6 +130,8 @@ pub(crate) struct Checkpoint {
     config: CheckpointConfig,
     fingerprint: u64,
     last_snapshot: Option<u64>,
+    /// Held while the query runs; released when the checkpoint is dropped.
+    _lock: CheckpointLock,
 }
 
 fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
@@ -143,6 +153,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce()) -> Result<()> {
     durable_file::write_file_with(path, bytes, before_rename)
         .map_err(|e| checkpoint_error(path, e.to_string()))
+}
+
+/// A recorded offset as the source's offset type.
+pub(crate) fn decode_offset<O: DeserializeOwned>(value: &serde_json::Value) -> Result<O> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Checkpoint {
+        path: "offsets".into(),
+        message: format!("recorded offset {value} does not fit this source: {e}"),
+    })
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
@@ -188,13 +206,23 @@ impl Checkpoint {
         info: &PipelineInfo,
     ) -> Result<(Checkpoint, Uuid, Recovery)> {
         let dir = config.location.clone();
-        for sub in ["offsets", "commits", "state", "sources/0"] {
+        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, "cannot create", e))?;
+        // Nothing is read before the lock is held: another process may be writing.
+        let lock = CheckpointLock::acquire(&dir)?;
+        for sub in ["offsets", "commits", "state", "sources/0", "sinks/0"] {
             fs::create_dir_all(dir.join(sub))
                 .map_err(|e| io_error(&dir.join(sub), "cannot create", e))?;
         }
         let fingerprint = format!("{:016x}", info.fingerprint);
         let meta_path = dir.join("metadata");
-        let id = if meta_path.exists() {
+        let listing = Listing {
+            has_metadata: meta_path.exists(),
+            offsets: batch_ids(&dir.join("offsets"), "")?,
+            commits: batch_ids(&dir.join("commits"), "")?,
+            snapshots: batch_ids(&dir.join("state"), ".snapshot")?,
+        };
+        consistency::check_logs(&dir, &listing)?;
+        let id = if listing.has_metadata {
             let meta: QueryMetadata = read_json(&meta_path)?;
             if meta.version > CHECKPOINT_VERSION {
                 return Err(checkpoint_error(
@@ -231,8 +259,9 @@ impl Checkpoint {
             config,
             fingerprint: info.fingerprint,
             last_snapshot: None,
+            _lock: lock,
         };
-        let recovery = checkpoint.recover()?;
+        let recovery = checkpoint.recover(&listing)?;
         Ok((checkpoint, id, recovery))
     }
 
@@ -248,46 +277,36 @@ impl Checkpoint {
         self.dir.join("state").join(format!("{batch}.snapshot"))
     }
 
-    fn recover(&mut self) -> Result<Recovery> {
-        let offsets = batch_ids(&self.dir.join("offsets"), "")?;
-        let commits = batch_ids(&self.dir.join("commits"), "")?;
-        let Some(&latest_planned) = offsets.last() else {
-            return Ok(Recovery::default());
+    fn recover(&mut self, listing: &Listing) -> Result<Recovery> {
+        let mut records = listing
+            .offsets
+            .iter()
+            .map(|&id| Ok((id, read_json::<OffsetRecord>(&self.offsets_path(id))?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut commits = listing
+            .commits
+            .iter()
+            .map(|&id| Ok((id, read_json::<CommitRecord>(&self.commits_path(id))?)))
+            .collect::<Result<Vec<_>>>()?;
+        consistency::check_records(&self.dir, &records, &commits)?;
+        // `check_logs` made sure that every planned batch but the last is committed.
+        let last_commit = commits.last().map(|(id, _)| *id);
+        let pending = match (records.last(), last_commit) {
+            (Some((planned, _)), Some(c)) if *planned <= c => None,
+            (Some(_), _) => records.pop().map(|(_, r)| r),
+            (None, _) => None,
         };
-        let last_commit = commits.last().copied();
-        let pending = match last_commit {
-            Some(c) if c >= latest_planned => None,
-            _ => Some(read_json::<OffsetRecord>(
-                &self.offsets_path(latest_planned),
-            )?),
-        };
-        if let (Some(p), Some(c)) = (&pending, last_commit)
-            && p.batch_id != c + 1
-        {
-            return Err(checkpoint_error(
-                &self.offsets_path(p.batch_id),
-                format!(
-                    "batch {} is planned but the last committed batch is {c}; the logs are inconsistent",
-                    p.batch_id
-                ),
-            ));
-        }
-        let Some(last_commit) = last_commit else {
+        let (Some(last_commit), Some((_, commit))) = (last_commit, commits.pop()) else {
             return Ok(Recovery {
                 pending,
                 ..Recovery::default()
             });
         };
-        let committed_offsets: OffsetRecord = read_json(&self.offsets_path(last_commit))?;
-        let commit: CommitRecord = read_json(&self.commits_path(last_commit))?;
         // The latest readable snapshot at or before the last commit; a corrupt one is skipped
         // for an earlier one, whose later batches are then replayed.
         let mut snapshot = None;
         let mut corrupt = Vec::new();
-        for id in batch_ids(&self.dir.join("state"), ".snapshot")?
-            .into_iter()
-            .rev()
-        {
+        for &id in listing.snapshots.iter().rev() {
             if id > last_commit {
                 continue;
             }
@@ -296,29 +315,44 @@ impl Checkpoint {
                     snapshot = Some((id, bytes));
                     break;
                 }
-                Err(e) => corrupt.push(e.to_string()),
+                Err(e) => {
+                    tracing::warn!(
+                        "{e}; restoring the state from an earlier snapshot and replaying the \
+                         batches after it instead"
+                    );
+                    corrupt.push(e.to_string());
+                }
             }
         }
         let replay_from = snapshot.as_ref().map_or(0, |(id, _)| id + 1);
-        let mut replay = Vec::new();
-        for id in replay_from..=last_commit {
-            let path = self.offsets_path(id);
-            if !path.exists() {
-                let why = if corrupt.is_empty() {
-                    "no state snapshot covers the batches before it".to_string()
-                } else {
-                    format!(
-                        "the state snapshots that would cover it are unusable ({})",
-                        corrupt.join("; ")
-                    )
-                };
-                return Err(checkpoint_error(
-                    &path,
-                    format!("offsets of batch {id} were purged and {why}"),
-                ));
-            }
-            replay.push(read_json(&path)?);
+        let first_logged = records.first().map_or(last_commit + 1, |(id, _)| *id);
+        if replay_from < first_logged {
+            let why = if corrupt.is_empty() {
+                "no state snapshot covers the batches before it".to_string()
+            } else {
+                format!(
+                    "the state snapshots that would cover it are unusable ({})",
+                    corrupt.join("; ")
+                )
+            };
+            return Err(checkpoint_error(
+                &self.offsets_path(replay_from),
+                format!(
+                    "offsets of batch {replay_from} were purged and {why}: the state cannot be \
+                     rebuilt. Restore the snapshots from a backup, or start from a new \
+                     checkpoint location"
+                ),
+            ));
         }
+        let committed_offsets = records
+            .last()
+            .map(|(_, r)| r.clone())
+            .expect("check_logs: the last committed batch is logged");
+        let replay: Vec<OffsetRecord> = records
+            .into_iter()
+            .filter(|(id, _)| *id >= replay_from)
+            .map(|(_, r)| r)
+            .collect();
         self.last_snapshot = snapshot.as_ref().map(|(id, _)| *id);
         Ok(Recovery {
             committed: Some((committed_offsets, commit)),
@@ -443,6 +477,16 @@ impl Checkpoint {
     pub(crate) fn source_dir(&self) -> PathBuf {
         self.dir.join("sources/0")
     }
+
+    /// The directory a sink may keep its own files in (`sinks/0`).
+    pub(crate) fn sink_dir(&self) -> PathBuf {
+        self.dir.join("sinks/0")
+    }
+
+    /// The checkpoint directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
 }
 
 #[cfg(test)]
@@ -498,6 +542,7 @@ mod tests {
         c.write_snapshot(0, b"state-0").unwrap();
         c.write_commit(&commit(0)).unwrap();
         c.write_offsets(&offsets(1)).unwrap();
+        drop(c);
         // Restart: batch 1 is pending; the snapshot of batch 0 is restored, nothing replayed.
         let (_, id2, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
         assert_eq!(id, id2, "the query id survives restarts");
@@ -511,6 +556,7 @@ mod tests {
         c.write_offsets(&offsets(2)).unwrap();
         assert!(c.snapshot_due(2));
         c.write_commit(&commit(2)).unwrap();
+        drop(c);
         let (_, _, r) = Checkpoint::open(config, &INFO).unwrap();
         assert!(r.pending.is_none());
         assert_eq!(
@@ -534,6 +580,7 @@ mod tests {
                 .unwrap();
             c.write_commit(&commit(b)).unwrap();
         }
+        drop(c);
         // Flip a byte of the newest snapshot's payload.
         let path = dir.path().join("state/1.snapshot");
         let mut bytes = fs::read(&path).unwrap();
@@ -559,6 +606,7 @@ mod tests {
         let config = CheckpointConfig::new(dir.path());
         let (c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
         c.write_offsets(&offsets(0)).unwrap();
+        drop(c);
         let other = PipelineInfo {
             name: "Other",
             fingerprint: 7,
@@ -597,6 +645,7 @@ mod tests {
             c.write_commit(&commit(b)).unwrap();
             c.purge(b).unwrap();
         }
+        drop(c);
         // Snapshots at 0, 3, 6, 9: the newest two are kept; logs from the older one on.
         assert_eq!(
             batch_ids(&dir.path().join("state"), ".snapshot").unwrap(),
