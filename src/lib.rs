@@ -42,6 +42,8 @@ pub mod prelude {
     #[cfg(feature = "parquet")]
     pub use stream_runtime::format::Parquet;
     pub use stream_runtime::format::{Csv, Json, ParseMode};
+    pub use stream_runtime::listener::StreamingQueryListener;
+    pub use stream_runtime::manager::streams;
     pub use stream_runtime::pipeline::{Append, Complete, OutputMode, Pipeline, Update};
     pub use stream_runtime::query::StreamingQuery;
     pub use stream_runtime::row::{RateRow, Row, TextLine};

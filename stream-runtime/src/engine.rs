@@ -218,6 +218,8 @@ where
             }
             Trigger::AvailableNow => {
                 self.source.prepare_for_available_now()?;
+                self.shared
+                    .set_available_now_backlog(self.source.backlog(self.state.committed.as_ref()));
                 while !self.shared.stop_requested() && self.attempt(ReadLimit::Configured).await? {}
                 Ok(())
             }
@@ -270,6 +272,7 @@ where
             self.shared.all_available_served(requests);
             self.shared
                 .set_status("Waiting for data to arrive", false, false);
+            self.shared.record_idle(batch_timestamp);
             return Ok(false);
         }
         let end = if has_data {
@@ -475,6 +478,10 @@ where
                 num_input_rows,
                 input_rows_per_second: input_rate,
                 processed_rows_per_second: processed_rate,
+                num_malformed_rows: 0,
+                backlog: self
+                    .shared
+                    .backlog_progress(self.source.backlog(Some(&plan.end))),
             }],
             sink: SinkProgress {
                 description: self.sink.description(),

@@ -22,7 +22,12 @@
 //!   (console, memory, files, `foreach_batch`); the file source reads a file sink's output
 //!   through the sink's commit log ([`sink::file`]);
 //! - `engine` (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
-//!   the `read_stream(...).write_stream()...start()` builder.
+//!   the `read_stream(...).write_stream()...start()` builder; [`explain`]: a query's plan,
+//!   readable;
+//! - [`manager`] and [`listener`]: the queries of the process ([`streams()`], Spark's
+//!   `spark.streams`) and the callbacks on their start, progress, idleness and termination;
+//! - `ui` (cargo feature `ui`): the live progress page, its JSON API and Prometheus
+//!   `/metrics`, served from the manager's queries.
 
 #![forbid(unsafe_code)]
 
@@ -31,10 +36,13 @@ pub mod checkpoint;
 pub mod clock;
 mod engine;
 pub mod error;
+pub mod explain;
 #[doc(hidden)]
 pub mod failpoint;
 pub mod format;
 pub mod functions;
+pub mod listener;
+pub mod manager;
 pub mod pipeline;
 pub mod progress;
 pub mod query;
@@ -45,6 +53,8 @@ pub mod source;
 pub mod state;
 pub mod time;
 pub mod trigger;
+#[cfg(feature = "ui")]
+pub mod ui;
 pub mod value;
 pub mod watermark;
 pub mod writer;
@@ -54,6 +64,8 @@ mod test_rows;
 
 pub use clock::Clock;
 pub use error::{Error, Result};
+pub use listener::StreamingQueryListener;
+pub use manager::{StreamingQueryManager, streams};
 pub use pipeline::{Append, BatchContext, Complete, OutputMode, Pipeline, Update};
 pub use progress::{QueryStatus, StreamingQueryProgress};
 pub use query::{StreamingQuery, StreamingQueryException};

@@ -39,6 +39,7 @@ use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery};
 use crate::clock::Clock;
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
+use crate::explain::{CheckpointExplanation, QueryExplanation};
 use crate::pipeline::{Append, NamedOutputMode, OutputModeFor, Pipeline};
 use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
@@ -277,6 +278,10 @@ where
             pipeline,
             mut source,
         } = self.frame;
+        let checkpoint_explanation = self.checkpoint.as_ref().map(|c| CheckpointExplanation {
+            location: c.location.clone(),
+            snapshot_interval: c.snapshot_interval,
+        });
         let (checkpoint, id, recovery) = match self.checkpoint {
             Some(config) => {
                 let (checkpoint, id, recovery) = Checkpoint::open(config, &P::INFO)?;
@@ -306,7 +311,16 @@ where
         {
             c.write_source_metadata(&metadata)?;
         }
-        let shared = Shared::new(id, self.query_name, P::INFO.plan);
+        let explanation = QueryExplanation::new(
+            &P::INFO,
+            self.query_name.clone(),
+            source.description(),
+            sink.description(),
+            mode,
+            self.trigger,
+            checkpoint_explanation,
+        );
+        let shared = Shared::new(id, self.query_name, explanation, clock);
         let run = QueryRun {
             pipeline,
             source,

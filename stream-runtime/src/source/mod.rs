@@ -10,6 +10,7 @@ pub mod memory;
 pub mod rate;
 pub mod socket;
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -91,6 +92,63 @@ impl<R> Deref for RowChunk<R> {
     }
 }
 
+/// What a backlog counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BacklogUnit {
+    /// Files not read yet (the file source).
+    Files,
+    /// Rows (records, offsets) not read yet (a memory stream; Kafka's offsets behind latest).
+    Rows,
+}
+
+impl BacklogUnit {
+    /// The unit's name, as in the progress JSON: `files`, `rows`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BacklogUnit::Files => "files",
+            BacklogUnit::Rows => "rows",
+        }
+    }
+}
+
+/// What a source has that its query has not read yet: the query's lag behind the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backlog {
+    /// What `pending` counts.
+    pub unit: BacklogUnit,
+    /// Everything left, over all partitions.
+    pub pending: u64,
+    /// What is left per partition, for sources that have partitions (Kafka: `topic-0`, ...);
+    /// empty for the others.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub partitions: BTreeMap<String, u64>,
+}
+
+impl Backlog {
+    /// A backlog of a source without partitions.
+    pub fn new(unit: BacklogUnit, pending: u64) -> Self {
+        Backlog {
+            unit,
+            pending,
+            partitions: BTreeMap::new(),
+        }
+    }
+
+    /// A backlog per partition; `pending` is their sum.
+    pub fn per_partition(
+        unit: BacklogUnit,
+        partitions: impl IntoIterator<Item = (String, u64)>,
+    ) -> Self {
+        let partitions: BTreeMap<String, u64> = partitions.into_iter().collect();
+        Backlog {
+            unit,
+            pending: partitions.values().sum(),
+            partitions,
+        }
+    }
+}
+
 /// A streaming source.
 pub trait Source: Send + 'static {
     /// The rows it produces.
@@ -145,6 +203,17 @@ pub trait Source: Send + 'static {
     fn restore_metadata(&mut self, metadata: serde_json::Value) -> Result<()> {
         let _ = metadata;
         Ok(())
+    }
+
+    /// What is left to read after `processed` (the end offset of the last batch; `None` before
+    /// the first): the query's lag, where the source knows it without reading the data. Under
+    /// `Trigger::AvailableNow` only what the run will read (what was available when it
+    /// started). The engine asks once per batch, after the batch committed, and once when an
+    /// available-now run starts; progress reports, the live page and `/metrics` show it.
+    /// `None` (the default): the source cannot tell (the rate and socket sources).
+    fn backlog(&self, processed: Option<&Self::Offset>) -> Option<Backlog> {
+        let _ = processed;
+        None
     }
 
     /// Whether the source applies a query's scan-level filters before counting input rows,

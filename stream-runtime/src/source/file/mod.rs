@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, ReadContext};
 use crate::row::Row;
 
-use super::{ReadLimit, RowChunk, Source, SourceContext};
+use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source, SourceContext};
 
 pub use log::{FileLog, LOG_FILE_NAME, LoggedFile};
 
@@ -84,6 +84,8 @@ pub struct FileSource<R> {
     log: FileLog,
     metadata_dir: Option<PathBuf>,
     snapshot: Option<u64>,
+    /// Files the last listing found ready and did not log (over `max_files_per_trigger`).
+    unlogged: u64,
     rows: PhantomData<fn() -> R>,
 }
 
@@ -122,6 +124,7 @@ impl<R: Row> FileSource<R> {
             log: FileLog::new(),
             metadata_dir: None,
             snapshot: None,
+            unlogged: 0,
             rows: PhantomData,
         }
     }
@@ -305,9 +308,11 @@ impl<R: Row> FileSource<R> {
     /// Logs up to `max` new files (persisting the log before any offset names them).
     fn log_new_files(&mut self, max: Option<usize>) -> Result<()> {
         let mut found = self.discover()?;
+        let ready = found.len();
         if let Some(max) = max {
             found.truncate(max);
         }
+        self.unlogged = (ready - found.len()) as u64;
         if found.is_empty() {
             return Ok(());
         }
@@ -454,6 +459,19 @@ impl<R: Row> Source for FileSource<R> {
 
     fn counts_rows_after_scan_filters(&self) -> bool {
         true
+    }
+
+    /// The files not read yet: those logged after `processed`, and those the last listing
+    /// found ready but did not log yet (over `max_files_per_trigger`; a file that appeared
+    /// since is counted from the next listing). Under `AvailableNow`, the files of the run's
+    /// snapshot not read yet.
+    fn backlog(&self, processed: Option<&FileOffset>) -> Option<Backlog> {
+        let read = processed.map_or(0, |o| o.log_offset);
+        let known = match self.snapshot {
+            Some(snapshot) => snapshot,
+            None => self.log.len() as u64 + self.unlogged,
+        };
+        Some(Backlog::new(BacklogUnit::Files, known.saturating_sub(read)))
     }
 }
 
