@@ -382,7 +382,10 @@ mod tests {
         assert_eq!(totals.input_rows, 65);
         assert_eq!(totals.output_rows, 8);
         assert_eq!(totals.rows_dropped_by_watermark, 4);
-        assert_eq!(totals.malformed_rows, 10, "each batch had its id in malformed rows");
+        assert_eq!(
+            totals.malformed_rows, 10,
+            "each batch had its id in malformed rows"
+        );
         assert_eq!(totals.batch_duration_ms, 701_008);
         // 0 and 1 ms fit the first bucket (<= 1 ms), 7 ms the 10 ms one, 1 s the 1 s one,
         // 700 s none (the overflow bucket).
