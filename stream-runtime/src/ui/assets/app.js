@@ -26,7 +26,7 @@ function fmtNumber(n, digits = 1) {
   if (abs >= 1e6) return (n / 1e6).toFixed(digits) + " M";
   if (abs >= 1e4) return (n / 1e3).toFixed(digits) + " k";
   if (Number.isInteger(n)) return String(n);
-  return n.toFixed(digits);
+  return String(parseFloat(n.toFixed(abs < 10 ? 2 : digits)));
 }
 
 function fmtBytes(n) {
@@ -79,11 +79,14 @@ function backlogText(b) {
 const W = 520, H = 210, PAD = { left: 56, right: 12, top: 12, bottom: 30 };
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
-function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
-  return 10 * p;
+// The step between grid lines: 1, 2, 2.5 or 5 times a power of ten, about a quarter of the
+// range; whole numbers only for counts.
+function niceStep(range, integer) {
+  if (!(range > 0)) return 1;
+  const raw = range / 4, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = 10 * p;
+  for (const m of [1, 2, 2.5, 5]) if (raw <= m * p * (1 + 1e-9)) { step = m * p; break; }
+  return integer ? Math.max(1, Math.ceil(step)) : step;
 }
 
 // `series`: [{name, values: [y or null per batch]}]; `batches`: the progress reports.
@@ -110,14 +113,18 @@ function chart(key, title, batches, series, opts = {}) {
   } else {
     max = Math.max(...present.flat());
   }
-  const ymin = Math.min(0, ...present.flat());
-  max = niceMax(Math.max(max, 0));
+  const low = Math.min(0, ...present.flat());
+  const step = niceStep(Math.max(max, 0) - low, !!opts.integer);
+  const ymin = Math.floor(low / step) * step;
+  max = Math.max(step, Math.ceil(Math.max(max, 0) / step) * step);
   const innerW = W - PAD.left - PAD.right, innerH = H - PAD.top - PAD.bottom;
-  const x = (i) => PAD.left + (n === 1 ? innerW / 2 : (i * innerW) / (n - 1));
+  const inset = 12; // keeps the first and last bars off the axes
+  const x = (i) => PAD.left + inset + (n === 1 ? innerW / 2 - inset : (i * (innerW - 2 * inset)) / (n - 1));
   const y = (v) => PAD.top + innerH - ((v - ymin) / (max - ymin || 1)) * innerH;
   let svg = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`;
-  for (let t = 0; t <= 4; t++) {
-    const v = ymin + ((max - ymin) * t) / 4, yy = y(v);
+  const lines = Math.round((max - ymin) / step);
+  for (let t = 0; t <= lines; t++) {
+    const v = ymin + step * t, yy = y(v);
     svg += `<line class="grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${yy}" y2="${yy}"/>` +
       `<text class="axis" x="${PAD.left - 6}" y="${yy + 4}" text-anchor="end">${esc(fmt(v))}</text>`;
   }
@@ -135,7 +142,7 @@ function chart(key, title, batches, series, opts = {}) {
         if (v === null || v === undefined) return;
         const y0 = y(stacked ? base : 0), y1 = y(stacked ? base + v : v);
         const tip = `batch ${batches[i].batchId}${series.length > 1 ? " · " + s.name : ""}: ${fmt(v)}`;
-        svg += `<rect class="pt" data-series="${esc(s.name)}" x="${x(i) - barW / 2}" y="${Math.min(y0, y1)}" ` +
+        svg += `<rect class="pt" data-series="${esc(s.name)}" data-batch="${batches[i].batchId}" data-value="${v}" x="${x(i) - barW / 2}" y="${Math.min(y0, y1)}" ` +
           `width="${barW}" height="${Math.max(Math.abs(y0 - y1), v > 0 ? 1 : 0)}" fill="${COLORS[k % COLORS.length]}">` +
           `<title>${esc(tip)}</title></rect>`;
         if (stacked) base += v;
@@ -150,7 +157,7 @@ function chart(key, title, batches, series, opts = {}) {
         svg += `<polyline fill="none" stroke="${color}" stroke-width="1.6" points="${pts.map((p) => p[0] + "," + p[1]).join(" ")}"/>`;
       }
       for (const [cx, cy, v, i] of pts) {
-        svg += `<circle class="pt" data-series="${esc(s.name)}" cx="${cx}" cy="${cy}" r="2.6" fill="${color}">` +
+        svg += `<circle class="pt" data-series="${esc(s.name)}" data-batch="${batches[i].batchId}" data-value="${v}" cx="${cx}" cy="${cy}" r="2.6" fill="${color}">` +
           `<title>${esc(`batch ${batches[i].batchId}${series.length > 1 ? " · " + s.name : ""}: ${fmt(v)}`)}</title></circle>`;
       }
     });
@@ -167,8 +174,9 @@ function charts(batches) {
   const col = (f) => batches.map(f);
   const phases = ["latestOffset", "getBatch", "addBatch", "walCommit", "commitOffsets"];
   const watermarkGap = (p) => {
-    const w = p.eventTime && p.eventTime.watermark;
-    return w ? (Date.parse(p.timestamp) - Date.parse(w)) / 1000 : null;
+    // As Spark UI: batches whose watermark is still at the epoch (no event time yet) are not drawn.
+    const w = p.eventTime && p.eventTime.watermark ? Date.parse(p.eventTime.watermark) : 0;
+    return w > 0 ? (Date.parse(p.timestamp) - w) / 1000 : null;
   };
   const backlog = (p) => {
     const b = p.sources && p.sources[0] && p.sources[0].backlog;
@@ -183,29 +191,30 @@ function charts(batches) {
       { name: "input", values: col((p) => p.inputRowsPerSecond) },
       { name: "process", values: col((p) => p.processedRowsPerSecond) },
     ]),
-    chart("input-rows", "Input rows", batches, [{ name: "rows", values: col((p) => p.numInputRows) }], { bars: true }),
+    chart("input-rows", "Input rows", batches, [{ name: "rows", values: col((p) => p.numInputRows) }],
+      { bars: true, integer: true }),
     chart("batch-duration", "Batch duration", batches,
-      [{ name: "duration", values: col((p) => p.batchDuration) }], { format: (v) => fmtDuration(Math.round(v)) }),
+      [{ name: "duration", values: col((p) => p.batchDuration) }], { integer: true, format: fmtDuration }),
     chart("operation-duration", "Operation duration (ms)", batches,
-      phases.map((ph) => ({ name: ph, values: col((p) => p.durationMs[ph] ?? 0) })), { stacked: true }),
+      phases.map((ph) => ({ name: ph, values: col((p) => p.durationMs[ph] ?? 0) })), { stacked: true, integer: true }),
     chart("watermark-gap", "Global watermark gap (s)", batches,
       [{ name: "gap", values: col(watermarkGap) }], { empty: "no watermark" }),
     chart("state-rows", "State rows", batches, [
       { name: "total", values: col((p) => stateSum(p, "numRowsTotal")) },
       { name: "updated", values: col((p) => stateSum(p, "numRowsUpdated")) },
       { name: "removed", values: col((p) => stateSum(p, "numRowsRemoved")) },
-    ], stateful ? {} : noState),
+    ], Object.assign({ integer: true }, stateful ? {} : noState)),
     chart("state-memory", "State memory", batches,
       [{ name: "memory", values: col((p) => stateSum(p, "memoryUsedBytes")) }],
-      Object.assign({ format: fmtBytes }, stateful ? {} : noState)),
+      Object.assign({ integer: true, format: fmtBytes }, stateful ? {} : noState)),
     chart("dropped-rows", "Rows dropped by the watermark", batches,
       [{ name: "dropped", values: col((p) => stateful ? stateSum(p, "numRowsDroppedByWatermark") : null) }],
-      Object.assign({ bars: true }, stateful ? {} : noState)),
+      Object.assign({ bars: true, integer: true }, stateful ? {} : noState)),
     chart("malformed-rows", "Malformed rows", batches,
       [{ name: "malformed", values: col((p) => (p.sources || []).reduce((a, s) => a + (s.numMalformedRows || 0), 0)) }],
-      { bars: true }),
+      { bars: true, integer: true }),
     chart("backlog", `Backlog${backlogUnit ? " (" + backlogUnit + ")" : ""}`, batches,
-      [{ name: "pending", values: col(backlog) }], { empty: "the source does not report a backlog" }),
+      [{ name: "pending", values: col(backlog) }], { integer: true, empty: "the source does not report a backlog" }),
   ].join("");
 }
 
