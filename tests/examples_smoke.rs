@@ -13,6 +13,24 @@ use std::time::{Duration, Instant};
 
 /// Each example, and text its output must contain.
 const EXAMPLES: &[(&str, &[&str])] = &[
+    (
+        "backlog",
+        &[
+            "Backlog: 20 files of 5000 readings",
+            "Read 20 of 20 files in 5 batches.",
+            "|Room_4   |20000   |",
+        ],
+    ),
+    #[cfg(feature = "ui")]
+    (
+        "live_page",
+        &[
+            "Live page: http://127.0.0.1:",
+            "JSON API: http://127.0.0.1:",
+            "== Streaming query `room_windows` (RoomWindows) ==",
+            "Live page stopped.",
+        ],
+    ),
     ("quickstart", &["Batch: ", "Query stopped."]),
     (
         "file_source",
@@ -138,6 +156,9 @@ fn run(name: &str) -> Result<(String, Duration), String> {
     let mut child = Command::new(&path)
         .args(["--seconds", "2"])
         .env_remove("SLUICE_SECONDS")
+        // The live page on a free port; a small backlog.
+        .env("SLUICE_UI_ADDRESS", "127.0.0.1:0")
+        .env("SLUICE_BACKLOG_FILES", "20")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
