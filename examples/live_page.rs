@@ -112,7 +112,7 @@ async fn main() -> Result<(), sluice::Error> {
     let last = rooms.last_progress().expect("a batch ran");
     println!(
         "room_windows: {} batches, watermark {}",
-        rooms.recent_progress().len(),
+        last.batch_id + 1,
         last.watermark()
             .map_or("none".to_string(), |w| w.to_string())
     );
