@@ -90,7 +90,8 @@ struct CountBatches(std::sync::atomic::AtomicU64);
 
 impl StreamingQueryListener for CountBatches {
     fn on_query_progress(&self, event: &QueryProgressEvent) {
-        self.0.fetch_add(event.progress.num_input_rows, Ordering::Relaxed);
+        self.0
+            .fetch_add(event.progress.num_input_rows, Ordering::Relaxed);
     }
 }
 
