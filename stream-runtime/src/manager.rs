@@ -182,10 +182,7 @@ impl StreamingQueryManager {
     /// A query run terminated: `await_any_termination` returns, old runs are forgotten, and the
     /// listeners hear of it.
     pub(crate) fn terminated(&self, shared: &Arc<Shared>) {
-        let exception = StreamingQuery {
-            shared: Arc::clone(shared),
-        }
-        .exception();
+        let exception = shared.exception();
         {
             let mut registry = self.registry.lock().expect("query manager lock");
             if exception.is_some() || registry.last_terminated.is_none() {

@@ -57,6 +57,9 @@ struct Inner {
     recent: VecDeque<Arc<StreamingQueryProgress>>,
     exception: Option<Arc<Error>>,
     terminated: bool,
+    /// Set after `terminated`, once the manager and the listeners were told: what the handle's
+    /// waits wait for.
+    settled: bool,
     all_available_served: u64,
     totals: ProgressTotals,
     /// The backlog when an available-now run started: its total.
@@ -101,6 +104,7 @@ impl Shared {
                 recent: VecDeque::new(),
                 exception: None,
                 terminated: false,
+                settled: false,
                 all_available_served: 0,
                 totals: ProgressTotals::default(),
                 available_now_backlog: None,
@@ -223,9 +227,13 @@ impl Shared {
         self.update(|i| i.all_available_served = i.all_available_served.max(requests));
     }
 
-    pub(crate) fn terminate(&self, result: Result<(), Error>) {
+    /// The run ended: it is no longer active, then the manager and the listeners are told,
+    /// then `stop`, `await_termination` and `process_all_available` return (Spark's order: a
+    /// program woken by the termination finds the manager up to date).
+    pub(crate) fn terminate(self: &Arc<Self>, result: Result<(), Error>) {
         let now = self.clock.now();
-        self.update(|i| {
+        {
+            let mut i = self.inner.lock().expect("query state lock");
             i.terminated = true;
             i.terminated_at = Some(now);
             match result {
@@ -235,7 +243,22 @@ impl Shared {
                     i.exception = Some(Arc::new(e));
                 }
             }
-        });
+        }
+        streams().terminated(self);
+        self.update(|i| i.settled = true);
+    }
+
+    /// The error the run failed with, as the handle reports it.
+    pub(crate) fn exception(&self) -> Option<StreamingQueryException> {
+        self.read(|i| i.exception.clone())
+            .map(|cause| self.exception_of(cause))
+    }
+
+    fn exception_of(&self, cause: Arc<Error>) -> StreamingQueryException {
+        StreamingQueryException {
+            name: self.name.clone().unwrap_or_else(|| self.id.to_string()),
+            cause,
+        }
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
@@ -301,20 +324,7 @@ impl StreamingQuery {
 
     /// The error the query failed with, if it did (Spark's `exception()`).
     pub fn exception(&self) -> Option<StreamingQueryException> {
-        self.shared
-            .read(|i| i.exception.clone())
-            .map(|cause| self.exception_of(cause))
-    }
-
-    fn exception_of(&self, cause: Arc<Error>) -> StreamingQueryException {
-        StreamingQueryException {
-            name: self
-                .shared
-                .name
-                .clone()
-                .unwrap_or_else(|| self.shared.id.to_string()),
-            cause,
-        }
+        self.shared.exception()
     }
 
     /// The query's plan, readable (Spark's `explain()`, which prints it; here
@@ -334,14 +344,14 @@ impl StreamingQuery {
     pub async fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.wake.notify_one();
-        self.shared.wait_for(|i| i.terminated).await;
+        self.shared.wait_for(|i| i.settled).await;
     }
 
     /// Waits until the query terminates; `Err` if it failed (Spark's `awaitTermination()`).
     pub async fn await_termination(&self) -> Result<(), StreamingQueryException> {
-        self.shared.wait_for(|i| i.terminated).await;
+        self.shared.wait_for(|i| i.settled).await;
         match self.shared.read(|i| i.exception.clone()) {
-            Some(cause) => Err(self.exception_of(cause)),
+            Some(cause) => Err(self.shared.exception_of(cause)),
             None => Ok(()),
         }
     }
@@ -368,10 +378,10 @@ impl StreamingQuery {
             + 1;
         self.shared.wake.notify_one();
         self.shared
-            .wait_for(|i| i.terminated || i.all_available_served >= ticket)
+            .wait_for(|i| i.settled || i.all_available_served >= ticket)
             .await;
         match self.shared.read(|i| i.exception.clone()) {
-            Some(cause) => Err(self.exception_of(cause)),
+            Some(cause) => Err(self.shared.exception_of(cause)),
             None => Ok(()),
         }
     }
@@ -380,7 +390,7 @@ impl StreamingQuery {
 /// Runs a query's future: on the current tokio runtime if there is one, else on a runtime
 /// Sluice keeps for programs without one. A panic in the query becomes its exception. The
 /// query is registered with the process's [`streams()`] manager first, whose listeners hear of
-/// its start before this returns and of its termination after.
+/// its start before this returns and of its termination at the end.
 pub(crate) fn spawn(
     shared: Arc<Shared>,
     task: impl Future<Output = Result<(), Error>> + Send + 'static,
@@ -409,6 +419,5 @@ pub(crate) fn spawn(
             }),
         };
         shared.terminate(result);
-        streams().terminated(&shared);
     });
 }
