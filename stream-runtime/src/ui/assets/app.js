@@ -221,6 +221,22 @@ function charts(batches) {
 // ---------------------------------------------------------------------------------------------
 // Views
 
+// Draws a view as named parts, replacing only the parts whose markup changed since the last
+// refresh, so a part being read (a scrolled plan, selected text) is left alone until it changes.
+let layout = null;
+function render(view, parts) {
+  if (!layout || layout.view !== view) {
+    app.innerHTML = parts.map(([name]) => `<div data-part="${name}"></div>`).join("");
+    layout = { view, html: {} };
+  }
+  for (const [name, html] of parts) {
+    if (layout.html[name] !== html) {
+      app.querySelector(`[data-part="${name}"]`).innerHTML = html;
+      layout.html[name] = html;
+    }
+  }
+}
+
 async function getJson(url) {
   const response = await fetch(url, { cache: "no-store" });
   const body = await response.json();
@@ -266,9 +282,11 @@ async function renderList() {
   const active = queries.filter((q) => q.status === "RUNNING");
   const done = queries.filter((q) => q.status !== "RUNNING").reverse();
   document.title = `Sluice · ${active.length} active queries`;
-  app.innerHTML = `<h1>Streaming queries</h1>` +
-    table("Active queries", "active-queries", active) +
-    table("Completed queries", "completed-queries", done);
+  render("list", [
+    ["title", `<h1>Streaming queries</h1>`],
+    ["active", table("Active queries", "active-queries", active)],
+    ["completed", table("Completed queries", "completed-queries", done)],
+  ]);
 }
 
 function backlogSection(b) {
@@ -295,33 +313,38 @@ async function renderQuery(id) {
   const last = batches.length ? batches[batches.length - 1] : null;
   const t = q.totals;
   document.title = `Sluice · ${q.name || q.pipeline}`;
-  app.innerHTML =
-    `<p class="crumbs"><a href="/">Streaming queries</a> ›</p>` +
-    `<h1>${esc(q.name || q.pipeline)} ${statusBadge(q.status)}</h1>` +
-    `<p class="ids">id <code id="query-id">${esc(q.id)}</code> · run <code id="run-id">${esc(q.runId)}</code>` +
-    ` · ${esc(q.pipeline)} · <span id="status-message">${esc(q.statusMessage)}</span></p>` +
-    (q.exception ? `<pre class="exception" id="exception">${esc(q.exception)}</pre>` : "") +
-    `<dl class="figures" id="figures">` +
-    figure("started", "Started", fmtTime(q.startTimestamp), q.startTimestamp) +
-    figure("uptime", "Uptime", fmtDuration(q.uptimeMs), q.uptimeMs) +
-    figure("batches", "Batches", q.batches, q.batches) +
-    figure("latestBatchId", "Latest batch", q.latestBatchId ?? "–", q.latestBatchId) +
-    figure("inputRowsPerSecond", "Input rows/s", fmtNumber(q.inputRowsPerSecond), q.inputRowsPerSecond) +
-    figure("processedRowsPerSecond", "Process rows/s", fmtNumber(q.processedRowsPerSecond), q.processedRowsPerSecond) +
-    figure("latestBatchDurationMs", "Latest batch duration", fmtDuration(q.latestBatchDurationMs), q.latestBatchDurationMs) +
-    figure("watermark", "Watermark", fmtTime(q.watermark), q.watermark) +
-    figure("stateRows", "State rows", q.stateRows ?? "–", q.stateRows) +
-    figure("inputRows", "Input rows (total)", fmtNumber(t.inputRows), t.inputRows) +
-    figure("outputRows", "Output rows (total)", fmtNumber(t.outputRows), t.outputRows) +
-    figure("rowsDroppedByWatermark", "Dropped by watermark (total)", fmtNumber(t.rowsDroppedByWatermark), t.rowsDroppedByWatermark) +
-    figure("malformedRows", "Malformed rows (total)", fmtNumber(t.malformedRows), t.malformedRows) +
-    `</dl>` +
-    backlogSection(q.backlog) +
-    `<section><h2>Recent batches (${batches.length} of the last ${HISTORY})</h2>` +
-    `<div class="charts" id="charts">${charts(batches)}</div></section>` +
-    `<section class="two"><div><h2>Latest progress</h2>` +
-    `<pre id="latest-progress">${esc(last ? JSON.stringify(last, null, 2) : "no batch yet")}</pre></div>` +
-    `<div><h2>Plan</h2><pre id="plan">${esc(q.plan)}</pre></div></section>`;
+  render("query:" + q.runId, [
+    ["head",
+      `<p class="crumbs"><a href="/">Streaming queries</a> ›</p>` +
+      `<h1>${esc(q.name || q.pipeline)} ${statusBadge(q.status)}</h1>` +
+      `<p class="ids">id <code id="query-id">${esc(q.id)}</code> · run <code id="run-id">${esc(q.runId)}</code>` +
+      ` · ${esc(q.pipeline)} · <span id="status-message">${esc(q.statusMessage)}</span></p>` +
+      (q.exception ? `<pre class="exception" id="exception">${esc(q.exception)}</pre>` : "")],
+    ["figures",
+      `<dl class="figures" id="figures">` +
+      figure("started", "Started", fmtTime(q.startTimestamp), q.startTimestamp) +
+      figure("uptime", "Uptime", fmtDuration(q.uptimeMs), q.uptimeMs) +
+      figure("batches", "Batches", q.batches, q.batches) +
+      figure("latestBatchId", "Latest batch", q.latestBatchId ?? "–", q.latestBatchId) +
+      figure("inputRowsPerSecond", "Input rows/s", fmtNumber(q.inputRowsPerSecond), q.inputRowsPerSecond) +
+      figure("processedRowsPerSecond", "Process rows/s", fmtNumber(q.processedRowsPerSecond), q.processedRowsPerSecond) +
+      figure("latestBatchDurationMs", "Latest batch duration", fmtDuration(q.latestBatchDurationMs), q.latestBatchDurationMs) +
+      figure("watermark", "Watermark", fmtTime(q.watermark), q.watermark) +
+      figure("stateRows", "State rows", q.stateRows ?? "–", q.stateRows) +
+      figure("inputRows", "Input rows (total)", fmtNumber(t.inputRows), t.inputRows) +
+      figure("outputRows", "Output rows (total)", fmtNumber(t.outputRows), t.outputRows) +
+      figure("rowsDroppedByWatermark", "Dropped by watermark (total)", fmtNumber(t.rowsDroppedByWatermark), t.rowsDroppedByWatermark) +
+      figure("malformedRows", "Malformed rows (total)", fmtNumber(t.malformedRows), t.malformedRows) +
+      `</dl>`],
+    ["backlog", backlogSection(q.backlog)],
+    ["charts",
+      `<section><h2>Recent batches (${batches.length} of the last ${HISTORY})</h2>` +
+      `<div class="charts" id="charts">${charts(batches)}</div></section>`],
+    ["details",
+      `<section class="two"><div><h2>Latest progress</h2>` +
+      `<pre id="latest-progress">${esc(last ? JSON.stringify(last, null, 2) : "no batch yet")}</pre></div>` +
+      `<div><h2>Plan</h2><pre id="plan">${esc(q.plan)}</pre></div></section>`],
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
