@@ -56,6 +56,13 @@ pub mod prelude {
     pub use stream_runtime::writer::ReadStream;
 }
 
+// Observability: the process's queries and their listeners, `explain()`, and the live page.
+#[cfg(feature = "ui")]
+pub use stream_runtime::ui;
+pub use stream_runtime::{
+    StreamingQueryListener, StreamingQueryManager, explain, listener, manager, streams,
+};
+
 #[doc(hidden)]
 pub use stream_runtime::__private;
 

@@ -388,14 +388,11 @@ impl StreamingQuery {
 }
 
 /// Runs a query's future: on the current tokio runtime if there is one, else on a runtime
-/// Sluice keeps for programs without one. A panic in the query becomes its exception. The
-/// query is registered with the process's [`streams()`] manager first, whose listeners hear of
-/// its start before this returns and of its termination at the end.
+/// Sluice keeps for programs without one. A panic in the query becomes its exception.
 pub(crate) fn spawn(
     shared: Arc<Shared>,
     task: impl Future<Output = Result<(), Error>> + Send + 'static,
 ) {
-    streams().register(&shared);
     let handle = crate::runtime::handle();
     let inner = handle.spawn(task);
     handle.spawn(async move {

@@ -40,6 +40,7 @@ use crate::clock::Clock;
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
 use crate::explain::{CheckpointExplanation, QueryExplanation};
+use crate::manager::streams;
 use crate::pipeline::{Append, NamedOutputMode, OutputModeFor, Pipeline};
 use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
@@ -333,6 +334,8 @@ where
             checkpoint,
             recovery,
         };
+        // Listed by the process's manager, whose listeners hear of the start now.
+        streams().register(&shared);
         spawn(shared.clone(), run.run());
         Ok(StreamingQuery { shared })
     }
