@@ -61,6 +61,8 @@ pub mod prelude {
     #[cfg(feature = "parquet")]
     pub use stream_runtime::format::Parquet;
     pub use stream_runtime::format::{Csv, Json, ParseMode};
+    pub use stream_runtime::listener::StreamingQueryListener;
+    pub use stream_runtime::manager::streams;
     pub use stream_runtime::pipeline::{Append, Complete, OutputMode, Pipeline, Update};
     pub use stream_runtime::query::StreamingQuery;
     pub use stream_runtime::row::{KafkaRow, RateRow, Row, TextLine};
@@ -77,6 +79,13 @@ pub mod prelude {
     pub use stream_runtime::value::Header;
     pub use stream_runtime::writer::ReadStream;
 }
+
+// Observability: the process's queries and their listeners, `explain()`, and the live page.
+#[cfg(feature = "ui")]
+pub use stream_runtime::ui;
+pub use stream_runtime::{
+    StreamingQueryListener, StreamingQueryManager, explain, listener, manager, streams,
+};
 
 #[doc(hidden)]
 pub use stream_runtime::__private;

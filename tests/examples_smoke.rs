@@ -16,6 +16,24 @@ use common::examples::{self, run};
 
 /// Each example, and text its output must contain.
 const EXAMPLES: &[(&str, &[&str])] = &[
+    (
+        "backlog",
+        &[
+            "Backlog: 20 files of 5000 readings",
+            "Read 20 of 20 files in 5 batches.",
+            "|Room_4   |20000   |",
+        ],
+    ),
+    #[cfg(feature = "ui")]
+    (
+        "live_page",
+        &[
+            "Live page: http://127.0.0.1:",
+            "JSON API: http://127.0.0.1:",
+            "== Streaming query `room_windows` (RoomWindows) ==",
+            "Live page stopped.",
+        ],
+    ),
     ("quickstart", &["Batch: ", "Query stopped."]),
     (
         "file_source",
@@ -177,6 +195,10 @@ fn every_example_file_is_smoke_tested() {
         .filter(|name| !name.starts_with("kafka_"))
         .collect();
     files.sort();
+    // `live_page` needs the `ui` feature (`required-features` in Cargo.toml): without it, it
+    // is not built, so not run.
+    #[cfg(not(feature = "ui"))]
+    files.retain(|f| f != "live_page");
     let mut listed: Vec<String> = EXAMPLES.iter().map(|(n, _)| n.to_string()).collect();
     listed.sort();
     assert_eq!(files, listed);

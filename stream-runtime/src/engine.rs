@@ -215,6 +215,8 @@ where
             }
             Trigger::AvailableNow => {
                 self.source.prepare_for_available_now()?;
+                self.shared
+                    .set_available_now_backlog(self.source.backlog(self.state.committed.as_ref()));
                 while !self.shared.stop_requested() && self.attempt(ReadLimit::Configured).await? {}
                 Ok(())
             }
@@ -267,6 +269,7 @@ where
             self.shared.all_available_served(requests);
             self.shared
                 .set_status("Waiting for data to arrive", false, false);
+            self.shared.record_idle(batch_timestamp);
             return Ok(false);
         }
         let end = if has_data {
@@ -479,6 +482,9 @@ where
                 num_malformed_rows: source_metrics.malformed_rows,
                 num_malformed_rows_dropped: source_metrics.malformed_rows_dropped,
                 metrics: source_metrics.custom,
+                backlog: self
+                    .shared
+                    .backlog_progress(self.source.backlog(Some(&plan.end))),
             }],
             sink: SinkProgress {
                 description: self.sink.description(),

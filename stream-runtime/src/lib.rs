@@ -27,7 +27,12 @@
 //!   (console, memory, files, `foreach_batch`); the file source reads a file sink's output
 //!   through the sink's commit log ([`sink::file`]);
 //! - `engine` (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
-//!   the `read_stream(...).write_stream()...start()` builder.
+//!   the `read_stream(...).write_stream()...start()` builder; [`explain`]: a query's plan,
+//!   readable;
+//! - [`manager`] and [`listener`]: the queries of the process ([`streams()`], Spark's
+//!   `spark.streams`) and the callbacks on their start, progress, idleness and termination;
+//! - `ui` (cargo feature `ui`): the live progress page, its JSON API and Prometheus
+//!   `/metrics`, served from the manager's queries.
 //!
 //! Programs use this crate through the `sluice` facade, which re-exports the modules they
 //! need; the hidden modules are reached by generated code only.
@@ -43,11 +48,14 @@ pub mod double;
 mod durable_file;
 mod engine;
 pub mod error;
+pub mod explain;
 #[doc(hidden)]
 pub mod failpoint;
 pub mod format;
 #[doc(hidden)]
 pub mod functions;
+pub mod listener;
+pub mod manager;
 pub mod operator;
 pub mod output_mode;
 pub mod pipeline;
@@ -60,6 +68,8 @@ pub mod source;
 pub mod state;
 pub mod time;
 pub mod trigger;
+#[cfg(feature = "ui")]
+pub mod ui;
 pub mod value;
 pub mod watermark;
 pub mod writer;
@@ -77,6 +87,8 @@ pub use rdkafka;
 
 pub use clock::Clock;
 pub use error::{Error, Result};
+pub use listener::StreamingQueryListener;
+pub use manager::{StreamingQueryManager, streams};
 pub use output_mode::{Append, Complete, OutputMode, Update};
 pub use pipeline::Pipeline;
 pub use progress::{QueryStatus, StreamingQueryProgress};

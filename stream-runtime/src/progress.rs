@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
+use crate::source::Backlog;
 use crate::time::Timestamp;
 
 /// Formats a timestamp the way Spark's progress JSON does: `2024-01-01T10:00:15.000Z`.
@@ -174,6 +175,50 @@ pub struct SourceProgress {
     /// `numFilesChangedAfterRead`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, String>,
+    /// What the source still has to read after this batch, where it knows it (see
+    /// [`Source::backlog`](crate::source::Source::backlog)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<BacklogProgress>,
+}
+
+/// A source's backlog in a progress report: what is left after the batch, and under
+/// `Trigger::AvailableNow` how much of the run's work is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BacklogProgress {
+    /// What is left, as the source reports it.
+    #[serde(flatten)]
+    pub backlog: Backlog,
+    /// Under `Trigger::AvailableNow`: how much of `total` the run has read so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done: Option<u64>,
+    /// Under `Trigger::AvailableNow`: the backlog when the run started, all of which it reads
+    /// before it stops.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+impl BacklogProgress {
+    /// `backlog` as it stands after a batch, against the backlog `at_start` of an
+    /// available-now run (`None` for other triggers).
+    pub fn new(backlog: Backlog, at_start: Option<&Backlog>) -> Self {
+        let total = at_start
+            .filter(|start| start.unit == backlog.unit)
+            .map(|start| start.pending);
+        BacklogProgress {
+            done: total.map(|t| t.saturating_sub(backlog.pending)),
+            total,
+            backlog,
+        }
+    }
+
+    /// The fraction of an available-now run done, from 0 to 1 (`None` for other triggers).
+    pub fn fraction_done(&self) -> Option<f64> {
+        match (self.done, self.total) {
+            (Some(_), Some(0)) => Some(1.0),
+            (Some(done), Some(total)) => Some(done as f64 / total as f64),
+            _ => None,
+        }
+    }
 }
 
 /// The sink's figures (Spark's `SinkProgress`).
@@ -206,6 +251,52 @@ impl QueryStatus {
             is_data_available: false,
             is_trigger_active: false,
         }
+    }
+}
+
+/// The upper bounds, in seconds, of the batch-duration histogram's buckets (the last bucket,
+/// `+Inf`, is implicit): from a millisecond to ten minutes, the range of micro-batches.
+pub const BATCH_DURATION_BUCKETS: [f64; 16] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 600.0,
+];
+
+/// What the batches of one query run add up to: the counters `/metrics` exports (the handle
+/// keeps only the last [`RECENT_PROGRESS`](crate::query::RECENT_PROGRESS) reports), updated
+/// with each progress report at the cost of a few additions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProgressTotals {
+    /// Batches run.
+    pub batches: u64,
+    /// Input rows read.
+    pub input_rows: u64,
+    /// Rows handed to the sink.
+    pub output_rows: u64,
+    /// Rows dropped as late by the watermark.
+    pub rows_dropped_by_watermark: u64,
+    /// Malformed records met by the sources.
+    pub malformed_rows: u64,
+    /// The sum of the batch durations, in ms.
+    pub batch_duration_ms: u64,
+    /// How many batches took at most each of [`BATCH_DURATION_BUCKETS`] (not cumulative: each
+    /// batch counts in the first bucket it fits; the last entry counts longer batches).
+    pub batch_duration_buckets: [u64; BATCH_DURATION_BUCKETS.len() + 1],
+}
+
+impl ProgressTotals {
+    /// Adds one batch's figures.
+    pub fn add(&mut self, p: &StreamingQueryProgress) {
+        self.batches += 1;
+        self.input_rows += p.num_input_rows;
+        self.output_rows += p.sink.num_output_rows;
+        self.rows_dropped_by_watermark += p.rows_dropped_by_watermark();
+        self.malformed_rows += p.sources.iter().map(|s| s.num_malformed_rows).sum::<u64>();
+        self.batch_duration_ms += p.batch_duration;
+        let seconds = p.batch_duration as f64 / 1000.0;
+        let bucket = BATCH_DURATION_BUCKETS
+            .iter()
+            .position(|&upper| seconds <= upper)
+            .unwrap_or(BATCH_DURATION_BUCKETS.len());
+        self.batch_duration_buckets[bucket] += 1;
     }
 }
 
@@ -253,5 +344,111 @@ mod tests {
         assert_eq!(json["stateOperators"][0]["numRowsDroppedByWatermark"], 2);
         assert_eq!(p.rows_dropped_by_watermark(), 2);
         assert!(p.pretty_json().contains("\n  \"batchId\": 3"));
+    }
+
+    fn batch(
+        id: u64,
+        duration_ms: u64,
+        input: u64,
+        output: u64,
+        dropped: u64,
+    ) -> StreamingQueryProgress {
+        StreamingQueryProgress {
+            id: Uuid::nil(),
+            run_id: Uuid::nil(),
+            name: None,
+            timestamp: Timestamp::EPOCH,
+            batch_id: id,
+            batch_duration: duration_ms,
+            num_input_rows: input,
+            input_rows_per_second: 0.0,
+            processed_rows_per_second: 0.0,
+            duration_ms: BTreeMap::new(),
+            event_time: EventTimeProgress::default(),
+            state_operators: vec![StateOperatorProgress {
+                num_rows_dropped_by_watermark: dropped,
+                ..Default::default()
+            }],
+            sources: vec![SourceProgress {
+                description: "s".into(),
+                start_offset: serde_json::Value::Null,
+                end_offset: serde_json::Value::Null,
+                latest_offset: serde_json::Value::Null,
+                num_input_rows: input,
+                input_rows_per_second: 0.0,
+                processed_rows_per_second: 0.0,
+                num_malformed_rows: id,
+                num_malformed_rows_dropped: 0,
+                metrics: BTreeMap::new(),
+                backlog: None,
+            }],
+            sink: SinkProgress {
+                description: "k".into(),
+                num_output_rows: output,
+            },
+            num_malformed_records: 0,
+        }
+    }
+
+    #[test]
+    fn totals_add_up_batches_and_bucket_their_durations() {
+        let mut totals = ProgressTotals::default();
+        for p in [
+            batch(0, 0, 10, 1, 0),
+            batch(1, 1, 20, 2, 3),
+            batch(2, 7, 30, 0, 0),
+            batch(3, 1_000, 0, 0, 1),
+            batch(4, 700_000, 5, 5, 0),
+        ] {
+            totals.add(&p);
+        }
+        assert_eq!(totals.batches, 5);
+        assert_eq!(totals.input_rows, 65);
+        assert_eq!(totals.output_rows, 8);
+        assert_eq!(totals.rows_dropped_by_watermark, 4);
+        assert_eq!(
+            totals.malformed_rows, 10,
+            "each batch had its id in malformed rows"
+        );
+        assert_eq!(totals.batch_duration_ms, 701_008);
+        // 0 and 1 ms fit the first bucket (<= 1 ms), 7 ms the 10 ms one, 1 s the 1 s one,
+        // 700 s none (the overflow bucket).
+        let mut expected = [0; BATCH_DURATION_BUCKETS.len() + 1];
+        expected[0] = 2;
+        expected[3] = 1;
+        expected[9] = 1;
+        expected[BATCH_DURATION_BUCKETS.len()] = 1;
+        assert_eq!(totals.batch_duration_buckets, expected);
+    }
+
+    #[test]
+    fn backlog_progress_counts_an_available_now_run_done() {
+        use crate::source::BacklogUnit;
+        let start = Backlog::new(BacklogUnit::Files, 10);
+        let p = BacklogProgress::new(Backlog::new(BacklogUnit::Files, 4), Some(&start));
+        assert_eq!((p.done, p.total), (Some(6), Some(10)));
+        assert_eq!(p.fraction_done(), Some(0.6));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"unit": "files", "pending": 4, "done": 6, "total": 10})
+        );
+        let open_ended = BacklogProgress::new(
+            Backlog::per_partition(
+                BacklogUnit::Rows,
+                [("t-0".to_string(), 2), ("t-1".to_string(), 5)],
+            ),
+            None,
+        );
+        assert_eq!(open_ended.fraction_done(), None);
+        assert_eq!(
+            serde_json::to_value(&open_ended).unwrap(),
+            serde_json::json!({"unit": "rows", "pending": 7, "partitions": {"t-0": 2, "t-1": 5}})
+        );
+        let nothing = BacklogProgress::new(
+            Backlog::new(BacklogUnit::Files, 0),
+            Some(&Backlog::new(BacklogUnit::Files, 0)),
+        );
+        assert_eq!(nothing.fraction_done(), Some(1.0));
     }
 }

@@ -10,8 +10,16 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::error::Error;
-use crate::progress::{QueryStatus, StreamingQueryProgress};
+use crate::explain::QueryExplanation;
+use crate::listener::{
+    NO_DATA_PROGRESS_EVENT_INTERVAL, QueryEvent, QueryIdleEvent, QueryProgressEvent,
+};
+use crate::manager::streams;
+use crate::progress::{BacklogProgress, ProgressTotals, QueryStatus, StreamingQueryProgress};
+use crate::source::Backlog;
+use crate::time::Timestamp;
 
 /// How many progress reports a query keeps (Spark's `numRecentProgressUpdates` default).
 pub const RECENT_PROGRESS: usize = 100;
@@ -32,7 +40,10 @@ pub(crate) struct Shared {
     pub(crate) id: Uuid,
     pub(crate) run_id: Uuid,
     pub(crate) name: Option<String>,
-    pub(crate) plan: &'static str,
+    pub(crate) explanation: QueryExplanation,
+    /// The query's processing-time clock, and when on it the query started.
+    pub(crate) clock: Clock,
+    pub(crate) started_at: Timestamp,
     stop: AtomicBool,
     pub(crate) wake: Notify,
     inner: Mutex<Inner>,
@@ -46,16 +57,46 @@ struct Inner {
     recent: VecDeque<Arc<StreamingQueryProgress>>,
     exception: Option<Arc<Error>>,
     terminated: bool,
+    /// Set after `terminated`, once the manager and the listeners were told: what the handle's
+    /// waits wait for.
+    settled: bool,
     all_available_served: u64,
+    totals: ProgressTotals,
+    /// The backlog when an available-now run started: its total.
+    available_now_backlog: Option<Backlog>,
+    /// When the query last ran a batch or reported idle (Spark's
+    /// `lastNoExecutionProgressEventTime`): idle events are paced from it.
+    last_activity: Option<Timestamp>,
+    /// When the run terminated, on its clock.
+    terminated_at: Option<Timestamp>,
+}
+
+/// One consistent reading of a query run, for the live page and `/metrics`.
+#[cfg(feature = "ui")]
+#[derive(Debug, Clone)]
+pub(crate) struct RunSnapshot {
+    pub(crate) status: QueryStatus,
+    pub(crate) last: Option<Arc<StreamingQueryProgress>>,
+    pub(crate) totals: ProgressTotals,
+    pub(crate) exception: Option<Arc<Error>>,
+    /// When the run terminated (`None` while it is active).
+    pub(crate) terminated_at: Option<Timestamp>,
 }
 
 impl Shared {
-    pub(crate) fn new(id: Uuid, name: Option<String>, plan: &'static str) -> Arc<Self> {
+    pub(crate) fn new(
+        id: Uuid,
+        name: Option<String>,
+        explanation: QueryExplanation,
+        clock: Clock,
+    ) -> Arc<Self> {
         Arc::new(Shared {
             id,
             run_id: Uuid::new_v4(),
             name,
-            plan,
+            explanation,
+            clock,
+            started_at: clock.now(),
             stop: AtomicBool::new(false),
             wake: Notify::new(),
             inner: Mutex::new(Inner {
@@ -63,7 +104,12 @@ impl Shared {
                 recent: VecDeque::new(),
                 exception: None,
                 terminated: false,
+                settled: false,
                 all_available_served: 0,
+                totals: ProgressTotals::default(),
+                available_now_backlog: None,
+                last_activity: None,
+                terminated_at: None,
             }),
             changed: watch::channel(0).0,
             all_available_requests: AtomicU64::new(0),
@@ -95,12 +141,80 @@ impl Shared {
     }
 
     pub(crate) fn record_progress(&self, p: StreamingQueryProgress) {
+        let p = Arc::new(p);
         self.update(|i| {
             if i.recent.len() == RECENT_PROGRESS {
                 i.recent.pop_front();
             }
-            i.recent.push_back(Arc::new(p));
+            i.totals.add(&p);
+            i.last_activity = Some(p.timestamp.plus_micros(p.batch_duration as i64 * 1000));
+            i.recent.push_back(Arc::clone(&p));
         });
+        streams()
+            .bus()
+            .post(|| QueryEvent::Progress(QueryProgressEvent { progress: p }));
+    }
+
+    /// A trigger that started at `now` found nothing to do: the listeners hear of it on the
+    /// first such trigger, then at most every [`NO_DATA_PROGRESS_EVENT_INTERVAL`] since the
+    /// last batch or idle event, as in Spark.
+    pub(crate) fn record_idle(&self, now: Timestamp) {
+        let bus = streams().bus();
+        if !bus.has_listeners() {
+            return;
+        }
+        let interval = NO_DATA_PROGRESS_EVENT_INTERVAL.as_micros() as i64;
+        let due = {
+            let mut inner = self.inner.lock().expect("query state lock");
+            let due = inner
+                .last_activity
+                .is_none_or(|last| now.as_micros() - last.as_micros() >= interval);
+            if due {
+                inner.last_activity = Some(now);
+            }
+            due
+        };
+        if due {
+            bus.post(|| {
+                QueryEvent::Idle(QueryIdleEvent {
+                    id: self.id,
+                    run_id: self.run_id,
+                    timestamp: now,
+                })
+            });
+        }
+    }
+
+    /// An available-now run starts with this backlog: progress reports count against it.
+    pub(crate) fn set_available_now_backlog(&self, backlog: Option<Backlog>) {
+        self.inner
+            .lock()
+            .expect("query state lock")
+            .available_now_backlog = backlog;
+    }
+
+    /// A source's backlog after a batch, for its progress report.
+    pub(crate) fn backlog_progress(&self, backlog: Option<Backlog>) -> Option<BacklogProgress> {
+        let backlog = backlog?;
+        let inner = self.inner.lock().expect("query state lock");
+        Some(BacklogProgress::new(
+            backlog,
+            inner.available_now_backlog.as_ref(),
+        ))
+    }
+
+    /// Everything the live page and `/metrics` show of the run, read at once.
+    #[cfg(feature = "ui")]
+    pub(crate) fn snapshot(&self) -> RunSnapshot {
+        self.read(|i| RunSnapshot {
+            status: i.status.clone(),
+            last: i.recent.back().cloned(),
+            totals: i.totals.clone(),
+            exception: i.exception.clone(),
+            terminated_at: i
+                .terminated
+                .then(|| i.terminated_at.unwrap_or(self.started_at)),
+        })
     }
 
     /// The number of `process_all_available` calls made so far.
@@ -113,9 +227,15 @@ impl Shared {
         self.update(|i| i.all_available_served = i.all_available_served.max(requests));
     }
 
-    pub(crate) fn terminate(&self, result: Result<(), Error>) {
-        self.update(|i| {
+    /// The run ended: it is no longer active, then the manager and the listeners are told,
+    /// then `stop`, `await_termination` and `process_all_available` return (Spark's order: a
+    /// program woken by the termination finds the manager up to date).
+    pub(crate) fn terminate(self: &Arc<Self>, result: Result<(), Error>) {
+        let now = self.clock.now();
+        {
+            let mut i = self.inner.lock().expect("query state lock");
             i.terminated = true;
+            i.terminated_at = Some(now);
             match result {
                 Ok(()) => i.status = QueryStatus::new("Stopped"),
                 Err(e) => {
@@ -123,10 +243,25 @@ impl Shared {
                     i.exception = Some(Arc::new(e));
                 }
             }
-        });
+        }
+        streams().terminated(self);
+        self.update(|i| i.settled = true);
     }
 
-    fn terminated(&self) -> bool {
+    /// The error the run failed with, as the handle reports it.
+    pub(crate) fn exception(&self) -> Option<StreamingQueryException> {
+        self.read(|i| i.exception.clone())
+            .map(|cause| self.exception_of(cause))
+    }
+
+    fn exception_of(&self, cause: Arc<Error>) -> StreamingQueryException {
+        StreamingQueryException {
+            name: self.name.clone().unwrap_or_else(|| self.id.to_string()),
+            cause,
+        }
+    }
+
+    pub(crate) fn is_terminated(&self) -> bool {
         self.read(|i| i.terminated)
     }
 
@@ -169,7 +304,7 @@ impl StreamingQuery {
 
     /// Whether the query is still running (Spark's `isActive`).
     pub fn is_active(&self) -> bool {
-        !self.shared.terminated()
+        !self.shared.is_terminated()
     }
 
     /// What the query is doing now.
@@ -189,25 +324,19 @@ impl StreamingQuery {
 
     /// The error the query failed with, if it did (Spark's `exception()`).
     pub fn exception(&self) -> Option<StreamingQueryException> {
-        self.shared
-            .read(|i| i.exception.clone())
-            .map(|cause| self.exception_of(cause))
+        self.shared.exception()
     }
 
-    fn exception_of(&self, cause: Arc<Error>) -> StreamingQueryException {
-        StreamingQueryException {
-            name: self
-                .shared
-                .name
-                .clone()
-                .unwrap_or_else(|| self.shared.id.to_string()),
-            cause,
-        }
+    /// The query's plan, readable (Spark's `explain()`, which prints it; here
+    /// `println!("{}", query.explain())`): source, sink, output mode, trigger, checkpoint,
+    /// stateful operator, watermarks, and the compiled plan `pipeline!` fused.
+    pub fn explain(&self) -> &QueryExplanation {
+        &self.shared.explanation
     }
 
-    /// The compiled plan the query runs.
-    pub fn explain(&self) -> &'static str {
-        self.shared.plan
+    /// When the query started, on its clock.
+    pub fn start_timestamp(&self) -> Timestamp {
+        self.shared.started_at
     }
 
     /// Stops the query: the batch in flight, if any, finishes (its output reaches the sink and
@@ -215,14 +344,14 @@ impl StreamingQuery {
     pub async fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.wake.notify_one();
-        self.shared.wait_for(|i| i.terminated).await;
+        self.shared.wait_for(|i| i.settled).await;
     }
 
     /// Waits until the query terminates; `Err` if it failed (Spark's `awaitTermination()`).
     pub async fn await_termination(&self) -> Result<(), StreamingQueryException> {
-        self.shared.wait_for(|i| i.terminated).await;
+        self.shared.wait_for(|i| i.settled).await;
         match self.shared.read(|i| i.exception.clone()) {
-            Some(cause) => Err(self.exception_of(cause)),
+            Some(cause) => Err(self.shared.exception_of(cause)),
             None => Ok(()),
         }
     }
@@ -249,10 +378,10 @@ impl StreamingQuery {
             + 1;
         self.shared.wake.notify_one();
         self.shared
-            .wait_for(|i| i.terminated || i.all_available_served >= ticket)
+            .wait_for(|i| i.settled || i.all_available_served >= ticket)
             .await;
         match self.shared.read(|i| i.exception.clone()) {
-            Some(cause) => Err(self.exception_of(cause)),
+            Some(cause) => Err(self.shared.exception_of(cause)),
             None => Ok(()),
         }
     }

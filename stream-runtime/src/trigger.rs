@@ -45,6 +45,22 @@ impl Trigger {
     }
 }
 
+impl std::fmt::Display for Trigger {
+    /// `Default`, `ProcessingTime(5 seconds)`, `Once`, `AvailableNow`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trigger::Default => f.write_str("Default"),
+            Trigger::ProcessingTime(d) => write!(
+                f,
+                "ProcessingTime({})",
+                crate::time::format_interval(d.as_micros() as i64)
+            ),
+            Trigger::Once => f.write_str("Once"),
+            Trigger::AvailableNow => f.write_str("AvailableNow"),
+        }
+    }
+}
+
 /// The start of the next slot of a processing-time trigger after `now_ms`: Spark's
 /// `ProcessingTimeExecutor.nextBatchTime`, the next multiple of the interval.
 pub(crate) fn next_batch_time(now_ms: i64, interval_ms: i64) -> i64 {
@@ -66,5 +82,10 @@ mod tests {
         assert_eq!(next_batch_time(5_000, 5_000), 10_000);
         assert_eq!(next_batch_time(12_345, 5_000), 15_000);
         assert!(Trigger::processing_time("five").is_err());
+        assert_eq!(
+            Trigger::processing_time("1 minute").unwrap().to_string(),
+            "ProcessingTime(1 minute)"
+        );
+        assert_eq!(Trigger::Default.to_string(), "Default");
     }
 }

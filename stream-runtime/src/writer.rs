@@ -40,6 +40,8 @@ use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
+use crate::explain::{CheckpointExplanation, QueryExplanation};
+use crate::manager::streams;
 use crate::pipeline::{Append, NamedOutputMode, OutputModeFor, Pipeline};
 use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
@@ -284,6 +286,10 @@ where
             pipeline,
             mut source,
         } = self.frame;
+        let checkpoint_explanation = self.checkpoint.as_ref().map(|c| CheckpointExplanation {
+            location: c.location.clone(),
+            snapshot_interval: c.snapshot_interval,
+        });
         let (checkpoint, id, recovery) = match self.checkpoint {
             Some(config) => {
                 let (checkpoint, id, recovery) = Checkpoint::open(config, &P::INFO)?;
@@ -322,7 +328,16 @@ where
         {
             c.write_source_metadata(&metadata)?;
         }
-        let shared = Shared::new(id, self.query_name, P::INFO.plan);
+        let explanation = QueryExplanation::new(
+            &P::INFO,
+            self.query_name.clone(),
+            source.description(),
+            sink.description(),
+            mode,
+            self.trigger,
+            checkpoint_explanation,
+        );
+        let shared = Shared::new(id, self.query_name, explanation, clock);
         let run = QueryRun {
             pipeline,
             source,
@@ -335,6 +350,8 @@ where
             checkpoint,
             recovery,
         };
+        // Listed by the process's manager, whose listeners hear of the start now.
+        streams().register(&shared);
         spawn(shared.clone(), run.run());
         Ok(StreamingQuery { shared })
     }

@@ -42,6 +42,9 @@ fn run_with(name: &str, args: &[&str], must_succeed: bool) -> Result<(String, Du
     let mut child = Command::new(&path)
         .args(args)
         .env_remove("SLUICE_SECONDS")
+        // The live page on a free port; a small backlog.
+        .env("SLUICE_UI_ADDRESS", "127.0.0.1:0")
+        .env("SLUICE_BACKLOG_FILES", "20")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::Result;
 use crate::row::Row;
 
-use super::{ReadLimit, RowChunk, Source};
+use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source};
 
 /// An in-memory stream. Each [`MemoryStream::add_data`] call appends one batch of rows and
 /// advances the offset by one (an empty call too, as in Spark). Clones share the data, and
@@ -108,6 +108,18 @@ impl<R: Row> Source for MemoryStream<R> {
         self.snapshot = Some(self.latest());
         Ok(())
     }
+
+    /// The rows of the batches added and not read yet (under `AvailableNow`, of those added
+    /// before the run started).
+    fn backlog(&self, processed: Option<&u64>) -> Option<Backlog> {
+        let batches = self.batches.lock().expect("memory stream lock");
+        let end = self
+            .snapshot
+            .map_or(batches.len(), |s| (s as usize).min(batches.len()));
+        let start = processed.map_or(0, |&o| o as usize).min(end);
+        let rows = batches[start..end].iter().map(|b| b.len() as u64).sum();
+        Some(Backlog::new(BacklogUnit::Rows, rows))
+    }
 }
 
 #[cfg(test)]
@@ -162,5 +174,25 @@ mod tests {
                 .unwrap(),
             Some(3)
         );
+    }
+
+    #[test]
+    fn backlog_counts_the_rows_not_read_yet() {
+        let s = MemoryStream::new();
+        let mut reader = s.clone();
+        assert_eq!(reader.backlog(None).unwrap().pending, 0);
+        s.add_data([row(1), row(2)]);
+        s.add_data([row(3)]);
+        let backlog = reader.backlog(None).unwrap();
+        assert_eq!(backlog.unit, BacklogUnit::Rows);
+        assert_eq!(backlog.pending, 3);
+        assert!(backlog.partitions.is_empty());
+        assert_eq!(reader.backlog(Some(&1)).unwrap().pending, 1);
+        assert_eq!(reader.backlog(Some(&2)).unwrap().pending, 0);
+        // An available-now run counts only what was there when it started.
+        reader.prepare_for_available_now().unwrap();
+        s.add_data([row(4), row(5), row(6)]);
+        assert_eq!(reader.backlog(Some(&1)).unwrap().pending, 1);
+        assert_eq!(reader.backlog(Some(&2)).unwrap().pending, 0);
     }
 }

@@ -124,51 +124,80 @@ impl<R> Deref for RowChunk<R> {
     }
 }
 
-/// How many records one partition of a source holds beyond a consumed offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionBacklog {
-    /// The partition, as the source names it (`topic-0` for Kafka).
-    pub partition: String,
-    /// Offsets between the consumed one and the latest.
-    pub offsets_behind: u64,
+/// What a backlog counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BacklogUnit {
+    /// Files not read yet (the file source).
+    Files,
+    /// Rows (records, offsets) not read yet (a memory stream; Kafka's offsets behind latest).
+    Rows,
 }
 
-/// What a source holds beyond a consumed offset, per partition ([`Source::backlog`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+impl BacklogUnit {
+    /// The unit's name, as in the progress JSON: `files`, `rows`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BacklogUnit::Files => "files",
+            BacklogUnit::Rows => "rows",
+        }
+    }
+}
+
+/// What a source has that its query has not read yet: the query's lag behind the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Backlog {
-    /// One entry per partition, in the source's order.
-    pub partitions: Vec<PartitionBacklog>,
+    /// What `pending` counts.
+    pub unit: BacklogUnit,
+    /// Everything left, over all partitions.
+    pub pending: u64,
+    /// What is left per partition, for sources that have partitions (Kafka: `topic-0`, ...);
+    /// empty for the others.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub partitions: BTreeMap<String, u64>,
 }
 
 impl Backlog {
-    /// Offsets behind the latest, over every partition.
-    pub fn total(&self) -> u64 {
-        self.partitions.iter().map(|p| p.offsets_behind).sum()
+    /// A backlog of a source without partitions.
+    pub fn new(unit: BacklogUnit, pending: u64) -> Self {
+        Backlog {
+            unit,
+            pending,
+            partitions: BTreeMap::new(),
+        }
     }
 
-    /// Spark's Kafka source metrics: `minOffsetsBehindLatest`, `maxOffsetsBehindLatest` and
-    /// `avgOffsetsBehindLatest` (the average printed as a double, as the JVM prints it). Empty
-    /// when there is no partition.
+    /// A backlog per partition; `pending` is their sum.
+    pub fn per_partition(
+        unit: BacklogUnit,
+        partitions: impl IntoIterator<Item = (String, u64)>,
+    ) -> Self {
+        let partitions: BTreeMap<String, u64> = partitions.into_iter().collect();
+        Backlog {
+            unit,
+            pending: partitions.values().sum(),
+            partitions,
+        }
+    }
+
+    /// Spark's Kafka source metrics over the partitions: `minOffsetsBehindLatest`,
+    /// `maxOffsetsBehindLatest` and `avgOffsetsBehindLatest` (the average printed as a double,
+    /// as the JVM prints it). Empty for a source without partitions.
     ///
     /// ```
-    /// use stream_runtime::source::{Backlog, PartitionBacklog};
-    /// let b = Backlog {
-    ///     partitions: vec![
-    ///         PartitionBacklog { partition: "t-0".into(), offsets_behind: 1 },
-    ///         PartitionBacklog { partition: "t-1".into(), offsets_behind: 4 },
-    ///     ],
-    /// };
+    /// use sluice::source::{Backlog, BacklogUnit};
+    /// let b = Backlog::per_partition(BacklogUnit::Rows, [("t-0".into(), 1), ("t-1".into(), 4)]);
     /// let m = b.spark_metrics();
     /// assert_eq!(m["minOffsetsBehindLatest"], "1");
     /// assert_eq!(m["maxOffsetsBehindLatest"], "4");
     /// assert_eq!(m["avgOffsetsBehindLatest"], "2.5");
     /// ```
     pub fn spark_metrics(&self) -> BTreeMap<String, String> {
-        let behind = self.partitions.iter().map(|p| p.offsets_behind);
+        let behind = self.partitions.values().copied();
         let (Some(min), Some(max)) = (behind.clone().min(), behind.max()) else {
             return BTreeMap::new();
         };
-        let avg = self.total() as f64 / self.partitions.len() as f64;
+        let avg = self.pending as f64 / self.partitions.len() as f64;
         BTreeMap::from([
             ("minOffsetsBehindLatest".to_string(), min.to_string()),
             ("maxOffsetsBehindLatest".to_string(), max.to_string()),
@@ -236,21 +265,23 @@ pub trait Source: Send + 'static {
         Ok(())
     }
 
-    /// How far the stream has run ahead of `consumed` (the end offset of the batch that just
-    /// ran), per partition: what a consumer-lag metric shows. `None` (the default) for a
-    /// source without partitions or that does not know its latest offsets. Computed from what
-    /// the source learnt in its last [`Source::latest_offset`], without asking the broker.
-    fn backlog(&self, consumed: &Self::Offset) -> Option<Backlog> {
-        let _ = consumed;
+    /// What is left to read after `processed` (the end offset of the last batch; `None` before
+    /// the first): the query's lag, where the source knows it without reading the data. Under
+    /// `Trigger::AvailableNow` only what the run will read (what was available when it
+    /// started). The engine asks once per batch, after the batch committed, and once when an
+    /// available-now run starts; progress reports, the live page and `/metrics` show it.
+    /// `None` (the default): the source cannot tell (the rate and socket sources).
+    fn backlog(&self, processed: Option<&Self::Offset>) -> Option<Backlog> {
+        let _ = processed;
         None
     }
 
     /// The source's figures for a batch that read up to `consumed` (Spark's
-    /// `SourceProgress.metrics`). The default reports the [`Source::backlog`] as Spark's Kafka
+    /// `SourceProgress.metrics`). The default reports a backlog per partition as Spark's Kafka
     /// source does: `minOffsetsBehindLatest`, `maxOffsetsBehindLatest`,
     /// `avgOffsetsBehindLatest`.
     fn metrics(&self, consumed: &Self::Offset) -> BTreeMap<String, String> {
-        self.backlog(consumed)
+        self.backlog(Some(consumed))
             .map(|b| b.spark_metrics())
             .unwrap_or_default()
     }

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, ReadContext};
 use crate::row::Row;
 
-use super::{ReadLimit, RowChunk, Source, SourceContext, SourceMetrics};
+use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source, SourceContext, SourceMetrics};
 
 pub use log::{FileLog, LOG_FILE_NAME, LoggedFile};
 pub use readiness::{
@@ -102,6 +102,8 @@ pub struct FileSource<R> {
     log: FileLog,
     metadata_dir: Option<PathBuf>,
     snapshot: Option<u64>,
+    /// Files the last listing found ready and did not log (over `max_files_per_trigger`).
+    unlogged: u64,
     rows: PhantomData<fn() -> R>,
 }
 
@@ -144,6 +146,7 @@ impl<R: Row> FileSource<R> {
             log: FileLog::new(),
             metadata_dir: None,
             snapshot: None,
+            unlogged: 0,
             rows: PhantomData,
         }
     }
@@ -398,9 +401,11 @@ impl<R: Row> FileSource<R> {
     }
 
     fn log_files(&mut self, mut found: Vec<LoggedFile>, max: Option<usize>) -> Result<()> {
+        let ready = found.len();
         if let Some(max) = max {
             found.truncate(max);
         }
+        self.unlogged = (ready - found.len()) as u64;
         if found.is_empty() {
             return Ok(());
         }
@@ -562,6 +567,19 @@ impl<R: Row> Source for FileSource<R> {
 
     fn take_metrics(&mut self) -> SourceMetrics {
         std::mem::take(&mut self.metrics)
+    }
+
+    /// The files not read yet: those logged after `processed`, and those the last listing
+    /// found ready but did not log yet (over `max_files_per_trigger`; a file that appeared
+    /// since is counted from the next listing). Under `AvailableNow`, the files of the run's
+    /// snapshot not read yet.
+    fn backlog(&self, processed: Option<&FileOffset>) -> Option<Backlog> {
+        let read = processed.map_or(0, |o| o.log_offset);
+        let known = match self.snapshot {
+            Some(snapshot) => snapshot,
+            None => self.log.len() as u64 + self.unlogged,
+        };
+        Some(Backlog::new(BacklogUnit::Files, known.saturating_sub(read)))
     }
 }
 

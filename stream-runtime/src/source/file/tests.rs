@@ -151,6 +151,42 @@ fn max_files_per_trigger_caps_configured_reads_only() {
 }
 
 #[test]
+fn backlog_counts_files_not_read_including_those_over_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..5 {
+        put(
+            dir.path(),
+            &format!("{i}.csv"),
+            &line(i, "k", 1.0),
+            i as u64,
+        );
+    }
+    let mut source = open(FileSource::<Event>::csv(dir.path()).max_files_per_trigger(2));
+    let pending = |s: &FileSource<Event>, read: Option<u64>| {
+        let backlog = s.backlog(read.map(offset).as_ref()).unwrap();
+        assert_eq!(backlog.unit, BacklogUnit::Files);
+        assert!(backlog.partitions.is_empty());
+        backlog.pending
+    };
+    assert_eq!(pending(&source, None), 0, "nothing listed yet");
+    assert_eq!(
+        source.latest_offset(None, ReadLimit::Configured).unwrap(),
+        Some(offset(2))
+    );
+    // Two files logged for the batch, three more found over the cap.
+    assert_eq!(pending(&source, None), 5);
+    assert_eq!(pending(&source, Some(2)), 3);
+    source
+        .latest_offset(Some(&offset(2)), ReadLimit::Configured)
+        .unwrap();
+    assert_eq!(pending(&source, Some(4)), 1);
+    source
+        .latest_offset(Some(&offset(4)), ReadLimit::Configured)
+        .unwrap();
+    assert_eq!(pending(&source, Some(5)), 0);
+}
+
+#[test]
 fn latest_first_and_name_order() {
     let dir = tempfile::tempdir().unwrap();
     put(dir.path(), "c.csv", &line(0, "c", 0.0), 1);
@@ -472,6 +508,10 @@ fn available_now_reads_what_was_there_when_it_started() {
             .unwrap(),
         Some(offset(2))
     );
+    // The run's backlog is its snapshot: `c.csv` came after the run started.
+    assert_eq!(source.backlog(None).unwrap().pending, 2);
+    assert_eq!(source.backlog(Some(&offset(1))).unwrap().pending, 1);
+    assert_eq!(source.backlog(Some(&offset(2))).unwrap().pending, 0);
 }
 
 #[test]

@@ -36,7 +36,7 @@ use crate::row::KafkaRow;
 
 use self::client::{Client, Patience, Subscription};
 use self::offsets::{EARLIEST, LATEST, PartitionOffsets, plan_ranges, rate_limit};
-use super::{Backlog, PartitionBacklog, ReadLimit, RowChunk, Source, SourceContext};
+use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source, SourceContext};
 
 pub use offsets::{KafkaOffset, StartingOffsets, TopicPartition};
 
@@ -359,27 +359,28 @@ impl Source for KafkaSource {
         Ok(())
     }
 
-    fn backlog(&self, consumed: &KafkaOffset) -> Option<Backlog> {
-        Some(Backlog {
-            partitions: self
-                .latest
-                .iter()
-                .map(|(tp, latest)| PartitionBacklog {
-                    partition: tp.to_string(),
-                    offsets_behind: consumed
-                        .partitions()
-                        .get(tp)
-                        .map_or(0, |c| (latest - c).max(0) as u64),
-                })
-                .collect(),
-        })
+    /// Offsets behind the latest ones the last trigger saw, per partition (from the resolved
+    /// starting offsets before the first batch).
+    fn backlog(&self, processed: Option<&KafkaOffset>) -> Option<Backlog> {
+        let consumed = processed
+            .map(KafkaOffset::partitions)
+            .or(self.initial.as_ref());
+        Some(Backlog::per_partition(
+            BacklogUnit::Rows,
+            self.latest.iter().map(|(tp, latest)| {
+                let behind = consumed
+                    .and_then(|c| c.get(tp))
+                    .map_or(0, |c| (latest - c).max(0) as u64);
+                (tp.to_string(), behind)
+            }),
+        ))
     }
 
     /// Spark's metrics (offsets behind the latest), and, when a batch skipped offsets with
     /// `fail_on_data_loss(false)`, `offsetsLost` and `dataLoss` (what was skipped).
     fn metrics(&self, consumed: &KafkaOffset) -> BTreeMap<String, String> {
         let mut metrics = self
-            .backlog(consumed)
+            .backlog(Some(consumed))
             .map(|b| b.spark_metrics())
             .unwrap_or_default();
         if let (lost, Some(what)) = &self.lost {
