@@ -322,8 +322,13 @@ async fn a_corrupt_snapshot_falls_back_to_the_previous_one() {
         stream.add_data([ev(i, "a", 1)]);
     }
     let (_, _) = run_totals(&stream, dir.path(), 1).await;
-    // Damage the newest snapshot: the restart restores batch 2's and replays batch 3.
-    let newest = dir.path().join("state/3.snapshot");
+    // Damage the newest snapshot, in the state partition that holds the group: the restart
+    // restores batch 2's and replays batch 3.
+    let newest = std::fs::read_dir(dir.path().join("state/0"))
+        .unwrap()
+        .map(|p| p.unwrap().path().join("3.snapshot"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
     let mut bytes = std::fs::read(&newest).unwrap();
     let n = bytes.len();
     bytes.truncate(n - 1);

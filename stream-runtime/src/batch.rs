@@ -140,6 +140,31 @@ impl BatchContext {
         self.malformed_records = 0;
     }
 
+    /// A context for one task of this batch (a map task on a worker thread): the same batch,
+    /// watermarks and processing time, with statistics and counters of its own, folded back
+    /// with [`BatchContext::absorb`].
+    pub fn fork(&self) -> BatchContext {
+        BatchContext {
+            event_time: vec![EventTimeStats::default(); self.event_time.len()],
+            metrics: OperatorMetrics::default(),
+            scanned_rows: 0,
+            malformed_records: 0,
+            ..self.clone()
+        }
+    }
+
+    /// Adds a task's statistics and counters (see [`BatchContext::fork`]) to this context's.
+    pub fn absorb(&mut self, task: &BatchContext) {
+        for (mine, theirs) in self.event_time.iter_mut().zip(&task.event_time) {
+            mine.merge(theirs);
+        }
+        self.metrics.rows_dropped_by_watermark += task.metrics.rows_dropped_by_watermark;
+        self.metrics.state_rows_updated += task.metrics.state_rows_updated;
+        self.metrics.state_rows_removed += task.metrics.state_rows_removed;
+        self.scanned_rows += task.scanned_rows;
+        self.malformed_records += task.malformed_records;
+    }
+
     /// The batch id.
     pub fn batch_id(&self) -> u64 {
         self.batch_id

@@ -14,6 +14,7 @@ use crate::checkpoint::{
 };
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::executor::Executor;
 use crate::failpoint;
 use crate::pipeline::{BatchContext, EventTimeStats, OutputMode, Pipeline, PipelineKind};
 use crate::progress::{
@@ -21,7 +22,7 @@ use crate::progress::{
 };
 use crate::query::Shared;
 use crate::sink::{Sink, SinkBatch};
-use crate::source::{Offset, ReadLimit, Source, SourceMetrics};
+use crate::source::{BatchInput, Offset, ReadLimit, Source, SourceMetrics};
 use crate::time::Timestamp;
 use crate::trigger::{Trigger, next_batch_time};
 use crate::watermark::WatermarkTracker;
@@ -47,6 +48,10 @@ where
     pub(crate) state: EngineState<S::Offset>,
     pub(crate) checkpoint: Option<Checkpoint>,
     pub(crate) recovery: Recovery,
+    /// The threads batches run on.
+    pub(crate) executor: Executor,
+    /// The state partitions (the checkpoint's when there is one).
+    pub(crate) state_partitions: usize,
 }
 
 /// Where the query stands between batches.
@@ -154,13 +159,15 @@ where
     /// batches after it replayed from their recorded offsets (their output was delivered
     /// before, so it is dropped). A batch planned but not committed is kept to run first.
     fn recover(&mut self) -> Result<()> {
+        self.pipeline
+            .configure_state(self.state_partitions, self.executor.threads());
         let recovery = std::mem::take(&mut self.recovery);
         if let Some((offsets, commit)) = recovery.committed {
             self.shared
                 .set_status("Recovering state from the checkpoint", false, true);
             if P::INFO.is_stateful() {
-                if let Some((_, bytes)) = &recovery.snapshot {
-                    self.pipeline.restore_state(bytes)?;
+                if let Some((_, parts)) = &recovery.snapshot {
+                    self.pipeline.restore_partitions(parts)?;
                 }
                 for record in &recovery.replay {
                     let plan = Planned::from_record(record)?;
@@ -308,13 +315,14 @@ where
     ) -> Result<(Vec<P::Output>, BatchContext, u64, u64)> {
         let info = &P::INFO;
         let get_started = Instant::now();
-        let chunks = if plan.has_data {
-            self.source.get_batch(plan.start.as_ref(), &plan.end)?
+        // The batch's input partitions; their rows are read as tasks get to them.
+        let input = if plan.has_data {
+            self.source
+                .read_batch(plan.start.as_ref(), &plan.end, self.executor.read_plan())?
         } else {
-            Vec::new()
+            BatchInput::empty()
         };
         let get_batch_ms = ms(get_started.elapsed());
-        let read_rows: u64 = chunks.iter().map(|c| c.len() as u64).sum();
         let mut ctx = BatchContext::new(
             plan.batch_id,
             self.mode,
@@ -324,11 +332,9 @@ where
             info.watermarks.len(),
         );
         let mut out = Vec::with_capacity(self.state.last_output_rows);
-        for chunk in &chunks {
-            self.pipeline.process(chunk, &mut ctx, &mut out)?;
-        }
-        drop(chunks);
-        self.pipeline.finish_batch(&mut ctx, &mut out)?;
+        let read_rows = self
+            .pipeline
+            .run_batch(input, &mut ctx, &mut out, &self.executor)?;
         Ok((out, ctx, read_rows, get_batch_ms))
     }
 
@@ -364,8 +370,10 @@ where
         self.state.batch_id = plan.batch_id + 1;
         if let Some(checkpoint) = &mut self.checkpoint {
             if info.is_stateful() && checkpoint.snapshot_due(plan.batch_id) {
-                let bytes = self.pipeline.snapshot_state()?;
-                checkpoint.write_snapshot(plan.batch_id, &bytes)?;
+                let parts = self
+                    .pipeline
+                    .snapshot_partitions(checkpoint.state_partitions())?;
+                checkpoint.write_snapshot(plan.batch_id, &parts)?;
             }
             checkpoint.write_commit(&CommitRecord {
                 version: CHECKPOINT_VERSION,

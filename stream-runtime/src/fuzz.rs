@@ -418,8 +418,8 @@ mod checkpoint_files {
                 batch_timestamp_us: 0,
             };
             c.write_offsets(&offsets).unwrap();
-            c.write_snapshot(b, format!("state-{b}").as_bytes())
-                .unwrap();
+            let payloads = vec![format!("state-{b}").into_bytes(); c.state_partitions()];
+            c.write_snapshot(b, &payloads).unwrap();
             c.write_commit(&crate::checkpoint::CommitRecord {
                 version: 1,
                 batch_id: b,
@@ -455,8 +455,8 @@ mod checkpoint_files {
         "offsets/1",
         "offsets/2",
         "commits/2",
-        "state/2.snapshot",
-        "state/1.snapshot",
+        "state/0/0/2.snapshot",
+        "state/0/0/1.snapshot",
         "sources/0/file-source-log.json",
         "sources/0/metadata",
         "out/_spark_metadata/1",

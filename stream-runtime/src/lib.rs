@@ -48,6 +48,7 @@ pub mod double;
 mod durable_file;
 mod engine;
 pub mod error;
+pub mod executor;
 pub mod explain;
 #[doc(hidden)]
 pub mod failpoint;
@@ -101,16 +102,20 @@ pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
 pub mod __private {
     pub use crate::batch::{BatchContext, EventTimeStats};
     pub use crate::error::Error;
+    pub use crate::executor::Executor;
     pub use crate::format::{Csv, Json, ParseMode, PayloadDecoder, take_decoded};
     pub use crate::functions;
     pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
-    pub use crate::operator::{AggregateQuery, Aggregation, GlobalLimit, GroupSink};
+    pub use crate::operator::{
+        AggregateQuery, Aggregation, GlobalLimit, GroupSink, StatelessQuery, run_stateless,
+    };
     pub use crate::output_mode::{
         APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, COMPLETE_WITHOUT_AGGREGATION,
         FinalisesGroups, LIMIT_IN_UPDATE, OutputMode, SORT_NOT_IN_COMPLETE, Unlimited, Unsorted,
     };
     pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};
     pub use crate::row::{KafkaRow, RateRow, Row, RowError, TextLine, check_arity, take_column};
+    pub use crate::source::BatchInput;
     pub use crate::time::{Timestamp, Window, last_window_start};
     pub use crate::value::{ColumnType, DataType, Field, Header, Schema, Value};
     pub use hashbrown;

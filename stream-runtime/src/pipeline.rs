@@ -17,7 +17,9 @@
 //! generated pipeline holds one and delegates to it.
 
 use crate::error::Error;
+use crate::executor::Executor;
 use crate::row::Row;
+use crate::source::BatchInput;
 use crate::time::MICROS_PER_MILLI;
 
 pub use crate::batch::{BatchContext, EventTimeStats, OperatorMetrics};
@@ -82,6 +84,50 @@ pub trait Pipeline: Send + 'static {
     fn restore_state(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let _ = bytes;
         Ok(())
+    }
+
+    /// Runs one batch: its input partitions through the pipeline — on the executor's threads
+    /// where the pipeline can use them — then [`Pipeline::finish_batch`]. Returns the rows read.
+    ///
+    /// The default reads the partitions in order on the calling thread, one chunk at a time,
+    /// through [`Pipeline::process`]. Generated pipelines run stateless queries' partitions in
+    /// parallel (their output in partition order) and aggregations as map tasks, an exchange
+    /// and reduce tasks (see [`crate::operator`]).
+    fn run_batch(
+        &mut self,
+        input: BatchInput<Self::Input>,
+        ctx: &mut BatchContext,
+        out: &mut Vec<Self::Output>,
+        exec: &Executor,
+    ) -> Result<u64, Error> {
+        let rows =
+            input.for_each_chunk(exec.chunk_rows(), |chunk| self.process(chunk, ctx, out))?;
+        self.finish_batch(ctx, out)?;
+        Ok(rows)
+    }
+
+    /// Fixes the state partitions (those of the checkpoint) and the number of reduce workers
+    /// the state is spread over. The default does nothing: the state is kept whole.
+    fn configure_state(&mut self, partitions: usize, workers: usize) {
+        let _ = (partitions, workers);
+    }
+
+    /// The state, one payload per state partition (`partitions` of them), for a checkpoint
+    /// that snapshots each partition on its own. The default puts the whole state
+    /// ([`Pipeline::snapshot_state`]) in partition 0 and leaves the others empty.
+    fn snapshot_partitions(&self, partitions: usize) -> Result<Vec<Vec<u8>>, Error> {
+        let mut parts = vec![Vec::new(); partitions.max(1)];
+        parts[0] = self.snapshot_state()?;
+        Ok(parts)
+    }
+
+    /// Replaces the state with payloads written by [`Pipeline::snapshot_partitions`]. The
+    /// default restores partition 0 with [`Pipeline::restore_state`].
+    fn restore_partitions(&mut self, parts: &[Vec<u8>]) -> Result<(), Error> {
+        match parts.first() {
+            Some(bytes) => self.restore_state(bytes),
+            None => Ok(()),
+        }
     }
 }
 

@@ -40,12 +40,15 @@ use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
+use crate::executor::{Executor, default_parallelism};
 use crate::explain::{CheckpointExplanation, QueryExplanation};
 use crate::manager::streams;
+use crate::operator::aggregate::DEFAULT_STATE_PARTITIONS;
 use crate::pipeline::{Append, NamedOutputMode, OutputModeFor, Pipeline};
 use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
 use crate::sink::{ForeachBatchSink, Sink, SinkContext};
+use crate::source::input::DEFAULT_CHUNK_ROWS;
 use crate::source::{Source, SourceContext};
 use crate::trigger::Trigger;
 use crate::value::Schema;
@@ -135,10 +138,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
             frame: self,
             mode: Append,
             sink: NoSink,
-            trigger: Trigger::Default,
-            query_name: None,
-            clock: None,
-            checkpoint: None,
+            options: WriterOptions::default(),
         }
     }
 }
@@ -159,22 +159,34 @@ pub trait BatchAction {}
 #[derive(Debug, Clone, Copy)]
 pub struct NoSink;
 
-/// Spark's `DataStreamWriter`: output mode `M`, sink `K`, trigger, name.
+/// Spark's `DataStreamWriter`: output mode `M`, sink `K`, and the options that do not depend
+/// on them.
 pub struct DataStreamWriter<P, S, M, K> {
     frame: StreamingFrame<P, S>,
     mode: M,
     sink: K,
+    options: WriterOptions,
+}
+
+/// A writer's options besides the output mode and the sink.
+#[derive(Debug, Clone, Default)]
+struct WriterOptions {
     trigger: Trigger,
     query_name: Option<String>,
     clock: Option<Clock>,
     checkpoint: Option<CheckpointConfig>,
+    /// Worker threads; `None`: the cores the process may use.
+    parallelism: Option<usize>,
+    /// State partitions of a new checkpoint (or of a query without one).
+    state_partitions: Option<usize>,
+    /// The most rows a chunk of input holds.
+    chunk_rows: Option<usize>,
 }
 
 impl<P, S, M, K> fmt::Debug for DataStreamWriter<P, S, M, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataStreamWriter")
-            .field("trigger", &self.trigger)
-            .field("query_name", &self.query_name)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -188,10 +200,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
             frame: self.frame,
             mode,
             sink: self.sink,
-            trigger: self.trigger,
-            query_name: self.query_name,
-            clock: self.clock,
-            checkpoint: self.checkpoint,
+            options: self.options,
         }
     }
 
@@ -207,10 +216,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
             frame: self.frame,
             mode: self.mode,
             sink,
-            trigger: self.trigger,
-            query_name: self.query_name,
-            clock: self.clock,
-            checkpoint: self.checkpoint,
+            options: self.options,
         }
     }
 
@@ -224,20 +230,20 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
 
     /// When batches start (Spark's `trigger`).
     pub fn trigger(mut self, trigger: Trigger) -> Self {
-        self.trigger = trigger;
+        self.options.trigger = trigger;
         self
     }
 
     /// The query's name (Spark's `queryName`); the memory sink's table name.
     pub fn query_name(mut self, name: impl Into<String>) -> Self {
-        self.query_name = Some(name.into());
+        self.options.query_name = Some(name.into());
         self
     }
 
     /// The clock processing time is read from (tests use [`Clock::starting_at`] under a
     /// paused tokio runtime).
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = Some(clock);
+        self.options.clock = Some(clock);
         self
     }
 
@@ -246,7 +252,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
     /// that was planned but not committed with exactly the same offsets.
     pub fn checkpoint_location(mut self, location: impl Into<PathBuf>) -> Self {
         let location = location.into();
-        self.checkpoint = Some(match self.checkpoint.take() {
+        self.options.checkpoint = Some(match self.options.checkpoint.take() {
             Some(config) => CheckpointConfig { location, ..config },
             None => CheckpointConfig::new(location),
         });
@@ -256,9 +262,34 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
     /// Write a state snapshot every `n` batches (default 10); restarts replay the batches since
     /// the last snapshot. Needs a checkpoint location.
     pub fn snapshot_interval(mut self, n: u64) -> Self {
-        if let Some(config) = &mut self.checkpoint {
+        if let Some(config) = &mut self.options.checkpoint {
             config.snapshot_interval = n.max(1);
         }
+        self
+    }
+
+    /// The worker threads a batch runs on (Spark's `local[n]`); default: the cores this
+    /// process may use. At 1 nothing is spawned: the query's task does the work. A stateless
+    /// query runs its input partitions in parallel; an aggregation runs map tasks, an exchange
+    /// and one reduce task per thread (see `docs/parallelism.md`).
+    pub fn parallelism(mut self, threads: usize) -> Self {
+        self.options.parallelism = Some(threads.max(1));
+        self
+    }
+
+    /// The state partitions a new checkpoint gets (Spark's `spark.sql.shuffle.partitions`),
+    /// default 16: each is snapshotted on its own, and a stateful query's reduce side uses at
+    /// most this many threads. A query restarted from a checkpoint keeps the checkpoint's
+    /// number, and logs a warning if it is asked for another.
+    pub fn state_partitions(mut self, partitions: usize) -> Self {
+        self.options.state_partitions = Some(partitions.max(1));
+        self
+    }
+
+    /// The most rows a chunk of input holds (default 65 536): a batch is read and processed a
+    /// chunk at a time, so memory depends on this and the state, not on the batch's size.
+    pub fn chunk_rows(mut self, rows: usize) -> Self {
+        self.options.chunk_rows = Some(rows.max(1));
         self
     }
 }
@@ -281,16 +312,25 @@ where
         K: Sink<P::Output>,
     {
         let mode = self.mode.resolve()?;
-        let clock = self.clock.unwrap_or_else(Clock::system);
+        let options = self.options;
+        let clock = options.clock.unwrap_or_else(Clock::system);
+        let executor = Executor::new(
+            options.parallelism.unwrap_or_else(default_parallelism),
+            options.chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS),
+        )?;
         let StreamingFrame {
             pipeline,
             mut source,
         } = self.frame;
-        let checkpoint_explanation = self.checkpoint.as_ref().map(|c| CheckpointExplanation {
+        let mut checkpoint_config = options.checkpoint;
+        if let (Some(config), Some(n)) = (&mut checkpoint_config, options.state_partitions) {
+            config.state_partitions = n;
+        }
+        let checkpoint_explanation = checkpoint_config.as_ref().map(|c| CheckpointExplanation {
             location: c.location.clone(),
             snapshot_interval: c.snapshot_interval,
         });
-        let (checkpoint, id, recovery) = match self.checkpoint {
+        let (checkpoint, id, recovery) = match checkpoint_config {
             Some(config) => {
                 let (checkpoint, id, recovery) = Checkpoint::open(config, &P::INFO)?;
                 (Some(checkpoint), id, recovery)
@@ -300,7 +340,7 @@ where
         let mut sink = self.sink;
         let committed = consistency::Committed::of(&recovery);
         sink.open(&SinkContext {
-            query_name: self.query_name.clone(),
+            query_name: options.query_name.clone(),
             output_mode: mode,
             metadata_dir: checkpoint.as_ref().map(Checkpoint::sink_dir),
             resuming: committed.last.is_some() || committed.pending.is_some(),
@@ -330,25 +370,31 @@ where
         }
         let explanation = QueryExplanation::new(
             &P::INFO,
-            self.query_name.clone(),
+            options.query_name.clone(),
             source.description(),
             sink.description(),
             mode,
-            self.trigger,
+            options.trigger,
             checkpoint_explanation,
         );
-        let shared = Shared::new(id, self.query_name, explanation, clock);
+        let state_partitions = match &checkpoint {
+            Some(c) => c.state_partitions(),
+            None => options.state_partitions.unwrap_or(DEFAULT_STATE_PARTITIONS),
+        };
+        let shared = Shared::new(id, options.query_name, explanation, clock);
         let run = QueryRun {
             pipeline,
             source,
             sink,
             mode,
-            trigger: self.trigger,
+            trigger: options.trigger,
             clock,
             shared: shared.clone(),
             state: EngineState::new(&P::INFO),
             checkpoint,
             recovery,
+            executor,
+            state_partitions,
         };
         // Listed by the process's manager, whose listeners hear of the start now.
         streams().register(&shared);

@@ -136,9 +136,10 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
             let Stateless {
                 fields,
                 init,
+                items,
                 methods,
             } = stateless(plan, prefix, &row_name);
-            (kind, fields, init, quote!(), methods)
+            (kind, fields, init, items, methods)
         }
         Some(agg) => {
             let evicts = agg.event_time_key.is_some();
@@ -161,6 +162,34 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                     __out: &mut ::std::vec::Vec<#row_name>,
                 ) -> ::core::result::Result<(), #rt::Error> {
                     self.op.finish_batch(__ctx, __out)
+                }
+
+                fn run_batch(
+                    &mut self,
+                    __input: #rt::BatchInput<#input_ty>,
+                    __ctx: &mut #rt::BatchContext,
+                    __out: &mut ::std::vec::Vec<#row_name>,
+                    __exec: &#rt::Executor,
+                ) -> ::core::result::Result<u64, #rt::Error> {
+                    self.op.run_batch(__input, __ctx, __out, __exec)
+                }
+
+                fn configure_state(&mut self, __partitions: usize, __workers: usize) {
+                    self.op.configure(__partitions, __workers);
+                }
+
+                fn snapshot_partitions(
+                    &self,
+                    __partitions: usize,
+                ) -> ::core::result::Result<::std::vec::Vec<::std::vec::Vec<u8>>, #rt::Error> {
+                    self.op.snapshot_partitions(__partitions)
+                }
+
+                fn restore_partitions(
+                    &mut self,
+                    __parts: &[::std::vec::Vec<u8>],
+                ) -> ::core::result::Result<(), #rt::Error> {
+                    self.op.restore_partitions(__parts)
                 }
 
                 fn state_rows(&self) -> usize {

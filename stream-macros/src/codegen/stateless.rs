@@ -1,5 +1,6 @@
 //! A query without aggregation: one loop that runs the fused prefix and pushes each row that
-//! passes as an output row, and, for a global `limit`, the runtime's limit state.
+//! passes as an output row (the runtime's `StatelessQuery::map`, run on every input partition
+//! by `run_stateless`), and, for a global `limit`, the runtime's limit state.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -8,11 +9,13 @@ use super::paths::rt;
 use super::prefix::{Prefix, output_row};
 use crate::plan::PipelinePlan;
 
-/// The pieces of a stateless pipeline: its struct fields and initialisers, and the items of its
-/// `Pipeline` impl after the associated types.
+/// The pieces of a stateless pipeline: its struct fields and initialisers, the items beside it
+/// (its `StatelessQuery` impl: the row loop) and the items of its `Pipeline` impl after the
+/// associated types.
 pub(crate) struct Stateless {
     pub(crate) fields: TokenStream,
     pub(crate) init: TokenStream,
+    pub(crate) items: TokenStream,
     pub(crate) methods: TokenStream,
 }
 
@@ -22,6 +25,7 @@ pub(crate) fn stateless(
     row_name: &Ident,
 ) -> Stateless {
     let rt = rt();
+    let query = &plan.name;
     let input_ty = super::paths::input_row(&plan.input.row);
     let Prefix {
         mut body,
@@ -39,49 +43,101 @@ pub(crate) fn stateless(
     } else {
         quote!()
     };
-    let process = |limit_check: TokenStream, limit_apply: TokenStream| {
-        quote! {
-            fn process(
-                &mut self,
+    // Rows past a limit's room are not computed (Spark's local limit); without a limit there
+    // is nothing to check.
+    let (start, limit_check, room_arg) = if plan.limit.is_some() {
+        (
+            quote!(let __start = __out.len();),
+            quote!(if __out.len() - __start >= __room {
+                break;
+            }),
+            quote!(__room),
+        )
+    } else {
+        (quote!(), quote!(), quote!(_))
+    };
+    let map = quote! {
+        #[automatically_derived]
+        impl #rt::StatelessQuery for #query {
+            type Input = #input_ty;
+            type Output = #row_name;
+
+            #[inline]
+            fn map(
                 __input: &[#input_ty],
                 __ctx: &mut #rt::BatchContext,
                 __out: &mut ::std::vec::Vec<#row_name>,
+                #room_arg: usize,
             ) -> ::core::result::Result<(), #rt::Error> {
                 #before
                 #reserve
-                let __start = __out.len();
+                #start
                 for __row in __input {
                     #limit_check
                     #row_loop
                     __out.push(#row);
                 }
-                #limit_apply
-                let _ = __start;
                 #after
                 ::core::result::Result::Ok(())
             }
         }
     };
+    let signatures = quote! {
+        fn process(
+            &mut self,
+            __input: &[#input_ty],
+            __ctx: &mut #rt::BatchContext,
+            __out: &mut ::std::vec::Vec<#row_name>,
+        ) -> ::core::result::Result<(), #rt::Error>
+    };
+    let run_batch = quote! {
+        fn run_batch(
+            &mut self,
+            __input: #rt::BatchInput<#input_ty>,
+            __ctx: &mut #rt::BatchContext,
+            __out: &mut ::std::vec::Vec<#row_name>,
+            __exec: &#rt::Executor,
+        ) -> ::core::result::Result<u64, #rt::Error>
+    };
     match plan.limit {
         None => Stateless {
             fields: quote!(),
             init: quote!(),
-            methods: process(quote!(), quote!()),
+            items: map,
+            methods: quote! {
+                #[inline]
+                #signatures {
+                    <Self as #rt::StatelessQuery>::map(__input, __ctx, __out, usize::MAX)
+                }
+
+                #run_batch {
+                    #rt::run_stateless::<Self>(__input, __ctx, __out, __exec, ::core::option::Option::None)
+                }
+            },
         },
         Some(limit) => {
             let (n, span) = (limit.rows, limit.span.generated());
-            let methods = process(
-                // Rows past the limit are not computed.
-                quote!(if self.limit.is_reached_with(__out.len() - __start) {
-                    break;
-                }),
-                quote!(self.limit.apply(__out, __start);),
-            );
             Stateless {
                 fields: quote!(limit: #rt::GlobalLimit,),
                 init: quote_spanned!(span=> limit: #rt::GlobalLimit::new(#n),),
+                items: map,
                 methods: quote! {
-                    #methods
+                    #signatures {
+                        let __start = __out.len();
+                        <Self as #rt::StatelessQuery>::map(__input, __ctx, __out, self.limit.room())?;
+                        self.limit.apply(__out, __start);
+                        ::core::result::Result::Ok(())
+                    }
+
+                    #run_batch {
+                        #rt::run_stateless::<Self>(
+                            __input,
+                            __ctx,
+                            __out,
+                            __exec,
+                            ::core::option::Option::Some(&mut self.limit),
+                        )
+                    }
 
                     fn state_rows(&self) -> usize {
                         self.limit.state_rows()

@@ -63,7 +63,7 @@ pub(crate) fn check_logs(dir: &Path, listing: &Listing) -> Result<()> {
         }
         if let Some(&s) = listing.snapshots.first() {
             return Err(error(
-                dir.join("state").join(format!("{s}.snapshot")),
+                super::snapshot_dir(dir, 0).join(format!("{s}.snapshot")),
                 format!(
                     "a state snapshot of batch {s}, but no batch is logged: the offset and \
                      commit logs were deleted. Restore them, or {NEW_CHECKPOINT}"
@@ -119,7 +119,7 @@ pub(crate) fn check_logs(dir: &Path, listing: &Listing) -> Result<()> {
         .find(|&&s| last_commit.is_none_or(|c| s > c) && Some(s) != pending)
     {
         return Err(error(
-            dir.join("state").join(format!("{s}.snapshot")),
+            super::snapshot_dir(dir, 0).join(format!("{s}.snapshot")),
             format!(
                 "the state after batch {s}, but batch {s} was never planned{}: the snapshot \
                  belongs to another run of the query or the logs were cut short. Delete the \
@@ -355,11 +355,11 @@ mod tests {
             ),
             (
                 listing(&[0, 1], &[0, 1], &[5]),
-                "checkpoint /cp/state/5.snapshot: the state after batch 5, but batch 5 was never planned (the last committed batch is 1)",
+                "checkpoint /cp/state/0/0/5.snapshot: the state after batch 5, but batch 5 was never planned (the last committed batch is 1)",
             ),
             (
                 listing(&[], &[], &[3]),
-                "checkpoint /cp/state/3.snapshot: a state snapshot of batch 3, but no batch is logged",
+                "checkpoint /cp/state/0/0/3.snapshot: a state snapshot of batch 3, but no batch is logged",
             ),
         ];
         for (l, want) in cases {

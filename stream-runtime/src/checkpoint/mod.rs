@@ -42,10 +42,10 @@ use consistency::Listing;
 use lock::CheckpointLock;
 
 /// The format version of every checkpoint file Sluice writes.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"SLUICESN";
-const SNAPSHOT_HEADER: usize = 8 + 4 + 8 + 8 + 8 + 4;
+const SNAPSHOT_HEADER: usize = 8 + 4 + 8 + 8 + 4 + 4 + 8 + 4;
 
 /// Checkpoint options of a query.
 #[derive(Debug, Clone)]
@@ -57,6 +57,10 @@ pub struct CheckpointConfig {
     pub snapshot_interval: u64,
     /// How many batches of offset and commit logs to keep (Spark's `minBatchesToRetain`).
     pub retain_batches: u64,
+    /// The state partitions a new checkpoint gets (Spark's `spark.sql.shuffle.partitions`): the
+    /// unit of state snapshots, and the most threads (or processes) a stateful query's reduce
+    /// side can use. An existing checkpoint keeps the number it was created with.
+    pub state_partitions: usize,
 }
 
 impl CheckpointConfig {
@@ -67,6 +71,7 @@ impl CheckpointConfig {
             location: location.into(),
             snapshot_interval: 10,
             retain_batches: 100,
+            state_partitions: crate::operator::aggregate::DEFAULT_STATE_PARTITIONS,
         }
     }
 }
@@ -78,6 +83,9 @@ pub(crate) struct QueryMetadata {
     pub(crate) id: Uuid,
     pub(crate) pipeline: String,
     pub(crate) fingerprint: String,
+    /// The state partitions, fixed when the checkpoint was created (Spark's
+    /// `spark.sql.shuffle.partitions`, recorded in its offset log's metadata).
+    pub(crate) state_partitions: usize,
 }
 
 /// `offsets/<batch>`: what a batch reads and runs under.
@@ -115,8 +123,9 @@ pub(crate) struct CommitRecord {
 pub(crate) struct Recovery {
     /// The last committed batch, its offsets and commit record.
     pub(crate) committed: Option<(OffsetRecord, CommitRecord)>,
-    /// A state snapshot at or before the last committed batch: `(batch, bytes)`.
-    pub(crate) snapshot: Option<(u64, Vec<u8>)>,
+    /// A state snapshot at or before the last committed batch: `(batch, one payload per state
+    /// partition)`.
+    pub(crate) snapshot: Option<(u64, Vec<Vec<u8>>)>,
     /// Committed batches after the snapshot, to replay in order.
     pub(crate) replay: Vec<OffsetRecord>,
     /// A batch planned but not committed: re-run it first, exactly.
@@ -129,6 +138,8 @@ pub(crate) struct Checkpoint {
     dir: PathBuf,
     config: CheckpointConfig,
     fingerprint: u64,
+    /// The state partitions (from the checkpoint's metadata once it exists).
+    state_partitions: usize,
     last_snapshot: Option<u64>,
     /// Held while the query runs; released when the checkpoint is dropped.
     _lock: CheckpointLock,
@@ -172,6 +183,15 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value).expect("checkpoint records serialise");
     write_atomic(path, &bytes)
+}
+
+/// The directory of state partition `partition`'s snapshots (operator 0: a query has one
+/// stateful operator).
+pub(crate) fn snapshot_dir(checkpoint: &Path, partition: usize) -> PathBuf {
+    checkpoint
+        .join("state")
+        .join("0")
+        .join(partition.to_string())
 }
 
 /// The batch ids present in a log directory (files named by their batch id), ascending.
@@ -219,16 +239,21 @@ impl Checkpoint {
             has_metadata: meta_path.exists(),
             offsets: batch_ids(&dir.join("offsets"), "")?,
             commits: batch_ids(&dir.join("commits"), "")?,
-            snapshots: batch_ids(&dir.join("state"), ".snapshot")?,
+            snapshots: batch_ids(&snapshot_dir(&dir, 0), ".snapshot")?,
         };
         consistency::check_logs(&dir, &listing)?;
-        let id = if listing.has_metadata {
+        let (id, state_partitions) = if listing.has_metadata {
             let meta: QueryMetadata = read_json(&meta_path)?;
-            if meta.version > CHECKPOINT_VERSION {
+            if meta.version != CHECKPOINT_VERSION {
+                let which = if meta.version > CHECKPOINT_VERSION {
+                    "a newer"
+                } else {
+                    "an earlier"
+                };
                 return Err(checkpoint_error(
                     &meta_path,
                     format!(
-                        "written by a newer Sluice (format version {}; this one reads up to {CHECKPOINT_VERSION})",
+                        "written by {which} Sluice (format version {}; this one reads version {CHECKPOINT_VERSION}): start from a new checkpoint location",
                         meta.version
                     ),
                 ));
@@ -243,21 +268,31 @@ impl Checkpoint {
                     ),
                 ));
             }
-            meta.id
+            if meta.state_partitions != config.state_partitions {
+                tracing::warn!(
+                    "{}: the checkpoint was created with {} state partitions; the query keeps them (it was asked for {})",
+                    dir.display(),
+                    meta.state_partitions,
+                    config.state_partitions,
+                );
+            }
+            (meta.id, meta.state_partitions.max(1))
         } else {
             let meta = QueryMetadata {
                 version: CHECKPOINT_VERSION,
                 id: Uuid::new_v4(),
                 pipeline: info.name.to_string(),
                 fingerprint: fingerprint.clone(),
+                state_partitions: config.state_partitions.max(1),
             };
             write_json(&meta_path, &meta)?;
-            meta.id
+            (meta.id, meta.state_partitions)
         };
         let mut checkpoint = Checkpoint {
             dir,
             config,
             fingerprint: info.fingerprint,
+            state_partitions,
             last_snapshot: None,
             _lock: lock,
         };
@@ -273,8 +308,13 @@ impl Checkpoint {
         self.dir.join("commits").join(batch.to_string())
     }
 
-    fn snapshot_path(&self, batch: u64) -> PathBuf {
-        self.dir.join("state").join(format!("{batch}.snapshot"))
+    fn snapshot_path(&self, batch: u64, partition: usize) -> PathBuf {
+        snapshot_dir(&self.dir, partition).join(format!("{batch}.snapshot"))
+    }
+
+    /// The state partitions of this checkpoint.
+    pub(crate) fn state_partitions(&self) -> usize {
+        self.state_partitions
     }
 
     fn recover(&mut self, listing: &Listing) -> Result<Recovery> {
@@ -373,26 +413,50 @@ impl Checkpoint {
             .is_none_or(|last| batch >= last + self.config.snapshot_interval.max(1))
     }
 
-    /// Writes the state after batch `batch`.
-    pub(crate) fn write_snapshot(&mut self, batch: u64, payload: &[u8]) -> Result<()> {
-        let mut bytes = Vec::with_capacity(SNAPSHOT_HEADER + payload.len());
-        bytes.extend_from_slice(SNAPSHOT_MAGIC);
-        bytes.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&self.fingerprint.to_le_bytes());
-        bytes.extend_from_slice(&batch.to_le_bytes());
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        bytes.extend_from_slice(payload);
-        write_atomic_with(&self.snapshot_path(batch), &bytes, || {
-            crate::failpoint::hit("mid_snapshot", batch)
-        })?;
+    /// Writes the state after batch `batch`: one file per state partition, each replaced
+    /// atomically. Partition 0 is written last, so a snapshot is listed only once the others
+    /// are on disk; a crash in between leaves files a restart ignores.
+    pub(crate) fn write_snapshot(&mut self, batch: u64, parts: &[Vec<u8>]) -> Result<()> {
+        assert_eq!(
+            parts.len(),
+            self.state_partitions,
+            "one payload per state partition"
+        );
+        for partition in (0..parts.len()).rev() {
+            let payload = &parts[partition];
+            let mut bytes = Vec::with_capacity(SNAPSHOT_HEADER + payload.len());
+            bytes.extend_from_slice(SNAPSHOT_MAGIC);
+            bytes.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
+            bytes.extend_from_slice(&self.fingerprint.to_le_bytes());
+            bytes.extend_from_slice(&batch.to_le_bytes());
+            bytes.extend_from_slice(&(partition as u32).to_le_bytes());
+            bytes.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            bytes.extend_from_slice(payload);
+            let path = self.snapshot_path(batch, partition);
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(|e| io_error(dir, "cannot create", e))?;
+            }
+            write_atomic_with(&path, &bytes, || {
+                if partition == 0 {
+                    crate::failpoint::hit("mid_snapshot", batch)
+                }
+            })?;
+        }
         self.last_snapshot = Some(batch);
         Ok(())
     }
 
-    /// Reads and verifies a snapshot's payload.
-    fn read_snapshot(&self, batch: u64) -> Result<Vec<u8>> {
-        let path = self.snapshot_path(batch);
+    /// Reads and verifies a snapshot's payloads, one per state partition.
+    fn read_snapshot(&self, batch: u64) -> Result<Vec<Vec<u8>>> {
+        (0..self.state_partitions)
+            .map(|partition| self.read_snapshot_partition(batch, partition))
+            .collect()
+    }
+
+    fn read_snapshot_partition(&self, batch: u64, partition: usize) -> Result<Vec<u8>> {
+        let path = self.snapshot_path(batch, partition);
         let bytes = fs::read(&path).map_err(|e| io_error(&path, "cannot read", e))?;
         let corrupt = |why: &str| checkpoint_error(&path, format!("corrupt state snapshot: {why}"));
         if bytes.len() < SNAPSHOT_HEADER || &bytes[..8] != SNAPSHOT_MAGIC {
@@ -412,7 +476,15 @@ impl Checkpoint {
         if u64_at(20) != batch {
             return Err(corrupt("batch id does not match its file name"));
         }
-        let len = u64_at(28) as usize;
+        if u32_at(28) as usize != partition || u32_at(32) as usize != self.state_partitions {
+            return Err(corrupt(&format!(
+                "partition {} of {}, expected partition {partition} of {}",
+                u32_at(28),
+                u32_at(32),
+                self.state_partitions
+            )));
+        }
+        let len = u64_at(36) as usize;
         let payload = &bytes[SNAPSHOT_HEADER..];
         if payload.len() != len {
             return Err(corrupt(&format!(
@@ -420,7 +492,7 @@ impl Checkpoint {
                 payload.len()
             )));
         }
-        if crc32fast::hash(payload) != u32_at(36) {
+        if crc32fast::hash(payload) != u32_at(44) {
             return Err(corrupt("checksum mismatch"));
         }
         Ok(payload.to_vec())
@@ -436,15 +508,20 @@ impl Checkpoint {
         let keep_from = committed.saturating_sub(self.config.retain_batches.saturating_sub(1));
         // Snapshots: keep the newest two (the newest may be unreadable after a crash of the
         // disk), and never delete the logs a restart from the older one would replay.
-        let snapshots = batch_ids(&self.dir.join("state"), ".snapshot")?;
+        let snapshots = batch_ids(&snapshot_dir(&self.dir, 0), ".snapshot")?;
         let oldest_kept_snapshot = snapshots.iter().rev().nth(1).copied();
         let logs_from = match oldest_kept_snapshot {
             Some(s) => keep_from.min(s + 1),
             None => 0,
         };
-        for id in snapshots {
-            if oldest_kept_snapshot.is_some_and(|s| id < s) {
-                let _ = fs::remove_file(self.snapshot_path(id));
+        if let Some(oldest) = oldest_kept_snapshot {
+            for partition in 0..self.state_partitions {
+                let dir = snapshot_dir(&self.dir, partition);
+                for id in batch_ids(&dir, ".snapshot")? {
+                    if id < oldest {
+                        let _ = fs::remove_file(dir.join(format!("{id}.snapshot")));
+                    }
+                }
             }
         }
         for (dir, ids) in [
@@ -519,6 +596,13 @@ mod tests {
         }
     }
 
+    /// A snapshot's payloads: `name`, tagged with each state partition's index.
+    fn parts(c: &Checkpoint, name: &str) -> Vec<Vec<u8>> {
+        (0..c.state_partitions())
+            .map(|p| format!("{name}/{p}").into_bytes())
+            .collect()
+    }
+
     fn commit(batch: u64) -> CommitRecord {
         CommitRecord {
             version: 1,
@@ -533,13 +617,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = CheckpointConfig {
             snapshot_interval: 2,
+            state_partitions: 3,
             ..CheckpointConfig::new(dir.path())
         };
         let (mut c, id, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
         assert!(r.committed.is_none() && r.pending.is_none());
         c.write_offsets(&offsets(0)).unwrap();
         assert!(c.snapshot_due(0));
-        c.write_snapshot(0, b"state-0").unwrap();
+        c.write_snapshot(0, &parts(&c, "state-0")).unwrap();
+        for p in 0..3 {
+            assert!(dir.path().join(format!("state/0/{p}/0.snapshot")).is_file());
+        }
         c.write_commit(&commit(0)).unwrap();
         c.write_offsets(&offsets(1)).unwrap();
         drop(c);
@@ -547,7 +635,17 @@ mod tests {
         let (_, id2, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
         assert_eq!(id, id2, "the query id survives restarts");
         assert_eq!(r.pending.as_ref().map(|p| p.batch_id), Some(1));
-        assert_eq!(r.snapshot, Some((0, b"state-0".to_vec())));
+        assert_eq!(
+            r.snapshot,
+            Some((
+                0,
+                vec![
+                    b"state-0/0".to_vec(),
+                    b"state-0/1".to_vec(),
+                    b"state-0/2".to_vec()
+                ]
+            ))
+        );
         assert!(r.replay.is_empty());
         // Commit 1 and 2 without a snapshot: a restart replays them after snapshot 0.
         let (c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
@@ -576,22 +674,23 @@ mod tests {
         let (mut c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
         for b in 0..2 {
             c.write_offsets(&offsets(b)).unwrap();
-            c.write_snapshot(b, format!("state-{b}").as_bytes())
-                .unwrap();
+            let payloads = parts(&c, &format!("state-{b}"));
+            c.write_snapshot(b, &payloads).unwrap();
             c.write_commit(&commit(b)).unwrap();
         }
         drop(c);
-        // Flip a byte of the newest snapshot's payload.
-        let path = dir.path().join("state/1.snapshot");
+        // Flip a byte of the newest snapshot's payload, in a partition other than 0.
+        let path = dir.path().join("state/0/1/1.snapshot");
         let mut bytes = fs::read(&path).unwrap();
         *bytes.last_mut().unwrap() ^= 0xff;
         fs::write(&path, &bytes).unwrap();
-        let (_, _, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
-        assert_eq!(r.snapshot, Some((0, b"state-0".to_vec())));
+        let (c, _, r) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        assert_eq!(r.snapshot, Some((0, parts(&c, "state-0"))));
         assert_eq!(r.replay.len(), 1);
+        drop(c);
         // Truncate it too, and the older one: no usable snapshot, batch 0 is replayed from scratch.
         fs::write(&path, &bytes[..10]).unwrap();
-        fs::write(dir.path().join("state/0.snapshot"), b"garbage").unwrap();
+        fs::write(dir.path().join("state/0/0/0.snapshot"), b"garbage").unwrap();
         let (_, _, r) = Checkpoint::open(config, &INFO).unwrap();
         assert!(r.snapshot.is_none());
         assert_eq!(
@@ -640,7 +739,8 @@ mod tests {
         for b in 0..10 {
             c.write_offsets(&offsets(b)).unwrap();
             if c.snapshot_due(b) {
-                c.write_snapshot(b, b"s").unwrap();
+                let payloads = parts(&c, "s");
+                c.write_snapshot(b, &payloads).unwrap();
             }
             c.write_commit(&commit(b)).unwrap();
             c.purge(b).unwrap();
@@ -648,7 +748,11 @@ mod tests {
         drop(c);
         // Snapshots at 0, 3, 6, 9: the newest two are kept; logs from the older one on.
         assert_eq!(
-            batch_ids(&dir.path().join("state"), ".snapshot").unwrap(),
+            batch_ids(&snapshot_dir(dir.path(), 0), ".snapshot").unwrap(),
+            vec![6, 9]
+        );
+        assert_eq!(
+            batch_ids(&snapshot_dir(dir.path(), 15), ".snapshot").unwrap(),
             vec![6, 9]
         );
         assert_eq!(

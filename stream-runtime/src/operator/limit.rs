@@ -23,10 +23,10 @@ impl GlobalLimit {
         self.emitted >= self.limit
     }
 
-    /// Whether the limit is reached once `pending` more rows (not yet applied) pass.
+    /// How many more rows the limit lets through.
     #[inline]
-    pub fn is_reached_with(&self, pending: usize) -> bool {
-        self.emitted.saturating_add(pending as u64) >= self.limit
+    pub fn room(&self) -> usize {
+        usize::try_from(self.limit.saturating_sub(self.emitted)).unwrap_or(usize::MAX)
     }
 
     /// Keeps, of the rows appended to `out` after index `start`, those the limit still lets
@@ -43,8 +43,7 @@ impl GlobalLimit {
     /// assert!(limit.is_reached());
     /// ```
     pub fn apply<R>(&mut self, out: &mut Vec<R>, start: usize) {
-        let room = usize::try_from(self.limit - self.emitted.min(self.limit)).unwrap_or(usize::MAX);
-        out.truncate(start.saturating_add(room).min(out.len()));
+        out.truncate(start.saturating_add(self.room()).min(out.len()));
         self.emitted += (out.len() - start) as u64;
     }
 

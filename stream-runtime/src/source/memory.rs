@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use crate::error::Result;
 use crate::row::Row;
 
-use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source};
+use super::input::SharedRows;
+use super::{Backlog, BacklogUnit, BatchInput, Partition, ReadLimit, ReadPlan, RowChunk, Source};
 
 /// An in-memory stream. Each [`MemoryStream::add_data`] call appends one batch of rows and
 /// advances the offset by one (an empty call too, as in Spark). Clones share the data, and
@@ -102,6 +103,25 @@ impl<R: Row> Source for MemoryStream<R> {
             .iter()
             .map(|b| RowChunk::Shared(Arc::clone(b)))
             .collect())
+    }
+
+    /// One partition per batch of rows added (as Spark's `MemoryStream` plans them), handed out
+    /// in chunks of at most `plan.chunk_rows` rows.
+    fn read_batch(
+        &mut self,
+        start: Option<&u64>,
+        end: &u64,
+        plan: ReadPlan,
+    ) -> Result<BatchInput<R>> {
+        let _ = plan;
+        let batches = self.batches.lock().expect("memory stream lock");
+        let start = start.copied().unwrap_or(0) as usize;
+        Ok(BatchInput::new(
+            batches[start..*end as usize]
+                .iter()
+                .map(|b| Box::new(SharedRows::new(Arc::clone(b))) as Partition<R>)
+                .collect(),
+        ))
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {

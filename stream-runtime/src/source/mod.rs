@@ -6,6 +6,7 @@
 //! same range again yields the same rows.
 
 pub mod file;
+pub mod input;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod memory;
@@ -26,6 +27,7 @@ use crate::error::Result;
 use crate::row::Row;
 
 pub use file::{FileOffset, FileOrder, FileSource};
+pub use input::{BatchInput, Partition, PartitionReader, ReadPlan};
 #[cfg(feature = "kafka")]
 pub use kafka::{KafkaOffset, KafkaSource, StartingOffsets, TopicPartition};
 pub use memory::MemoryStream;
@@ -239,6 +241,20 @@ pub trait Source: Send + 'static {
         start: Option<&Self::Offset>,
         end: &Self::Offset,
     ) -> Result<Vec<RowChunk<Self::Row>>>;
+
+    /// The rows in `(start, end]` as input partitions read lazily, chunk by chunk (see
+    /// [`input`]): what the engine calls. `plan` says how many tasks will read them and how
+    /// large a chunk may be; a source splits its input into at least `plan.tasks` partitions
+    /// where it can. The default wraps [`Source::get_batch`]'s chunks, one partition each.
+    fn read_batch(
+        &mut self,
+        start: Option<&Self::Offset>,
+        end: &Self::Offset,
+        plan: ReadPlan,
+    ) -> Result<BatchInput<Self::Row>> {
+        let _ = plan;
+        Ok(BatchInput::from_chunks(self.get_batch(start, end)?))
+    }
 
     /// Everything up to `end` is processed and will never be asked for again.
     fn commit(&mut self, end: &Self::Offset) -> Result<()> {

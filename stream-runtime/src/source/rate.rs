@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::row::RateRow;
 use crate::time::Timestamp;
 
-use super::{ReadLimit, RowChunk, Source, SourceContext};
+use super::input::Generated;
+use super::{BatchInput, Partition, ReadLimit, ReadPlan, RowChunk, Source, SourceContext};
 
 /// Generates `rows_per_second` rows per second, numbered 0, 1, 2, ... with no gaps or repeats.
 ///
@@ -168,6 +169,28 @@ impl Source for RateSource {
     }
 
     fn get_batch(&mut self, start: Option<&i64>, end: &i64) -> Result<Vec<RowChunk<RateRow>>> {
+        let plan = ReadPlan {
+            tasks: 1,
+            chunk_rows: usize::MAX,
+        };
+        let mut rows = Vec::new();
+        self.read_batch(start, end, plan)?
+            .for_each_chunk(usize::MAX, |chunk| {
+                rows.extend_from_slice(chunk);
+                Ok(())
+            })?;
+        Ok(vec![RowChunk::Owned(rows)])
+    }
+
+    /// Spark's `num_partitions` partitions (partition `p` holds the values `first + p`,
+    /// `first + p + n`, ...), each cut into contiguous blocks so that every task has one, the
+    /// rows generated chunk by chunk as a task reads them.
+    fn read_batch(
+        &mut self,
+        start: Option<&i64>,
+        end: &i64,
+        plan: ReadPlan,
+    ) -> Result<BatchInput<RateRow>> {
         let start_seconds = start.copied().unwrap_or(0);
         let end_seconds = *end;
         let origin = self.start_millis.expect("rate source opened");
@@ -176,26 +199,37 @@ impl Source for RateSource {
         let range_start = self.value_at_second(start_seconds);
         let range_end = self.value_at_second(end_seconds);
         if range_start >= range_end {
-            return Ok(vec![RowChunk::Owned(Vec::new())]);
+            return Ok(BatchInput::empty());
         }
-        let local_start_ms = origin + start_seconds * 1000;
-        let ms_per_value =
-            ((end_seconds - start_seconds) * 1000) as f64 / (range_end - range_start) as f64;
-        let mut rows = Vec::with_capacity((range_end - range_start) as usize);
+        let stamps = RateStamps {
+            local_start_ms: origin + start_seconds * 1000,
+            range_start,
+            ms_per_value: ((end_seconds - start_seconds) * 1000) as f64
+                / (range_end - range_start) as f64,
+        };
         let partitions = self.num_partitions as i64;
+        let blocks = plan.tasks.div_ceil(self.num_partitions as usize).max(1) as u64;
+        let mut readers: Vec<Partition<RateRow>> = Vec::new();
         for p in 0..partitions {
-            let mut value = range_start + p;
-            while value < range_end {
-                // Java's Math.round: floor(x + 0.5); x is never negative here.
-                let relative = ((value - range_start) as f64 * ms_per_value + 0.5).floor() as i64;
-                rows.push(RateRow {
-                    timestamp: Timestamp::from_millis(local_start_ms + relative),
-                    value,
-                });
-                value += partitions;
+            // The partition's values are first + p + i * n for i in 0..count.
+            let first = range_start + p;
+            if first >= range_end {
+                continue;
+            }
+            let count = ((range_end - first + partitions - 1) / partitions) as u64;
+            for b in 0..blocks {
+                let (from, to) = (count * b / blocks, count * (b + 1) / blocks);
+                if from == to {
+                    continue;
+                }
+                readers.push(Box::new(Generated::new(from, to, move |a: u64, z: u64| {
+                    (a..z)
+                        .map(|i| stamps.row(first + i as i64 * partitions))
+                        .collect::<Vec<_>>()
+                })));
             }
         }
-        Ok(vec![RowChunk::Owned(rows)])
+        Ok(BatchInput::new(readers))
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {
@@ -221,6 +255,27 @@ impl Source for RateSource {
                 source_name: self.to_string(),
                 message: format!("checkpoint metadata without a start time: {metadata}"),
             }),
+        }
+    }
+}
+
+/// How the rows of one batch are stamped: Spark spreads a batch's values evenly over its
+/// seconds.
+#[derive(Debug, Clone, Copy)]
+struct RateStamps {
+    local_start_ms: i64,
+    range_start: i64,
+    ms_per_value: f64,
+}
+
+impl RateStamps {
+    #[inline]
+    fn row(&self, value: i64) -> RateRow {
+        // Java's Math.round: floor(x + 0.5); x is never negative here.
+        let relative = ((value - self.range_start) as f64 * self.ms_per_value + 0.5).floor() as i64;
+        RateRow {
+            timestamp: Timestamp::from_millis(self.local_start_ms + relative),
+            value,
         }
     }
 }
@@ -293,6 +348,63 @@ mod tests {
             rows[0].iter().map(|r| r.value).min(),
             Some(6),
             "no gap, no repeat"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_is_cut_into_a_block_per_task_read_in_bounded_chunks() {
+        let clock = Clock::starting_at(Timestamp::from_millis(0));
+        let mut rate = RateSource::new().rows_per_second(10).num_partitions(2);
+        rate.open(&SourceContext {
+            clock,
+            metadata_dir: None,
+        })
+        .unwrap();
+        let whole = rate.get_batch(Some(&0), &1).unwrap()[0].to_vec();
+        let plan = ReadPlan {
+            tasks: 5,
+            chunk_rows: 2,
+        };
+        let input = rate.read_batch(Some(&0), &1, plan).unwrap();
+        // Two Spark partitions of 5 values, each cut into 3 blocks (5 tasks over 2 partitions).
+        assert_eq!(input.len(), 6);
+        let mut chunks = Vec::new();
+        let read = input
+            .for_each_chunk(plan.chunk_rows, |c| {
+                chunks.push(c.iter().map(|r| r.value).collect::<Vec<_>>());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(read, 10);
+        assert_eq!(
+            chunks,
+            [
+                vec![0],
+                vec![2, 4],
+                vec![6, 8],
+                vec![1],
+                vec![3, 5],
+                vec![7, 9]
+            ]
+        );
+        // The same rows and timestamps, in the same order, as read whole.
+        let mut again = Vec::new();
+        rate.read_batch(Some(&0), &1, plan)
+            .unwrap()
+            .for_each_chunk(3, |c| {
+                again.extend_from_slice(c);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            again
+                .iter()
+                .map(|r| (r.value, r.timestamp))
+                .collect::<Vec<_>>(),
+            whole
+                .iter()
+                .map(|r| (r.value, r.timestamp))
+                .collect::<Vec<_>>()
         );
     }
 
