@@ -66,6 +66,10 @@ fn crash_worker() {
         .format(FileSink::json(output))
         .checkpoint_location(checkpoint)
         .snapshot_interval(2)
+        // Two reduce workers over four state partitions whatever the machine: a kill can land
+        // between the partition files of one snapshot.
+        .parallelism(2)
+        .state_partitions(4)
         .trigger(Trigger::AvailableNow)
         .start()
         .unwrap();

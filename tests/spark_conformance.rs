@@ -197,15 +197,26 @@ scenarios! {
     nulls_keyed_agg_update => NullsKeyedAggregates,
 }
 
+/// The parallelisms every scenario runs at: one thread (the serial path) and more threads than
+/// the machine has cores (map tasks, exchange and reduce workers).
+const PARALLELISMS: [usize; 2] = [1, 4];
+
 async fn check_rows<P: Pipeline + Default>(name: &str) -> Option<String> {
     let scenario = Scenario::load(name);
-    let run = conformance::run_rows::<P>(&scenario).await;
-    let report = compare(&scenario, &run);
-    // Documented, not compared (docs/semantics.md): Sluice's nullability follows Rust types.
-    for note in conformance::nullability_differences(&scenario, &run) {
-        eprintln!("note: {name}: {note}");
+    let mut reports = Vec::new();
+    for parallelism in PARALLELISMS {
+        let run = conformance::run_rows::<P>(&scenario, parallelism).await;
+        if let Some(r) = compare(&scenario, &run) {
+            reports.push(format!("`{name}` on {parallelism} threads:\n{r}"));
+        }
+        // Documented, not compared (docs/semantics.md): Sluice's nullability follows Rust types.
+        if parallelism == 1 {
+            for note in conformance::nullability_differences(&scenario, &run) {
+                eprintln!("note: {name}: {note}");
+            }
+        }
     }
-    report.map(|r| format!("`{name}`:\n{r}"))
+    (!reports.is_empty()).then(|| reports.join("\n\n"))
 }
 
 async fn check_console<P: Pipeline + Default>(name: &str) -> Option<String> {

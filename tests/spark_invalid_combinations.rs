@@ -540,11 +540,12 @@ async fn rejected_output_modes_fail_start_with_sparks_message() {
 /// A scenario folder over data set A, the input INVALID.md's queries read.
 const DATA_A: &str = "keyed_agg_update";
 
-/// Runs `P` over data set A in the mode named `mode`, as the oracle's scenarios run.
+/// Runs `P` over data set A in the mode named `mode`, as the oracle's scenarios run (on the
+/// machine's cores, the default parallelism).
 async fn run_data_a<P: Pipeline<Input = Event> + Default>(mode: &str) -> Run {
     let mut scenario = Scenario::load(DATA_A);
     scenario.output_mode = mode.to_string();
-    conformance::run_rows::<P>(&scenario).await
+    conformance::run_rows::<P>(&scenario, sluice::executor::default_parallelism()).await
 }
 
 /// A run's batches, each a list of rows of [`Cell`]s in the order emitted.

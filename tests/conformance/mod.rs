@@ -428,8 +428,9 @@ pub(crate) struct Run {
 /// Runs `P` over the scenario's input as the oracle ran Spark: CSV files, one file per
 /// micro-batch (`max_files_per_trigger(1)`), PERMISSIVE mode, `Trigger::AvailableNow`, the
 /// output mode of `query.txt` (given by name, so `start()` checks it as Spark's
-/// `outputMode(...)` does), collecting every batch with `foreach_batch`.
-pub(crate) async fn run_rows<P>(scenario: &Scenario) -> Run
+/// `outputMode(...)` does), collecting every batch with `foreach_batch`, on `parallelism`
+/// threads.
+pub(crate) async fn run_rows<P>(scenario: &Scenario, parallelism: usize) -> Run
 where
     P: Pipeline + Default,
 {
@@ -440,6 +441,7 @@ where
     let query = P::read_stream(source::<P::Input>(dir.path()))
         .write_stream()
         .output_mode_named(&scenario.output_mode)
+        .parallelism(parallelism)
         .foreach_batch(move |id, rows: Vec<P::Output>| {
             let rows = rows.iter().map(Row::to_values).collect();
             collected.lock().expect("collector lock").push((id, rows));
