@@ -15,6 +15,10 @@ use crate::error::Result;
 /// The default upper bound on the rows of one chunk.
 pub const DEFAULT_CHUNK_ROWS: usize = 64 * 1024;
 
+/// The fewest rows a source cuts a partition of its own to: below this, a task costs more than
+/// the rows it would take off another thread.
+pub const MIN_SPLIT_ROWS: usize = 4096;
+
 /// How a batch should be read: how many tasks will read it, and how large a chunk may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadPlan {
@@ -23,6 +27,23 @@ pub struct ReadPlan {
     pub tasks: usize,
     /// The most rows a chunk should hold.
     pub chunk_rows: usize,
+}
+
+impl ReadPlan {
+    /// Into how many contiguous pieces a source may cut `rows` rows it could split anywhere
+    /// (a memory batch, a block of generated values), given that `pieces` would give every task
+    /// one: at most `pieces`, and none smaller than [`MIN_SPLIT_ROWS`] rows.
+    ///
+    /// ```
+    /// use sluice::source::ReadPlan;
+    /// let plan = ReadPlan { tasks: 4, chunk_rows: 1024 };
+    /// assert_eq!(plan.splits(1_000_000, 4), 4);
+    /// assert_eq!(plan.splits(10_000, 4), 2);
+    /// assert_eq!(plan.splits(100, 4), 1);
+    /// ```
+    pub fn splits(&self, rows: usize, pieces: usize) -> usize {
+        pieces.min(rows / MIN_SPLIT_ROWS).max(1)
+    }
 }
 
 impl Default for ReadPlan {
@@ -179,30 +200,52 @@ where
     }
 }
 
-/// Rows shared with other readers, handed out in slices of at most `max_rows`.
+/// Rows shared with other readers (a range of them), handed out in slices of at most
+/// `max_rows`.
 #[derive(Debug)]
 pub struct SharedRows<R> {
     rows: Arc<[R]>,
     next: usize,
+    end: usize,
 }
 
 impl<R> SharedRows<R> {
     /// A partition reading `rows`.
     pub fn new(rows: Arc<[R]>) -> Self {
-        SharedRows { rows, next: 0 }
+        let end = rows.len();
+        SharedRows { rows, next: 0, end }
+    }
+
+    /// A partition reading `rows[range]`.
+    pub fn range(rows: Arc<[R]>, range: std::ops::Range<usize>) -> Self {
+        let end = range.end.min(rows.len());
+        SharedRows {
+            rows,
+            next: range.start.min(end),
+            end,
+        }
+    }
+
+    /// `rows` cut into `pieces` contiguous partitions of nearly equal size, in order.
+    pub fn split(rows: &Arc<[R]>, pieces: usize) -> Vec<SharedRows<R>> {
+        let (n, pieces) = (rows.len(), pieces.max(1));
+        (0..pieces)
+            .map(|i| SharedRows::range(Arc::clone(rows), n * i / pieces..n * (i + 1) / pieces))
+            .collect()
     }
 }
 
 impl<R: Clone + Send + Sync + 'static> PartitionReader<R> for SharedRows<R> {
     fn next_chunk(&mut self, max_rows: usize) -> Result<Option<RowChunk<R>>> {
-        if self.next >= self.rows.len() {
+        if self.next >= self.end {
             return Ok(None);
         }
-        if self.next == 0 && self.rows.len() <= max_rows {
-            self.next = self.rows.len();
+        // The whole of the rows fits in one chunk: share them, copy nothing.
+        if self.next == 0 && self.end == self.rows.len() && self.end <= max_rows {
+            self.next = self.end;
             return Ok(Some(RowChunk::Shared(Arc::clone(&self.rows))));
         }
-        let to = self.rows.len().min(self.next + max_rows.max(1));
+        let to = self.end.min(self.next + max_rows.max(1));
         let chunk = self.rows[self.next..to].to_vec();
         self.next = to;
         Ok(Some(RowChunk::Owned(chunk)))
@@ -222,6 +265,37 @@ mod tests {
             seen.extend_from_slice(&c);
         }
         assert_eq!(seen, (3..11).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn shared_rows_split_into_ranges_that_cover_them_in_order() {
+        let rows: Arc<[u64]> = Arc::from((0..10).collect::<Vec<u64>>());
+        let parts = SharedRows::split(&rows, 3);
+        assert_eq!(parts.len(), 3);
+        let input = BatchInput::new(
+            parts
+                .into_iter()
+                .map(|p| Box::new(p) as Partition<u64>)
+                .collect(),
+        );
+        let mut seen = Vec::new();
+        input
+            .for_each_chunk(2, |c| {
+                seen.push(c.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            [
+                vec![0, 1],
+                vec![2],
+                vec![3, 4],
+                vec![5],
+                vec![6, 7],
+                vec![8, 9]
+            ]
+        );
     }
 
     #[test]

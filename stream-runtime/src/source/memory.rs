@@ -105,23 +105,25 @@ impl<R: Row> Source for MemoryStream<R> {
             .collect())
     }
 
-    /// One partition per batch of rows added (as Spark's `MemoryStream` plans them), handed out
-    /// in chunks of at most `plan.chunk_rows` rows.
+    /// One partition per batch of rows added (as Spark's `MemoryStream` plans them), a large
+    /// one cut into contiguous pieces so every task gets a share (see [`ReadPlan::splits`]),
+    /// handed out in chunks of at most `plan.chunk_rows` rows.
     fn read_batch(
         &mut self,
         start: Option<&u64>,
         end: &u64,
         plan: ReadPlan,
     ) -> Result<BatchInput<R>> {
-        let _ = plan;
         let batches = self.batches.lock().expect("memory stream lock");
         let start = start.copied().unwrap_or(0) as usize;
-        Ok(BatchInput::new(
-            batches[start..*end as usize]
-                .iter()
-                .map(|b| Box::new(SharedRows::new(Arc::clone(b))) as Partition<R>)
-                .collect(),
-        ))
+        let mut partitions: Vec<Partition<R>> = Vec::new();
+        for rows in &batches[start..*end as usize] {
+            let pieces = plan.splits(rows.len(), plan.tasks);
+            for piece in SharedRows::split(rows, pieces) {
+                partitions.push(Box::new(piece));
+            }
+        }
+        Ok(BatchInput::new(partitions))
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {

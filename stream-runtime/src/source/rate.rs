@@ -183,8 +183,8 @@ impl Source for RateSource {
     }
 
     /// Spark's `num_partitions` partitions (partition `p` holds the values `first + p`,
-    /// `first + p + n`, ...), each cut into contiguous blocks so that every task has one, the
-    /// rows generated chunk by chunk as a task reads them.
+    /// `first + p + n`, ...), each cut into contiguous blocks so that every task has one (see
+    /// [`ReadPlan::splits`]), the rows generated chunk by chunk as a task reads them.
     fn read_batch(
         &mut self,
         start: Option<&i64>,
@@ -208,7 +208,7 @@ impl Source for RateSource {
                 / (range_end - range_start) as f64,
         };
         let partitions = self.num_partitions as i64;
-        let blocks = plan.tasks.div_ceil(self.num_partitions as usize).max(1) as u64;
+        let per_partition = plan.tasks.div_ceil(self.num_partitions as usize);
         let mut readers: Vec<Partition<RateRow>> = Vec::new();
         for p in 0..partitions {
             // The partition's values are first + p + i * n for i in 0..count.
@@ -217,6 +217,7 @@ impl Source for RateSource {
                 continue;
             }
             let count = ((range_end - first + partitions - 1) / partitions) as u64;
+            let blocks = plan.splits(count as usize, per_partition) as u64;
             for b in 0..blocks {
                 let (from, to) = (count * b / blocks, count * (b + 1) / blocks);
                 if from == to {
@@ -354,7 +355,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_batch_is_cut_into_a_block_per_task_read_in_bounded_chunks() {
         let clock = Clock::starting_at(Timestamp::from_millis(0));
-        let mut rate = RateSource::new().rows_per_second(10).num_partitions(2);
+        let mut rate = RateSource::new().rows_per_second(30_000).num_partitions(2);
         rate.open(&SourceContext {
             clock,
             metadata_dir: None,
@@ -363,42 +364,29 @@ mod tests {
         let whole = rate.get_batch(Some(&0), &1).unwrap()[0].to_vec();
         let plan = ReadPlan {
             tasks: 5,
-            chunk_rows: 2,
+            chunk_rows: 4096,
         };
         let input = rate.read_batch(Some(&0), &1, plan).unwrap();
-        // Two Spark partitions of 5 values, each cut into 3 blocks (5 tasks over 2 partitions).
+        // Two Spark partitions of 15 000 values, each cut into 3 blocks of 5 000 (5 tasks over
+        // 2 partitions), each block read as a chunk of 4 096 rows and one of 904.
         assert_eq!(input.len(), 6);
         let mut chunks = Vec::new();
+        let mut rows = Vec::new();
         let read = input
             .for_each_chunk(plan.chunk_rows, |c| {
-                chunks.push(c.iter().map(|r| r.value).collect::<Vec<_>>());
+                chunks.push(c.len());
+                rows.extend_from_slice(c);
                 Ok(())
             })
             .unwrap();
-        assert_eq!(read, 10);
-        assert_eq!(
-            chunks,
-            [
-                vec![0],
-                vec![2, 4],
-                vec![6, 8],
-                vec![1],
-                vec![3, 5],
-                vec![7, 9]
-            ]
-        );
+        assert_eq!(read, 30_000);
+        assert_eq!(chunks, [4096, 904].repeat(6));
+        // The first block of partition 1 starts at value 1, after partition 0's last (29 998).
+        assert_eq!(rows[14_999].value, 29_998);
+        assert_eq!(rows[15_000].value, 1);
         // The same rows and timestamps, in the same order, as read whole.
-        let mut again = Vec::new();
-        rate.read_batch(Some(&0), &1, plan)
-            .unwrap()
-            .for_each_chunk(3, |c| {
-                again.extend_from_slice(c);
-                Ok(())
-            })
-            .unwrap();
         assert_eq!(
-            again
-                .iter()
+            rows.iter()
                 .map(|r| (r.value, r.timestamp))
                 .collect::<Vec<_>>(),
             whole
@@ -406,6 +394,15 @@ mod tests {
                 .map(|r| (r.value, r.timestamp))
                 .collect::<Vec<_>>()
         );
+        // A small batch is not cut: blocks below 4 096 rows are not worth a task.
+        let mut small = RateSource::new().rows_per_second(100).num_partitions(2);
+        small
+            .open(&SourceContext {
+                clock: Clock::starting_at(Timestamp::from_millis(0)),
+                metadata_dir: None,
+            })
+            .unwrap();
+        assert_eq!(small.read_batch(Some(&0), &1, plan).unwrap().len(), 2);
     }
 
     #[test]
