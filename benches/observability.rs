@@ -105,7 +105,7 @@ fn observability(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter_batched(
                 || stream_of(&rows, BATCH),
-                |s| run_engine::<RoomStats>(&rt, s),
+                |s| run_engine::<RoomStats>(&rt, s, 1),
                 BatchSize::LargeInput,
             )
         });
@@ -190,7 +190,7 @@ fn interleaved() {
             for _ in 0..RUNS {
                 let stream = stream_of(&rows, BATCH);
                 let started = std::time::Instant::now();
-                let (read, stream) = run_engine::<RoomStats>(&rt, stream);
+                let (read, stream) = run_engine::<RoomStats>(&rt, stream, 1);
                 times[i].push(started.elapsed().as_secs_f64() * 1e3);
                 std::hint::black_box(read);
                 drop(stream);

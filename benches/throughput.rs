@@ -16,6 +16,9 @@
 //!   the rows;
 //! - `handwritten`: the tightest loop for the same job written by hand (hashbrown, integer keys,
 //!   no allocation per row), with the same semantics (late rows, eviction, emission).
+//!
+//! The `threads_*` groups run cases 1, 2, 3 and 5 (1 M keys) through the engine on 1, 2, ...
+//! worker threads (`.parallelism(n)`, up to the machine's cores): the thread curve.
 
 // `criterion_group!` defines an undocumented function.
 #![allow(missing_docs)]
@@ -30,7 +33,7 @@ use sluice::{BatchContext, OutputMode};
 mod common;
 use common::*;
 
-/// The two runtime rows of a case: batches of 10 000 and of 1 000 000 rows.
+/// The two runtime rows of a case: batches of 10 000 and of 1 000 000 rows, on one thread.
 fn bench_runtime<P>(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     rows: &[P::Input],
@@ -42,7 +45,7 @@ fn bench_runtime<P>(
         g.bench_function(name, |b| {
             b.iter_batched(
                 || stream_of(rows, batch),
-                |s| run_engine::<P>(&rt, s),
+                |s| run_engine::<P>(&rt, s, 1),
                 BatchSize::LargeInput,
             )
         });
@@ -223,5 +226,46 @@ fn bandwidth(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, case1, case2, case3, case4, case5, case6, bandwidth);
+/// One case through the engine on 1, 2, ... threads (up to the cores, at least 2): `rows` in
+/// batches of `batch` rows.
+fn thread_curve<P>(c: &mut Criterion, group: &str, rows: &[P::Input], batch: usize)
+where
+    P: Pipeline + Default + sluice::pipeline::SupportsAppend,
+{
+    let rt = runtime();
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(rows.len() as u64));
+    g.sample_size(10);
+    let most = sluice::executor::default_parallelism().max(2);
+    let mut threads: Vec<usize> = vec![1, 2, 4, 8, 16, 32];
+    threads.retain(|&t| t <= most);
+    if !threads.contains(&most) {
+        threads.push(most);
+    }
+    for t in threads {
+        g.bench_with_input(BenchmarkId::new("threads", t), &t, |b, &t| {
+            b.iter_batched(
+                || stream_of(rows, batch),
+                |s| run_engine::<P>(&rt, s, t),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+const CURVE_ROWS: usize = 4_000_000;
+
+fn threads(c: &mut Criterion) {
+    thread_curve::<RoomStats>(c, "threads_case1", &sensors(CURVE_ROWS), BATCH);
+    thread_curve::<RateRoomStats>(c, "threads_case2", &rate_rows(CURVE_ROWS), BATCH);
+    thread_curve::<HighTemp>(c, "threads_case3", &sensors(CURVE_ROWS), BATCH);
+    // 1 M keys, every key once in one 1-minute window: one batch of 1 M rows.
+    let n = 1_000_000;
+    thread_curve::<Tumbling>(c, "threads_case5_1m_keys", &keyed(n, n as i64, 60), n);
+}
+
+criterion_group!(
+    benches, case1, case2, case3, case4, case5, case6, threads, bandwidth
+);
 criterion_main!(benches);

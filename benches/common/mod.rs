@@ -137,11 +137,13 @@ pub(crate) fn stream_of<R: Row>(rows: &[R], batch: usize) -> MemoryStream<R> {
     stream
 }
 
-/// Runs a pipeline through the engine until it has read the whole stream. Returns the stream,
-/// so the input rows are freed outside the timed part (as the direct benches never free theirs).
+/// Runs a pipeline through the engine on `threads` worker threads until it has read the whole
+/// stream. Returns the stream, so the input rows are freed outside the timed part (as the direct
+/// benches never free theirs).
 pub(crate) fn run_engine<P>(
     rt: &tokio::runtime::Runtime,
     stream: MemoryStream<P::Input>,
+    threads: usize,
 ) -> (u64, MemoryStream<P::Input>)
 where
     P: Pipeline + Default + sluice::pipeline::SupportsAppend,
@@ -151,6 +153,7 @@ where
         let q = P::read_stream(stream)
             .write_stream()
             .output_mode(Append)
+            .parallelism(threads)
             .trigger(Trigger::AvailableNow)
             .foreach_batch(|_, rows: Vec<P::Output>| drop(black_box(rows)))
             .start()

@@ -235,20 +235,16 @@ impl<R> SharedRows<R> {
     }
 }
 
-impl<R: Clone + Send + Sync + 'static> PartitionReader<R> for SharedRows<R> {
+impl<R: Send + Sync + 'static> PartitionReader<R> for SharedRows<R> {
     fn next_chunk(&mut self, max_rows: usize) -> Result<Option<RowChunk<R>>> {
         if self.next >= self.end {
             return Ok(None);
         }
-        // The whole of the rows fits in one chunk: share them, copy nothing.
-        if self.next == 0 && self.end == self.rows.len() && self.end <= max_rows {
-            self.next = self.end;
-            return Ok(Some(RowChunk::Shared(Arc::clone(&self.rows))));
-        }
-        let to = self.end.min(self.next + max_rows.max(1));
-        let chunk = self.rows[self.next..to].to_vec();
+        // Chunks are ranges of the shared rows: nothing is copied.
+        let to = self.end.min(self.next.saturating_add(max_rows.max(1)));
+        let range = self.next..to;
         self.next = to;
-        Ok(Some(RowChunk::Owned(chunk)))
+        Ok(Some(RowChunk::SharedRange(Arc::clone(&self.rows), range)))
     }
 }
 

@@ -107,13 +107,15 @@ impl SourceMetrics {
     }
 }
 
-/// A chunk of a batch's rows: owned, or shared with other queries reading the same source.
+/// A chunk of a batch's rows: owned, or a range of rows shared with other readers.
 #[derive(Debug, Clone)]
 pub enum RowChunk<R> {
     /// Rows this batch owns.
     Owned(Vec<R>),
-    /// Rows shared (e.g. a memory stream's batch read by two queries).
+    /// Rows shared (e.g. a memory stream's batch read by two queries, or by two tasks).
     Shared(Arc<[R]>),
+    /// A range of shared rows: a chunk of a shared batch, handed out without copying a row.
+    SharedRange(Arc<[R]>, std::ops::Range<usize>),
 }
 
 impl<R> Deref for RowChunk<R> {
@@ -122,6 +124,7 @@ impl<R> Deref for RowChunk<R> {
         match self {
             RowChunk::Owned(v) => v,
             RowChunk::Shared(a) => a,
+            RowChunk::SharedRange(a, range) => &a[range.clone()],
         }
     }
 }
