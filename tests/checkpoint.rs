@@ -347,3 +347,80 @@ async fn a_corrupt_snapshot_falls_back_to_the_previous_one() {
         )]
     );
 }
+
+/// Runs `Totals` to the end of `stream` on `threads` threads, asking for `partitions` state
+/// partitions.
+async fn run_totals_on(
+    stream: &MemoryStream<Event>,
+    dir: &std::path::Path,
+    threads: usize,
+    partitions: usize,
+) -> Batches<TotalsRow> {
+    let (batches, sink) = collector();
+    let q = Totals::read_stream(stream.clone())
+        .write_stream()
+        .output_mode(Update)
+        .checkpoint_location(dir)
+        .snapshot_interval(1)
+        .parallelism(threads)
+        .state_partitions(partitions)
+        .trigger(Trigger::AvailableNow)
+        .foreach_batch(sink)
+        .start()
+        .unwrap();
+    q.await_termination().await.unwrap();
+    batches
+}
+
+#[tokio::test]
+async fn a_restart_on_other_threads_keeps_the_checkpoints_state_partitions() {
+    let (logs, _guard) = common::LogCapture::start();
+    let dir = tempfile::tempdir().unwrap();
+    let stream = MemoryStream::<Event>::new().max_batches_per_trigger(1);
+    let keys: Vec<String> = (0..20).map(|k| format!("k{k:02}")).collect();
+    for value in [1, 2] {
+        stream.add_data(keys.iter().map(|k| ev(0, k, value)));
+    }
+    let first = run_totals_on(&stream, dir.path(), 4, 4).await;
+    assert_eq!(first.lock().unwrap().len(), 2);
+    // One snapshot file per state partition, the groups spread over them.
+    let sizes: Vec<u64> = (0..4)
+        .map(|p| {
+            std::fs::metadata(dir.path().join(format!("state/0/{p}/1.snapshot")))
+                .unwrap()
+                .len()
+        })
+        .collect();
+    // A partition without groups is 50 bytes: the header and an empty list with a zero count.
+    assert!(
+        sizes.iter().all(|&s| s > 50),
+        "every partition holds groups: {sizes:?}"
+    );
+    assert!(!dir.path().join("state/0/4").exists());
+
+    // On one thread, asked for 8 partitions: the checkpoint's 4 are kept, the state is whole.
+    stream.add_data(keys.iter().map(|k| ev(1, k, 4)));
+    let second = run_totals_on(&stream, dir.path(), 1, 8).await;
+    let batches = second.lock().unwrap().clone();
+    assert_eq!(batches.len(), 1);
+    let (id, mut rows) = batches[0].clone();
+    assert_eq!(id, 2);
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    let expected: Vec<TotalsRow> = keys
+        .iter()
+        .map(|k| TotalsRow {
+            key: k.clone(),
+            count: 3,
+            total: 7,
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    assert!(!dir.path().join("state/0/4").exists());
+    let warned = logs.lines_with("state partitions");
+    assert_eq!(warned.len(), 1, "{}", logs.text());
+    assert!(
+        warned[0].contains("the checkpoint was created with 4 state partitions; the query keeps them (it was asked for 8)"),
+        "{}",
+        warned[0]
+    );
+}

@@ -53,7 +53,9 @@ fn source(broker: &Broker, topic: &str) -> KafkaSource {
 }
 
 /// Runs `Records` over `source` with `Trigger::AvailableNow` (and a checkpoint, if given);
-/// returns each batch's rows in partition and offset order, and the query.
+/// returns each batch's rows as the sink received them, and the query. (The source plans a
+/// batch as one input partition per topic partition, so the rows come in partition order, each
+/// partition's in offset order, at any parallelism.)
 async fn available_now(
     source: KafkaSource,
     checkpoint: Option<&std::path::Path>,
@@ -70,9 +72,7 @@ async fn available_now(
     query.await_termination().await.expect("the query runs");
     let mut out = Vec::new();
     for (id, rows) in batches.lock().unwrap().iter() {
-        let mut rows = seen(rows);
-        rows.sort_by_key(|a| (a.1, a.2));
-        out.push((*id, rows));
+        out.push((*id, seen(rows)));
     }
     (query, out)
 }

@@ -700,6 +700,42 @@ mod tests {
     }
 
     #[test]
+    fn refuses_other_format_versions_and_keeps_its_state_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CheckpointConfig {
+            state_partitions: 4,
+            ..CheckpointConfig::new(dir.path())
+        };
+        let (c, _, _) = Checkpoint::open(config.clone(), &INFO).unwrap();
+        assert_eq!(c.state_partitions(), 4);
+        drop(c);
+        // Asked for 8 on restart, the checkpoint keeps its 4.
+        let again = CheckpointConfig {
+            state_partitions: 8,
+            ..config.clone()
+        };
+        let (c, _, _) = Checkpoint::open(again, &INFO).unwrap();
+        assert_eq!(c.state_partitions(), 4);
+        drop(c);
+        for (version, which) in [(1, "an earlier"), (3, "a newer")] {
+            let path = dir.path().join("metadata");
+            let mut meta: serde_json::Value =
+                serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+            meta["version"] = version.into();
+            fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+            let err = Checkpoint::open(config.clone(), &INFO)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!(
+                    "written by {which} Sluice (format version {version}; this one reads version 2): start from a new checkpoint location"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn refuses_another_plan_and_corrupt_logs() {
         let dir = tempfile::tempdir().unwrap();
         let config = CheckpointConfig::new(dir.path());

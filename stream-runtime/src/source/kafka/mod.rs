@@ -36,7 +36,9 @@ use crate::row::KafkaRow;
 
 use self::client::{Client, Patience, Subscription};
 use self::offsets::{EARLIEST, LATEST, PartitionOffsets, plan_ranges, rate_limit};
-use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source, SourceContext};
+use super::{
+    Backlog, BacklogUnit, BatchInput, ReadLimit, ReadPlan, RowChunk, Source, SourceContext,
+};
 
 pub use offsets::{KafkaOffset, StartingOffsets, TopicPartition};
 
@@ -192,6 +194,31 @@ impl KafkaSource {
     fn now_ms(&self) -> i64 {
         self.clock.map_or(0, |c| c.now_millis())
     }
+
+    /// The records in `(start, end]`, counting (or failing on) records lost to retention.
+    fn read_records(
+        &mut self,
+        start: Option<&KafkaOffset>,
+        end: &KafkaOffset,
+    ) -> Result<Vec<KafkaRow>> {
+        self.lost = (0, None);
+        let from = self.start_offsets(start);
+        let partitions: BTreeSet<TopicPartition> = end.partitions().keys().cloned().collect();
+        let earliest = self
+            .client()?
+            .watermarks(&partitions)?
+            .into_iter()
+            .map(|(tp, (low, _))| (tp, low))
+            .collect();
+        let (ranges, losses) = plan_ranges(&from, end.partitions(), &earliest);
+        if let Some(first) = losses.first() {
+            self.data_loss(first.message.clone())?;
+        }
+        for loss in losses {
+            self.count_lost(loss.skipped, loss.what);
+        }
+        self.client()?.read(&ranges, self.include_headers)
+    }
 }
 
 impl Source for KafkaSource {
@@ -311,24 +338,35 @@ impl Source for KafkaSource {
         start: Option<&KafkaOffset>,
         end: &KafkaOffset,
     ) -> Result<Vec<RowChunk<KafkaRow>>> {
-        self.lost = (0, None);
-        let from = self.start_offsets(start);
-        let partitions: BTreeSet<TopicPartition> = end.partitions().keys().cloned().collect();
-        let earliest = self
-            .client()?
-            .watermarks(&partitions)?
-            .into_iter()
-            .map(|(tp, (low, _))| (tp, low))
-            .collect();
-        let (ranges, losses) = plan_ranges(&from, end.partitions(), &earliest);
-        if let Some(first) = losses.first() {
-            self.data_loss(first.message.clone())?;
+        Ok(vec![RowChunk::Owned(self.read_records(start, end)?)])
+    }
+
+    /// One input partition per topic partition, as Spark's Kafka source plans a batch: the
+    /// records of each in offset order, the topic partitions in `(topic, partition)` order
+    /// (the consumer delivers them interleaved, in no fixed order).
+    fn read_batch(
+        &mut self,
+        start: Option<&KafkaOffset>,
+        end: &KafkaOffset,
+        plan: ReadPlan,
+    ) -> Result<BatchInput<KafkaRow>> {
+        let _ = plan;
+        let mut by_partition: BTreeMap<(String, i32), Vec<KafkaRow>> = BTreeMap::new();
+        for row in self.read_records(start, end)? {
+            by_partition
+                .entry((row.topic.clone(), row.partition))
+                .or_default()
+                .push(row);
         }
-        for loss in losses {
-            self.count_lost(loss.skipped, loss.what);
-        }
-        let rows = self.client()?.read(&ranges, self.include_headers)?;
-        Ok(vec![RowChunk::Owned(rows)])
+        Ok(BatchInput::from_chunks(
+            by_partition
+                .into_values()
+                .map(|mut rows| {
+                    rows.sort_by_key(|r| r.offset);
+                    RowChunk::Owned(rows)
+                })
+                .collect(),
+        ))
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {
