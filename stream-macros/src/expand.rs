@@ -144,6 +144,45 @@ mod tests {
         }
 
         #[test]
+        fn exploded_words_counted() {
+            insta::assert_snapshot!(expand(quote! {
+                query Lines from TextLine {
+                    select timestamp, word = explode(split(value, " "));
+                    where word != "";
+                }
+                pub query WordCounts from Lines {
+                    group by word;
+                    aggregate count = count(*);
+                }
+            }));
+        }
+
+        #[test]
+        fn deduplication_under_a_watermark() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Reading { ts: Timestamp, device: String, value: Option<f64> }
+                pub query Deduplicated from Reading {
+                    watermark ts delay 30 seconds;
+                    drop duplicates (device, ts);
+                    where value > 0;
+                }
+            }));
+        }
+
+        #[test]
+        fn session_windows_per_user() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Click { ts: Timestamp, user: String, page: String }
+                pub query Sessions from Click {
+                    watermark ts delay 10 seconds;
+                    group by session_window(ts, 30 seconds), user;
+                    aggregate clicks = count(*), first = min(ts), last = max(ts);
+                    select user, start = session_window.start, end = session_window.end, clicks;
+                }
+            }));
+        }
+
+        #[test]
         fn global_aggregation() {
             insta::assert_snapshot!(expand(quote! {
                 query Total from Rate { aggregate n = count(), total = sum(value); }

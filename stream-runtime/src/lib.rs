@@ -117,6 +117,7 @@ pub mod __private {
     };
     pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};
     pub use crate::row::{KafkaRow, RateRow, Row, RowError, TextLine, check_arity, take_column};
+    pub use crate::state::{decode_parts, encode_parts};
     pub use crate::time::{Timestamp, Window, last_window_start};
     pub use crate::value::{ColumnType, DataType, Field, Header, Schema, Value};
     pub use hashbrown;

@@ -3,13 +3,16 @@
 
 mod aggregate;
 mod decode;
+mod dedup;
 pub(crate) mod expr;
+mod generate;
 mod group_values;
 pub(crate) mod paths;
 mod pipeline;
 mod prefix;
 mod row;
 pub(crate) mod rust_type;
+mod session;
 mod stateless;
 mod stub;
 
