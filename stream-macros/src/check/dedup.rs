@@ -174,3 +174,115 @@ fn event_time_column(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::{errors, plan};
+    use crate::plan::{DedupExpiry, Mode, ModeRejection, Stage};
+
+    const SCHEMA: &str = "schema E { ts: Timestamp, t2: Timestamp, k: String, v: f64 }";
+
+    fn dedup(body: &str) -> crate::plan::Dedup {
+        plan(&format!("{SCHEMA} query Q from E {{ {body} }}"))
+            .dedup
+            .expect("a deduplication")
+    }
+
+    fn first_error(body: &str) -> String {
+        let e = errors(&format!("{SCHEMA} query Q from E {{ {body} }}"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        e[0].lines().next().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_watermark_reaches_the_deduplication_through_its_event_time_column() {
+        let d = dedup("watermark ts delay 30 seconds; drop duplicates (k, ts);");
+        assert_eq!(d.expiry, DedupExpiry::KeyEventTime(1));
+        assert!(d.event_time.is_some() && d.watermarked);
+        // The event time under another name is still the event time.
+        let d = dedup("watermark ts delay 30 seconds; select at = ts, k; drop duplicates (k, at);");
+        assert_eq!(d.expiry, DedupExpiry::KeyEventTime(1));
+        // Not in the key: kept for ever, but late rows are still dropped.
+        let d = dedup("watermark ts delay 30 seconds; drop duplicates (k);");
+        assert_eq!(d.expiry, DedupExpiry::Never);
+        assert!(d.event_time.is_some());
+        // Projected away: the watermark still runs no-data batches, nothing is late.
+        let d = dedup("watermark ts delay 30 seconds; select k; drop duplicates;");
+        assert_eq!(d.expiry, DedupExpiry::Never);
+        assert!(d.event_time.is_none() && d.watermarked);
+        // A watermark defined after the deduplication does not reach it.
+        let d = dedup("drop duplicates (k, ts); watermark ts delay 30 seconds;");
+        assert!(d.event_time.is_none() && !d.watermarked);
+        // Within the watermark: the delay, in Spark's milliseconds.
+        let d = dedup("watermark ts delay 1500 us; drop duplicates within watermark (k);");
+        assert_eq!(
+            d.expiry,
+            DedupExpiry::WithinWatermark { delay_micros: 1000 }
+        );
+        // Every column.
+        let d = dedup("drop duplicates;");
+        assert_eq!(d.names, ["ts", "t2", "k", "v"]);
+    }
+
+    #[test]
+    fn a_deduplication_runs_in_append_and_update_mode() {
+        let p = plan(&format!(
+            "{SCHEMA} query Q from E {{ watermark ts delay 1s; drop duplicates (k); }}"
+        ));
+        assert_eq!(
+            p.rejected_modes,
+            [(Mode::Complete, ModeRejection::CompleteWithoutAggregation)]
+        );
+        assert_eq!(p.stages, [Stage::Watermark(0), Stage::Dedup]);
+        assert!(p.explain.ends_with("Deduplicate [k]"), "{}", p.explain);
+    }
+
+    #[test]
+    fn deduplication_rules() {
+        assert_eq!(
+            first_error("drop duplicates within watermark (k);"),
+            "dropDuplicatesWithinWatermark is not supported on streaming DataFrames/DataSets without watermark"
+        );
+        assert_eq!(
+            first_error("watermark ts delay 1s; watermark t2 delay 1s; drop duplicates (k);"),
+            "More than one event time columns are available. Please ensure there is at most one event time column per stream. event time columns: (ts,t2)"
+        );
+        assert_eq!(
+            first_error("group by k; aggregate n = count(); drop duplicates (k);"),
+            "`drop duplicates` after the aggregation is not supported"
+        );
+        assert_eq!(
+            first_error("drop duplicates (k); group by k; aggregate n = count();"),
+            "an aggregation after `drop duplicates` is not supported"
+        );
+        assert_eq!(
+            first_error("drop duplicates (k); aggregate n = count();"),
+            "an aggregation after `drop duplicates` is not supported"
+        );
+        assert_eq!(
+            first_error("drop duplicates (k); drop duplicates (v);"),
+            "a pipeline can have only one `drop duplicates`"
+        );
+        assert_eq!(
+            first_error("drop duplicates (kk);"),
+            "unknown column `kk`; did you mean `k`?"
+        );
+    }
+
+    #[test]
+    fn drop_of_a_column_named_duplicates_is_still_a_drop() {
+        let p = plan(
+            "schema E { duplicates: i64, other: i64, n: i64 }
+             query Q from E { drop duplicates, other; }",
+        );
+        assert!(p.dedup.is_none());
+        let names: Vec<&str> = p.outputs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["n"]);
+        let p = plan(
+            "schema E { duplicates: i64, n: i64 }
+             query Q from E { drop r#duplicates; }",
+        );
+        assert!(p.dedup.is_none());
+        assert_eq!(p.outputs.len(), 1);
+    }
+}

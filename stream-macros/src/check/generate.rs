@@ -240,3 +240,141 @@ pub(super) fn generate(
     let slots = position.into_iter().chain(std::iter::once(element));
     Some(idents.into_iter().zip(slots).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::testing::{errors, plan, render};
+    use crate::plan::{FilterPhase, Stage};
+
+    const SCHEMA: &str =
+        "schema E { ts: Timestamp, k: String, v: f64, lines: Option<String>, tags: Vec<String> }";
+
+    fn first_error(body: &str) -> String {
+        let e = errors(&format!("{SCHEMA} query Q from E {{ {body} }}"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        e[0].lines().next().unwrap().to_string()
+    }
+
+    #[test]
+    fn generators_type_their_columns_and_default_to_sparks_names() {
+        let p = plan(&format!(
+            "{SCHEMA} query Q from E {{ select k, posexplode(split(lines, \" \")); }}"
+        ));
+        let cols: Vec<String> = p
+            .outputs
+            .iter()
+            .map(|o| format!("{}: {}", o.name, o.ty.describe()))
+            .collect();
+        assert_eq!(cols, ["k: STRING", "pos: INT", "col: STRING"]);
+        let p = plan(&format!(
+            "{SCHEMA} query Q from E {{ select (i, t) = posexplode_outer(tags); }}"
+        ));
+        let cols: Vec<String> = p
+            .outputs
+            .iter()
+            .map(|o| format!("{}: {}", o.name, o.ty.describe()))
+            .collect();
+        assert_eq!(cols, ["i: INT (nullable)", "t: STRING (nullable)"]);
+        assert_eq!(p.stages, [Stage::Generate(0)]);
+        assert!(
+            p.explain.contains("Generate posexplode_outer [i, t]"),
+            "{}",
+            p.explain
+        );
+    }
+
+    #[test]
+    fn filters_move_below_a_generator_unless_they_read_what_it_produces() {
+        let p = plan(&format!(
+            "{SCHEMA} query Q from E {{
+                select ts, k, v, word = explode(split(k, \" \"));
+                where k == \"a\";
+                where word == \"b\";
+                watermark ts delay 1 second;
+                where length(word) > 2;
+                where ts > \"2024-01-01T00:00:00Z\";
+                drop duplicates (word);
+                where v > 1;
+            }}"
+        ));
+        let phases: Vec<(String, FilterPhase)> = p
+            .filters
+            .iter()
+            .map(|f| (render(&p, &f.pred), f.phase))
+            .collect();
+        assert_eq!(
+            p.stages,
+            [Stage::Generate(0), Stage::Watermark(0), Stage::Dedup]
+        );
+        assert_eq!(
+            phases,
+            [
+                // A source column against a literal: through the generator to the scan.
+                ("(k Eq \"a\")".into(), FilterPhase::Scan),
+                ("(word Eq \"b\")".into(), FilterPhase::After(0)),
+                // Passes the watermark (it does not read `ts`), not the generator.
+                ("(length(word) Gt 2)".into(), FilterPhase::After(0)),
+                ("(ts Gt ts(1704067200000000))".into(), FilterPhase::After(1)),
+                // Nothing moves below a deduplication.
+                ("(v Gt 1.0)".into(), FilterPhase::After(2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn generators_follow_sparks_placement_rules() {
+        assert_eq!(
+            first_error("select a = explode(tags), b = explode(tags);"),
+            "[UNSUPPORTED_GENERATOR.MULTI_GENERATOR] The generator is not supported: only one generator allowed per select clause but found 2: \"explode(...)\", \"explode(...)\""
+        );
+        assert_eq!(
+            first_error("with a = explode(tags), b = posexplode(tags);"),
+            "[UNSUPPORTED_GENERATOR.MULTI_GENERATOR] The generator is not supported: only one generator allowed per select clause but found 2: \"explode(...)\", \"posexplode(...)\""
+        );
+        assert_eq!(
+            first_error("select n = length(explode(tags));"),
+            "[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not supported: nested in expressions `explode(...)`"
+        );
+        assert_eq!(
+            first_error("select w = explode(explode(tags));"),
+            "[UNSUPPORTED_GENERATOR.NESTED_IN_EXPRESSIONS] The generator is not supported: nested in expressions `explode(...)`"
+        );
+        assert_eq!(
+            first_error("where explode(tags) == \"a\";"),
+            "[UNSUPPORTED_GENERATOR.OUTSIDE_SELECT] The generator is not supported: outside the SELECT clause, found `explode(...)`"
+        );
+        assert_eq!(
+            first_error("group by k; aggregate n = count(); select w = explode(split(k, \" \"));"),
+            "`explode` after the aggregation is not supported"
+        );
+        assert_eq!(
+            first_error("select w = explode(k);"),
+            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] `explode` requires an ARRAY<STRING>, found STRING"
+        );
+        assert_eq!(
+            first_error("select w = posexplode(tags);"),
+            "[UDTF_ALIAS_NUMBER_MISMATCH] The number of aliases supplied does not match the number of columns output by `posexplode`: expected 2, found 1"
+        );
+        assert_eq!(
+            first_error("select (a, b) = explode(tags);"),
+            "[UDTF_ALIAS_NUMBER_MISMATCH] The number of aliases supplied does not match the number of columns output by `explode`: expected 1, found 2"
+        );
+        assert_eq!(
+            first_error("select (a, b) = concat(k, k);"),
+            "only a generator has several columns to name"
+        );
+        assert_eq!(
+            first_error("select w = explode(tags, tags);"),
+            "`explode` takes 1 argument, found 2"
+        );
+    }
+
+    #[test]
+    fn a_failed_generator_does_not_cascade() {
+        // `w` is poisoned: the later clause that reads it raises nothing more.
+        assert_eq!(
+            first_error("select w = explode(k); where w == \"a\";"),
+            "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] `explode` requires an ARRAY<STRING>, found STRING"
+        );
+    }
+}

@@ -279,6 +279,75 @@ mod tests {
     }
 
     #[test]
+    fn session_windows_run_in_append_and_complete_mode_never_in_update() {
+        use Mode::*;
+        use ModeRejection::*;
+        assert_eq!(
+            rejected(
+                "watermark ts delay 10s; group by session_window(ts, 5s), k; aggregate n = count();"
+            ),
+            [(Update, SessionWindowInUpdate)]
+        );
+        // Without a watermark on the session's event time, no session is ever closed.
+        assert_eq!(
+            rejected("group by session_window(ts, 5s), k; aggregate n = count();"),
+            [
+                (Append, AppendAggregationWithoutWatermark),
+                (Update, SessionWindowInUpdate)
+            ]
+        );
+        // Update is refused for the session window first.
+        assert_eq!(
+            rejected(
+                "watermark ts delay 10s; group by session_window(ts, 5s), k; aggregate n = count(); limit 2;"
+            ),
+            [(Update, SessionWindowInUpdate)]
+        );
+        let p = plan(&format!(
+            "{SCHEMA} query Q from E {{ watermark ts delay 10s; group by k, session_window(ts, 5s); aggregate n = count(); }}"
+        ));
+        assert_eq!(p.aggregate.as_ref().unwrap().event_time_key, Some(1));
+        assert!(
+            p.broken_rules == [SessionWindowInUpdate],
+            "{:?}",
+            p.broken_rules
+        );
+        let names: Vec<&str> = p.outputs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["k", "session_window", "n"]);
+    }
+
+    #[test]
+    fn session_window_rules() {
+        let first_error = |body: &str| {
+            let e = crate::check::testing::errors(&format!("{SCHEMA} query Q from E {{ {body} }}"));
+            assert_eq!(e.len(), 1, "{e:?}");
+            e[0].lines().next().unwrap().to_string()
+        };
+        assert_eq!(
+            first_error("group by session_window(ts, 5s); aggregate n = count();"),
+            "Global aggregation with session window in streaming query is not supported."
+        );
+        assert_eq!(
+            first_error("group by session_window(ts, 0s), k; aggregate n = count();"),
+            "the session gap must be greater than zero"
+        );
+        assert_eq!(
+            first_error(
+                "group by window(ts, 10s), session_window(ts, 5s), k; aggregate n = count();"
+            ),
+            "Multiple time/session window expressions would result in a cartesian product of rows, therefore they are currently not supported."
+        );
+        assert_eq!(
+            first_error("group by session_window(k, 5s), v; aggregate n = count();"),
+            "`session_window` needs a TIMESTAMP column; `k` is STRING"
+        );
+        assert_eq!(
+            first_error("select s = session_window(ts, 5s);"),
+            "`session_window(...)` is only allowed as a `group by` key"
+        );
+    }
+
+    #[test]
     fn the_watermark_of_an_upstream_query_finalises_downstream_windows() {
         let p = plan(&format!(
             "{SCHEMA}

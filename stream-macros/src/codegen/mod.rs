@@ -4,6 +4,7 @@
 mod aggregate;
 mod decode;
 mod dedup;
+mod emit;
 pub(crate) mod expr;
 mod generate;
 mod group_values;

@@ -7,7 +7,8 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::aggregate::{StateTypes, emit, feed_groups, state_types};
+use super::aggregate::{StateTypes, feed_groups, state_types};
+use super::emit::emit;
 use super::expr::ExprGen;
 use super::paths::rt;
 use super::prefix::Prefix;

@@ -68,13 +68,17 @@ pub(crate) fn stateless(
         }
     };
     let limit_process = |limit: crate::plan::Limit| {
-        let methods = process(
-            // Rows past the limit are not computed.
+        // Rows past the limit are not computed, unless a deduplication before the limit must
+        // still see them: Spark's streaming local limit consumes its whole input, so the keys
+        // of the rows it does not emit are remembered all the same.
+        let stop = if plan.dedup.is_some() {
+            quote!()
+        } else {
             quote!(if self.limit.is_reached_with(__out.len() - __start) {
                 break;
-            }),
-            quote!(self.limit.apply(__out, __start);),
-        );
+            })
+        };
+        let methods = process(stop, quote!(self.limit.apply(__out, __start);));
         let (n, span) = (limit.rows, limit.span.generated());
         (
             methods,
