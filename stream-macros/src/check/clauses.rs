@@ -263,7 +263,7 @@ fn aggregation_after_dedup(rel: &Relation, span: SpanRange, errors: &Errors) -> 
             "an aggregation after `drop duplicates` is not supported",
             "Spark chains the deduplication and the aggregation as two stateful operators; a Sluice pipeline has one",
         ),
-        "aggregate the rows as they come (`group by` the deduplication's key counts each key once), or deduplicate without aggregating",
+        "a pipeline runs one stateful operator: aggregate without `drop duplicates`, or deduplicate without aggregating",
     );
     true
 }
