@@ -39,6 +39,11 @@ pub(super) fn open(body: &mut Body<'_, '_>, n: usize) {
         owned: code.owned,
     });
     let parts = |v: TokenStream| match &separator {
+        // The separator is a literal: a one-character one is searched as a character.
+        Some(sep) if sep.chars().count() == 1 => {
+            let c = sep.chars().next().expect("one character");
+            quote!(#rt::functions::split_on_char(#v, #c))
+        }
         Some(sep) => quote!(#rt::functions::split_parts(#v, #sep)),
         None => quote!(#rt::functions::array_parts(#v)),
     };

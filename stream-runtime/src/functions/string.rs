@@ -177,14 +177,25 @@ pub fn split(s: &str, sep: &str) -> Vec<String> {
 /// assert_eq!(split_parts("cat  cat", " ").collect::<Vec<_>>(), ["cat", "", "cat"]);
 /// assert_eq!(split_parts("", " ").collect::<Vec<_>>(), [""]);
 /// assert_eq!(split_parts("ab", "").collect::<Vec<_>>(), ["a", "b"]);
+/// assert_eq!(split_parts("a::b:c", "::").collect::<Vec<_>>(), ["a", "b:c"]);
 /// ```
 #[inline]
 pub fn split_parts<'a>(s: &'a str, sep: &'a str) -> SplitParts<'a> {
-    if sep.is_empty() {
-        SplitParts::Chars(s, s.char_indices())
-    } else {
-        SplitParts::Separated(s.split(sep))
+    let mut chars = sep.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => SplitParts::Chars(s, s.char_indices()),
+        // A one-character separator (the usual `" "`) is searched as a character, which is
+        // faster than a substring search.
+        (Some(c), None) => SplitParts::ByChar(s.split(c)),
+        _ => SplitParts::Separated(s.split(sep)),
     }
+}
+
+/// [`split_parts`] of a one-character separator, for code that knows the separator at compile
+/// time (`explode(split(s, " "))`): the character searcher itself, without a match per part.
+#[inline]
+pub fn split_on_char(s: &str, sep: char) -> std::str::Split<'_, char> {
+    s.split(sep)
 }
 
 /// The iterator of [`split_parts`].
@@ -192,6 +203,8 @@ pub fn split_parts<'a>(s: &'a str, sep: &'a str) -> SplitParts<'a> {
 pub enum SplitParts<'a> {
     /// An empty separator: each character on its own.
     Chars(&'a str, std::str::CharIndices<'a>),
+    /// The parts between occurrences of a one-character separator, empty ones included.
+    ByChar(std::str::Split<'a, char>),
     /// The parts between occurrences of the separator, empty ones included.
     Separated(std::str::Split<'a, &'a str>),
 }
@@ -203,6 +216,7 @@ impl<'a> Iterator for SplitParts<'a> {
     fn next(&mut self) -> Option<&'a str> {
         match self {
             SplitParts::Chars(s, chars) => chars.next().map(|(i, c)| &s[i..i + c.len_utf8()]),
+            SplitParts::ByChar(parts) => parts.next(),
             SplitParts::Separated(parts) => parts.next(),
         }
     }

@@ -27,6 +27,7 @@
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{Equivalent, HashTable};
 
 use super::aggregate::GroupKey;
@@ -171,15 +172,18 @@ impl<K: GroupKey> SeenKeys<'_, K> {
     #[inline]
     pub fn first(&mut self, key: K, expires: i64) -> bool {
         let hash = HASHER.hash_one(&key);
-        match self.dedup.seen.find_entry(hash, |(k, _)| *k == key) {
-            Ok(_) => {
+        // One probe finds the key or the slot for it: unlike a group, a key is often new.
+        match self
+            .dedup
+            .seen
+            .entry(hash, |(k, _)| *k == key, |(k, _)| HASHER.hash_one(k))
+        {
+            Entry::Occupied(_) => {
                 self.duplicates += 1;
                 false
             }
-            Err(absent) => {
-                absent
-                    .into_table()
-                    .insert_unique(hash, (key, expires), |(k, _)| HASHER.hash_one(k));
+            Entry::Vacant(slot) => {
+                slot.insert((key, expires));
                 self.remember(expires);
                 true
             }
@@ -195,15 +199,17 @@ impl<K: GroupKey> SeenKeys<'_, K> {
         for<'q> K: From<&'q Q>,
     {
         let hash = HASHER.hash_one(key);
-        match self.dedup.seen.find_entry(hash, |(k, _)| key.equivalent(k)) {
-            Ok(_) => {
+        match self.dedup.seen.entry(
+            hash,
+            |(k, _)| key.equivalent(k),
+            |(k, _)| HASHER.hash_one(k),
+        ) {
+            Entry::Occupied(_) => {
                 self.duplicates += 1;
                 false
             }
-            Err(absent) => {
-                absent
-                    .into_table()
-                    .insert_unique(hash, (K::from(key), expires), |(k, _)| HASHER.hash_one(k));
+            Entry::Vacant(slot) => {
+                slot.insert((K::from(key), expires));
                 self.remember(expires);
                 true
             }
