@@ -107,8 +107,8 @@ pub mod __private {
     pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
     pub use crate::operator::dedup::expires_within_watermark;
     pub use crate::operator::{
-        AggregateQuery, Aggregation, Deduplication, GlobalLimit, GroupSink, NEVER_EXPIRES,
-        SessionAggregation, SessionQuery, SessionSink,
+        AggregateQuery, Aggregation, DedupEntry, Deduplication, Expiring, GlobalLimit, GroupSink,
+        NEVER_EXPIRES, SessionAggregation, SessionQuery, SessionSink,
     };
     pub use crate::output_mode::{
         APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, COMPLETE_WITHOUT_AGGREGATION,

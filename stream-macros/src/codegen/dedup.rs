@@ -1,6 +1,8 @@
 //! A deduplication in the row loop: its key struct (and the borrowed form lookups use, so a
-//! duplicate allocates nothing), and the statements that drop a late row and a repeated key
-//! through the runtime's `SeenKeys` (`__dedup`, declared before the loop by the prefix).
+//! duplicate allocates nothing), what the state stores per key (the key itself, taught its
+//! expiry, or the runtime's `Expiring` for `within watermark`), and the statements that drop a
+//! late row and a repeated key through the runtime's `SeenKeys` (`__dedup`, declared before the
+//! loop by the prefix).
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -9,22 +11,31 @@ use super::group_values::key_field;
 use super::paths::rt;
 use super::prefix::Body;
 use super::rust_type::rust_owned_type;
-use crate::plan::{Dedup, DedupExpiry, PipelinePlan, SlotId, SqlType, Ty};
+use crate::plan::{DedupExpiry, PipelinePlan, SlotId, SqlType, Ty};
 
 /// The names of a deduplication's key types.
 pub(crate) struct DedupTypes {
     pub(crate) key: Ident,
     key_ref: Ident,
+    /// What the state stores per key: the key, or `Expiring<key>`.
+    pub(crate) entry: TokenStream,
     /// Whether lookups go through the borrowed key (string, array or binary parts).
     needs_ref: bool,
 }
 
 impl DedupTypes {
     pub(crate) fn of(plan: &PipelinePlan) -> Self {
+        let rt = rt();
         let dedup = plan.dedup.as_ref().expect("a deduplication");
+        let key = format_ident!("__{}DedupKey", plan.name);
+        let entry = match dedup.expiry {
+            DedupExpiry::WithinWatermark { .. } => quote!(#rt::Expiring<#key>),
+            DedupExpiry::Never | DedupExpiry::KeyEventTime(_) => quote!(#key),
+        };
         DedupTypes {
-            key: format_ident!("__{}DedupKey", plan.name),
             key_ref: format_ident!("__{}DedupKeyRef", plan.name),
+            key,
+            entry,
             needs_ref: dedup.keys.iter().any(|k| borrows(plan.slot(*k).ty.ty)),
         }
     }
@@ -69,6 +80,7 @@ pub(crate) fn dedup_types(plan: &PipelinePlan, t: &DedupTypes) -> TokenStream {
         key,
         key_ref,
         needs_ref,
+        ..
     } = t;
     let fields: Vec<Ident> = dedup.names.iter().map(|n| key_field(n)).collect();
     let types: Vec<SqlType> = dedup.keys.iter().map(|k| plan.slot(*k).ty).collect();
@@ -126,6 +138,23 @@ pub(crate) fn dedup_types(plan: &PipelinePlan, t: &DedupTypes) -> TokenStream {
     } else {
         quote!()
     };
+    // A key whose expiry follows from it is its own entry in the state.
+    let own_entry = match dedup.expiry {
+        DedupExpiry::WithinWatermark { .. } => quote!(),
+        DedupExpiry::Never => own_entry(key, quote!(#rt::NEVER_EXPIRES)),
+        DedupExpiry::KeyEventTime(part) => {
+            let f = key_field(&dedup.names[part]);
+            if types[part].nullable {
+                // A null event time is never evicted (Spark's predicate on it is null).
+                own_entry(
+                    key,
+                    quote!(self.#f.map_or(#rt::NEVER_EXPIRES, |__t| __t.as_micros())),
+                )
+            } else {
+                own_entry(key, quote!(self.#f.as_micros()))
+            }
+        }
+    };
     quote! {
         #[doc = #doc]
         #[doc(hidden)]
@@ -135,7 +164,30 @@ pub(crate) fn dedup_types(plan: &PipelinePlan, t: &DedupTypes) -> TokenStream {
             #(#fields: #owned,)*
         }
 
+        #own_entry
+
         #reference
+    }
+}
+
+/// `impl DedupEntry for <key>`: the key is its own entry, expiring at `expires`.
+fn own_entry(key: &Ident, expires: TokenStream) -> TokenStream {
+    let rt = rt();
+    quote! {
+        #[automatically_derived]
+        impl #rt::DedupEntry for #key {
+            type Key = Self;
+
+            #[inline]
+            fn key(&self) -> &Self {
+                self
+            }
+
+            #[inline]
+            fn expires(&self) -> i64 {
+                #expires
+            }
+        }
     }
 }
 
@@ -167,17 +219,32 @@ pub(super) fn check(body: &mut Body<'_, '_>) {
             part_value(body, *k)
         })
         .collect();
-    let expires = expiry(body, dedup);
     let fields = dedup.names.iter().map(|n| key_field(n));
     let DedupTypes { key, key_ref, .. } = &t;
+    let rt = rt();
+    // The entry of a new key: the key, or the key and its first row's expiry.
+    let expires = match dedup.expiry {
+        DedupExpiry::WithinWatermark { delay_micros } => {
+            let ts = event_micros(body, dedup.event_time.expect("a watermarked column"));
+            let millis = delay_micros / 1000;
+            Some(quote!(#rt::expires_within_watermark(#ts, #millis)))
+        }
+        DedupExpiry::Never | DedupExpiry::KeyEventTime(_) => None,
+    };
+    let entry = |key: TokenStream| match &expires {
+        Some(expires) => quote!(#rt::Expiring { key: #key, expires: #expires }),
+        None => key,
+    };
     if t.needs_ref {
+        let entry = entry(quote!(::core::convert::From::from(&__dedup_key)));
         body.push(quote! {
             let __dedup_key = #key_ref { #(#fields: #values,)* };
-            if !__dedup.first_ref(&__dedup_key, #expires) { #reject }
+            if !__dedup.first_ref(&__dedup_key, || #entry) { #reject }
         });
     } else {
+        let entry = entry(quote!(#key { #(#fields: #values,)* }));
         body.push(quote! {
-            if !__dedup.first(#key { #(#fields: #values,)* }, #expires) { #reject }
+            if !__dedup.first(#entry) { #reject }
         });
     }
 }
@@ -196,34 +263,14 @@ fn part_value(body: &Body<'_, '_>, slot: SlotId) -> TokenStream {
     }
 }
 
-/// When the watermark lets the key go (µs).
-fn expiry(body: &mut Body<'_, '_>, dedup: &Dedup) -> TokenStream {
-    let rt = rt();
+/// The event time of `slot` in µs, as an `Option` (null stays null).
+fn event_micros(body: &mut Body<'_, '_>, slot: SlotId) -> TokenStream {
     let g = body.g;
-    // An event time in µs, and whether it may be null.
-    let mut micros = |slot: SlotId| {
-        body.materialize(slot);
-        let local = g.slot_ident(slot);
-        if g.plan.slot(slot).ty.nullable {
-            (quote!(#local.map(|__t| __t.as_micros())), true)
-        } else {
-            (quote!(#local.as_micros()), false)
-        }
-    };
-    match dedup.expiry {
-        DedupExpiry::Never => quote!(#rt::NEVER_EXPIRES),
-        // A null event time is never evicted (Spark's predicate on it is null).
-        DedupExpiry::KeyEventTime(part) => match micros(dedup.keys[part]) {
-            (ts, true) => quote!(#ts.unwrap_or(#rt::NEVER_EXPIRES)),
-            (ts, false) => ts,
-        },
-        DedupExpiry::WithinWatermark { delay_micros } => {
-            let ts = match micros(dedup.event_time.expect("a watermarked column")) {
-                (ts, true) => ts,
-                (ts, false) => quote!(::core::option::Option::Some(#ts)),
-            };
-            let millis = delay_micros / 1000;
-            quote!(#rt::expires_within_watermark(#ts, #millis))
-        }
+    body.materialize(slot);
+    let local = g.slot_ident(slot);
+    if g.plan.slot(slot).ty.nullable {
+        quote!(#local.map(|__t| __t.as_micros()))
+    } else {
+        quote!(::core::option::Option::Some(#local.as_micros()))
     }
 }

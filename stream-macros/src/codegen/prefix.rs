@@ -234,8 +234,10 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
             #scanned_decl
             #dedup_decl
         },
+        // The statistics are handed over by copy: a local whose address is never taken stays
+        // in registers through the loop.
         after: quote! {
-            #(__ctx.observe_event_times(#indexes, &#stats);)*
+            #(__ctx.observe_event_times(#indexes, &{ #stats });)*
             #scanned_report
             #dedup_report
         },

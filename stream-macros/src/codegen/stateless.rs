@@ -119,7 +119,7 @@ pub(crate) fn stateless(
         (true, limit) => {
             let types = DedupTypes::of(plan);
             let items = dedup_types(plan, &types);
-            let key = &types.key;
+            let entry = &types.entry;
             let (methods, limit_field, limit_init) = match limit {
                 Some(limit) => limit_process(limit),
                 None => (process(quote!(), quote!()), quote!(), quote!()),
@@ -141,7 +141,7 @@ pub(crate) fn stateless(
                 )
             };
             Stateless {
-                fields: quote!(dedup: #rt::Deduplication<#key>, #limit_field),
+                fields: quote!(dedup: #rt::Deduplication<#entry>, #limit_field),
                 init: quote!(dedup: ::core::default::Default::default(), #limit_init),
                 methods: quote! {
                     #methods

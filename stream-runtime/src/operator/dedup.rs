@@ -2,15 +2,16 @@
 //! `StreamingDeduplicateWithinWatermarkExec` (`dropDuplicatesWithinWatermark`).
 //!
 //! The state is the set of keys seen, each with the event time (µs) at or before which the
-//! watermark lets it go. What that time is depends on the query, and `pipeline!` computes it per
-//! row:
+//! watermark lets it go ([`DedupEntry::expires`]). What that time is depends on the query:
 //!
 //! - `drop duplicates (k, ts)` with a watermark on `ts`: the key's own event time — Spark evicts
 //!   a key once the watermark passes the event time it contains;
 //! - `drop duplicates (k)` (no event time in the key, or no watermark): never
 //!   ([`NEVER_EXPIRES`]) — the state grows with every new key, as in Spark;
 //! - `drop duplicates within watermark (k)`: the event time of the key's first row plus the
-//!   watermark delay — a duplicate arriving within the delay of the first row is dropped.
+//!   watermark delay — a duplicate arriving within the delay of the first row is dropped. Only
+//!   this one is stored beside the key ([`Expiring`]); in the other cases the entry is the key
+//!   itself, which `pipeline!` teaches its expiry.
 //!
 //! Rows are filtered in the generated row loop, as they arrive: [`Deduplication::batch`] gives
 //! the loop a [`SeenKeys`] to ask whether a row is late ([`SeenKeys::is_late`]) and whether its
@@ -29,8 +30,9 @@ use std::hash::{BuildHasher, Hash};
 
 use hashbrown::hash_table::Entry;
 use hashbrown::{Equivalent, HashTable};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-use super::aggregate::GroupKey;
 use crate::batch::BatchContext;
 use crate::error::Error;
 use crate::state::{self, FixedState};
@@ -41,16 +43,56 @@ const HASHER: FixedState = state::fixed_state();
 /// The expiry of a key the watermark never evicts.
 pub const NEVER_EXPIRES: i64 = i64::MAX;
 
-/// The keys a deduplication has seen, each with the event time (µs) the watermark must reach to
-/// evict it.
-pub struct Deduplication<K> {
-    seen: HashTable<(K, i64)>,
+/// What a deduplication stores per key: the key, and when the watermark lets it go. The key
+/// struct `pipeline!` generates is its own entry when its expiry follows from it (never, or the
+/// event time it holds); [`Expiring`] carries one beside the key.
+pub trait DedupEntry: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 'static {
+    /// What entries are compared and hashed by.
+    type Key: Hash + Eq;
+
+    /// The key.
+    fn key(&self) -> &Self::Key;
+
+    /// The event time (µs) at or before which the watermark evicts the entry
+    /// ([`NEVER_EXPIRES`]: never).
+    fn expires(&self) -> i64;
+}
+
+/// A key with the expiry of its first row: `drop duplicates within watermark`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiring<K> {
+    /// The key.
+    pub key: K,
+    /// The first row's event time plus the watermark delay (µs).
+    pub expires: i64,
+}
+
+impl<K> DedupEntry for Expiring<K>
+where
+    K: Hash + Eq + Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    type Key = K;
+
+    #[inline]
+    fn key(&self) -> &K {
+        &self.key
+    }
+
+    #[inline]
+    fn expires(&self) -> i64 {
+        self.expires
+    }
+}
+
+/// The keys a deduplication has seen.
+pub struct Deduplication<E> {
+    seen: HashTable<E>,
     /// The earliest expiry in the table (`NEVER_EXPIRES` when empty), so that a batch whose
     /// watermark cannot evict anything does not scan the table.
     earliest: i64,
 }
 
-impl<K> Default for Deduplication<K> {
+impl<E> Default for Deduplication<E> {
     fn default() -> Self {
         Deduplication {
             seen: HashTable::new(),
@@ -59,7 +101,7 @@ impl<K> Default for Deduplication<K> {
     }
 }
 
-impl<K> Debug for Deduplication<K> {
+impl<E> Debug for Deduplication<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deduplication")
             .field("keys", &self.seen.len())
@@ -67,12 +109,18 @@ impl<K> Debug for Deduplication<K> {
     }
 }
 
-impl<K: GroupKey> Deduplication<K> {
+#[inline]
+fn hash_of<E: DedupEntry>(entry: &E) -> u64 {
+    HASHER.hash_one(entry.key())
+}
+
+impl<E: DedupEntry> Deduplication<E> {
     /// The row loop's view of the state for one chunk of a batch: lateness and first sight.
     /// Its counters reach the batch's progress through [`SeenKeys::report`].
-    pub fn batch(&mut self, ctx: &BatchContext) -> SeenKeys<'_, K> {
+    pub fn batch(&mut self, ctx: &BatchContext) -> SeenKeys<'_, E> {
         SeenKeys {
             late: ctx.late_watermark().map_or(i64::MIN, |w| w.as_micros()),
+            earliest: self.earliest,
             dedup: self,
             dropped: 0,
             inserted: 0,
@@ -91,10 +139,11 @@ impl<K: GroupKey> Deduplication<K> {
         }
         let before = self.seen.len();
         let mut earliest = NEVER_EXPIRES;
-        self.seen.retain(|(_, expires)| {
-            let keep = *expires > watermark;
+        self.seen.retain(|entry| {
+            let expires = entry.expires();
+            let keep = expires > watermark;
             if keep {
-                earliest = earliest.min(*expires);
+                earliest = earliest.min(expires);
             }
             keep
         });
@@ -112,21 +161,20 @@ impl<K: GroupKey> Deduplication<K> {
         self.seen.allocation_size()
     }
 
-    /// Serialises the state: every key with its expiry.
+    /// Serialises the state: every entry.
     pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
-        let keys: Vec<&(K, i64)> = self.seen.iter().collect();
-        state::encode(&keys)
+        let entries: Vec<&E> = self.seen.iter().collect();
+        state::encode(&entries)
     }
 
     /// Replaces the state with one written by [`Deduplication::snapshot`].
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let keys: Vec<(K, i64)> = state::decode(bytes)?;
-        let mut seen = HashTable::with_capacity(keys.len());
+        let entries: Vec<E> = state::decode(bytes)?;
+        let mut seen = HashTable::with_capacity(entries.len());
         let mut earliest = NEVER_EXPIRES;
-        for (key, expires) in keys {
-            earliest = earliest.min(expires);
-            let hash = HASHER.hash_one(&key);
-            seen.insert_unique(hash, (key, expires), |(k, _)| HASHER.hash_one(k));
+        for entry in entries {
+            earliest = earliest.min(entry.expires());
+            seen.insert_unique(hash_of(&entry), entry, hash_of);
         }
         self.seen = seen;
         self.earliest = earliest;
@@ -135,16 +183,18 @@ impl<K: GroupKey> Deduplication<K> {
 }
 
 /// What the generated row loop asks a [`Deduplication`] during one chunk of a batch.
-pub struct SeenKeys<'s, K> {
-    dedup: &'s mut Deduplication<K>,
+pub struct SeenKeys<'s, E> {
+    dedup: &'s mut Deduplication<E>,
     /// Rows at or before this event time (µs) are late: the previous batch's watermark.
     late: i64,
+    /// The earliest expiry, kept here while the chunk runs.
+    earliest: i64,
     dropped: u64,
     inserted: u64,
     duplicates: u64,
 }
 
-impl<K> Debug for SeenKeys<'_, K> {
+impl<E> Debug for SeenKeys<'_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SeenKeys")
             .field("late", &self.late)
@@ -153,7 +203,7 @@ impl<K> Debug for SeenKeys<'_, K> {
     }
 }
 
-impl<K: GroupKey> SeenKeys<'_, K> {
+impl<E: DedupEntry> SeenKeys<'_, E> {
     /// Whether a row with this event time (µs) is late, judged against the previous batch's
     /// watermark; a late row is counted as dropped and must be skipped.
     #[inline]
@@ -166,65 +216,62 @@ impl<K: GroupKey> SeenKeys<'_, K> {
         }
     }
 
-    /// Whether `key` is seen for the first time: it is then remembered until the watermark
-    /// reaches `expires` (µs; [`NEVER_EXPIRES`] for never) and the row passes. A duplicate is
-    /// counted and must be skipped.
+    /// Whether the key of `entry` is seen for the first time: the entry is then remembered
+    /// until the watermark reaches its expiry, and the row passes. A duplicate is counted and
+    /// must be skipped.
     #[inline]
-    pub fn first(&mut self, key: K, expires: i64) -> bool {
-        let hash = HASHER.hash_one(&key);
+    pub fn first(&mut self, entry: E) -> bool {
+        let hash = hash_of(&entry);
         // One probe finds the key or the slot for it: unlike a group, a key is often new.
         match self
             .dedup
             .seen
-            .entry(hash, |(k, _)| *k == key, |(k, _)| HASHER.hash_one(k))
+            .entry(hash, |e| e.key() == entry.key(), hash_of)
         {
             Entry::Occupied(_) => {
                 self.duplicates += 1;
                 false
             }
             Entry::Vacant(slot) => {
-                slot.insert((key, expires));
-                self.remember(expires);
+                self.inserted += 1;
+                self.earliest = self.earliest.min(entry.expires());
+                slot.insert(entry);
                 true
             }
         }
     }
 
     /// [`SeenKeys::first`] through a borrowed form of the key (`&str` for a `String` part):
-    /// a duplicate allocates nothing, a new key is turned into an owned one.
+    /// a duplicate allocates nothing; the entry is built, by `entry`, only for a new key.
     #[inline]
-    pub fn first_ref<Q>(&mut self, key: &Q, expires: i64) -> bool
+    pub fn first_ref<Q>(&mut self, key: &Q, entry: impl FnOnce() -> E) -> bool
     where
-        Q: Hash + Equivalent<K> + ?Sized,
-        for<'q> K: From<&'q Q>,
+        Q: Hash + Equivalent<E::Key> + ?Sized,
     {
         let hash = HASHER.hash_one(key);
-        match self.dedup.seen.entry(
-            hash,
-            |(k, _)| key.equivalent(k),
-            |(k, _)| HASHER.hash_one(k),
-        ) {
+        match self
+            .dedup
+            .seen
+            .entry(hash, |e| key.equivalent(e.key()), hash_of)
+        {
             Entry::Occupied(_) => {
                 self.duplicates += 1;
                 false
             }
             Entry::Vacant(slot) => {
-                slot.insert((K::from(key), expires));
-                self.remember(expires);
+                let entry = entry();
+                self.inserted += 1;
+                self.earliest = self.earliest.min(entry.expires());
+                slot.insert(entry);
                 true
             }
         }
     }
 
-    #[inline]
-    fn remember(&mut self, expires: i64) {
-        self.inserted += 1;
-        self.dedup.earliest = self.dedup.earliest.min(expires);
-    }
-
     /// Reports the chunk's counters to the batch: rows dropped as late, keys added, duplicates
     /// dropped.
     pub fn report(self, ctx: &mut BatchContext) {
+        self.dedup.earliest = self.earliest;
         ctx.add_dropped_by_watermark(self.dropped);
         ctx.add_state_rows_updated(self.inserted);
         ctx.add_duplicates_dropped(self.duplicates);
@@ -270,7 +317,7 @@ mod tests {
     /// `watermarked`, then the first row of each key kept. Returns each batch's kept rows and
     /// counters `(dropped, updated, removed, duplicates)`.
     fn run(
-        op: &mut Deduplication<(String, i64)>,
+        op: &mut Deduplication<Expiring<(String, i64)>>,
         expiry: Expiry,
         watermarked: bool,
         batches: &[(&[Event], Option<i64>)],
@@ -307,7 +354,10 @@ mod tests {
                             expires_within_watermark(Some(micros), delay * 1000),
                         ),
                     };
-                    if seen.first(dedup_key, expires) {
+                    if seen.first(Expiring {
+                        key: dedup_key,
+                        expires,
+                    }) {
                         kept.push((ts, key));
                     }
                 }
@@ -455,7 +505,7 @@ mod tests {
         let b = run(&mut restored, Expiry::KeyEventTime, true, more);
         assert_eq!(a, b);
         assert!(
-            Deduplication::<(String, i64)>::default()
+            Deduplication::<Expiring<(String, i64)>>::default()
                 .restore(b"junk")
                 .is_err()
         );
@@ -465,23 +515,36 @@ mod tests {
     fn borrowed_lookups_allocate_only_for_new_keys() {
         #[derive(Hash)]
         struct Ref<'a>(&'a str);
-        impl Equivalent<String> for Ref<'_> {
-            fn equivalent(&self, key: &String) -> bool {
-                self.0 == key
+        /// A key that is its own entry, never evicted.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        struct Name(String);
+        impl DedupEntry for Name {
+            type Key = Name;
+            fn key(&self) -> &Name {
+                self
+            }
+            fn expires(&self) -> i64 {
+                NEVER_EXPIRES
             }
         }
-        impl From<&Ref<'_>> for String {
-            fn from(r: &Ref<'_>) -> String {
-                r.0.to_string()
+        impl Equivalent<Name> for Ref<'_> {
+            fn equivalent(&self, key: &Name) -> bool {
+                self.0 == key.0
             }
         }
-        let mut op = Deduplication::<String>::default();
+        let mut op = Deduplication::<Name>::default();
         let ctx = BatchContext::new(0, OutputMode::Update, None, None, Timestamp::EPOCH, 0);
         let mut seen = op.batch(&ctx);
-        assert!(seen.first_ref(&Ref("x"), NEVER_EXPIRES));
-        assert!(!seen.first_ref(&Ref("x"), NEVER_EXPIRES));
-        assert!(seen.first("y".to_string(), NEVER_EXPIRES));
-        assert!(!seen.first_ref(&Ref("y"), NEVER_EXPIRES));
+        let mut built = 0;
+        let mut build = |s: &str| {
+            built += 1;
+            Name(s.to_string())
+        };
+        assert!(seen.first_ref(&Ref("x"), || build("x")));
+        assert!(!seen.first_ref(&Ref("x"), || build("x")));
+        assert!(seen.first(Name("y".to_string())));
+        assert!(!seen.first_ref(&Ref("y"), || build("y")));
+        assert_eq!(built, 1, "an entry is built for a new key only");
         assert!(!seen.is_late(i64::MIN + 1), "no watermark: nothing is late");
         assert_eq!(op.state_rows(), 2);
     }

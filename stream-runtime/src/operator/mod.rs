@@ -21,6 +21,6 @@ pub mod session;
 
 pub use accumulator::{Accumulator, Accumulators};
 pub use aggregate::{AggregateQuery, Aggregation, GroupKey, GroupSink};
-pub use dedup::{Deduplication, NEVER_EXPIRES, SeenKeys};
+pub use dedup::{DedupEntry, Deduplication, Expiring, NEVER_EXPIRES, SeenKeys};
 pub use limit::GlobalLimit;
 pub use session::{SessionAggregation, SessionQuery, SessionSink};
