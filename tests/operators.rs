@@ -18,6 +18,10 @@ sluice::pipeline! {
     // --- generators ----------------------------------------------------------------------------
 
     query Words from Line { select ts, word = explode(split(text, " ")), n; }
+    query WordsOfParts from Line {
+        with parts = split(text, " ");
+        select ts, word = explode(parts), n;
+    }
     query Positions from Line { select n, (pos, word) = posexplode(split(text, ",")); }
     query OuterWords from Line { select n, word = explode_outer(split(text, ",")); }
     query OuterPositions from Tagged { select id, (pos, tag) = posexplode_outer(tags); }
@@ -174,6 +178,25 @@ fn explode_emits_one_row_per_element_with_the_other_columns_repeated() {
             (4, s("b"), 4)
         ]
     );
+}
+
+#[test]
+fn a_split_column_explodes_as_the_split_itself() {
+    let rows = [
+        line(1, Some("the cat"), 1),
+        line(2, None, 2),
+        line(4, Some("a  b"), 4),
+    ];
+    let direct: Vec<(String, i64)> = run::<Words>(&rows)
+        .into_iter()
+        .map(|r| (r.word, r.n))
+        .collect();
+    let through: Vec<(String, i64)> = run::<WordsOfParts>(&rows)
+        .into_iter()
+        .map(|r| (r.word, r.n))
+        .collect();
+    assert_eq!(through, direct);
+    assert_eq!(through.len(), 5);
 }
 
 #[test]

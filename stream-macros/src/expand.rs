@@ -78,6 +78,38 @@ mod tests {
     }
 
     #[test]
+    fn an_exploded_split_builds_no_array() {
+        let compact = |tokens| expand(tokens).replace(char::is_whitespace, "");
+        for query in [
+            quote! { query Q from TextLine { select word = explode(split(value, " ")); } },
+            quote! { query Q from TextLine { with parts = split(value, " "); select n = length(value), word = explode(parts); } },
+        ] {
+            let code = compact(query);
+            assert!(
+                code.contains("functions::split_on_char(__generated_0,'',)"),
+                "{code}"
+            );
+            assert!(!code.contains("functions::split("), "{code}");
+        }
+        // A longer separator, and an array column, are iterated in place too.
+        let code = compact(
+            quote! { query Q from TextLine { select word = explode(split(value, ", ")); } },
+        );
+        assert!(
+            code.contains("functions::split_parts(__generated_0,\",\",)"),
+            "{code}"
+        );
+        let code = compact(quote! {
+            schema S { tags: Vec<String> }
+            query Q from S { select tag = explode(tags); }
+        });
+        assert!(
+            code.contains("functions::array_parts(__generated_0,)"),
+            "{code}"
+        );
+    }
+
+    #[test]
     fn unread_accumulators_are_not_kept() {
         let code = expand(quote! {
             query Q from Rate {

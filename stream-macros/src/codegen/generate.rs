@@ -9,7 +9,7 @@ use super::expr::Code;
 use super::paths::rt;
 use super::prefix::Body;
 use crate::functions::{Params, SPLIT};
-use crate::plan::ExprKind;
+use crate::plan::{ExprKind, SlotDef};
 
 /// Opens the loop of generator `n`, binding its element (and position) for what follows.
 pub(super) fn open(body: &mut Body<'_, '_>, n: usize) {
@@ -20,14 +20,27 @@ pub(super) fn open(body: &mut Body<'_, '_>, n: usize) {
     let element = format_ident!("__element_{}", n);
     let position = format_ident!("__position_{}", n);
 
-    // What is iterated: the string a `split` cuts, or the array itself.
-    let (source, separator) = match &generator.array.kind {
+    // What is iterated: the string a `split` cuts — written in the generator, or in the
+    // computed column it reads — or the array itself.
+    let split = |e: &'_ crate::plan::Expr| match &e.kind {
         ExprKind::Call(call) if call.is(&SPLIT) => match &call.params {
-            Params::Separator(sep) => (&call.args[0], Some(sep.clone())),
+            Params::Separator(sep) => Some((call.args[0].clone(), sep.clone())),
             _ => unreachable!("split without a separator"),
         },
-        _ => (&generator.array, None),
+        _ => None,
     };
+    let through_column = match &generator.array.kind {
+        ExprKind::Slot(s) => match &g.plan.slot(*s).def {
+            SlotDef::Let(e) => split(e),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (source, separator) = match split(&generator.array).or(through_column) {
+        Some((string, sep)) => (string, Some(sep)),
+        None => (generator.array.clone(), None),
+    };
+    let source = &source;
     body.materialize_expr(source);
     let code = g.expr(source);
     let value = &code.ts;
