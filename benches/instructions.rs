@@ -33,7 +33,7 @@ fn main() {
         [case, job] => (case.as_str(), job.as_str()),
         _ => {
             eprintln!(
-                "usage: instructions <case1|case2|case3|case4|case5> <generated|handwritten>"
+                "usage: instructions <case1|...|case5|case7|case8|case9> <input|generated|handwritten>"
             );
             return;
         }
@@ -43,6 +43,36 @@ fn main() {
         ("case2", "input") => rate_rows(ROWS).len(),
         ("case4", "input") => keyed(ROWS, 10_000, MS).len(),
         ("case5", "input") => keyed(ROWS, 100_000, 60).len(),
+        ("case7", "input") => operators::duplicated(ROWS).len(),
+        ("case8", "input") => operators::bursts(ROWS, 10_000).len(),
+        ("case9", "input") => operators::sentences(ROWS / 4).len(),
+        ("case7", "generated") => drive(
+            operators::UniqueReadings::new(),
+            &operators::duplicated(ROWS),
+            BATCH,
+            OutputMode::Append,
+        ),
+        ("case7", "handwritten") => {
+            operators::handwritten::dedup_job(&operators::duplicated(ROWS), BATCH)
+        }
+        ("case8", "generated") => drive(
+            operators::KeySessions::new(),
+            &operators::bursts(ROWS, 10_000),
+            BATCH,
+            OutputMode::Append,
+        ),
+        ("case8", "handwritten") => {
+            operators::handwritten::sessions_job(&operators::bursts(ROWS, 10_000), BATCH)
+        }
+        ("case9", "generated") => drive(
+            operators::SentenceWords::new(),
+            &operators::sentences(ROWS / 4),
+            BATCH,
+            OutputMode::Append,
+        ),
+        ("case9", "handwritten") => {
+            operators::handwritten::words_job(&operators::sentences(ROWS / 4), BATCH)
+        }
         ("case1", "generated") => {
             drive(RoomStats::new(), &sensors(ROWS), BATCH, OutputMode::Append)
         }

@@ -206,6 +206,40 @@ fn case6(c: &mut Criterion) {
     g.finish();
 }
 
+fn case7(c: &mut Criterion) {
+    // Every reading delivered twice: half the rows are duplicates; 10 000 keys, a reading per
+    // millisecond, keys evicted a minute after their event time.
+    compare::<operators::UniqueReadings>(
+        c,
+        "case7_dedup_half_duplicates",
+        20,
+        &operators::duplicated(ROWS),
+        |r| operators::handwritten::dedup_job(r, BATCH),
+    );
+}
+
+fn case8(c: &mut Criterion) {
+    // 10 000 keys, each every 10 s in bursts of 100 s: ten-row sessions closed after each burst.
+    compare::<operators::KeySessions>(
+        c,
+        "case8_sessions_10k_keys",
+        20,
+        &operators::bursts(ROWS, 10_000),
+        |r| operators::handwritten::sessions_job(r, BATCH),
+    );
+}
+
+fn case9(c: &mut Criterion) {
+    // Lines of eight words: eight output rows per input row.
+    compare::<operators::SentenceWords>(
+        c,
+        "case9_explode_split",
+        20,
+        &operators::sentences(ROWS / 4),
+        |r| operators::handwritten::words_job(r, BATCH),
+    );
+}
+
 /// The memory-bandwidth bound: a sequential read of a large buffer, in bytes/s. Divide by the
 /// input bytes per row (printed) for the rows/s no pipeline can beat.
 fn bandwidth(c: &mut Criterion) {
@@ -266,6 +300,6 @@ fn threads(c: &mut Criterion) {
 }
 
 criterion_group!(
-    benches, case1, case2, case3, case4, case5, case6, threads, bandwidth
+    benches, case1, case2, case3, case4, case5, case6, case7, case8, case9, threads, bandwidth
 );
 criterion_main!(benches);

@@ -112,6 +112,30 @@ sluice::pipeline! {
         select window.start, window.end, rows;
     }
 
+    /// Section 3, generators.
+    query Words from TextLine {
+        select timestamp, word = explode(split(value, " "));
+        where word != "";
+    }
+
+    /// Section 3, `drop duplicates`.
+    schema Reading { event_time: Timestamp, sensor: String, seq: i64, temperature: f64 }
+
+    query UniqueReadings from Reading {
+        watermark event_time delay 10 seconds;
+        drop duplicates (sensor, seq, event_time);
+    }
+
+    /// Section 8, session windows.
+    schema Click { ts: Timestamp, user: String, page: String }
+
+    query UserSessions from Click {
+        watermark ts delay 10 seconds;
+        group by session_window(ts, 30 seconds), user;
+        aggregate clicks = count(*), first_page = min(page);
+        select user, start = session_window.start, end = session_window.end, clicks;
+    }
+
     query LongWindows from Doc {
         watermark ts delay 1 w;
         group by window(ts, 1 day), hourly = hour(ts);
@@ -387,5 +411,66 @@ fn generated_items() {
     assert_eq!(
         serde_json::to_string(&row).unwrap(),
         r#"{"rows":3,"total":null,"average":1.5,"earliest":null,"any_big":true}"#
+    );
+}
+
+#[test]
+fn generators_deduplication_and_session_windows() {
+    let line = TextLine {
+        value: "to  be".into(),
+        timestamp: t("2024-01-01T10:00:00Z"),
+    };
+    let words: Vec<String> = run::<Words>(&[line], OutputMode::Append, Timestamp::EPOCH)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.word)
+        .collect();
+    assert_eq!(
+        words,
+        ["to", "be"],
+        "the empty word between the spaces is filtered out"
+    );
+
+    let reading = |seq: i64, temperature: f64| Reading {
+        event_time: t("2024-01-01T10:00:00Z"),
+        sensor: "s".into(),
+        seq,
+        temperature,
+    };
+    let unique = run::<UniqueReadings>(
+        &[reading(1, 20.0), reading(1, 21.0), reading(2, 22.0)],
+        OutputMode::Append,
+        Timestamp::EPOCH,
+    )
+    .unwrap();
+    let kept: Vec<(i64, f64)> = unique.iter().map(|r| (r.seq, r.temperature)).collect();
+    assert_eq!(kept, [(1, 20.0), (2, 22.0)], "the first row of each key");
+
+    let click = |time: &str, page: &str| Click {
+        ts: t(time),
+        user: "ada".into(),
+        page: page.into(),
+    };
+    let sessions = run::<UserSessions>(
+        &[
+            click("2024-01-01T10:00:00Z", "home"),
+            click("2024-01-01T10:00:20Z", "cart"),
+            click("2024-01-01T10:01:30Z", "home"),
+        ],
+        OutputMode::Complete,
+        Timestamp::EPOCH,
+    )
+    .unwrap();
+    let mut got: Vec<(Timestamp, Timestamp, i64)> = sessions
+        .iter()
+        .map(|r| (r.start, r.end, r.clicks))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (t("2024-01-01T10:00:00Z"), t("2024-01-01T10:00:50Z"), 2),
+            (t("2024-01-01T10:01:30Z"), t("2024-01-01T10:02:00Z"), 1)
+        ]
     );
 }

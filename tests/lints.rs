@@ -157,6 +157,39 @@ sluice::pipeline! {
         group by ts, value;
         aggregate n = count();
     }
+
+    /// Generators: over a split, an array column, with positions, outer, nested.
+    pub query Exploded from Reading {
+        select ts, sensor, tag = explode(tags), value;
+        select ts, tag, (pos, letter) = posexplode_outer(split(sensor, ""));
+        where tag != "x";
+    }
+
+    /// A deduplication by strings, a double and the event time, under a watermark, then a limit.
+    pub query Unique from Reading {
+        watermark ts delay 5 seconds;
+        drop duplicates (sensor, value, ts);
+        where level > 0;
+        limit 5;
+    }
+
+    /// Within the watermark, keyed by a nullable integer.
+    pub query Fresh from Reading {
+        watermark ts delay 5 seconds;
+        drop duplicates within watermark (level);
+    }
+
+    /// Session windows by a nullable string, after an explode, with every aggregate.
+    pub query Sessions from Reading {
+        watermark ts delay 5 seconds;
+        select ts, sensor, value, level, word = explode(tags);
+        group by session_window(ts, 10 seconds), sensor, word;
+        aggregate n = count(), total = sum(value), mean = avg(value), lo = min(level),
+                  hi = max(word);
+        where n > 1;
+        select sensor, word, start = session_window.start, end = session_window.end, n, total,
+               mean, lo, hi;
+    }
 }
 
 mod private {
@@ -171,6 +204,16 @@ mod private {
             group by bucket = value % 10;
             aggregate n = count();
         }
+
+        query UniqueValues from Rate {
+            drop duplicates (value);
+        }
+
+        query ValueSessions from Rate {
+            watermark timestamp delay 1 second;
+            group by session_window(timestamp, 1 second), bucket = value % 3;
+            aggregate n = count();
+        }
     }
 
     pub(crate) fn run() -> usize {
@@ -183,7 +226,17 @@ mod private {
         let mut evens = Evens::default();
         let mut evens_out = Vec::new();
         super::Pipeline::process(&mut evens, &input, &mut ctx, &mut evens_out).unwrap();
-        out.len() + evens_out.len()
+        let mut unique = UniqueValues::default();
+        let mut unique_out = Vec::new();
+        super::Pipeline::process(&mut unique, &input, &mut ctx, &mut unique_out).unwrap();
+        let mut sessions = ValueSessions::default();
+        let mut sessions_ctx =
+            super::BatchContext::for_pipeline::<ValueSessions>(super::OutputMode::Append);
+        let mut sessions_out = Vec::new();
+        super::Pipeline::process(&mut sessions, &input, &mut sessions_ctx, &mut sessions_out)
+            .unwrap();
+        super::Pipeline::finish_batch(&mut sessions, &mut sessions_ctx, &mut sessions_out).unwrap();
+        out.len() + evens_out.len() + unique_out.len() + sessions_out.len()
     }
 }
 
@@ -212,5 +265,10 @@ fn generated_pipelines_run() {
     assert!(run::<ByDouble>(OutputMode::Append).is_empty());
     assert!(run::<Bytes>(OutputMode::Append).is_empty());
     assert!(run::<Parsed>(OutputMode::Append).is_empty());
+    assert!(run::<Exploded>(OutputMode::Append).is_empty());
+    assert!(run::<Unique>(OutputMode::Append).is_empty());
+    assert!(run::<Fresh>(OutputMode::Update).is_empty());
+    assert!(run::<Sessions>(OutputMode::Append).is_empty());
+    assert!(run::<Sessions>(OutputMode::Complete).is_empty());
     assert_eq!(private::run(), 0);
 }

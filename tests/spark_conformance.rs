@@ -1,5 +1,5 @@
-//! Spark conformance: every scenario of `tests/spark-oracle/golden/` — real Spark 4.3.0's
-//! output for a query over a few CSV files — replayed through Sluice and compared batch by
+//! Spark conformance: every scenario of `tests/spark-oracle/golden/` and `golden2/` — real Spark
+//! 4.3.0's output for a query over a few CSV files — replayed through Sluice and compared batch by
 //! batch: the rows each batch emitted (a sorted multiset, doubles exact), the watermark it ran
 //! under, its input row count, whether it read input or was a no-data batch, the number of
 //! batches, the output schema, and, where Spark's console output was recorded, the console
@@ -11,7 +11,8 @@
 //! query equivalent to its `query.txt`. The two comparison tests run every scenario folder that
 //! is present (and, for the console, every one with a `console.txt`), so a folder dropped in is
 //! compared at once; a folder without a registered query fails
-//! `every_scenario_folder_has_a_registered_query`.
+//! `every_scenario_folder_has_a_registered_query`, except the join scenarios listed in
+//! [`PENDING_JOINS`], which wait for joins (and are said to in the test's summary).
 
 mod conformance;
 
@@ -127,6 +128,38 @@ sluice::pipeline! {
         select ts, key, value;
     }
 
+    /// `select("ts", explode(split("key", " ")).alias("word"), "value")`
+    query ExplodeStateless from Event {
+        select ts, word = explode(split(key, " ")), value;
+    }
+
+    /// The classic word count: `select(explode(split("key", " ")).alias("word"))
+    /// .groupBy("word").count()`
+    query ExplodeWordCount from Event {
+        select word = explode(split(key, " "));
+        group by word;
+        aggregate count = count(*);
+    }
+
+    /// `withWatermark("ts", "30 seconds").dropDuplicates(["key", "ts"])`
+    query DedupWatermark from Event {
+        watermark ts delay 30 seconds;
+        drop duplicates (key, ts);
+    }
+
+    /// `dropDuplicates(["key"])`
+    query DedupNoWatermark from Event {
+        drop duplicates (key);
+    }
+
+    /// `withWatermark("ts", "30 seconds").groupBy(session_window("ts", "10 seconds"), "key")
+    /// .agg(count("*").alias("count"), sum("value").alias("sum"))`
+    query SessionWindows from Event {
+        watermark ts delay 30 seconds;
+        group by session_window(ts, 10 seconds), key;
+        aggregate count = count(*), sum = sum(value);
+    }
+
     /// The held-back `watermark_filter_window_append`: `withWatermark("ts", "30 seconds")
     /// .filter(col("value") > 25).groupBy(window("ts", "10 seconds"), "key").count()`. The
     /// oracle's notes give the watermark (30 s: 10:00:09.999 gives 09:59:39.999) and the filter;
@@ -149,6 +182,12 @@ const HELD_BACK: &[&str] = &[
     "watermark_filter_window_append",
     "nulls_keyed_agg_update",
 ];
+
+/// The oracle's join scenarios (`golden2/`): a stream joined with a static table, and two
+/// streams joined. Sluice has no joins yet, so they have no registered query; they are not run,
+/// and every run says so. `the_pending_joins_are_present_and_unregistered` makes the list
+/// follow the folders: a join scenario registered in `scenarios!` must leave it.
+const PENDING_JOINS: &[&str] = &["stream_static_inner_join", "stream_stream_inner_join"];
 
 /// `scenario => Query`: the scenario's folder name and the DSL query equivalent to its
 /// `query.txt` (the output mode is read from `query.txt`). Generates [`REGISTERED`] and the
@@ -195,6 +234,11 @@ scenarios! {
     stateless_watermark_filter => StatelessWatermarkFilter,
     watermark_filter_window_append => WatermarkFilterWindow,
     nulls_keyed_agg_update => NullsKeyedAggregates,
+    explode_stateless => ExplodeStateless,
+    explode_word_count_complete => ExplodeWordCount,
+    dedup_watermark_append => DedupWatermark,
+    dedup_no_watermark => DedupNoWatermark,
+    session_window_append => SessionWindows,
 }
 
 /// The parallelisms every scenario runs at: one thread (the serial path) and more threads than
@@ -243,7 +287,8 @@ async fn run_all<F: Future<Output = Option<String>>>(
         .filter(|h| !names.iter().any(|n| n == **h))
         .collect();
     eprintln!(
-        "{what}: {} of {} scenarios match Spark; held back (not present): {absent:?}",
+        "{what}: {} of {} scenarios match Spark; held back (not present): {absent:?}; \
+         not run until joins exist: {PENDING_JOINS:?}",
         names.len() - failures.len(),
         names.len()
     );
@@ -256,13 +301,21 @@ async fn run_all<F: Future<Output = Option<String>>>(
     );
 }
 
+/// The scenario folders to run: every one present but the pending joins.
+fn runnable_scenarios() -> Vec<String> {
+    scenario_folders()
+        .into_iter()
+        .filter(|name| !PENDING_JOINS.contains(&name.as_str()))
+        .collect()
+}
+
 /// Every scenario folder present, each batch compared with Spark's.
 #[tokio::test]
 async fn every_scenario_matches_spark_batch_by_batch() {
-    let names = scenario_folders();
+    let names = runnable_scenarios();
     assert!(
-        names.len() >= 12,
-        "the 12 visible scenarios are present: {names:?}"
+        names.len() >= 17,
+        "the 12 visible scenarios of golden/ and the 5 of golden2/ are present: {names:?}"
     );
     run_all(
         "rows",
@@ -275,7 +328,7 @@ async fn every_scenario_matches_spark_batch_by_batch() {
 /// Every scenario whose folder has Spark's console output: the same text from the console sink.
 #[tokio::test]
 async fn console_output_matches_spark_where_recorded() {
-    let names: Vec<String> = scenario_folders()
+    let names: Vec<String> = runnable_scenarios()
         .into_iter()
         .filter(|name| Scenario::load(name).console.is_some())
         .collect();
@@ -292,7 +345,7 @@ async fn console_output_matches_spark_where_recorded() {
 #[test]
 fn every_scenario_folder_has_a_registered_query() {
     let registered: BTreeSet<&str> = REGISTERED.iter().copied().collect();
-    let missing: Vec<String> = scenario_folders()
+    let missing: Vec<String> = runnable_scenarios()
         .into_iter()
         .filter(|f| !registered.contains(f.as_str()))
         .collect();
@@ -302,6 +355,21 @@ fn every_scenario_folder_has_a_registered_query() {
          folder's query.txt in tests/spark_conformance.rs and add `<folder> => <Query>` to \
          `scenarios!`"
     );
+}
+
+#[test]
+fn the_pending_joins_are_present_and_unregistered() {
+    let folders = scenario_folders();
+    for name in PENDING_JOINS {
+        assert!(
+            folders.iter().any(|f| f == name),
+            "`{name}` is listed as a pending join but has no folder"
+        );
+        assert!(
+            !REGISTERED.contains(name),
+            "`{name}` is registered: remove it from PENDING_JOINS so that it runs"
+        );
+    }
 }
 
 #[test]
@@ -322,7 +390,9 @@ fn the_held_back_scenarios_are_registered() {
 
 #[test]
 fn every_scenario_folder_is_complete_and_consistent() {
-    for name in scenario_folders() {
+    // The pending joins have two inputs (`input/left`, `input/right`) or a static table, which
+    // this loader does not read yet.
+    for name in runnable_scenarios() {
         // Panics with the reason if a file is missing or does not parse.
         let scenario = Scenario::load(&name);
         assert!(

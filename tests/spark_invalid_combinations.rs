@@ -7,9 +7,8 @@
 //!   output mode given by name (`output_mode_named`, Spark's `outputMode("...")`), by
 //!   `start()` with Spark's message, compared here with the one INVALID.md records.
 //! - A combination Spark accepts runs in Sluice over the same input (data set A), and its
-//!   output is checked against what the oracle's scenarios imply — except the two Sluice
-//!   documents as differences: chained aggregations (rejected in every mode) and
-//!   `dropDuplicates` (not in the DSL).
+//!   output is checked against what the oracle's scenarios imply — except the one Sluice
+//!   documents as a difference: chained aggregations (rejected in every mode).
 //!
 //! `every_invalid_case_is_mapped` fails if INVALID.md gains a case the table below lacks.
 
@@ -84,6 +83,11 @@ sluice::pipeline! {
         limit 2;
     }
 
+    /// Case 22: `dropDuplicates(["key"])`.
+    query DistinctKeys from Event {
+        drop duplicates (key);
+    }
+
     /// Case 20: `withWatermark("ts", "30 seconds").groupBy(window("ts", "10 seconds"), "key")
     /// .count()`.
     query WatermarkedWindowCounts from Event {
@@ -130,8 +134,6 @@ enum Sluice {
     /// Spark runs it; Sluice rejects it at compile time (`tests/ui/<ui>.rs`). A documented
     /// difference (docs/semantics.md).
     RejectedUnlikeSpark { ui: &'static str },
-    /// The DSL cannot express it. A documented difference (docs/semantics.md).
-    NotExpressible,
 }
 
 const CASES: &[(u32, Sluice)] = &[
@@ -281,7 +283,12 @@ const CASES: &[(u32, Sluice)] = &[
             test: "case_21_append_watermark_window_post_aggregation_filter",
         },
     ),
-    (22, Sluice::NotExpressible),
+    (
+        22,
+        Sluice::Accepted {
+            test: "case_22_append_drop_duplicates_without_watermark",
+        },
+    ),
     (23, Sluice::StartRejected),
     (
         24,
@@ -443,8 +450,8 @@ fn every_invalid_case_is_mapped() {
                     "{what}: Spark rejects it, Sluice accepts it"
                 )
             }
-            // The documented differences: Spark accepts, Sluice cannot run it.
-            Sluice::RejectedUnlikeSpark { .. } | Sluice::NotExpressible => {
+            // The documented difference: Spark accepts, Sluice cannot run it.
+            Sluice::RejectedUnlikeSpark { .. } => {
                 assert!(
                     !case.rejected,
                     "{what}: listed as a difference, but Spark rejects it"
@@ -664,6 +671,48 @@ async fn case_12_append_limit_without_aggregation() {
         );
     }
     assert!(got[1..].iter().all(Vec::is_empty), "{got:?}");
+}
+
+/// Case 22: `dropDuplicates(["key"])` without a watermark emits the first row of each key, in
+/// the batch of the file it first appears in, and never a key again.
+#[tokio::test]
+async fn case_22_append_drop_duplicates_without_watermark() {
+    let run = run_data_a::<DistinctKeys>("append").await;
+    assert_eq!(column_names(&run), ["ts", "key", "value"]);
+    let input = conformance::scenario_dir(DATA_A).join("input");
+    let mut files: Vec<_> = fs::read_dir(&input)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut seen: Vec<String> = Vec::new();
+    let want: Vec<Vec<Vec<Cell>>> = files
+        .iter()
+        .map(|file| {
+            let text = fs::read_to_string(file).unwrap();
+            let mut first_rows = Vec::new();
+            for line in text.lines() {
+                let fields: Vec<&str> = line.split(',').collect();
+                if !seen.iter().any(|k| k == fields[1]) {
+                    seen.push(fields[1].to_string());
+                    first_rows.push(vec![
+                        Cell::Timestamp(Timestamp::parse(fields[0]).unwrap()),
+                        Cell::Str(fields[1].to_string()),
+                        Cell::Double(fields[2].parse().unwrap()),
+                    ]);
+                }
+            }
+            first_rows
+        })
+        .collect();
+    assert_eq!(seen, ["a", "b", "c", "d"]);
+    assert_eq!(cells(&run), want);
+    assert!(run.progress.iter().all(|p| p.watermark().is_none()));
+    assert_eq!(
+        run.progress.len(),
+        files.len(),
+        "no no-data batch without a watermark"
+    );
 }
 
 /// Case 19: update mode on a stateless query emits each batch's rows, as append does. The

@@ -1,8 +1,11 @@
 //! The benchmark cases shared by `throughput.rs` (criterion, wall time) and `instructions.rs`
 //! (one run of one job, for `valgrind --tool=callgrind`): the pipelines, their inputs, the
 //! hand-written baselines, and the driver that runs a pipeline batch by batch as the engine does.
+//! The cases of deduplication, session windows and `explode` are in [`operators`].
 
 #![allow(dead_code)]
+
+pub(crate) mod operators;
 
 use std::hint::black_box;
 

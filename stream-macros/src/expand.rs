@@ -78,6 +78,38 @@ mod tests {
     }
 
     #[test]
+    fn an_exploded_split_builds_no_array() {
+        let compact = |tokens| expand(tokens).replace(char::is_whitespace, "");
+        for query in [
+            quote! { query Q from TextLine { select word = explode(split(value, " ")); } },
+            quote! { query Q from TextLine { with parts = split(value, " "); select n = length(value), word = explode(parts); } },
+        ] {
+            let code = compact(query);
+            assert!(
+                code.contains("functions::split_on_char(__generated_0,'',)"),
+                "{code}"
+            );
+            assert!(!code.contains("functions::split("), "{code}");
+        }
+        // A longer separator, and an array column, are iterated in place too.
+        let code = compact(
+            quote! { query Q from TextLine { select word = explode(split(value, ", ")); } },
+        );
+        assert!(
+            code.contains("functions::split_parts(__generated_0,\",\",)"),
+            "{code}"
+        );
+        let code = compact(quote! {
+            schema S { tags: Vec<String> }
+            query Q from S { select tag = explode(tags); }
+        });
+        assert!(
+            code.contains("functions::array_parts(__generated_0,)"),
+            "{code}"
+        );
+    }
+
+    #[test]
     fn unread_accumulators_are_not_kept() {
         let code = expand(quote! {
             query Q from Rate {
@@ -139,6 +171,45 @@ mod tests {
                     where views > 1;
                     order by views desc, page;
                     limit 3;
+                }
+            }));
+        }
+
+        #[test]
+        fn exploded_words_counted() {
+            insta::assert_snapshot!(expand(quote! {
+                query Lines from TextLine {
+                    select timestamp, word = explode(split(value, " "));
+                    where word != "";
+                }
+                pub query WordCounts from Lines {
+                    group by word;
+                    aggregate count = count(*);
+                }
+            }));
+        }
+
+        #[test]
+        fn deduplication_under_a_watermark() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Reading { ts: Timestamp, device: String, value: Option<f64> }
+                pub query Deduplicated from Reading {
+                    watermark ts delay 30 seconds;
+                    drop duplicates (device, ts);
+                    where value > 0;
+                }
+            }));
+        }
+
+        #[test]
+        fn session_windows_per_user() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Click { ts: Timestamp, user: String, page: String }
+                pub query Sessions from Click {
+                    watermark ts delay 10 seconds;
+                    group by session_window(ts, 30 seconds), user;
+                    aggregate clicks = count(*), first = min(ts), last = max(ts);
+                    select user, start = session_window.start, end = session_window.end, clicks;
                 }
             }));
         }

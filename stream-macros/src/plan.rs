@@ -113,6 +113,9 @@ pub(crate) enum SlotDef {
     Decode(Box<Decode>),
     /// Column `index` of the schema a `Decode` slot decoded into.
     Decoded { record: SlotId, index: usize },
+    /// The element (or the 0-based position) a generator produces: bound by the generator's
+    /// loop in the row loop.
+    Generated,
 }
 
 impl SlotDef {
@@ -122,7 +125,11 @@ impl SlotDef {
             SlotDef::Let(e) => e.for_each_slot(f),
             SlotDef::Decode(d) => d.payload.for_each_slot(f),
             SlotDef::Decoded { record, .. } => f(*record),
-            SlotDef::Input { .. } | SlotDef::Key(_) | SlotDef::WindowKey | SlotDef::Agg(_) => {}
+            SlotDef::Input { .. }
+            | SlotDef::Key(_)
+            | SlotDef::WindowKey
+            | SlotDef::Agg(_)
+            | SlotDef::Generated => {}
         }
     }
 }
@@ -294,18 +301,93 @@ impl Expr {
     }
 }
 
-/// Where a pre-aggregation filter runs relative to the watermark and the scan.
+/// Where a pre-aggregation filter runs in the row loop: Spark's optimizer pushes a filter down
+/// until it meets a node it cannot pass, and the row loop keeps that order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FilterPhase {
     /// A simple predicate on a source column against a literal: Spark pushes it into the file
     /// scan, so rows it rejects are not even counted as input.
     Scan,
-    /// Evaluated before the watermark sees the row (Spark pushes filters that do not read the
-    /// event-time column below `EventTimeWatermark`).
-    BeforeWatermark,
-    /// Reads the event-time column and was written after the watermark: the watermark sees
-    /// every row, even those this filter then drops.
-    AfterWatermark,
+    /// Evaluated before every stage of the row loop: it passes every watermark (it does not
+    /// read their columns) and every generator (it does not read what they produce).
+    Start,
+    /// Right after stage `n` of [`PipelinePlan::stages`], the latest one it cannot pass: a
+    /// watermark whose event-time column it reads (the watermark sees every row, even those this
+    /// filter then drops), a generator whose output it reads, or a deduplication (a filter never
+    /// moves below one: it would change which row of a key comes first).
+    After(usize),
+}
+
+/// A node of the row loop that filters cannot always move past, in clause order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Watermark `n` observes the row's event time.
+    Watermark(usize),
+    /// Generator `n` turns the row into one row per element.
+    Generate(usize),
+    /// The deduplication drops late rows and repeated keys.
+    Dedup,
+}
+
+/// Which generator a `select` item calls (Spark's `Explode` / `PosExplode`, `outer` or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GeneratorKind {
+    /// `posexplode`: a position column before the element.
+    pub(crate) position: bool,
+    /// `explode_outer` / `posexplode_outer`: a null or empty array gives one row of nulls.
+    pub(crate) outer: bool,
+}
+
+impl GeneratorKind {
+    /// The function's name.
+    pub(crate) fn name(self) -> &'static str {
+        match (self.position, self.outer) {
+            (false, false) => "explode",
+            (true, false) => "posexplode",
+            (false, true) => "explode_outer",
+            (true, true) => "posexplode_outer",
+        }
+    }
+}
+
+/// A generator: `explode(array)` and its variants in a `select` (or `with`).
+#[derive(Debug, Clone)]
+pub(crate) struct Generator {
+    pub(crate) kind: GeneratorKind,
+    /// The array, an `ARRAY<STRING>` expression. A `split(s, sep)` is iterated part by part,
+    /// without building the array.
+    pub(crate) array: Expr,
+    /// The element slot ([`SlotDef::Generated`]).
+    pub(crate) element: SlotId,
+    /// The position slot, for `posexplode`.
+    pub(crate) position: Option<SlotId>,
+}
+
+/// When the watermark lets a deduplicated key go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DedupExpiry {
+    /// Never: the key holds no watermarked event time (or there is no watermark).
+    Never,
+    /// When the watermark reaches the event time the key holds (key part `n`).
+    KeyEventTime(usize),
+    /// `within watermark`: the watermark delay (µs) after the key's first row.
+    WithinWatermark { delay_micros: i64 },
+}
+
+/// A `drop duplicates` clause.
+#[derive(Debug, Clone)]
+pub(crate) struct Dedup {
+    /// The key columns' slots, in order.
+    pub(crate) keys: Vec<SlotId>,
+    /// The key columns' names (for the key struct's fields).
+    pub(crate) names: Vec<String>,
+    pub(crate) within_watermark: bool,
+    /// The watermarked event-time column of the deduplication's input, if any: rows at or
+    /// before the previous watermark are late.
+    pub(crate) event_time: Option<SlotId>,
+    pub(crate) expiry: DedupExpiry,
+    /// Whether a watermark is defined before the clause (the watermark reaches the operator).
+    pub(crate) watermarked: bool,
 }
 
 /// A filter (`where`) before the aggregation.
@@ -345,6 +427,9 @@ pub(crate) enum KeyRepr {
         values: Vec<String>,
         otherwise: Option<String>,
     },
+    /// `session_window(ts, gap)`: not part of the state's key, the sessions of a key are its
+    /// value; a row at `ts` opens `[ts, ts + gap)`.
+    Session { ts: SlotId, gap: i64 },
 }
 
 /// A `group by` key.
@@ -401,9 +486,22 @@ pub(crate) struct Accumulator {
 pub(crate) struct Aggregate {
     pub(crate) keys: Vec<GroupKey>,
     pub(crate) accumulators: Vec<Accumulator>,
-    /// The key through which the watermark finalises groups: a window over the watermarked
-    /// column, or that column itself. `None`: groups are never late nor evicted.
+    /// The key through which the watermark finalises groups: a window (or session window) over
+    /// the watermarked column, or that column itself. `None`: groups are never late nor evicted.
     pub(crate) event_time_key: Option<usize>,
+}
+
+impl Aggregate {
+    /// The `session_window(ts, gap)` key, if the aggregation has one: its index, `ts` and gap.
+    pub(crate) fn session(&self) -> Option<(usize, SlotId, i64)> {
+        self.keys
+            .iter()
+            .enumerate()
+            .find_map(|(i, k)| match k.repr {
+                KeyRepr::Session { ts, gap } => Some((i, ts, gap)),
+                _ => None,
+            })
+    }
 }
 
 /// Why an output mode is not supported, in Spark's words (a runtime constant name).
@@ -413,15 +511,17 @@ pub(crate) enum ModeRejection {
     CompleteWithoutAggregation,
     SortNotInComplete,
     LimitInUpdate,
+    SessionWindowInUpdate,
 }
 
 impl ModeRejection {
     /// Every rule, each a marker trait in the runtime.
-    pub(crate) const ALL: [ModeRejection; 4] = [
+    pub(crate) const ALL: [ModeRejection; 5] = [
         ModeRejection::AppendAggregationWithoutWatermark,
         ModeRejection::CompleteWithoutAggregation,
         ModeRejection::SortNotInComplete,
         ModeRejection::LimitInUpdate,
+        ModeRejection::SessionWindowInUpdate,
     ];
 }
 
@@ -543,6 +643,10 @@ pub(crate) struct PipelinePlan {
     pub(crate) slots: Vec<Slot>,
     pub(crate) filters: Vec<Filter>,
     pub(crate) watermarks: Vec<Watermark>,
+    /// The row loop's watermarks, generators and deduplication, in clause order.
+    pub(crate) stages: Vec<Stage>,
+    pub(crate) generators: Vec<Generator>,
+    pub(crate) dedup: Option<Dedup>,
     pub(crate) aggregate: Option<Aggregate>,
     pub(crate) post_filters: Vec<Expr>,
     pub(crate) outputs: Vec<OutputColumn>,

@@ -2,8 +2,10 @@
 //! thresholds, processing time), the event-time statistics a watermark node collects
 //! ([`EventTimeStats`]) and the operator counters of the progress ([`OperatorMetrics`]).
 
+use std::collections::BTreeMap;
+
 use crate::output_mode::OutputMode;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineKind};
 use crate::time::Timestamp;
 
 /// Event-time statistics of the rows one watermark node saw in a batch (Spark's
@@ -64,6 +66,22 @@ pub struct OperatorMetrics {
     pub state_rows_updated: u64,
     /// State rows evicted in this batch.
     pub state_rows_removed: u64,
+    /// Rows a deduplication dropped as duplicates (Spark's `numDroppedDuplicateRows`).
+    pub duplicates_dropped: u64,
+}
+
+impl OperatorMetrics {
+    /// The figures of the progress's `customMetrics` for an operator of this kind: a
+    /// deduplication's `numDroppedDuplicateRows`.
+    pub fn custom_metrics(&self, kind: PipelineKind) -> BTreeMap<String, u64> {
+        match kind {
+            PipelineKind::Deduplication { .. } => BTreeMap::from([(
+                "numDroppedDuplicateRows".to_string(),
+                self.duplicates_dropped,
+            )]),
+            _ => BTreeMap::new(),
+        }
+    }
 }
 
 /// What one micro-batch runs under, and what it reports back.
@@ -273,6 +291,12 @@ impl BatchContext {
     #[inline]
     pub fn add_state_rows_removed(&mut self, n: u64) {
         self.metrics.state_rows_removed += n;
+    }
+
+    /// Adds to the count of rows a deduplication dropped as duplicates.
+    #[inline]
+    pub fn add_duplicates_dropped(&mut self, n: u64) {
+        self.metrics.duplicates_dropped += n;
     }
 }
 

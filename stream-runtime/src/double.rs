@@ -59,6 +59,24 @@ pub fn f64_key_bits(v: f64) -> u64 {
     }
 }
 
+/// The bits of a double as a key of Spark's binary row comparison (a deduplication key): every
+/// NaN is one value, as Spark's rows store NaN canonically; unlike a group key, `-0.0` and `0.0`
+/// stay distinct, as their bits are.
+///
+/// ```
+/// use sluice::__private::functions::f64_row_bits;
+/// assert_eq!(f64_row_bits(f64::NAN), f64_row_bits(-f64::NAN));
+/// assert_ne!(f64_row_bits(-0.0), f64_row_bits(0.0));
+/// ```
+#[inline]
+pub fn f64_row_bits(v: f64) -> u64 {
+    if v.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        v.to_bits()
+    }
+}
+
 /// Formats a double as Spark (the JVM's `Double.toString`) does: the shortest digits that
 /// round-trip, always with a fractional part (`100.0`), in scientific notation with `E` outside
 /// `[1e-3, 1e7)` (`1.0E7`, `1.5E-4`), and `NaN` / `Infinity` / `-Infinity`.

@@ -442,17 +442,13 @@ where
         let state_operators = match info.kind {
             PipelineKind::Stateless => Vec::new(),
             _ => vec![StateOperatorProgress {
-                operator_name: if matches!(info.kind, PipelineKind::Limit) {
-                    "globalLimit"
-                } else {
-                    "stateStoreSave"
-                }
-                .to_string(),
+                operator_name: info.kind.operator_name().to_string(),
                 num_rows_total: self.pipeline.state_rows() as u64,
                 num_rows_updated: metrics.state_rows_updated,
                 num_rows_removed: metrics.state_rows_removed,
                 memory_used_bytes: self.pipeline.state_bytes() as u64,
                 num_rows_dropped_by_watermark: metrics.rows_dropped_by_watermark,
+                custom_metrics: metrics.custom_metrics(info.kind),
             }],
         };
         let to_json = |o: &Option<S::Offset>| {

@@ -105,6 +105,23 @@ fn state_description(kind: PipelineKind) -> &'static str {
             evicts_on_watermark: false,
         } => "aggregation, every group kept (no watermark on a group key)",
         PipelineKind::Limit => "global limit (the count of rows emitted)",
+        PipelineKind::Deduplication {
+            within_watermark: true,
+            ..
+        } => "deduplication, each key kept for the watermark delay after its first row",
+        PipelineKind::Deduplication {
+            evicts_on_watermark: true,
+            ..
+        } => "deduplication, keys evicted once the watermark passes their event time",
+        PipelineKind::Deduplication { .. } => {
+            "deduplication, every key kept (no watermarked event time in the key)"
+        }
+        PipelineKind::SessionWindow {
+            evicts_on_watermark: true,
+        } => "session windows, closed sessions evicted by the watermark",
+        PipelineKind::SessionWindow {
+            evicts_on_watermark: false,
+        } => "session windows, every session kept (no watermark on the session's event time)",
     }
 }
 

@@ -15,7 +15,8 @@
 //!   batch runs under ([`BatchContext`]), and the [`Pipeline`] trait the macro implements;
 //! - `state` (hidden) and [`operator`]: how state is hashed and encoded, and the stateful
 //!   operators over it — accumulators with `update`/`merge`/`finish`, the streaming
-//!   aggregation, the global limit — generic over the spec each query's expansion provides;
+//!   aggregation, session windows, deduplication, the global limit — generic over the spec
+//!   each query's expansion provides;
 //! - [`clock`], [`watermark`], [`trigger`], [`progress`]: processing time, the event-time
 //!   watermark, when batches start, what each batch reports; `async_runtime` (private): the
 //!   tokio runtime query and source tasks run on;
@@ -106,16 +107,21 @@ pub mod __private {
     pub use crate::format::{Csv, Json, ParseMode, PayloadDecoder, take_decoded};
     pub use crate::functions;
     pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
+    pub use crate::operator::dedup::expires_within_watermark;
     pub use crate::operator::{
-        AggregateQuery, Aggregation, GlobalLimit, GroupSink, StatelessQuery, run_stateless,
+        AggregateQuery, Aggregation, DedupEntry, Deduplication, Expiring, GlobalLimit, GroupSink,
+        NEVER_EXPIRES, SessionAggregation, SessionQuery, SessionSink, StatelessQuery,
+        run_stateless,
     };
     pub use crate::output_mode::{
         APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, COMPLETE_WITHOUT_AGGREGATION,
-        FinalisesGroups, LIMIT_IN_UPDATE, OutputMode, SORT_NOT_IN_COMPLETE, Unlimited, Unsorted,
+        FinalisesGroups, LIMIT_IN_UPDATE, OutputMode, SESSION_WINDOW_IN_UPDATE,
+        SORT_NOT_IN_COMPLETE, Unlimited, Unsorted, WithoutSessionWindow,
     };
     pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};
     pub use crate::row::{KafkaRow, RateRow, Row, RowError, TextLine, check_arity, take_column};
     pub use crate::source::BatchInput;
+    pub use crate::state::{decode_parts, encode_parts};
     pub use crate::time::{Timestamp, Window, last_window_start};
     pub use crate::value::{ColumnType, DataType, Field, Header, Schema, Value};
     pub use hashbrown;

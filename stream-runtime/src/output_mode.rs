@@ -1,7 +1,8 @@
 //! Output modes (Spark's `outputMode`): what a query's sink receives each batch, the typed
 //! modes [`Append`], [`Complete`] and [`Update`], and the compile-time marker traits — one per
-//! rule Spark applies ([`FinalisesGroups`], [`Unsorted`], [`Aggregates`], [`Unlimited`]) — that
-//! make asking for a mode a pipeline cannot run in a compile error with that rule's message.
+//! rule Spark applies ([`FinalisesGroups`], [`Unsorted`], [`Aggregates`], [`Unlimited`],
+//! [`WithoutSessionWindow`]) — that make asking for a mode a pipeline cannot run in a compile
+//! error with that rule's message.
 //!
 //! What each mode *emits* is the stateful operators' business (see
 //! [`operator::aggregate`](crate::operator::aggregate)); which queries support which mode is
@@ -77,6 +78,8 @@ pub const SORT_NOT_IN_COMPLETE: &str = "Sorting is not supported on streaming Da
 /// Spark's rejection of a limit in update mode.
 pub const LIMIT_IN_UPDATE: &str =
     "Limits are not supported on streaming DataFrames/Datasets in Update output mode";
+/// Spark's rejection of update mode for a session-window aggregation.
+pub const SESSION_WINDOW_IN_UPDATE: &str = "[STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION] Invalid streaming output mode: update. This output mode is not supported for session window streaming aggregations on streaming DataFrames/DataSets.";
 
 /// Output mode `append` (Spark's default): emit only rows that will never change. Passed to
 /// `DataStreamWriter::output_mode`, where an unsupported mode is a compile error.
@@ -134,6 +137,16 @@ pub trait Aggregates: Pipeline {}
 )]
 pub trait Unlimited: Pipeline {}
 
+/// Rule: update mode cannot emit a session window, which a later row may still merge with
+/// another. Implemented by queries without `session_window`.
+#[diagnostic::on_unimplemented(
+    message = "invalid streaming output mode: update is not supported by `{Self}`: it aggregates session windows",
+    label = "`{Self}` cannot run in update mode",
+    note = "Spark: \"This output mode is not supported for session window streaming aggregations on streaming DataFrames/DataSets\"",
+    note = "use `.output_mode(Append)` (a session is emitted once the watermark passes its end) or `.output_mode(Complete)`"
+)]
+pub trait WithoutSessionWindow: Pipeline {}
+
 /// Pipelines that may run in append mode: those that satisfy its rules ([`FinalisesGroups`],
 /// [`Unsorted`]).
 pub trait SupportsAppend: FinalisesGroups + Unsorted {}
@@ -143,10 +156,10 @@ impl<P: FinalisesGroups + Unsorted> SupportsAppend for P {}
 pub trait SupportsComplete: Aggregates {}
 impl<P: Aggregates> SupportsComplete for P {}
 
-/// Pipelines that may run in update mode: those that neither sort nor limit their result
-/// ([`Unsorted`], [`Unlimited`]).
-pub trait SupportsUpdate: Unsorted + Unlimited {}
-impl<P: Unsorted + Unlimited> SupportsUpdate for P {}
+/// Pipelines that may run in update mode: those that neither sort nor limit their result, nor
+/// aggregate session windows ([`Unsorted`], [`Unlimited`], [`WithoutSessionWindow`]).
+pub trait SupportsUpdate: Unsorted + Unlimited + WithoutSessionWindow {}
+impl<P: Unsorted + Unlimited + WithoutSessionWindow> SupportsUpdate for P {}
 
 /// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::output_mode` checks.
 /// The typed modes ([`Append`], [`Complete`], [`Update`]) require their rules directly, so an
@@ -167,7 +180,7 @@ impl<P: Aggregates> OutputModeFor<P> for Complete {
         Ok(OutputMode::Complete)
     }
 }
-impl<P: Unsorted + Unlimited> OutputModeFor<P> for Update {
+impl<P: Unsorted + Unlimited + WithoutSessionWindow> OutputModeFor<P> for Update {
     fn resolve(&self) -> Result<OutputMode, Error> {
         Ok(OutputMode::Update)
     }

@@ -26,8 +26,8 @@ pub use crate::batch::{BatchContext, EventTimeStats, OperatorMetrics};
 pub use crate::output_mode::{
     APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, Append, COMPLETE_WITHOUT_AGGREGATION,
     Complete, FinalisesGroups, LIMIT_IN_UPDATE, NamedOutputMode, OutputMode, OutputModeFor,
-    SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete, SupportsUpdate, Unlimited, Unsorted,
-    Update,
+    SESSION_WINDOW_IN_UPDATE, SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete,
+    SupportsUpdate, Unlimited, Unsorted, Update, WithoutSessionWindow,
 };
 
 /// A compiled streaming query: what `pipeline!` generates for each `query`.
@@ -144,6 +144,44 @@ pub enum PipelineKind {
     },
     /// A stateless query with a global `limit`: the state is the count of rows emitted.
     Limit,
+    /// A query without aggregation that drops duplicates (`drop duplicates`, and perhaps a
+    /// `limit` after it).
+    Deduplication {
+        /// `drop duplicates within watermark` (Spark's `dropDuplicatesWithinWatermark`).
+        within_watermark: bool,
+        /// Whether a watermark is defined before the deduplication: only then does the
+        /// watermark reach it (late rows, eviction, no-data batches).
+        watermarked: bool,
+        /// Whether keys expire: the key holds the watermarked event time, or `within
+        /// watermark`. Otherwise every key is kept forever.
+        evicts_on_watermark: bool,
+    },
+    /// A session-window aggregation (`group by session_window(...), ... aggregate ...`).
+    SessionWindow {
+        /// Whether the session window is over the watermarked event-time column, so the
+        /// watermark drops late rows and closes sessions.
+        evicts_on_watermark: bool,
+    },
+}
+
+impl PipelineKind {
+    /// The name of the query's stateful operator in the progress (Spark's `operatorName`).
+    pub fn operator_name(self) -> &'static str {
+        match self {
+            PipelineKind::Stateless => "",
+            PipelineKind::Aggregation { .. } => "stateStoreSave",
+            PipelineKind::Limit => "globalLimit",
+            PipelineKind::Deduplication {
+                within_watermark: false,
+                ..
+            } => "dedupe",
+            PipelineKind::Deduplication {
+                within_watermark: true,
+                ..
+            } => "dedupeWithinWatermark",
+            PipelineKind::SessionWindow { .. } => "sessionWindowStateStoreSaveExec",
+        }
+    }
 }
 
 /// A `watermark <column> delay <interval>` clause: Spark's `withWatermark`.
@@ -203,12 +241,18 @@ impl PipelineInfo {
         }
     }
 
-    /// Whether Spark would run a batch without new data to let the watermark evict state:
-    /// a stateful operator with a watermark, in append or update mode, when the watermark moved
-    /// past the one the last batch ran under.
+    /// Whether Spark would run a batch without new data to let the watermark evict state, when
+    /// the watermark moved past the one the last batch ran under (each operator's
+    /// `shouldRunAnotherBatch`): an aggregation or a session-window aggregation with a
+    /// watermark, in append or update mode; a deduplication the watermark reaches, in any mode.
     pub fn wants_no_data_batch(&self, mode: OutputMode) -> bool {
-        matches!(self.kind, PipelineKind::Aggregation { .. })
-            && self.has_watermark()
-            && matches!(mode, OutputMode::Append | OutputMode::Update)
+        let evicting_mode = matches!(mode, OutputMode::Append | OutputMode::Update);
+        match self.kind {
+            PipelineKind::Aggregation { .. } | PipelineKind::SessionWindow { .. } => {
+                self.has_watermark() && evicting_mode
+            }
+            PipelineKind::Deduplication { watermarked, .. } => watermarked,
+            PipelineKind::Stateless | PipelineKind::Limit => false,
+        }
     }
 }

@@ -142,6 +142,10 @@ pub struct StateOperatorProgress {
     pub memory_used_bytes: u64,
     /// Input rows (row-window pairs for sliding windows) dropped as late.
     pub num_rows_dropped_by_watermark: u64,
+    /// The operator's own figures (Spark's `customMetrics`: a deduplication's
+    /// `numDroppedDuplicateRows`). Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_metrics: BTreeMap<String, u64>,
 }
 
 /// A source's figures (Spark's `SourceProgress`).

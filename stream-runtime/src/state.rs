@@ -30,3 +30,25 @@ pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> 
         message: format!("the state snapshot does not match this pipeline's state layout: {e}"),
     })
 }
+
+/// The snapshots of several operators of one pipeline (a deduplication and the `limit` after
+/// it) as one snapshot, each part as its operator wrote it.
+pub fn encode_parts(parts: &[Vec<u8>]) -> Result<Vec<u8>, Error> {
+    encode(parts)
+}
+
+/// The `n` parts of a snapshot written by [`encode_parts`].
+pub fn decode_parts(bytes: &[u8], n: usize) -> Result<Vec<Vec<u8>>, Error> {
+    let parts: Vec<Vec<u8>> = decode(bytes)?;
+    if parts.len() == n {
+        Ok(parts)
+    } else {
+        Err(Error::Checkpoint {
+            path: std::path::PathBuf::from("state"),
+            message: format!(
+                "the state snapshot has {} parts, this pipeline's state has {n}",
+                parts.len()
+            ),
+        })
+    }
+}

@@ -1,6 +1,7 @@
-//! The Spark conformance harness: loads a scenario of `tests/spark-oracle/golden/`, replays
-//! its input files through Sluice's CSV `FileSource` exactly as the oracle replayed them
-//! through Spark, and compares what Sluice did with what Spark did, batch by batch.
+//! The Spark conformance harness: loads a scenario of one of the oracle's sets
+//! (`tests/spark-oracle/golden/`, `tests/spark-oracle/golden2/`), replays its input files
+//! through Sluice's CSV `FileSource` exactly as the oracle replayed them through Spark, and
+//! compares what Sluice did with what Spark did, batch by batch.
 //!
 //! Nothing here knows any scenario: the expected rows, watermarks, counts, output mode, schema
 //! and console text all come from the scenario's folder. `tests/spark_conformance.rs` only maps
@@ -23,21 +24,44 @@ use sluice::StreamingQueryProgress;
 use sluice::prelude::*;
 use sluice::value::Value;
 
-/// The folder holding one sub-folder per scenario.
+/// The oracle's first set: one sub-folder per scenario, and `INVALID.md`.
 pub(crate) fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spark-oracle/golden")
 }
 
-/// The names of the scenario folders present, sorted.
-pub(crate) fn scenario_folders() -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(golden_dir())
-        .expect("tests/spark-oracle/golden exists")
+/// Every set of scenarios the oracle produced (`golden/`, then `golden2/`: explode,
+/// deduplication, session windows, joins); scenario names are unique across sets.
+pub(crate) fn oracle_sets() -> [PathBuf; 2] {
+    let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spark-oracle");
+    [oracle.join("golden"), oracle.join("golden2")]
+}
+
+/// The scenario folders present in `set`, sorted by name.
+fn folders_of(set: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(set)
+        .unwrap_or_else(|e| panic!("{} exists: {e}", set.display()))
         .map(|e| e.expect("a readable directory entry"))
         .filter(|e| e.file_type().expect("a file type").is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     names
+}
+
+/// The names of the scenario folders present in every set, sorted.
+pub(crate) fn scenario_folders() -> Vec<String> {
+    let mut names: Vec<String> = oracle_sets().iter().flat_map(|s| folders_of(s)).collect();
+    names.sort();
+    names
+}
+
+/// The folder of scenario `name`, in whichever set holds it.
+pub(crate) fn scenario_dir(name: &str) -> PathBuf {
+    oracle_sets()
+        .iter()
+        .map(|set| set.join(name))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| panic!("no scenario folder `{name}` in {:?}", oracle_sets()))
 }
 
 /// A Spark column type as `schema.json` spells it, reduced to what Sluice can be asked to
@@ -138,7 +162,7 @@ pub(crate) struct Scenario {
 impl Scenario {
     /// Loads scenario `name`; panics with the reason if a file is missing or malformed.
     pub(crate) fn load(name: &str) -> Scenario {
-        let dir = golden_dir().join(name);
+        let dir = scenario_dir(name);
         let read = |file: &str| {
             fs::read_to_string(dir.join(file))
                 .unwrap_or_else(|e| panic!("{name}: cannot read {file}: {e}"))

@@ -1,14 +1,17 @@
 //! The clauses of a query, applied in order to its relation: `select`, `with`, `where`,
-//! `watermark`, `group by` + `aggregate`, `order by`, `limit`, `drop`, `rename`.
+//! `watermark`, `group by` + `aggregate`, `order by`, `limit`, `drop`, `drop duplicates`,
+//! `rename`.
 
 use proc_macro2::Span;
 use syn::Ident;
 
 use crate::diagnostics::{Errors, SpanRange, did_you_mean, with_note};
 use crate::parse::{self, Clause, SelectItem};
-use crate::plan::{Limit, OrderKey, Ty, Watermark};
+use crate::plan::{Limit, OrderKey, Stage, Ty, Watermark};
 
+use super::dedup::drop_duplicates;
 use super::expr::{Ctx, ident_name};
+use super::generate::{GeneratorsInList, as_generator, generate};
 use super::group::{PendingKey, aggregate, group_keys};
 use super::relation::{Column, Failure, Relation};
 
@@ -52,7 +55,26 @@ pub(super) fn apply_clauses(
         match clause {
             Clause::Select { items, .. } => select(rel, items, errors),
             Clause::With { items, .. } => {
+                rel.in_projection = true;
+                let mut generators = GeneratorsInList::default();
                 for (name, e) in items {
+                    if let Some(call) = as_generator(e) {
+                        let span = SpanRange::single(name.span());
+                        let names = std::slice::from_ref(name);
+                        match generate(rel, call, Some((names, span)), &mut generators, errors) {
+                            Some(columns) => {
+                                for (ident, slot) in columns {
+                                    replace_or_append(rel, ident, slot);
+                                }
+                            }
+                            None => {
+                                let col = ident_name(name);
+                                rel.scope.retain(|c| c.name != col);
+                                rel.poison(name);
+                            }
+                        }
+                        continue;
+                    }
                     let Some(expr) = rel.resolve(e, &mut Ctx::Row, errors) else {
                         // The column this would have defined (or replaced) is poisoned.
                         let col = ident_name(name);
@@ -60,23 +82,12 @@ pub(super) fn apply_clauses(
                         rel.poison(name);
                         continue;
                     };
-                    {
-                        let col = ident_name(name);
-                        let slot = rel.slot_for(expr, &col);
-                        rel.steps.push(format!("With {col}"));
-                        match rel.scope.iter_mut().find(|c| c.name == col) {
-                            Some(c) => {
-                                c.slot = slot;
-                                c.ident = name.clone();
-                            }
-                            None => rel.scope.push(Column {
-                                name: col,
-                                ident: name.clone(),
-                                slot,
-                            }),
-                        }
-                    }
+                    let col = ident_name(name);
+                    let slot = rel.slot_for(expr, &col);
+                    rel.steps.push(format!("With {col}"));
+                    replace_or_append(rel, name.clone(), slot);
                 }
+                rel.in_projection = false;
             }
             Clause::Where { pred, .. } => {
                 if let Some(p) = rel.resolve(pred, &mut Ctx::Row, errors) {
@@ -98,7 +109,7 @@ pub(super) fn apply_clauses(
                         if rel.is_post() {
                             rel.post_filters.push(conjunct);
                         } else {
-                            rel.filters.push((conjunct, rel.watermarks.len()));
+                            rel.filters.push((conjunct, rel.stages.len()));
                         }
                     }
                 }
@@ -112,7 +123,17 @@ pub(super) fn apply_clauses(
                     return;
                 }
             }
+            Clause::DropDuplicates {
+                span,
+                within_watermark,
+                columns,
+                ..
+            } => drop_duplicates(rel, *span, *within_watermark, columns.as_deref(), errors),
             Clause::GroupBy { kw, keys } => {
+                if aggregation_after_dedup(rel, SpanRange::single(*kw), errors) {
+                    skip_aggregate = true;
+                    continue;
+                }
                 if rel.aggregate.is_some() {
                     chained_aggregation(rel, &query, SpanRange::single(*kw), errors);
                     skip_aggregate = true;
@@ -125,6 +146,9 @@ pub(super) fn apply_clauses(
                 let Clause::Aggregate { items, .. } = clause else {
                     unreachable!()
                 };
+                if aggregation_after_dedup(rel, kw, errors) {
+                    continue;
+                }
                 if rel.aggregate.is_some() {
                     chained_aggregation(rel, &query, kw, errors);
                     continue;
@@ -226,6 +250,40 @@ pub(super) fn apply_clauses(
     }
 }
 
+/// Rule: a pipeline has one stateful operator, so an aggregation cannot follow `drop
+/// duplicates` (Spark runs the two operators one after the other; see docs/semantics.md).
+/// Returns whether the clause is rejected.
+fn aggregation_after_dedup(rel: &Relation, span: SpanRange, errors: &Errors) -> bool {
+    if rel.dedup.is_none() {
+        return false;
+    }
+    errors.error_with_help(
+        span,
+        with_note(
+            "an aggregation after `drop duplicates` is not supported",
+            "Spark chains the deduplication and the aggregation as two stateful operators; a Sluice pipeline has one",
+        ),
+        "a pipeline runs one stateful operator: aggregate without `drop duplicates`, or deduplicate without aggregating",
+    );
+    true
+}
+
+/// `with`: the column of the same name is replaced in place, else the column is appended.
+fn replace_or_append(rel: &mut Relation, ident: Ident, slot: crate::plan::SlotId) {
+    let col = ident_name(&ident);
+    match rel.scope.iter_mut().find(|c| c.name == col) {
+        Some(c) => {
+            c.slot = slot;
+            c.ident = ident;
+        }
+        None => rel.scope.push(Column {
+            name: col,
+            ident,
+            slot,
+        }),
+    }
+}
+
 /// Rule: one streaming aggregation per pipeline. Spark rejects chained aggregations in update
 /// and complete mode; Sluice in every mode (see docs/semantics.md).
 fn chained_aggregation(rel: &Relation, query: &str, span: SpanRange, errors: &Errors) {
@@ -259,6 +317,8 @@ fn split_conjuncts(e: crate::plan::Expr) -> Vec<crate::plan::Expr> {
 }
 
 fn select(rel: &mut Relation, items: &[SelectItem], errors: &Errors) {
+    rel.in_projection = true;
+    let mut generators = GeneratorsInList::default();
     let mut scope: Vec<Column> = Vec::new();
     let push = |scope: &mut Vec<Column>, col: Column, span: Span| {
         if scope.iter().any(|c| c.name == col.name) {
@@ -272,7 +332,46 @@ fn select(rel: &mut Relation, items: &[SelectItem], errors: &Errors) {
         }
     };
     for item in items {
+        // A generator as a whole item: its columns (the element, and a position).
+        let generator = match item {
+            SelectItem::Named { name, expr } => as_generator(expr).map(|call| {
+                let span = SpanRange::single(name.span());
+                (
+                    call,
+                    Some((std::slice::from_ref(name), span)),
+                    vec![name.clone()],
+                )
+            }),
+            SelectItem::Names { names, span, expr } => match as_generator(expr) {
+                Some(call) => Some((call, Some((names.as_slice(), *span)), names.clone())),
+                None => {
+                    errors.error_with_help(
+                        *span,
+                        "only a generator has several columns to name",
+                        "name one column with `<name> = <expression>`",
+                    );
+                    names.iter().for_each(|n| rel.poison(n));
+                    continue;
+                }
+            },
+            SelectItem::Expr(expr) => as_generator(expr).map(|call| (call, None, Vec::new())),
+            SelectItem::Star(_) => None,
+        };
+        if let Some((call, names, written)) = generator {
+            match generate(rel, call, names, &mut generators, errors) {
+                Some(columns) => {
+                    for (ident, slot) in columns {
+                        let span = ident.span();
+                        let name = ident_name(&ident);
+                        push(&mut scope, Column { name, ident, slot }, span);
+                    }
+                }
+                None => written.iter().for_each(|n| rel.poison(n)),
+            }
+            continue;
+        }
         match item {
+            SelectItem::Names { .. } => unreachable!("a generator, or rejected above"),
             SelectItem::Star(span) => {
                 for c in rel.scope.clone() {
                     push(&mut scope, c, *span);
@@ -326,6 +425,7 @@ fn select(rel: &mut Relation, items: &[SelectItem], errors: &Errors) {
             }
         }
     }
+    rel.in_projection = false;
     if !scope.is_empty() {
         rel.steps.push(format!(
             "Project [{}]",
@@ -380,6 +480,7 @@ fn watermark(
         "EventTimeWatermark {name}, {}",
         crate::parse::duration::describe_interval(delay.micros)
     ));
+    rel.stages.push(Stage::Watermark(rel.watermarks.len()));
     rel.watermarks.push(Watermark {
         column: name,
         span,

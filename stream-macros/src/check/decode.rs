@@ -131,7 +131,7 @@ pub(super) fn parse_clause(
             ty: SqlType::non_null(Ty::Bool),
             span,
         },
-        rel.watermarks.len(),
+        rel.stages.len(),
     ));
     for (index, (ident, name, ty)) in fields.into_iter().enumerate() {
         let slot = rel.new_slot(
@@ -356,7 +356,7 @@ mod tests {
         );
         // The decoding is a filter before the watermark, so dropped rows never reach it.
         let decode = &p.filters[0];
-        assert_eq!(decode.phase, FilterPhase::BeforeWatermark);
+        assert_eq!(decode.phase, FilterPhase::Start);
         let crate::plan::ExprKind::Slot(s) = decode.pred.kind else {
             panic!("the decoding filter reads its slot")
         };

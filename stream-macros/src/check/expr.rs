@@ -388,8 +388,15 @@ impl Relation {
             );
             return None;
         }
-        if lower == "window" {
-            errors.error(span, "`window(...)` is only allowed as a `group by` key");
+        if lower == "window" || lower == "session_window" {
+            errors.error(
+                span,
+                format!("`{lower}(...)` is only allowed as a `group by` key"),
+            );
+            return None;
+        }
+        if super::generate::is_generator(&lower) {
+            super::generate::misplaced_generator(self, &lower, span, errors);
             return None;
         }
         if AGGREGATES.contains(&lower.as_str()) {

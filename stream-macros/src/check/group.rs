@@ -92,6 +92,10 @@ pub(super) fn group_keys(
                     errors.error(*span, "only one `window(...)` key is allowed");
                     continue;
                 }
+                if out.iter().any(|k| is_time_window(&k.repr)) {
+                    errors.error(*span, MULTIPLE_WINDOWS);
+                    continue;
+                }
                 // After an error in its arguments the key still exists (the query is not
                 // generated), so `window.start` and `window.end` raise no further error.
                 {
@@ -111,6 +115,56 @@ pub(super) fn group_keys(
                         *span,
                     );
                 }
+            }
+            GroupItem::SessionWindow { span, column, gap } => {
+                let name = ident_name(column);
+                let Some(slot) = rel.column(&name) else {
+                    errors.error(
+                        SpanRange::single(column.span()),
+                        format!(
+                            "unknown column `{name}`{}",
+                            did_you_mean(&name, rel.scope_names().iter().map(String::as_str))
+                        ),
+                    );
+                    rel.poison(&Ident::new("session_window", span.start));
+                    continue;
+                };
+                let ty = rel.slots[slot.0].ty;
+                if ty.ty != Ty::Timestamp {
+                    errors.error_with_help(
+                        SpanRange::single(column.span()),
+                        format!(
+                            "`session_window` needs a TIMESTAMP column; `{name}` is {}",
+                            ty.ty.sql_name()
+                        ),
+                        "convert it first, e.g. `with ts = to_timestamp(<string>);` or `with ts = cast(<seconds> as timestamp);`",
+                    );
+                }
+                if gap.micros <= 0 {
+                    errors.error_with_help(
+                        gap.span,
+                        "the session gap must be greater than zero",
+                        "a row at `ts` opens the session `[ts, ts + gap)`: write a positive interval, e.g. `session_window(ts, 30 seconds)`",
+                    );
+                }
+                if out.iter().any(|k| is_time_window(&k.repr)) {
+                    errors.error(*span, MULTIPLE_WINDOWS);
+                    continue;
+                }
+                push(
+                    &mut out,
+                    PendingKey {
+                        name: "session_window".into(),
+                        span: *span,
+                        ident: Ident::new("session_window", span.start),
+                        repr: KeyRepr::Session {
+                            ts: slot,
+                            gap: gap.micros,
+                        },
+                        ty: SqlType::non_null(Ty::Window),
+                    },
+                    *span,
+                );
             }
             GroupItem::Named { name, expr } => match direct_key(rel, name, expr, errors) {
                 Some(key) => push(&mut out, key, SpanRange::single(name.span())),
@@ -133,6 +187,14 @@ pub(super) fn group_keys(
         }
     }
     out
+}
+
+/// Spark's rejection of a `window` and a `session_window` in one `group by`.
+const MULTIPLE_WINDOWS: &str = "Multiple time/session window expressions would result in a cartesian product of rows, therefore they are currently not supported.";
+
+/// Whether a key is a time window (tumbling, sliding, or session).
+fn is_time_window(repr: &KeyRepr) -> bool {
+    matches!(repr, KeyRepr::Window { .. } | KeyRepr::Session { .. })
 }
 
 /// A key that is a column or a named expression.
@@ -178,6 +240,13 @@ pub(super) fn aggregate(
     errors: &Errors,
 ) {
     let global = keys.is_empty();
+    if keys.len() == 1 && matches!(keys[0].repr, KeyRepr::Session { .. }) {
+        errors.error_with_help(
+            keys[0].span,
+            "Global aggregation with session window in streaming query is not supported.",
+            "group by a key beside the session window: `group by session_window(<ts>, <gap>), <key>;`",
+        );
+    }
     let mut scope = AggregateScope {
         keys: Vec::new(),
         accumulators: Vec::new(),
@@ -186,7 +255,7 @@ pub(super) fn aggregate(
     let mut new_scope = Vec::new();
     let mut group_keys = Vec::new();
     for (i, key) in keys.into_iter().enumerate() {
-        let def = if matches!(key.repr, KeyRepr::Window { .. }) {
+        let def = if is_time_window(&key.repr) {
             SlotDef::WindowKey
         } else {
             SlotDef::Key(i)
@@ -251,7 +320,7 @@ pub(super) fn aggregate(
     new_scope.extend(outputs);
     // The key through which the watermark finalises groups.
     let event_time_key = group_keys.iter().position(|k| match &k.repr {
-        KeyRepr::Window { ts, .. } | KeyRepr::Direct { slot: ts } => {
+        KeyRepr::Window { ts, .. } | KeyRepr::Session { ts, .. } | KeyRepr::Direct { slot: ts } => {
             rel.watermarks.iter().any(|w| w.slot == *ts)
         }
         _ => false,
@@ -287,6 +356,9 @@ fn describe_key(rel: &Relation, k: &GroupKey) -> String {
             } else {
                 format!("window({ts}, {size}us, {slide}us)")
             }
+        }
+        KeyRepr::Session { ts, gap } => {
+            format!("session_window({}, {gap}us)", rel.slots[ts.0].name)
         }
         _ => k.name.clone(),
     }

@@ -65,7 +65,9 @@ pub(crate) fn is_known_name(name: &str) -> bool {
         || DISTINCT_AGGREGATES.contains(&name)
         || UNSUPPORTED_AGGREGATES.contains(&name)
         || WINDOW_FUNCTIONS.contains(&name)
+        || super::generate::is_generator(name)
         || name == "window"
+        || name == "session_window"
 }
 
 /// The function an unknown name most likely means: a synonym, or the closest name.
@@ -83,4 +85,5 @@ pub(crate) fn all_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|f| f.name)
         .chain(AGGREGATES.iter().copied())
+        .chain(["explode", "posexplode", "explode_outer", "posexplode_outer"])
 }

@@ -5,7 +5,9 @@
 mod aggregate_call;
 mod clauses;
 mod decode;
+mod dedup;
 mod expr;
+mod generate;
 mod group;
 mod known_names;
 mod operators;

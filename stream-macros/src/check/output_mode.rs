@@ -2,26 +2,38 @@
 //! watermark and the scan, and which output modes the query supports. One function per rule,
 //! each opening with the rule in words.
 
-use crate::plan::{Expr, ExprKind, FilterPhase, Mode, ModeRejection, SlotDef, SlotId};
+use crate::plan::{Expr, ExprKind, FilterPhase, Mode, ModeRejection, SlotDef, SlotId, Stage};
 
 use super::relation::Relation;
 
-/// Rule: Spark's optimizer pushes a deterministic filter that does not read the event-time
-/// column below `EventTimeWatermark`, so the watermark only sees rows that pass it; a filter
-/// written after the watermark that reads the event-time column stays above it. Of the filters
-/// that run before the watermark, those that compare a source column with a literal (or test
-/// it for null) also reach the file scan, so the rows they reject are not counted as input.
-pub(super) fn filter_phase(rel: &Relation, pred: &Expr, watermarks_before: usize) -> FilterPhase {
-    let watermark_slots: Vec<SlotId> = rel.watermarks[..watermarks_before]
-        .iter()
-        .map(|w| w.slot)
-        .collect();
-    if reads_any(rel, pred, &watermark_slots) {
-        FilterPhase::AfterWatermark
-    } else if scan_pushable(rel, pred) {
+/// Rule: Spark's optimizer pushes a deterministic filter down the plan until it meets a node it
+/// cannot pass: a watermark whose event-time column it reads (`EventTimeWatermark` lets through
+/// only filters that do not), a generator whose output it reads (`Generate`), a deduplication
+/// (never: it would change which row of a key is the first). The filter runs right after the
+/// latest such node written before it; one that passes them all runs first, and if it compares
+/// a source column with a literal (or tests it for null) it also reaches the file scan, so the
+/// rows it rejects are not counted as input.
+pub(super) fn filter_phase(rel: &Relation, pred: &Expr, stages_before: usize) -> FilterPhase {
+    for (i, stage) in rel.stages[..stages_before].iter().enumerate().rev() {
+        let blocks = match *stage {
+            Stage::Watermark(w) => reads_any(rel, pred, &[rel.watermarks[w].slot]),
+            Stage::Generate(g) => {
+                let generator = &rel.generators[g];
+                let produced: Vec<SlotId> = std::iter::once(generator.element)
+                    .chain(generator.position)
+                    .collect();
+                reads_any(rel, pred, &produced)
+            }
+            Stage::Dedup => true,
+        };
+        if blocks {
+            return FilterPhase::After(i);
+        }
+    }
+    if scan_pushable(rel, pred) {
         FilterPhase::Scan
     } else {
-        FilterPhase::BeforeWatermark
+        FilterPhase::Start
     }
 }
 
@@ -61,7 +73,8 @@ fn scan_pushable(rel: &Relation, e: &Expr) -> bool {
 
 /// The output-mode rules the query breaks (each a marker trait in the runtime that it then does
 /// not implement): append needs groups the watermark can finalise, complete an aggregation;
-/// sorting breaks "unsorted" (complete mode only), a limit "unlimited" (not in update mode).
+/// sorting breaks "unsorted" (complete mode only), a limit "unlimited" (not in update mode), a
+/// session window "without session window" (not in update mode).
 pub(super) fn broken_rules(rel: &Relation) -> Vec<ModeRejection> {
     let mut out = Vec::new();
     match &rel.aggregate {
@@ -77,14 +90,25 @@ pub(super) fn broken_rules(rel: &Relation) -> Vec<ModeRejection> {
     if rel.limit.is_some() {
         out.push(ModeRejection::LimitInUpdate);
     }
+    if rel
+        .aggregate
+        .as_ref()
+        .is_some_and(|a| a.session().is_some())
+    {
+        out.push(ModeRejection::SessionWindowInUpdate);
+    }
     out
 }
 
 /// Rules (Spark's `UnsupportedOperationChecker`):
 /// - append needs no aggregation, or an aggregation keyed by the watermarked event time (a
-///   window over it, or the column itself), since only then can a group be final;
+///   window or session window over it, or the column itself), since only then can a group be
+///   final;
 /// - complete needs an aggregation;
+/// - update cannot emit session windows;
 /// - sorting is allowed only in complete mode; a limit is not allowed in update mode.
+///
+/// A mode is rejected for the first rule it breaks, in this order.
 pub(super) fn rejected_modes(rel: &Relation) -> Vec<(Mode, ModeRejection)> {
     let mut out = Vec::new();
     let sorted = !rel.order_by.is_empty();
@@ -98,12 +122,23 @@ pub(super) fn rejected_modes(rel: &Relation) -> Vec<(Mode, ModeRejection)> {
         Some(_) => {}
         None => out.push((Mode::Complete, ModeRejection::CompleteWithoutAggregation)),
     }
+    if rel
+        .aggregate
+        .as_ref()
+        .is_some_and(|a| a.session().is_some())
+    {
+        out.push((Mode::Update, ModeRejection::SessionWindowInUpdate));
+    }
+    let update_rejected =
+        |out: &Vec<(Mode, ModeRejection)>| out.iter().any(|(m, _)| *m == Mode::Update);
     if sorted {
         if !out.iter().any(|(m, _)| *m == Mode::Append) {
             out.push((Mode::Append, ModeRejection::SortNotInComplete));
         }
-        out.push((Mode::Update, ModeRejection::SortNotInComplete));
-    } else if rel.limit.is_some() {
+        if !update_rejected(&out) {
+            out.push((Mode::Update, ModeRejection::SortNotInComplete));
+        }
+    } else if rel.limit.is_some() && !update_rejected(&out) {
         out.push((Mode::Update, ModeRejection::LimitInUpdate));
     }
     out
@@ -144,15 +179,15 @@ mod tests {
             [
                 // A source column against a literal reaches the scan.
                 ("(v Gt 1.0)".into(), Scan),
-                ("((v * 2.0) Gt 1.0)".into(), BeforeWatermark),
+                ("((v * 2.0) Gt 1.0)".into(), Start),
                 // On the event time but before the watermark clause: runs before it.
                 ("(ts Gt ts(1704067200000000))".into(), Scan),
                 // After the watermark clause, `and` is split and each part placed on its own.
                 ("(k Eq \"a\")".into(), Scan),
                 ("(nv is not null)".into(), Scan),
                 // Reads the event time (directly or through a computed column): stays above.
-                ("(ts Lt ts(1704153600000000))".into(), AfterWatermark),
-                ("(ts Gt ts(1704067200000000))".into(), AfterWatermark),
+                ("(ts Lt ts(1704153600000000))".into(), After(0)),
+                ("(ts Gt ts(1704067200000000))".into(), After(0)),
             ]
         );
     }
@@ -240,6 +275,75 @@ mod tests {
                 "watermark ts delay 10s; group by window(ts, 10s); aggregate n = count(); limit 3;"
             ),
             [(Update, LimitInUpdate)]
+        );
+    }
+
+    #[test]
+    fn session_windows_run_in_append_and_complete_mode_never_in_update() {
+        use Mode::*;
+        use ModeRejection::*;
+        assert_eq!(
+            rejected(
+                "watermark ts delay 10s; group by session_window(ts, 5s), k; aggregate n = count();"
+            ),
+            [(Update, SessionWindowInUpdate)]
+        );
+        // Without a watermark on the session's event time, no session is ever closed.
+        assert_eq!(
+            rejected("group by session_window(ts, 5s), k; aggregate n = count();"),
+            [
+                (Append, AppendAggregationWithoutWatermark),
+                (Update, SessionWindowInUpdate)
+            ]
+        );
+        // Update is refused for the session window first.
+        assert_eq!(
+            rejected(
+                "watermark ts delay 10s; group by session_window(ts, 5s), k; aggregate n = count(); limit 2;"
+            ),
+            [(Update, SessionWindowInUpdate)]
+        );
+        let p = plan(&format!(
+            "{SCHEMA} query Q from E {{ watermark ts delay 10s; group by k, session_window(ts, 5s); aggregate n = count(); }}"
+        ));
+        assert_eq!(p.aggregate.as_ref().unwrap().event_time_key, Some(1));
+        assert!(
+            p.broken_rules == [SessionWindowInUpdate],
+            "{:?}",
+            p.broken_rules
+        );
+        let names: Vec<&str> = p.outputs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["k", "session_window", "n"]);
+    }
+
+    #[test]
+    fn session_window_rules() {
+        let first_error = |body: &str| {
+            let e = crate::check::testing::errors(&format!("{SCHEMA} query Q from E {{ {body} }}"));
+            assert_eq!(e.len(), 1, "{e:?}");
+            e[0].lines().next().unwrap().to_string()
+        };
+        assert_eq!(
+            first_error("group by session_window(ts, 5s); aggregate n = count();"),
+            "Global aggregation with session window in streaming query is not supported."
+        );
+        assert_eq!(
+            first_error("group by session_window(ts, 0s), k; aggregate n = count();"),
+            "the session gap must be greater than zero"
+        );
+        assert_eq!(
+            first_error(
+                "group by window(ts, 10s), session_window(ts, 5s), k; aggregate n = count();"
+            ),
+            "Multiple time/session window expressions would result in a cartesian product of rows, therefore they are currently not supported."
+        );
+        assert_eq!(
+            first_error("group by session_window(k, 5s), v; aggregate n = count();"),
+            "`session_window` needs a TIMESTAMP column; `k` is STRING"
+        );
+        assert_eq!(
+            first_error("select s = session_window(ts, 5s);"),
+            "`session_window(...)` is only allowed as a `group by` key"
         );
     }
 

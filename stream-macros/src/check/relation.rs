@@ -6,8 +6,8 @@ use syn::Ident;
 use crate::diagnostics::{Errors, SpanRange};
 use crate::parse::{self};
 use crate::plan::{
-    Aggregate, Filter, InputSource, Limit, OrderKey, OutputColumn, PipelinePlan, Slot, SlotDef,
-    SlotId, SqlType, Watermark,
+    Aggregate, Dedup, Filter, Generator, InputSource, Limit, OrderKey, OutputColumn, PipelinePlan,
+    Slot, SlotDef, SlotId, SqlType, Stage, Watermark,
 };
 
 use super::{doc_attrs, output_mode};
@@ -26,9 +26,17 @@ pub(crate) struct Relation {
     pub(crate) input: InputSource,
     pub(crate) slots: Vec<Slot>,
     pub(crate) scope: Vec<Column>,
-    /// Pre-aggregation filters with the number of watermarks defined before each.
+    /// Pre-aggregation filters with the number of stages (watermarks, generators, the
+    /// deduplication) defined before each.
     pub(crate) filters: Vec<(crate::plan::Expr, usize)>,
     pub(crate) watermarks: Vec<Watermark>,
+    /// The row loop's watermarks, generators and deduplication, in clause order.
+    pub(crate) stages: Vec<Stage>,
+    pub(crate) generators: Vec<Generator>,
+    pub(crate) dedup: Option<Dedup>,
+    /// Whether the expressions being resolved are a `select` (or `with`) list, where a
+    /// generator may stand as a whole item; anywhere else a generator is an error.
+    pub(crate) in_projection: bool,
     pub(crate) aggregate: Option<Aggregate>,
     pub(crate) post_filters: Vec<crate::plan::Expr>,
     pub(crate) order_by: Vec<OrderKey>,
@@ -63,6 +71,10 @@ impl Relation {
             scope: Vec::new(),
             filters: Vec::new(),
             watermarks: Vec::new(),
+            stages: Vec::new(),
+            generators: Vec::new(),
+            dedup: None,
+            in_projection: false,
             aggregate: None,
             post_filters: Vec::new(),
             order_by: Vec::new(),
@@ -140,8 +152,8 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
     let filters = rel
         .filters
         .iter()
-        .map(|(pred, watermarks_before)| Filter {
-            phase: output_mode::filter_phase(&rel, pred, *watermarks_before),
+        .map(|(pred, stages_before)| Filter {
+            phase: output_mode::filter_phase(&rel, pred, *stages_before),
             pred: pred.clone(),
         })
         .collect();
@@ -162,6 +174,9 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         slots: rel.slots,
         filters,
         watermarks: rel.watermarks,
+        stages: rel.stages,
+        generators: rel.generators,
+        dedup: rel.dedup,
         aggregate: rel.aggregate,
         post_filters: rel.post_filters,
         outputs,

@@ -7,11 +7,12 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use super::expr::{Code, ExprGen};
+use super::emit::emit;
+use super::expr::ExprGen;
 use super::group_values::{acc_field, case_values, key_field};
 use super::paths::rt;
-use super::prefix::{Body, Prefix, output_row};
-use super::rust_type::{rust_owned_type, rust_view_type};
+use super::prefix::{Body, Prefix};
+use super::rust_type::rust_view_type;
 use crate::plan::{AggFunc, Aggregate, KeyRepr, PipelinePlan, SqlType, Ty};
 
 /// Rust type of a key field, and of its borrowed counterpart in the lookup key.
@@ -26,6 +27,7 @@ fn key_types(repr: &KeyRepr, ty: SqlType, plan: &PipelinePlan) -> (TokenStream, 
     };
     match repr {
         KeyRepr::Window { .. } => (quote!(i64), quote!(i64)),
+        KeyRepr::Session { .. } => unreachable!("a session is not part of the state's key"),
         KeyRepr::CaseIndex { .. } => (quote!(u8), quote!(u8)),
         KeyRepr::ConcatInt { inner, .. } => {
             let inner_ty = plan.slot(*inner).ty;
@@ -87,10 +89,10 @@ fn accumulator_type(acc: &crate::plan::Accumulator) -> TokenStream {
 /// The names of the generated state types of a query.
 pub(crate) struct StateTypes {
     pub(crate) key: Ident,
-    key_ref: Ident,
+    pub(crate) key_ref: Ident,
     pub(crate) acc: Ident,
     /// Whether lookups go through the borrowed key (string or array parts).
-    needs_ref: bool,
+    pub(crate) needs_ref: bool,
 }
 
 impl StateTypes {
@@ -109,8 +111,16 @@ impl StateTypes {
     }
 }
 
+/// The keys the state is keyed by: every group key but a session window (a key's sessions are
+/// its value).
+pub(super) fn state_keys(agg: &Aggregate) -> impl Iterator<Item = &crate::plan::GroupKey> {
+    agg.keys
+        .iter()
+        .filter(|k| !matches!(k.repr, KeyRepr::Session { .. }))
+}
+
 /// The key struct (and its borrowed form) and the accumulator struct.
-fn state_types(plan: &PipelinePlan, agg: &Aggregate, t: &StateTypes) -> TokenStream {
+pub(super) fn state_types(plan: &PipelinePlan, agg: &Aggregate, t: &StateTypes) -> TokenStream {
     let rt = rt();
     let name = &plan.name;
     let StateTypes {
@@ -119,9 +129,7 @@ fn state_types(plan: &PipelinePlan, agg: &Aggregate, t: &StateTypes) -> TokenStr
         acc: acc_name,
         needs_ref,
     } = t;
-    let key_fields: Vec<(Ident, TokenStream, TokenStream)> = agg
-        .keys
-        .iter()
+    let key_fields: Vec<(Ident, TokenStream, TokenStream)> = state_keys(agg)
         .map(|k| {
             let (owned, view) = key_types(&k.repr, k.ty, plan);
             (key_field(&k.name), owned, view)
@@ -136,7 +144,7 @@ fn state_types(plan: &PipelinePlan, agg: &Aggregate, t: &StateTypes) -> TokenStr
         quote!(::core::marker::Copy,)
     };
     let key_ref_types = if *needs_ref {
-        let to_owned = agg.keys.iter().map(|k| {
+        let to_owned = state_keys(agg).map(|k| {
             let f = key_field(&k.name);
             match (&k.repr, k.ty.ty, k.ty.nullable) {
                 (KeyRepr::Direct { .. }, Ty::Str, false) => {
@@ -152,7 +160,7 @@ fn state_types(plan: &PipelinePlan, agg: &Aggregate, t: &StateTypes) -> TokenStr
                 _ => quote!(#f: r.#f),
             }
         });
-        let eqs = agg.keys.iter().map(|k| {
+        let eqs = state_keys(agg).map(|k| {
             let f = key_field(&k.name);
             match (&k.repr, k.ty.ty, k.ty.nullable) {
                 (KeyRepr::Direct { .. }, Ty::Str | Ty::StrArray, true) => {
@@ -222,9 +230,9 @@ fn state_types(plan: &PipelinePlan, agg: &Aggregate, t: &StateTypes) -> TokenStr
     }
 }
 
-/// The body of the row loop after the prefix: the key, the lateness check, the group lookup
-/// and the accumulator updates (per window, for sliding windows).
-fn feed_groups(
+/// The body of the row loop after the prefix: the key, the lateness check, the group (or
+/// session) lookup and the accumulator updates (per window, for sliding windows).
+pub(super) fn feed_groups(
     plan: &PipelinePlan,
     agg: &Aggregate,
     t: &StateTypes,
@@ -247,8 +255,19 @@ fn feed_groups(
     }
     let mut key_values: Vec<TokenStream> = Vec::new();
     let mut window: Option<(TokenStream, i64, i64)> = None;
+    let mut session: Option<(TokenStream, i64)> = None;
     for k in &agg.keys {
         let value = match &k.repr {
+            KeyRepr::Session { ts, gap } => {
+                body.materialize(*ts);
+                let local = g.slot_ident(*ts);
+                if plan.slot(*ts).ty.nullable {
+                    // Spark filters out rows whose event time is null before sessionizing.
+                    body.push(quote!(let ::core::option::Option::Some(#local) = #local else { continue; };));
+                }
+                session = Some((quote!(#local.as_micros()), *gap));
+                continue;
+            }
             KeyRepr::Window { ts, size, slide } => {
                 body.materialize(*ts);
                 let local = g.slot_ident(*ts);
@@ -360,8 +379,8 @@ fn feed_groups(
     });
     let updates = quote!(#(#updates)*);
     let upsert = |window_start: TokenStream| -> TokenStream {
-        let kf_idents = agg.keys.iter().map(|k| key_field(&k.name));
-        let values = key_values.iter().zip(&agg.keys).map(|(v, k)| {
+        let kf_idents = state_keys(agg).map(|k| key_field(&k.name));
+        let values = key_values.iter().zip(state_keys(agg)).map(|(v, k)| {
             let v = if v.to_string() == "__window_start" {
                 window_start.clone()
             } else {
@@ -371,19 +390,47 @@ fn feed_groups(
             let span = k.span.generated();
             quote_spanned!(span=> #v)
         });
+        // A session: the row's event time places it among its key's sessions.
+        let (lookup, lookup_ref, at) = match &session {
+            Some(_) => (
+                quote!(session),
+                quote!(session_ref),
+                quote!(, __session_start),
+            ),
+            None => (quote!(group), quote!(group_ref), quote!()),
+        };
+        let fallible = if session.is_some() {
+            quote!(?)
+        } else {
+            quote!()
+        };
         if *needs_ref {
             quote! {
                 let __key = #key_ref_name { #(#kf_idents: #values,)* };
-                let __acc = __groups.group_ref(&__key);
+                let __acc = __groups.#lookup_ref(&__key #at) #fallible;
                 #updates
             }
         } else {
             quote! {
-                let __acc = __groups.group(#key_name { #(#kf_idents: #values,)* });
+                let __acc = __groups.#lookup(#key_name { #(#kf_idents: #values,)* } #at) #fallible;
                 #updates
             }
         }
     };
+    if let Some((ts, gap)) = &session {
+        // Late when the row's own session ends at or before the previous watermark.
+        let late = if matches!(event_key, Some(KeyRepr::Session { .. })) {
+            quote!(if __groups.is_late(__session_start + #gap) { continue; })
+        } else {
+            quote!()
+        };
+        let u = upsert(quote!());
+        return quote! {
+            let __session_start = #ts;
+            #late
+            #u
+        };
+    }
     if global {
         return upsert(quote!());
     }
@@ -439,85 +486,6 @@ fn final_at(agg: &Aggregate, key_name: &Ident) -> TokenStream {
     }
 }
 
-/// `emit` and `compare`: a group as an output row (after the filters that follow the
-/// aggregation), with the values it is sorted by.
-fn emit(
-    plan: &PipelinePlan,
-    g: &ExprGen<'_>,
-    t: &StateTypes,
-    row_name: &Ident,
-) -> (TokenStream, TokenStream) {
-    let rt = rt();
-    let StateTypes {
-        key: key_name,
-        acc: acc_name,
-        ..
-    } = t;
-    let mut emit = Body::new(
-        g,
-        quote!(return ::core::result::Result::Ok(::core::option::Option::None);),
-    );
-    for f in &plan.post_filters {
-        emit.filter(f);
-    }
-    let sort_keys: Vec<Code> = plan
-        .order_by
-        .iter()
-        .map(|o| {
-            emit.materialize_expr(&o.expr);
-            g.expr(&o.expr)
-        })
-        .collect();
-    let row = output_row(&mut emit, row_name);
-    let emit_stmts = emit.ts;
-    // The row moves the owned locals it uses, and a sort key may be one of them (`order by
-    // label` of a computed string): the keys are taken first, owned ones cloned.
-    let sort_values: Vec<TokenStream> = sort_keys
-        .iter()
-        .map(|c| {
-            let value = g.conform(c, c.ty, true);
-            if c.owned && !c.ty.ty.is_copy() {
-                quote!(::core::clone::Clone::clone(&#value))
-            } else {
-                value
-            }
-        })
-        .collect();
-    let sort_types: Vec<TokenStream> = sort_keys.iter().map(|c| rust_owned_type(c.ty)).collect();
-    let comparators = plan.order_by.iter().enumerate().map(|(i, o)| {
-        let i = syn::Index::from(i);
-        let desc = o.descending;
-        let nulls_first = o.nulls_first;
-        let span = o.span.generated();
-        quote_spanned!(span=> .then_with(|| #rt::functions::order_by(&__a.#i, &__b.#i, #desc, #nulls_first)))
-    });
-    let compare = if plan.order_by.is_empty() {
-        quote!()
-    } else {
-        quote! {
-            const SORTED: bool = true;
-
-            fn compare(__a: &Self::SortKey, __b: &Self::SortKey) -> ::core::cmp::Ordering {
-                ::core::cmp::Ordering::Equal #(#comparators)*
-            }
-        }
-    };
-    let emit_fn = quote! {
-        type SortKey = (#(#sort_types,)*);
-
-        fn emit(
-            __key: &#key_name,
-            __acc: &#acc_name,
-            __ctx: &#rt::BatchContext,
-        ) -> ::core::result::Result<::core::option::Option<(#row_name, Self::SortKey)>, #rt::Error> {
-            #emit_stmts
-            let __sort = (#(#sort_values,)*);
-            ::core::result::Result::Ok(::core::option::Option::Some((#row, __sort)))
-        }
-    };
-    (emit_fn, compare)
-}
-
 /// The state types and the `AggregateQuery` impl of an aggregation.
 pub(crate) fn aggregate_query(
     plan: &PipelinePlan,
@@ -538,7 +506,8 @@ pub(crate) fn aggregate_query(
         ..
     } = prefix;
     let tail = feed_groups(plan, agg, &t, &mut body);
-    let row_loop = body.ts;
+    body.push(tail);
+    let row_loop = body.finish();
     let (key_name, acc_name) = (&t.key, &t.acc);
     let global_key = if agg.keys.is_empty() {
         quote! {
@@ -581,7 +550,6 @@ pub(crate) fn aggregate_query(
                 #before
                 for __row in __input {
                     #row_loop
-                    #tail
                 }
                 #after
                 ::core::result::Result::Ok(())

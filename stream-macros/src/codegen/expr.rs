@@ -95,7 +95,8 @@ impl<'p> ExprGen<'p> {
                 matches!(agg.keys[*k].repr, KeyRepr::ConcatInt { .. })
             }
             SlotDef::Agg(_) => true,
-            SlotDef::WindowKey | SlotDef::Decode(_) => false,
+            // Generated elements borrow from the row or the array they come from.
+            SlotDef::WindowKey | SlotDef::Decode(_) | SlotDef::Generated => false,
             // Decoded values are owned (`Option<String>`, ...).
             SlotDef::Decoded { .. } => !slot.ty.ty.is_copy(),
         };

@@ -30,6 +30,12 @@ impl ExprGen<'_> {
                     owned: false,
                 }
             }
+            // The session's window is given to `emit` beside the key.
+            KeyRepr::Session { .. } => Code {
+                ts: quote!(__session),
+                ty,
+                owned: false,
+            },
             KeyRepr::Direct { .. } => {
                 let ts = match (ty.ty, ty.nullable) {
                     (Ty::Double, false) => quote!(f64::from_bits(__key.#field)),

@@ -3,13 +3,17 @@
 
 mod aggregate;
 mod decode;
+mod dedup;
+mod emit;
 pub(crate) mod expr;
+mod generate;
 mod group_values;
 pub(crate) mod paths;
 mod pipeline;
 mod prefix;
 mod row;
 pub(crate) mod rust_type;
+mod session;
 mod stateless;
 mod stub;
 

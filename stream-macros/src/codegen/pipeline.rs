@@ -1,7 +1,8 @@
 //! One pipeline: its row struct, its struct and its `Pipeline` impl — the row loop itself for a
-//! query without aggregation ([`super::stateless`]), a delegation to the runtime's aggregation
-//! operator for one with ([`super::aggregate`]) — and the marker traits of the output modes it
-//! supports.
+//! query without aggregation ([`super::stateless`], with the runtime's deduplication state when
+//! it drops duplicates), a delegation to the runtime's aggregation or session-window operator
+//! for one with ([`super::aggregate`], [`super::session`]) — and the marker traits of the output
+//! modes it supports.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -11,8 +12,9 @@ use super::expr::ExprGen;
 use super::paths::rt;
 use super::prefix::prefix;
 use super::row::{RowField, row_struct};
+use super::session::session_query;
 use super::stateless::{Stateless, stateless};
-use crate::plan::{Mode, ModeRejection, PipelinePlan};
+use crate::plan::{DedupExpiry, Mode, ModeRejection, PipelinePlan};
 
 fn mode_tokens(mode: Mode) -> TokenStream {
     let rt = rt();
@@ -32,6 +34,7 @@ fn rejection_tokens(r: ModeRejection) -> TokenStream {
         ModeRejection::CompleteWithoutAggregation => quote!(#rt::COMPLETE_WITHOUT_AGGREGATION),
         ModeRejection::SortNotInComplete => quote!(#rt::SORT_NOT_IN_COMPLETE),
         ModeRejection::LimitInUpdate => quote!(#rt::LIMIT_IN_UPDATE),
+        ModeRejection::SessionWindowInUpdate => quote!(#rt::SESSION_WINDOW_IN_UPDATE),
     }
 }
 
@@ -42,6 +45,7 @@ pub(super) fn rule_trait(r: ModeRejection) -> TokenStream {
         ModeRejection::CompleteWithoutAggregation => quote!(Aggregates),
         ModeRejection::SortNotInComplete => quote!(Unsorted),
         ModeRejection::LimitInUpdate => quote!(Unlimited),
+        ModeRejection::SessionWindowInUpdate => quote!(WithoutSessionWindow),
     }
 }
 
@@ -128,22 +132,44 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
     // --- the state and the batch hooks ---------------------------------------------------------
     let (kind, fields, init, items, methods) = match &plan.aggregate {
         None => {
-            let kind = if plan.limit.is_some() {
-                quote!(#rt::PipelineKind::Limit)
-            } else {
-                quote!(#rt::PipelineKind::Stateless)
+            let kind = match (&plan.dedup, plan.limit) {
+                (Some(dedup), _) => {
+                    let within_watermark = dedup.within_watermark;
+                    let watermarked = dedup.watermarked;
+                    let evicts = dedup.expiry != DedupExpiry::Never;
+                    quote!(#rt::PipelineKind::Deduplication {
+                        within_watermark: #within_watermark,
+                        watermarked: #watermarked,
+                        evicts_on_watermark: #evicts,
+                    })
+                }
+                (None, Some(_)) => quote!(#rt::PipelineKind::Limit),
+                (None, None) => quote!(#rt::PipelineKind::Stateless),
             };
             let Stateless {
                 fields,
                 init,
-                items,
                 methods,
+                items,
             } = stateless(plan, prefix, &row_name);
             (kind, fields, init, items, methods)
         }
         Some(agg) => {
             let evicts = agg.event_time_key.is_some();
-            let items = aggregate_query(plan, &g, prefix, &row_name);
+            let session = agg.session().is_some();
+            let (items, kind, operator) = if session {
+                (
+                    session_query(plan, &g, prefix, &row_name),
+                    quote!(#rt::PipelineKind::SessionWindow { evicts_on_watermark: #evicts }),
+                    quote!(#rt::SessionAggregation<#name>),
+                )
+            } else {
+                (
+                    aggregate_query(plan, &g, prefix, &row_name),
+                    quote!(#rt::PipelineKind::Aggregation { evicts_on_watermark: #evicts }),
+                    quote!(#rt::Aggregation<#name>),
+                )
+            };
             let methods = quote! {
                 #[inline]
                 fn process(
@@ -164,6 +190,29 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                     self.op.finish_batch(__ctx, __out)
                 }
 
+                fn state_rows(&self) -> usize {
+                    self.op.state_rows()
+                }
+
+                fn state_bytes(&self) -> usize {
+                    self.op.state_bytes()
+                }
+
+                fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
+                    self.op.snapshot()
+                }
+
+                fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
+                    self.op.restore(bytes)
+                }
+            };
+            // The aggregation runs as map tasks, an exchange and reduce workers over state
+            // partitions; session windows keep their state whole and take the trait's serial
+            // defaults (see docs/parallelism.md).
+            let partitioned = if session {
+                quote!()
+            } else {
+                quote! {
                 fn run_batch(
                     &mut self,
                     __input: #rt::BatchInput<#input_ty>,
@@ -192,25 +241,12 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                     self.op.restore_partitions(__parts)
                 }
 
-                fn state_rows(&self) -> usize {
-                    self.op.state_rows()
-                }
-
-                fn state_bytes(&self) -> usize {
-                    self.op.state_bytes()
-                }
-
-                fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
-                    self.op.snapshot()
-                }
-
-                fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
-                    self.op.restore(bytes)
                 }
             };
+            let methods = quote!(#methods #partitioned);
             (
-                quote!(#rt::PipelineKind::Aggregation { evicts_on_watermark: #evicts }),
-                quote!(op: #rt::Aggregation<#name>,),
+                kind,
+                quote!(op: #operator,),
                 quote!(op: ::core::default::Default::default(),),
                 items,
                 methods,

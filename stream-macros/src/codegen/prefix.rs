@@ -1,21 +1,27 @@
 //! The fused stateless prefix: the statements that compute, per input row, every column the
 //! query needs (each at most once, dependencies first), run its filters as early as their inputs
-//! allow, and record the watermark's event-time statistics.
+//! allow, record the watermark's event-time statistics, turn a row into one row per element
+//! where a generator explodes an array (a loop nested in the row loop), and drop the rows a
+//! deduplication rejects.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use super::expr::ExprGen;
 use super::paths::rt;
-use crate::plan::{Expr, FilterPhase, KeyRepr, SlotDef, SlotId, Ty};
+use crate::plan::{Expr, FilterPhase, KeyRepr, SlotDef, SlotId, Stage, Ty};
 
 /// Statement builder that computes each slot at most once, dependencies first.
 pub(crate) struct Body<'g, 'p> {
     pub(crate) g: &'g ExprGen<'p>,
     done: Vec<bool>,
+    /// The statements of the innermost loop so far.
     pub(crate) ts: TokenStream,
     /// What a rejected row does: `continue` in the row loop, `return Ok(None)` when emitting.
     reject: TokenStream,
+    /// The loops generators opened, outermost first: the statements before each, and its
+    /// header. Everything after a loop's header is inside it, up to the end of the body.
+    loops: Vec<(TokenStream, TokenStream)>,
 }
 
 impl<'g, 'p> Body<'g, 'p> {
@@ -25,7 +31,34 @@ impl<'g, 'p> Body<'g, 'p> {
             done: vec![false; g.plan.slots.len()],
             ts: TokenStream::new(),
             reject,
+            loops: Vec::new(),
         }
+    }
+
+    /// Opens a loop (`for ... in ...`, without its block): the statements that follow run once
+    /// per iteration, and a rejected row moves on to the loop's next element.
+    pub(crate) fn open_loop(&mut self, header: TokenStream) {
+        let before = std::mem::take(&mut self.ts);
+        self.loops.push((before, header));
+    }
+
+    /// What a rejected row does here.
+    pub(crate) fn reject(&self) -> &TokenStream {
+        &self.reject
+    }
+
+    /// Marks a slot bound by a statement of the caller (a generator's element).
+    pub(crate) fn bound(&mut self, id: SlotId) {
+        self.done[id.0] = true;
+    }
+
+    /// The statements, with the loops closed around what follows them.
+    pub(crate) fn finish(self) -> TokenStream {
+        let mut inner = self.ts;
+        for (before, header) in self.loops.into_iter().rev() {
+            inner = quote!(#before #header { #inner });
+        }
+        inner
     }
 
     /// Binds the local of slot `id` (and of the slots it reads), unless already bound.
@@ -64,13 +97,16 @@ impl<'g, 'p> Body<'g, 'p> {
                 let index = agg
                     .keys
                     .iter()
-                    .position(|k| matches!(k.repr, KeyRepr::Window { .. }))
+                    .position(|k| {
+                        matches!(k.repr, KeyRepr::Window { .. } | KeyRepr::Session { .. })
+                    })
                     .expect("window key");
                 self.g.key_value(index).ts
             }
             SlotDef::Agg(a) => self.g.accumulator_value(*a, slot.ty).ts,
             SlotDef::Decoded { record, index } => super::decode::decoded(*record, *index, slot.ty),
             SlotDef::Decode(_) => unreachable!("handled above"),
+            SlotDef::Generated => unreachable!("bound by its generator's loop"),
         };
         self.ts.extend(quote!(let #local = #value;));
     }
@@ -131,10 +167,11 @@ pub(crate) fn output_row(body: &mut Body<'_, '_>, row_name: &Ident) -> TokenStre
 
 /// The prefix of the row loop and what surrounds the loop.
 pub(crate) struct Prefix<'g, 'p> {
-    /// The per-row statements so far (filters, watermark observations); the caller appends
-    /// what the row feeds (an output row, a group).
+    /// The per-row statements so far (filters, watermark observations, generator loops, the
+    /// deduplication); the caller appends what the row feeds (an output row, a group), then
+    /// closes the loops with [`Body::finish`].
     pub(crate) body: Body<'g, 'p>,
-    /// Before the loop: the event-time statistics and scan counters.
+    /// Before the loop: the event-time statistics, scan counters, the deduplication's view.
     pub(crate) before: TokenStream,
     /// After the loop: report them to the batch context.
     pub(crate) after: TokenStream,
@@ -142,9 +179,9 @@ pub(crate) struct Prefix<'g, 'p> {
     pub(crate) has_scan_filters: bool,
 }
 
-/// The filters and watermark observations of the prefix, in Spark's order: scan filters, the
-/// filters Spark pushes below the watermark, the watermark's event-time statistics, then the
-/// filters that read the event time after the watermark.
+/// The filters and stages of the prefix, in Spark's order: scan filters, the filters Spark
+/// pushes below every stage, then each stage — a watermark's event-time statistics, a
+/// generator's loop, the deduplication — followed by the filters it stops.
 pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
     let rt = rt();
     let plan = g.plan;
@@ -157,23 +194,18 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
     if has_scan_filters {
         body.push(quote!(__scanned += 1;));
     }
-    for f in in_phase(FilterPhase::BeforeWatermark) {
+    for f in in_phase(FilterPhase::Start) {
         body.filter(&f.pred);
     }
-    for (i, w) in plan.watermarks.iter().enumerate() {
-        body.materialize(w.slot);
-        let local = g.slot_ident(w.slot);
-        let stats = format_ident!("__event_time_{}", i);
-        // Spanned at the watermark clause's column.
-        let span = w.span.generated();
-        if plan.slot(w.slot).ty.nullable {
-            body.push(quote_spanned!(span=> if let ::core::option::Option::Some(__t) = #local { #stats.observe(__t.as_micros()); }));
-        } else {
-            body.push(quote_spanned!(span=> #stats.observe(#local.as_micros());));
+    for (i, stage) in plan.stages.iter().enumerate() {
+        match *stage {
+            Stage::Watermark(w) => observe_watermark(&mut body, w),
+            Stage::Generate(n) => super::generate::open(&mut body, n),
+            Stage::Dedup => super::dedup::check(&mut body),
         }
-    }
-    for f in in_phase(FilterPhase::AfterWatermark) {
-        body.filter(&f.pred);
+        for f in in_phase(FilterPhase::After(i)) {
+            body.filter(&f.pred);
+        }
     }
     let stats: Vec<Ident> = (0..plan.watermarks.len())
         .map(|i| format_ident!("__event_time_{}", i))
@@ -187,16 +219,44 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
     } else {
         (quote!(), quote!())
     };
+    let (dedup_decl, dedup_report) = if plan.dedup.is_some() {
+        (
+            quote!(let mut __dedup = self.dedup.batch(__ctx);),
+            quote!(__dedup.report(__ctx);),
+        )
+    } else {
+        (quote!(), quote!())
+    };
     Prefix {
         body,
         before: quote! {
             #(let mut #stats = #rt::EventTimeStats::default();)*
             #scanned_decl
+            #dedup_decl
         },
+        // The statistics are handed over by copy: a local whose address is never taken stays
+        // in registers through the loop.
         after: quote! {
-            #(__ctx.observe_event_times(#indexes, &#stats);)*
+            #(__ctx.observe_event_times(#indexes, &{ #stats });)*
             #scanned_report
+            #dedup_report
         },
         has_scan_filters,
+    }
+}
+
+/// Watermark `w` records the row's event time (a null event time is not recorded).
+fn observe_watermark(body: &mut Body<'_, '_>, w: usize) {
+    let g = body.g;
+    let watermark = &g.plan.watermarks[w];
+    body.materialize(watermark.slot);
+    let local = g.slot_ident(watermark.slot);
+    let stats = format_ident!("__event_time_{}", w);
+    // Spanned at the watermark clause's column.
+    let span = watermark.span.generated();
+    if g.plan.slot(watermark.slot).ty.nullable {
+        body.push(quote_spanned!(span=> if let ::core::option::Option::Some(__t) = #local { #stats.observe(__t.as_micros()); }));
+    } else {
+        body.push(quote_spanned!(span=> #stats.observe(#local.as_micros());));
     }
 }

@@ -1,22 +1,27 @@
 //! A query without aggregation: one loop that runs the fused prefix and pushes each row that
 //! passes as an output row (the runtime's `StatelessQuery::map`, run on every input partition
-//! by `run_stateless`), and, for a global `limit`, the runtime's limit state.
+//! by `run_stateless`); the runtime's state of a `drop duplicates` (the keys seen) and of a
+//! global `limit` (the rows emitted).
+//!
+//! A deduplication is one state over every key, so its query runs its partitions in order on
+//! one thread (the `Pipeline` trait's default `run_batch`); see docs/parallelism.md.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 
+use super::dedup::{DedupTypes, dedup_types};
 use super::paths::rt;
 use super::prefix::{Prefix, output_row};
 use crate::plan::PipelinePlan;
 
-/// The pieces of a stateless pipeline: its struct fields and initialisers, the items beside it
-/// (its `StatelessQuery` impl: the row loop) and the items of its `Pipeline` impl after the
-/// associated types.
+/// The pieces of a stateless pipeline: its struct fields and initialisers, the items of its
+/// `Pipeline` impl after the associated types, and the items beside it (its `StatelessQuery`
+/// impl, or a deduplication's key types).
 pub(crate) struct Stateless {
     pub(crate) fields: TokenStream,
     pub(crate) init: TokenStream,
-    pub(crate) items: TokenStream,
     pub(crate) methods: TokenStream,
+    pub(crate) items: TokenStream,
 }
 
 pub(crate) fn stateless(
@@ -34,18 +39,43 @@ pub(crate) fn stateless(
         ..
     } = prefix;
     let row = output_row(&mut body, row_name);
-    let row_loop = body.ts;
+    body.push(quote!(__out.push(#row);));
+    let row_loop = body.finish();
     // Without filters every input row gives one output row: size the output once. With
-    // filters, reserving for every input row would over-allocate (and fault in pages never
-    // used), so the vector grows as rows pass.
-    let reserve = if plan.filters.is_empty() && plan.limit.is_none() {
+    // filters (or a generator, or a deduplication), reserving for every input row would
+    // over-allocate (and fault in pages never used), so the vector grows as rows pass.
+    let one_to_one = plan.filters.is_empty() && plan.generators.is_empty() && plan.dedup.is_none();
+    let reserve = if one_to_one && plan.limit.is_none() {
         quote!(__out.reserve(__input.len());)
     } else {
         quote!()
     };
-    // Rows past a limit's room are not computed (Spark's local limit); without a limit there
-    // is nothing to check.
-    let (start, limit_check, room_arg) = if plan.limit.is_some() {
+    // The deduplication's row loop: `process`, run on the partitions in order. A `limit` after
+    // it does not stop the loop: Spark's streaming local limit consumes its whole input, so
+    // the keys of the rows it does not emit are remembered all the same.
+    let dedup_process = |limit_apply: TokenStream| {
+        quote! {
+            fn process(
+                &mut self,
+                __input: &[#input_ty],
+                __ctx: &mut #rt::BatchContext,
+                __out: &mut ::std::vec::Vec<#row_name>,
+            ) -> ::core::result::Result<(), #rt::Error> {
+                #before
+                let __start = __out.len();
+                for __row in __input {
+                    #row_loop
+                }
+                #limit_apply
+                let _ = __start;
+                #after
+                ::core::result::Result::Ok(())
+            }
+        }
+    };
+    // Without a deduplication the row loop is the runtime's `StatelessQuery::map`, run on every
+    // input partition. Rows past a limit's room are not computed (Spark's local limit).
+    let (map_start, map_check, room_arg) = if plan.limit.is_some() {
         (
             quote!(let __start = __out.len();),
             quote!(if __out.len() - __start >= __room {
@@ -71,11 +101,10 @@ pub(crate) fn stateless(
             ) -> ::core::result::Result<(), #rt::Error> {
                 #before
                 #reserve
-                #start
+                #map_start
                 for __row in __input {
-                    #limit_check
+                    #map_check
                     #row_loop
-                    __out.push(#row);
                 }
                 #after
                 ::core::result::Result::Ok(())
@@ -99,8 +128,8 @@ pub(crate) fn stateless(
             __exec: &#rt::Executor,
         ) -> ::core::result::Result<u64, #rt::Error>
     };
-    match plan.limit {
-        None => Stateless {
+    match (plan.dedup.is_some(), plan.limit) {
+        (false, None) => Stateless {
             fields: quote!(),
             init: quote!(),
             items: map,
@@ -115,7 +144,7 @@ pub(crate) fn stateless(
                 }
             },
         },
-        Some(limit) => {
+        (false, Some(limit)) => {
             let (n, span) = (limit.rows, limit.span.generated());
             Stateless {
                 fields: quote!(limit: #rt::GlobalLimit,),
@@ -151,6 +180,72 @@ pub(crate) fn stateless(
                         self.limit.restore(bytes)
                     }
                 },
+            }
+        }
+        (true, limit) => {
+            let types = DedupTypes::of(plan);
+            let items = dedup_types(plan, &types);
+            let entry = &types.entry;
+            let (methods, limit_field, limit_init) = match limit {
+                Some(limit) => {
+                    let (n, span) = (limit.rows, limit.span.generated());
+                    (
+                        dedup_process(quote!(self.limit.apply(__out, __start);)),
+                        quote!(limit: #rt::GlobalLimit,),
+                        quote_spanned!(span=> limit: #rt::GlobalLimit::new(#n),),
+                    )
+                }
+                None => (dedup_process(quote!()), quote!(), quote!()),
+            };
+            // A `limit` after the deduplication: both states in one snapshot.
+            let (snapshot, restore) = if limit.is_some() {
+                (
+                    quote!(#rt::encode_parts(&[self.dedup.snapshot()?, self.limit.snapshot()?])),
+                    quote! {
+                        let __parts = #rt::decode_parts(bytes, 2)?;
+                        self.dedup.restore(&__parts[0])?;
+                        self.limit.restore(&__parts[1])
+                    },
+                )
+            } else {
+                (
+                    quote!(self.dedup.snapshot()),
+                    quote!(self.dedup.restore(bytes)),
+                )
+            };
+            Stateless {
+                fields: quote!(dedup: #rt::Deduplication<#entry>, #limit_field),
+                init: quote!(dedup: ::core::default::Default::default(), #limit_init),
+                methods: quote! {
+                    #methods
+
+                    fn finish_batch(
+                        &mut self,
+                        __ctx: &mut #rt::BatchContext,
+                        __out: &mut ::std::vec::Vec<#row_name>,
+                    ) -> ::core::result::Result<(), #rt::Error> {
+                        let _ = __out;
+                        self.dedup.finish_batch(__ctx);
+                        ::core::result::Result::Ok(())
+                    }
+
+                    fn state_rows(&self) -> usize {
+                        self.dedup.state_rows()
+                    }
+
+                    fn state_bytes(&self) -> usize {
+                        self.dedup.state_bytes()
+                    }
+
+                    fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
+                        #snapshot
+                    }
+
+                    fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
+                        #restore
+                    }
+                },
+                items,
             }
         }
     }

@@ -20,7 +20,7 @@ use crate::codegen::expr::{Code, ExprGen};
 use crate::diagnostics::{Errors, SpanRange};
 use crate::plan::{Expr, ExprKind, Literal, SqlType, Ty};
 
-pub(crate) use string::CONCAT;
+pub(crate) use string::{CONCAT, SPLIT};
 
 /// A scalar function's entry in the library.
 pub(crate) struct FunctionSpec {

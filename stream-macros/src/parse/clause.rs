@@ -102,6 +102,9 @@ pub(super) fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
         ensure_end(input, "limit")?;
         return Ok(Clause::Limit { kw, n });
     }
+    if input.peek(kw::drop) && input.peek2(kw::duplicates) && is_drop_duplicates(input) {
+        return parse_drop_duplicates(input);
+    }
     if input.peek(kw::drop) {
         let kw = input.parse::<kw::drop>()?.span;
         let columns = Punctuated::<Ident, Token![,]>::parse_separated_nonempty(input)?;
@@ -135,16 +138,71 @@ pub(super) fn parse_clause(input: ParseStream<'_>) -> syn::Result<Clause> {
             "from_json" | "from_csv" => {
                 "; write `parse <payload> as json <Schema>;` (or `as csv`)".to_string()
             }
+            "dropDuplicates" | "drop_duplicates" | "dropDuplicatesWithinWatermark" | "distinct" => {
+                "; write `drop duplicates (<columns>);` (or `drop duplicates within watermark (<columns>);`)".to_string()
+            }
             _ => did_you_mean(&w, CLAUSES),
         };
         return Err(syn::Error::new(
             word.span(),
             format!(
-                "unknown clause `{w}`{hint}\n= note: a clause is one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename, parse"
+                "unknown clause `{w}`{hint}\n= note: a clause is one of: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, drop duplicates, rename, parse"
             ),
         ));
     }
     Err(input.error("expected a clause: select, with, where, filter, watermark, group by, aggregate, order by, limit, drop, rename or parse"))
+}
+
+/// Whether `drop duplicates ...` is the deduplication clause rather than `drop` of a column
+/// named `duplicates` (`drop duplicates, other;`): it is when `duplicates` ends the clause or is
+/// followed by `within` or a parenthesised column list. (`drop r#duplicates;` drops a column of
+/// that name.)
+fn is_drop_duplicates(input: ParseStream<'_>) -> bool {
+    let fork = input.fork();
+    fork.parse::<kw::drop>().is_ok()
+        && fork.parse::<kw::duplicates>().is_ok()
+        && (fork.is_empty() || fork.peek(kw::within) || fork.peek(syn::token::Paren))
+}
+
+/// `drop duplicates [within watermark] [(<column>, ...)]`.
+fn parse_drop_duplicates(input: ParseStream<'_>) -> syn::Result<Clause> {
+    let kw = input.parse::<kw::drop>()?.span;
+    let mut end = input.parse::<kw::duplicates>()?.span;
+    let within_watermark = if input.peek(kw::within) {
+        input.parse::<kw::within>()?;
+        end = input
+            .parse::<kw::watermark>()
+            .map_err(|e| {
+                expected(
+                    e,
+                    "expected `watermark` after `within`: `drop duplicates within watermark (<columns>);`",
+                )
+            })?
+            .span;
+        true
+    } else {
+        false
+    };
+    let columns = if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        let list = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+        if list.is_empty() {
+            return Err(content.error(
+                "list the key columns, e.g. `drop duplicates (user, ts);`, or write `drop duplicates;` for every column",
+            ));
+        }
+        Some(list.into_iter().collect())
+    } else {
+        None
+    };
+    ensure_end(input, "`drop duplicates` clause")?;
+    Ok(Clause::DropDuplicates {
+        kw,
+        span: SpanRange { start: kw, end },
+        within_watermark,
+        columns,
+    })
 }
 
 /// `parse <payload> as <format>[(<option> = <literal>, ...)] <Schema> [mode <mode>]`.
@@ -284,6 +342,11 @@ impl Parse for SelectItem {
                 expr: n.expr,
             });
         }
+        if input.peek(syn::token::Paren) && input.fork().call(names_then_assign).is_ok() {
+            let (names, span) = input.call(names_then_assign)?;
+            let expr: Expr = input.parse()?;
+            return Ok(SelectItem::Names { names, span, expr });
+        }
         let expr: Expr = input.parse()?;
         if input.peek(Token![as]) {
             let as_span = input.parse::<Token![as]>()?.span;
@@ -297,8 +360,51 @@ impl Parse for SelectItem {
     }
 }
 
+/// `(a, b) =`: the names of a generator's columns, then the `=` (not `==`).
+fn names_then_assign(input: ParseStream<'_>) -> syn::Result<(Vec<Ident>, SpanRange)> {
+    let content;
+    let paren = syn::parenthesized!(content in input);
+    let names = Punctuated::<Ident, Token![,]>::parse_separated_nonempty(&content)?;
+    if !content.is_empty() {
+        return Err(content.error("expected `,` or `)`"));
+    }
+    if input.peek(Token![==]) {
+        return Err(input.error("a comparison, not names"));
+    }
+    input.parse::<Token![=]>()?;
+    Ok((
+        names.into_iter().collect(),
+        SpanRange {
+            start: paren.span.open(),
+            end: paren.span.close(),
+        },
+    ))
+}
+
 impl Parse for GroupItem {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(kw::session_window) && input.peek2(syn::token::Paren) {
+            let kw = input.parse::<kw::session_window>()?.span;
+            let content;
+            let paren = syn::parenthesized!(content in input);
+            let column: Ident = content.parse()?;
+            content
+                .parse::<Token![,]>()
+                .map_err(|e| expected(e, "expected `session_window(<timestamp column>, <gap>)`"))?;
+            let gap: IntervalLit = content.parse()?;
+            if !content.is_empty() {
+                return Err(content
+                    .error("expected `)`: `session_window` takes a timestamp column and a gap"));
+            }
+            return Ok(GroupItem::SessionWindow {
+                span: SpanRange {
+                    start: kw,
+                    end: paren.span.close(),
+                },
+                column,
+                gap,
+            });
+        }
         if input.peek(kw::window) && input.peek2(syn::token::Paren) {
             let kw = input.parse::<kw::window>()?.span;
             let content;

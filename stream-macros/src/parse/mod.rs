@@ -14,6 +14,7 @@
 //!           | "order" "by" expr ["asc" | "desc"] ["nulls" ("first" | "last")], ... ";"
 //!           | "limit" n ";"
 //!           | "drop" column, ... ";"
+//!           | "drop" "duplicates" ["within" "watermark"] ["(" column, ... ")"] ";"
 //!           | "rename" column "to" name, ... ";"
 //! ```
 //!
@@ -123,6 +124,15 @@ pub(crate) enum Clause {
         kw: Span,
         columns: Vec<Ident>,
     },
+    /// `drop duplicates [within watermark] [(columns)]`: Spark's `dropDuplicates` /
+    /// `dropDuplicatesWithinWatermark`; without columns, every column is the key.
+    DropDuplicates {
+        kw: Span,
+        /// `drop duplicates` as written, for messages about the clause.
+        span: SpanRange,
+        within_watermark: bool,
+        columns: Option<Vec<Ident>>,
+    },
     Rename {
         kw: Span,
         pairs: Vec<(Ident, Ident)>,
@@ -156,6 +166,7 @@ impl Clause {
             | Clause::OrderBy { kw, .. }
             | Clause::Limit { kw, .. }
             | Clause::Drop { kw, .. }
+            | Clause::DropDuplicates { kw, .. }
             | Clause::Rename { kw, .. } => *kw,
             Clause::Parse(p) => p.kw,
         }
@@ -169,6 +180,12 @@ pub(crate) enum SelectItem {
     Star(Span),
     /// `name = expr`.
     Named { name: Ident, expr: Expr },
+    /// `(a, b) = expr`: the names of a generator's columns (`(pos, word) = posexplode(...)`).
+    Names {
+        names: Vec<Ident>,
+        span: SpanRange,
+        expr: Expr,
+    },
     /// A bare column or `window.start`-style field; its name is the column's (or field's).
     Expr(Expr),
 }
@@ -182,6 +199,12 @@ pub(crate) enum GroupItem {
         column: Ident,
         size: IntervalLit,
         slide: Option<IntervalLit>,
+    },
+    /// `session_window(ts, gap)`.
+    SessionWindow {
+        span: SpanRange,
+        column: Ident,
+        gap: IntervalLit,
     },
     /// `name = expr`: a derived key.
     Named { name: Ident, expr: Expr },

@@ -7,7 +7,9 @@ use crate::time::{Timestamp, Window};
 
 // Comparison
 
-pub use crate::double::{cmp_f64, eq_f64, f64_key_bits, ge_f64, gt_f64, le_f64, lt_f64};
+pub use crate::double::{
+    cmp_f64, eq_f64, f64_key_bits, f64_row_bits, ge_f64, gt_f64, le_f64, lt_f64,
+};
 
 /// A value an `order by` can sort: Spark's ordering, with nulls placed explicitly.
 pub trait SortValue {

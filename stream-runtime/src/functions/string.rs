@@ -166,10 +166,111 @@ pub fn trim(s: &str) -> String {
 /// expression metacharacters, so Spark's regex split and a literal split agree). As in Spark,
 /// a trailing empty string is kept: `split("a,b,", ",") = ["a", "b", ""]`.
 pub fn split(s: &str, sep: &str) -> Vec<String> {
-    if sep.is_empty() {
-        return s.chars().map(|c| c.to_string()).collect();
+    split_parts(s, sep).map(str::to_string).collect()
+}
+
+/// The parts of [`split`]`(s, sep)`, borrowed from `s` and produced one at a time: what
+/// `explode(split(s, sep))` iterates, so that a row allocates no array.
+///
+/// ```
+/// use stream_runtime::functions::split_parts;
+/// assert_eq!(split_parts("cat  cat", " ").collect::<Vec<_>>(), ["cat", "", "cat"]);
+/// assert_eq!(split_parts("", " ").collect::<Vec<_>>(), [""]);
+/// assert_eq!(split_parts("ab", "").collect::<Vec<_>>(), ["a", "b"]);
+/// assert_eq!(split_parts("a::b:c", "::").collect::<Vec<_>>(), ["a", "b:c"]);
+/// ```
+#[inline]
+pub fn split_parts<'a>(s: &'a str, sep: &'a str) -> SplitParts<'a> {
+    let mut chars = sep.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => SplitParts::Chars(s, s.char_indices()),
+        // A one-character separator (the usual `" "`) is searched as a character, which is
+        // faster than a substring search.
+        (Some(c), None) => SplitParts::ByChar(s.split(c)),
+        _ => SplitParts::Separated(s.split(sep)),
     }
-    s.split(sep).map(str::to_string).collect()
+}
+
+/// [`split_parts`] of a one-character separator, for code that knows the separator at compile
+/// time (`explode(split(s, " "))`): the character searcher itself, without a match per part.
+#[inline]
+pub fn split_on_char(s: &str, sep: char) -> std::str::Split<'_, char> {
+    s.split(sep)
+}
+
+/// The iterator of [`split_parts`].
+#[derive(Debug, Clone)]
+pub enum SplitParts<'a> {
+    /// An empty separator: each character on its own.
+    Chars(&'a str, std::str::CharIndices<'a>),
+    /// The parts between occurrences of a one-character separator, empty ones included.
+    ByChar(std::str::Split<'a, char>),
+    /// The parts between occurrences of the separator, empty ones included.
+    Separated(std::str::Split<'a, &'a str>),
+}
+
+impl<'a> Iterator for SplitParts<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            SplitParts::Chars(s, chars) => chars.next().map(|(i, c)| &s[i..i + c.len_utf8()]),
+            SplitParts::ByChar(parts) => parts.next(),
+            SplitParts::Separated(parts) => parts.next(),
+        }
+    }
+}
+
+/// The rows of an outer generator (`explode_outer`, `posexplode_outer`): each element of
+/// `items`, or a single null when `items` is null or empty.
+///
+/// ```
+/// use stream_runtime::functions::outer;
+/// assert_eq!(outer(Some([1, 2].into_iter())).collect::<Vec<_>>(), [Some(1), Some(2)]);
+/// assert_eq!(outer(Some(std::iter::empty::<i32>())).collect::<Vec<_>>(), [None]);
+/// assert_eq!(outer(None::<std::iter::Empty<i32>>).collect::<Vec<_>>(), [None]);
+/// ```
+#[inline]
+pub fn outer<I: Iterator>(items: Option<I>) -> Outer<I> {
+    Outer {
+        items,
+        yielded: false,
+        finished: false,
+    }
+}
+
+/// The iterator of [`outer`].
+#[derive(Debug, Clone)]
+pub struct Outer<I> {
+    items: Option<I>,
+    yielded: bool,
+    finished: bool,
+}
+
+impl<I: Iterator> Iterator for Outer<I> {
+    type Item = Option<I::Item>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Option<I::Item>> {
+        if self.finished {
+            return None;
+        }
+        if let Some(item) = self.items.as_mut().and_then(Iterator::next) {
+            self.yielded = true;
+            return Some(Some(item));
+        }
+        self.finished = true;
+        (!self.yielded).then_some(None)
+    }
+}
+
+/// The strings of an `ARRAY<STRING>` value, borrowed: what `explode(<array column>)` iterates.
+#[inline]
+pub fn array_parts(
+    array: &[String],
+) -> std::iter::Map<std::slice::Iter<'_, String>, fn(&String) -> &str> {
+    array.iter().map(String::as_str)
 }
 
 /// `substring(s, pos, len)` with Spark's 1-based `pos` (0 behaves as 1, negative counts from

@@ -5,15 +5,25 @@
 //!   `finish`);
 //! - [`aggregate`]: the streaming aggregation — groups in state partitions, late rows,
 //!   emission per output mode, eviction, `order by` / `limit`, snapshots;
+//! - [`session`]: the session-window aggregation — per key, sessions that merge when a row
+//!   bridges them, closed by the watermark;
+//! - [`dedup`]: deduplication (`drop duplicates`), bounded by the watermark where the key
+//!   allows;
 //! - [`stateless`]: a query without aggregation, its partitions run side by side;
-//! - [`limit`]: the global `limit` of a query without aggregation.
+//! - [`limit`]: the global `limit` of a query without aggregation;
+//! - `result` (private): `order by` / `limit` of the grouping operators' results.
 
 pub mod accumulator;
 pub mod aggregate;
+pub mod dedup;
 pub mod limit;
+mod result;
+pub mod session;
 pub mod stateless;
 
 pub use accumulator::{Accumulator, Accumulators};
 pub use aggregate::{AggregateQuery, Aggregation, GroupKey, GroupSink};
+pub use dedup::{DedupEntry, Deduplication, Expiring, NEVER_EXPIRES, SeenKeys};
 pub use limit::GlobalLimit;
+pub use session::{SessionAggregation, SessionQuery, SessionSink};
 pub use stateless::{StatelessQuery, run_stateless};

@@ -391,11 +391,7 @@ impl<Q: AggregateQuery> Aggregation<Q> {
                     }
                     ctx.add_state_rows_removed(removed);
                 }
-                if let Some(limit) = Q::LIMIT {
-                    let room = limit.saturating_sub(self.emitted) as usize;
-                    out.truncate(start + room);
-                    self.emitted += (out.len() - start) as u64;
-                }
+                super::result::limit_appended(out, start, Q::LIMIT, &mut self.emitted);
             }
         }
         Ok(())
@@ -498,14 +494,9 @@ fn eviction_threshold<Q: AggregateQuery>(ctx: &BatchContext) -> Option<i64> {
 }
 
 /// `order by` and `limit` on a complete result.
-fn sort_and_limit<Q: AggregateQuery>(mut rows: Vec<Emitted<Q>>, out: &mut Vec<Q::Output>) {
-    if Q::SORTED {
-        rows.sort_by(|a, b| Q::compare(&a.1, &b.1));
-    }
-    if let Some(limit) = Q::LIMIT {
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    }
-    out.extend(rows.into_iter().map(|(row, _)| row));
+fn sort_and_limit<Q: AggregateQuery>(rows: Vec<Emitted<Q>>, out: &mut Vec<Q::Output>) {
+    let compare = Q::SORTED.then_some(Q::compare as fn(&_, &_) -> Ordering);
+    super::result::sort_and_limit(rows, compare, Q::LIMIT, out);
 }
 
 fn push<R, S>(rows: &mut Vec<(R, S)>, row: Option<(R, S)>) {

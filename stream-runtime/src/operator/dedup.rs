@@ -1,0 +1,551 @@
+//! Streaming deduplication: Spark's `StreamingDeduplicateExec` (`dropDuplicates`) and
+//! `StreamingDeduplicateWithinWatermarkExec` (`dropDuplicatesWithinWatermark`).
+//!
+//! The state is the set of keys seen, each with the event time (µs) at or before which the
+//! watermark lets it go ([`DedupEntry::expires`]). What that time is depends on the query:
+//!
+//! - `drop duplicates (k, ts)` with a watermark on `ts`: the key's own event time — Spark evicts
+//!   a key once the watermark passes the event time it contains;
+//! - `drop duplicates (k)` (no event time in the key, or no watermark): never
+//!   ([`NEVER_EXPIRES`]) — the state grows with every new key, as in Spark;
+//! - `drop duplicates within watermark (k)`: the event time of the key's first row plus the
+//!   watermark delay — a duplicate arriving within the delay of the first row is dropped. Only
+//!   this one is stored beside the key ([`Expiring`]); in the other cases the entry is the key
+//!   itself, which `pipeline!` teaches its expiry.
+//!
+//! Rows are filtered in the generated row loop, as they arrive: [`Deduplication::batch`] gives
+//! the loop a [`SeenKeys`] to ask whether a row is late ([`SeenKeys::is_late`]) and whether its
+//! key is new ([`SeenKeys::first`]: a hash of the typed key, one probe, an insert only for a new
+//! key). [`Deduplication::finish_batch`] evicts. Rules, as Spark has them:
+//!
+//! - a row whose event time is at or before the *previous* batch's watermark is late and dropped
+//!   (`numRowsDroppedByWatermark`), in every output mode, when the deduplication's input has a
+//!   watermarked column; a null event time is never late;
+//! - the first row of a key passes, every later one is dropped (`numDroppedDuplicateRows`);
+//! - at the end of the batch, keys that expire at or before the *current* watermark are
+//!   forgotten (`numRemovedStateRows`).
+
+use std::fmt::{self, Debug};
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::hash_table::Entry;
+use hashbrown::{Equivalent, HashTable};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::BatchContext;
+use crate::error::Error;
+use crate::state::{self, FixedState};
+
+/// The hasher of the table of keys seen (fixed seed, as every state table).
+const HASHER: FixedState = state::fixed_state();
+
+/// The expiry of a key the watermark never evicts.
+pub const NEVER_EXPIRES: i64 = i64::MAX;
+
+/// What a deduplication stores per key: the key, and when the watermark lets it go. The key
+/// struct `pipeline!` generates is its own entry when its expiry follows from it (never, or the
+/// event time it holds); [`Expiring`] carries one beside the key.
+pub trait DedupEntry: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 'static {
+    /// What entries are compared and hashed by.
+    type Key: Hash + Eq;
+
+    /// The key.
+    fn key(&self) -> &Self::Key;
+
+    /// The event time (µs) at or before which the watermark evicts the entry
+    /// ([`NEVER_EXPIRES`]: never).
+    fn expires(&self) -> i64;
+}
+
+/// A key with the expiry of its first row: `drop duplicates within watermark`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiring<K> {
+    /// The key.
+    pub key: K,
+    /// The first row's event time plus the watermark delay (µs).
+    pub expires: i64,
+}
+
+impl<K> DedupEntry for Expiring<K>
+where
+    K: Hash + Eq + Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    type Key = K;
+
+    #[inline]
+    fn key(&self) -> &K {
+        &self.key
+    }
+
+    #[inline]
+    fn expires(&self) -> i64 {
+        self.expires
+    }
+}
+
+/// The keys a deduplication has seen.
+pub struct Deduplication<E> {
+    seen: HashTable<E>,
+    /// The earliest expiry in the table (`NEVER_EXPIRES` when empty), so that a batch whose
+    /// watermark cannot evict anything does not scan the table.
+    earliest: i64,
+}
+
+impl<E> Default for Deduplication<E> {
+    fn default() -> Self {
+        Deduplication {
+            seen: HashTable::new(),
+            earliest: NEVER_EXPIRES,
+        }
+    }
+}
+
+impl<E> Debug for Deduplication<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deduplication")
+            .field("keys", &self.seen.len())
+            .finish()
+    }
+}
+
+#[inline]
+fn hash_of<E: DedupEntry>(entry: &E) -> u64 {
+    HASHER.hash_one(entry.key())
+}
+
+impl<E: DedupEntry> Deduplication<E> {
+    /// The row loop's view of the state for one chunk of a batch: lateness and first sight.
+    /// Its counters reach the batch's progress through [`SeenKeys::report`].
+    pub fn batch(&mut self, ctx: &BatchContext) -> SeenKeys<'_, E> {
+        SeenKeys {
+            late: ctx.late_watermark().map_or(i64::MIN, |w| w.as_micros()),
+            earliest: self.earliest,
+            dedup: self,
+            dropped: 0,
+            inserted: 0,
+            duplicates: 0,
+        }
+    }
+
+    /// Ends the batch: forgets the keys that expire at or before the watermark this batch ran
+    /// under (Spark evicts in every output mode).
+    pub fn finish_batch(&mut self, ctx: &mut BatchContext) {
+        let Some(watermark) = ctx.watermark().map(|w| w.as_micros()) else {
+            return;
+        };
+        if self.earliest > watermark {
+            return;
+        }
+        let before = self.seen.len();
+        let mut earliest = NEVER_EXPIRES;
+        self.seen.retain(|entry| {
+            let expires = entry.expires();
+            let keep = expires > watermark;
+            if keep {
+                earliest = earliest.min(expires);
+            }
+            keep
+        });
+        self.earliest = earliest;
+        ctx.add_state_rows_removed((before - self.seen.len()) as u64);
+    }
+
+    /// Number of keys held.
+    pub fn state_rows(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// An estimate of the memory the state uses, in bytes.
+    pub fn state_bytes(&self) -> usize {
+        self.seen.allocation_size()
+    }
+
+    /// Serialises the state: every entry.
+    pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
+        let entries: Vec<&E> = self.seen.iter().collect();
+        state::encode(&entries)
+    }
+
+    /// Replaces the state with one written by [`Deduplication::snapshot`].
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let entries: Vec<E> = state::decode(bytes)?;
+        let mut seen = HashTable::with_capacity(entries.len());
+        let mut earliest = NEVER_EXPIRES;
+        for entry in entries {
+            earliest = earliest.min(entry.expires());
+            seen.insert_unique(hash_of(&entry), entry, hash_of);
+        }
+        self.seen = seen;
+        self.earliest = earliest;
+        Ok(())
+    }
+}
+
+/// What the generated row loop asks a [`Deduplication`] during one chunk of a batch.
+pub struct SeenKeys<'s, E> {
+    dedup: &'s mut Deduplication<E>,
+    /// Rows at or before this event time (µs) are late: the previous batch's watermark.
+    late: i64,
+    /// The earliest expiry, kept here while the chunk runs.
+    earliest: i64,
+    dropped: u64,
+    inserted: u64,
+    duplicates: u64,
+}
+
+impl<E> Debug for SeenKeys<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeenKeys")
+            .field("late", &self.late)
+            .field("inserted", &self.inserted)
+            .finish()
+    }
+}
+
+impl<E: DedupEntry> SeenKeys<'_, E> {
+    /// Whether a row with this event time (µs) is late, judged against the previous batch's
+    /// watermark; a late row is counted as dropped and must be skipped.
+    #[inline]
+    pub fn is_late(&mut self, event_time: i64) -> bool {
+        if event_time <= self.late {
+            self.dropped += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether the key of `entry` is seen for the first time: the entry is then remembered
+    /// until the watermark reaches its expiry, and the row passes. A duplicate is counted and
+    /// must be skipped.
+    #[inline]
+    pub fn first(&mut self, entry: E) -> bool {
+        let hash = hash_of(&entry);
+        // One probe finds the key or the slot for it: unlike a group, a key is often new.
+        match self
+            .dedup
+            .seen
+            .entry(hash, |e| e.key() == entry.key(), hash_of)
+        {
+            Entry::Occupied(_) => {
+                self.duplicates += 1;
+                false
+            }
+            Entry::Vacant(slot) => {
+                self.inserted += 1;
+                self.earliest = self.earliest.min(entry.expires());
+                slot.insert(entry);
+                true
+            }
+        }
+    }
+
+    /// [`SeenKeys::first`] through a borrowed form of the key (`&str` for a `String` part):
+    /// a duplicate allocates nothing; the entry is built, by `entry`, only for a new key.
+    #[inline]
+    pub fn first_ref<Q>(&mut self, key: &Q, entry: impl FnOnce() -> E) -> bool
+    where
+        Q: Hash + Equivalent<E::Key> + ?Sized,
+    {
+        let hash = HASHER.hash_one(key);
+        match self
+            .dedup
+            .seen
+            .entry(hash, |e| key.equivalent(e.key()), hash_of)
+        {
+            Entry::Occupied(_) => {
+                self.duplicates += 1;
+                false
+            }
+            Entry::Vacant(slot) => {
+                let entry = entry();
+                self.inserted += 1;
+                self.earliest = self.earliest.min(entry.expires());
+                slot.insert(entry);
+                true
+            }
+        }
+    }
+
+    /// Reports the chunk's counters to the batch: rows dropped as late, keys added, duplicates
+    /// dropped.
+    pub fn report(self, ctx: &mut BatchContext) {
+        self.dedup.earliest = self.earliest;
+        ctx.add_dropped_by_watermark(self.dropped);
+        ctx.add_state_rows_updated(self.inserted);
+        ctx.add_duplicates_dropped(self.duplicates);
+    }
+}
+
+/// The expiry of a key for `drop duplicates within watermark`: the first row's event time plus
+/// the watermark delay, in Spark's millisecond precision. A null event time counts as the epoch
+/// (Spark reads the null field of its state row as 0).
+#[inline]
+pub fn expires_within_watermark(event_time: Option<i64>, delay_millis: i64) -> i64 {
+    event_time
+        .unwrap_or(0)
+        .saturating_add(delay_millis.saturating_mul(crate::time::MICROS_PER_MILLI))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output_mode::OutputMode;
+    use crate::time::Timestamp;
+
+    const SECOND: i64 = 1_000_000;
+
+    /// `(event time in seconds, key)`.
+    type Event = (i64, &'static str);
+
+    /// A batch's `(dropped as late, keys added, keys evicted, duplicates dropped)`.
+    type Counters = (u64, u64, u64, u64);
+
+    /// How a query computes a key's expiry from its row.
+    #[derive(Clone, Copy)]
+    enum Expiry {
+        /// `drop duplicates (key, ts)` with a watermark on `ts`.
+        KeyEventTime,
+        /// `drop duplicates (key)`.
+        Never,
+        /// `drop duplicates within watermark (key)`, delay in seconds.
+        Within(i64),
+    }
+
+    /// The generated row loop of a deduplication, written by hand: late rows dropped when
+    /// `watermarked`, then the first row of each key kept. Returns each batch's kept rows and
+    /// counters `(dropped, updated, removed, duplicates)`.
+    fn run(
+        op: &mut Deduplication<Expiring<(String, i64)>>,
+        expiry: Expiry,
+        watermarked: bool,
+        batches: &[(&[Event], Option<i64>)],
+    ) -> Vec<(Vec<Event>, Counters)> {
+        let wm = |w: Option<i64>| w.map(Timestamp::from_secs);
+        let mut ctx = BatchContext::new(
+            0,
+            OutputMode::Append,
+            wm(batches[0].1),
+            wm(batches[0].1),
+            Timestamp::EPOCH,
+            1,
+        );
+        let mut out = Vec::new();
+        for (i, (rows, watermark)) in batches.iter().enumerate() {
+            if i > 0 {
+                ctx.advance(wm(*watermark), Timestamp::EPOCH);
+            }
+            let mut kept = Vec::new();
+            // Two chunks, as a source may deliver them.
+            let (a, b) = rows.split_at(rows.len() / 2);
+            for chunk in [a, b] {
+                let mut seen = op.batch(&ctx);
+                for &(ts, key) in chunk {
+                    let micros = ts * SECOND;
+                    if watermarked && seen.is_late(micros) {
+                        continue;
+                    }
+                    let (dedup_key, expires) = match expiry {
+                        Expiry::KeyEventTime => ((key.to_string(), micros), micros),
+                        Expiry::Never => ((key.to_string(), 0), NEVER_EXPIRES),
+                        Expiry::Within(delay) => (
+                            (key.to_string(), 0),
+                            expires_within_watermark(Some(micros), delay * 1000),
+                        ),
+                    };
+                    if seen.first(Expiring {
+                        key: dedup_key,
+                        expires,
+                    }) {
+                        kept.push((ts, key));
+                    }
+                }
+                seen.report(&mut ctx);
+            }
+            op.finish_batch(&mut ctx);
+            let m = ctx.metrics();
+            out.push((
+                kept,
+                (
+                    m.rows_dropped_by_watermark,
+                    m.state_rows_updated,
+                    m.state_rows_removed,
+                    m.duplicates_dropped,
+                ),
+            ));
+        }
+        out
+    }
+
+    // The oracle's `dedup_watermark_append` input, event times in seconds after 10:00:00, under a
+    // 30-second watermark: batch N runs under the watermark the rows before it set.
+    const B0: &[Event] = &[(1, "a"), (1, "a"), (2, "a"), (5, "b"), (40, "c")];
+    const B1: &[Event] = &[(5, "b"), (20, "a"), (60, "b")];
+    const B2: &[Event] = &[(1, "a"), (35, "a"), (40, "c"), (120, "d")];
+    const B3: &[Event] = &[(60, "b"), (120, "d"), (150, "a"), (300, "e")];
+
+    #[test]
+    fn keys_with_their_event_time_are_late_dropped_and_evicted_by_the_watermark() {
+        let mut op = Deduplication::default();
+        let r = run(
+            &mut op,
+            Expiry::KeyEventTime,
+            true,
+            &[
+                (B0, Some(0)),
+                (B1, Some(10)),
+                (B2, Some(30)),
+                (B3, Some(90)),
+                (&[], Some(270)),
+            ],
+        );
+        // Batch 0: the second (1, a) is a duplicate; four keys kept.
+        assert_eq!(
+            r[0],
+            (vec![(1, "a"), (2, "a"), (5, "b"), (40, "c")], (0, 4, 0, 1))
+        );
+        // Batch 1 runs under 10 s: (1, a), (2, a) and (5, b) are evicted at its end, after `b@5`
+        // was recognised as a duplicate (late only against the previous watermark, 0).
+        assert_eq!(r[1], (vec![(20, "a"), (60, "b")], (0, 2, 3, 1)));
+        // Batch 2: `a@1` is late against 10 s; `c@40` is still held (40 > 30), a duplicate.
+        assert_eq!(r[2], (vec![(35, "a"), (120, "d")], (1, 2, 1, 1)));
+        // Batch 3 under 90 s: `b@60` and `d@120` are duplicates (evicted only at the end).
+        assert_eq!(r[3], (vec![(150, "a"), (300, "e")], (0, 2, 3, 2)));
+        // The no-data batch under 270 s evicts everything but `e@300`.
+        assert_eq!(r[4], (vec![], (0, 0, 2, 0)));
+        assert_eq!(op.state_rows(), 1);
+    }
+
+    #[test]
+    fn keys_without_event_time_are_kept_forever() {
+        let mut op = Deduplication::default();
+        // `dropDuplicates(["key"])` without a watermark: the oracle's `dedup_no_watermark`.
+        let r = run(
+            &mut op,
+            Expiry::Never,
+            false,
+            &[(B0, None), (B1, None), (B2, None), (B3, None)],
+        );
+        let kept: Vec<Vec<Event>> = r.iter().map(|(rows, _)| rows.clone()).collect();
+        assert_eq!(
+            kept,
+            [
+                vec![(1, "a"), (5, "b"), (40, "c")],
+                vec![],
+                vec![(120, "d")],
+                vec![(300, "e")]
+            ]
+        );
+        assert_eq!(op.state_rows(), 5);
+        // With a watermark, but no event time in the key: late rows go, keys stay.
+        let mut op = Deduplication::default();
+        let r = run(
+            &mut op,
+            Expiry::Never,
+            true,
+            &[
+                (B0, Some(0)),
+                (B1, Some(10)),
+                (B2, Some(30)),
+                (B3, Some(90)),
+            ],
+        );
+        assert_eq!(
+            r[2].1,
+            (1, 1, 0, 2),
+            "a@1 late, d new, a@35 and c duplicates"
+        );
+        assert_eq!(op.state_rows(), 5);
+    }
+
+    #[test]
+    fn within_the_watermark_a_key_is_forgotten_delay_after_its_first_row() {
+        let mut op = Deduplication::default();
+        // 30-second delay: `a` first at 1 s expires at 31 s, `b` at 5 s expires at 35 s.
+        let r = run(
+            &mut op,
+            Expiry::Within(30),
+            true,
+            &[
+                (&[(1, "a"), (5, "b"), (20, "a")], Some(0)),
+                // Under 31 s: `a` expires at the end of this batch, so `a@25` is still a
+                // duplicate; `b@34` too (35 > 31 at the end).
+                (&[(25, "a"), (34, "b")], Some(31)),
+                // `a@40` is new again; `b@36` is still a duplicate (b expires at 35 <= 35 only
+                // at the end of this batch).
+                (&[(40, "a"), (36, "b")], Some(35)),
+                (&[(50, "b")], Some(40)),
+            ],
+        );
+        let kept: Vec<Vec<Event>> = r.iter().map(|(rows, _)| rows.clone()).collect();
+        assert_eq!(
+            kept,
+            [
+                vec![(1, "a"), (5, "b")],
+                vec![],
+                vec![(40, "a")],
+                vec![(50, "b")]
+            ]
+        );
+        assert_eq!(r[1].1, (0, 0, 1, 2));
+        assert_eq!(r[2].1, (0, 1, 1, 1));
+    }
+
+    #[test]
+    fn a_snapshot_restores_the_keys_and_their_expiry() {
+        let mut op = Deduplication::default();
+        run(&mut op, Expiry::KeyEventTime, true, &[(B0, Some(0))]);
+        let bytes = op.snapshot().unwrap();
+        let mut restored = Deduplication::default();
+        restored.restore(&bytes).unwrap();
+        assert_eq!(restored.state_rows(), 4);
+        let more: &[(&[Event], Option<i64>)] = &[(B1, Some(10)), (B2, Some(30))];
+        let a = run(&mut op, Expiry::KeyEventTime, true, more);
+        let b = run(&mut restored, Expiry::KeyEventTime, true, more);
+        assert_eq!(a, b);
+        assert!(
+            Deduplication::<Expiring<(String, i64)>>::default()
+                .restore(b"junk")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn borrowed_lookups_allocate_only_for_new_keys() {
+        #[derive(Hash)]
+        struct Ref<'a>(&'a str);
+        /// A key that is its own entry, never evicted.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        struct Name(String);
+        impl DedupEntry for Name {
+            type Key = Name;
+            fn key(&self) -> &Name {
+                self
+            }
+            fn expires(&self) -> i64 {
+                NEVER_EXPIRES
+            }
+        }
+        impl Equivalent<Name> for Ref<'_> {
+            fn equivalent(&self, key: &Name) -> bool {
+                self.0 == key.0
+            }
+        }
+        let mut op = Deduplication::<Name>::default();
+        let ctx = BatchContext::new(0, OutputMode::Update, None, None, Timestamp::EPOCH, 0);
+        let mut seen = op.batch(&ctx);
+        let mut built = 0;
+        let mut build = |s: &str| {
+            built += 1;
+            Name(s.to_string())
+        };
+        assert!(seen.first_ref(&Ref("x"), || build("x")));
+        assert!(!seen.first_ref(&Ref("x"), || build("x")));
+        assert!(seen.first(Name("y".to_string())));
+        assert!(!seen.first_ref(&Ref("y"), || build("y")));
+        assert_eq!(built, 1, "an entry is built for a new key only");
+        assert!(!seen.is_late(i64::MIN + 1), "no watermark: nothing is late");
+        assert_eq!(op.state_rows(), 2);
+    }
+}

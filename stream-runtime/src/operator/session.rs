@@ -1,0 +1,793 @@
+//! Session-window aggregation: Spark's `SessionWindowStateStoreRestoreExec` /
+//! `MergingSessionsExec` / `SessionWindowStateStoreSaveExec` for `group by
+//! session_window(ts, gap), keys...`.
+//!
+//! Per group key, the state holds the open sessions, sorted by start, none touching another;
+//! each has its `[start, end)` and the accumulators of its rows. A row at event time `t` opens the
+//! session `[t, t + gap)`; sessions merge when they overlap or touch (Spark merges a session
+//! whose start is at or before the current one's end), so a row may extend one session or
+//! bridge two, whose accumulators then merge ([`Accumulators::merge`]). Rules, as Spark has them:
+//!
+//! - a row is late when its own session's end, `t + gap`, is at or before the *previous* batch's
+//!   watermark, and is dropped — in every output mode (Spark filters late rows before restoring
+//!   the sessions, complete mode included);
+//! - append mode emits a session once the *current* watermark reaches its end, and evicts it; a
+//!   row arriving before then may still extend it or merge it with another;
+//! - complete mode emits every session each batch and evicts nothing;
+//! - update mode is not supported (a session emitted as updated could still merge with
+//!   another): Spark's `[STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION]`.
+//!
+//! The operator is generic over a [`SessionQuery`], which `pipeline!` implements per query: the
+//! key (the group keys without the session) and accumulator types, the fused prefix feeding rows
+//! into sessions ([`SessionQuery::map`]), and how a session becomes an output row. The row loop
+//! reaches a session through [`SessionSink::session`]: a hash of the typed key, one probe, then
+//! the key's few sessions searched from the latest.
+
+use std::cmp::Ordering;
+use std::fmt::{self, Debug};
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::{Equivalent, HashTable};
+
+use super::accumulator::Accumulators;
+use super::aggregate::GroupKey;
+use super::result::{limit_appended, sort_and_limit};
+use crate::batch::BatchContext;
+use crate::error::Error;
+use crate::output_mode::{OutputMode, SESSION_WINDOW_IN_UPDATE};
+use crate::row::Row;
+use crate::state::{self, FixedState};
+use crate::time::{Timestamp, Window};
+
+/// The hasher of the session table (fixed seed, as every state table).
+const HASHER: FixedState = state::fixed_state();
+
+/// What `pipeline!` generates for one session-window aggregation, and [`SessionAggregation`]
+/// runs.
+pub trait SessionQuery: Sized + Send + 'static {
+    /// The rows the query reads.
+    type Input: Row;
+    /// The rows it emits.
+    type Output: Row;
+    /// The group keys other than the session window.
+    type Key: GroupKey;
+    /// The accumulators of one session.
+    type Acc: Accumulators;
+    /// The values an `order by` sorts on (`()` when the result is not sorted).
+    type SortKey: Send + 'static;
+
+    /// The session gap, in µs: a row at `t` opens the session `[t, t + GAP)`.
+    const GAP: i64;
+    /// Whether the session window is over the watermarked event time: only then are rows late
+    /// and sessions closed by the watermark.
+    const EVICTS: bool = false;
+    /// Whether the result is sorted (`order by`; complete mode only).
+    const SORTED: bool = false;
+    /// A `limit` on the result.
+    const LIMIT: Option<u64> = None;
+
+    /// Runs the fused stateless prefix over `input`, feeding each row that reaches the
+    /// aggregation into its session: `sessions.is_late(t + GAP)` first for queries that evict
+    /// (the row is skipped when it returns true), then `sessions.session(key, t)` and the
+    /// accumulators' updates. Records event-time statistics for the watermark in `ctx`.
+    fn map<S: SessionSink<Self::Key, Self::Acc>>(
+        input: &[Self::Input],
+        ctx: &mut BatchContext,
+        sessions: &mut S,
+    ) -> Result<(), Error>;
+
+    /// The output row of a session, with its sort key; `None` when a filter after the
+    /// aggregation rejects it.
+    fn emit(
+        key: &Self::Key,
+        session: Window,
+        acc: &Self::Acc,
+        ctx: &BatchContext,
+    ) -> Result<Option<EmittedSession<Self>>, Error>;
+
+    /// The `order by` comparison of two sort keys.
+    fn compare(a: &Self::SortKey, b: &Self::SortKey) -> Ordering {
+        let _ = (a, b);
+        Ordering::Equal
+    }
+}
+
+/// A session's output row and the values it sorts by.
+pub type EmittedSession<Q> = (<Q as SessionQuery>::Output, <Q as SessionQuery>::SortKey);
+
+/// Where the prefix of a session-window aggregation puts its rows.
+pub trait SessionSink<K, A> {
+    /// Whether a row whose own session ends at `session_end` µs is late, judged against the
+    /// previous batch's watermark. A late row is counted as dropped and must be skipped.
+    fn is_late(&mut self, session_end: i64) -> bool;
+
+    /// The accumulators of the session of `key` that a row at `event_time` µs belongs to: a new
+    /// session `[event_time, event_time + gap)`, or an existing one it extends, or the merge of
+    /// the sessions it bridges.
+    fn session(&mut self, key: K, event_time: i64) -> Result<&mut A, Error>;
+
+    /// [`SessionSink::session`] through a borrowed form of the key (`&str` for a `String` key
+    /// part), which is turned into an owned key only when the key is new.
+    fn session_ref<Q>(&mut self, key: &Q, event_time: i64) -> Result<&mut A, Error>
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+        for<'q> K: From<&'q Q>;
+}
+
+/// One open session.
+#[derive(Debug, Clone)]
+struct Session<A> {
+    /// Inclusive start (µs).
+    start: i64,
+    /// Exclusive end (µs): the latest row's event time plus the gap.
+    end: i64,
+    acc: A,
+    /// `batch_id + 1` of the last batch that changed the session (0: none since a restore).
+    updated_in: u64,
+}
+
+/// A snapshot's content: every key's sessions as `(start, end, accumulators)`, and the rows a
+/// limit let through.
+type Snapshot<K, A> = (Vec<(K, Vec<(i64, i64, A)>)>, u64);
+
+/// Every key with its sessions.
+type Table<K, A> = HashTable<(K, Vec<Session<A>>)>;
+
+/// The state of a session-window aggregation, and the rules that run it.
+pub struct SessionAggregation<Q: SessionQuery> {
+    /// Per key, its sessions sorted by start; no two touch.
+    keys: Table<Q::Key, Q::Acc>,
+    /// Sessions held, over every key.
+    sessions: usize,
+    /// Rows a `limit` let through so far (append mode).
+    emitted: u64,
+}
+
+impl<Q: SessionQuery> Default for SessionAggregation<Q> {
+    fn default() -> Self {
+        SessionAggregation {
+            keys: HashTable::new(),
+            sessions: 0,
+            emitted: 0,
+        }
+    }
+}
+
+impl<Q: SessionQuery> Debug for SessionAggregation<Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionAggregation")
+            .field("keys", &self.keys.len())
+            .field("sessions", &self.sessions)
+            .finish()
+    }
+}
+
+impl<Q: SessionQuery> SessionAggregation<Q> {
+    /// Feeds one chunk of a batch's input into the sessions (see [`SessionQuery::map`]).
+    pub fn process(&mut self, input: &[Q::Input], ctx: &mut BatchContext) -> Result<(), Error> {
+        let mut merge = Merge {
+            late: ctx.late_watermark().map_or(i64::MIN, Timestamp::as_micros),
+            mark: ctx.batch_id() + 1,
+            op: self,
+            dropped: 0,
+            updated: 0,
+            removed: 0,
+        };
+        let result = Q::map(input, ctx, &mut merge);
+        let (dropped, updated, removed) = (merge.dropped, merge.updated, merge.removed);
+        ctx.add_dropped_by_watermark(dropped);
+        ctx.add_state_rows_updated(updated);
+        ctx.add_state_rows_removed(removed);
+        result
+    }
+
+    /// Ends the batch: in complete mode emits every session (sorted and limited if the query
+    /// says so); in append mode evicts and emits the sessions the current watermark closed.
+    pub fn finish_batch(
+        &mut self,
+        ctx: &mut BatchContext,
+        out: &mut Vec<Q::Output>,
+    ) -> Result<(), Error> {
+        match ctx.output_mode() {
+            OutputMode::Complete => {
+                let mut rows = Vec::with_capacity(self.sessions);
+                for (key, sessions) in &self.keys {
+                    for s in sessions {
+                        if let Some(row) = Q::emit(key, window(s), &s.acc, ctx)? {
+                            rows.push(row);
+                        }
+                    }
+                }
+                let compare = Q::SORTED.then_some(Q::compare as fn(&_, &_) -> Ordering);
+                sort_and_limit(rows, compare, Q::LIMIT, out);
+            }
+            OutputMode::Append => {
+                let start = out.len();
+                if let (true, Some(watermark)) = (Q::EVICTS, ctx.watermark()) {
+                    let watermark = watermark.as_micros();
+                    let mut removed = 0;
+                    let mut failed = None;
+                    self.keys.retain(|(key, sessions)| {
+                        // Sessions are sorted by start, hence by end: the closed ones come first.
+                        let closed = sessions.partition_point(|s| s.end <= watermark);
+                        for s in sessions.drain(..closed) {
+                            removed += 1;
+                            if failed.is_none() {
+                                match Q::emit(key, window(&s), &s.acc, ctx) {
+                                    Ok(Some((row, _))) => out.push(row),
+                                    Ok(None) => {}
+                                    Err(e) => failed = Some(e),
+                                }
+                            }
+                        }
+                        !sessions.is_empty()
+                    });
+                    self.sessions -= removed;
+                    ctx.add_state_rows_removed(removed as u64);
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
+                }
+                limit_appended(out, start, Q::LIMIT, &mut self.emitted);
+            }
+            OutputMode::Update => {
+                return Err(Error::Analysis(SESSION_WINDOW_IN_UPDATE.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of sessions held (Spark's state rows: one per session).
+    pub fn state_rows(&self) -> usize {
+        self.sessions
+    }
+
+    /// An estimate of the memory the state uses, in bytes.
+    pub fn state_bytes(&self) -> usize {
+        self.keys.allocation_size()
+            + self
+                .keys
+                .iter()
+                .map(|(_, s)| s.capacity() * size_of::<Session<Q::Acc>>())
+                .sum::<usize>()
+    }
+
+    /// Serialises the state: every key's sessions, and the rows a limit let through.
+    pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
+        let keys = self.keys.iter().map(|(key, sessions)| {
+            let sessions: Vec<_> = sessions.iter().map(|s| (s.start, s.end, &s.acc)).collect();
+            (key, sessions)
+        });
+        state::encode(&(keys.collect::<Vec<_>>(), self.emitted))
+    }
+
+    /// Replaces the state with one written by [`SessionAggregation::snapshot`].
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let (keys, emitted): Snapshot<Q::Key, Q::Acc> = state::decode(bytes)?;
+        let mut table = HashTable::with_capacity(keys.len());
+        let mut count = 0;
+        for (key, sessions) in keys {
+            count += sessions.len();
+            let sessions = sessions
+                .into_iter()
+                .map(|(start, end, acc)| Session {
+                    start,
+                    end,
+                    acc,
+                    updated_in: 0,
+                })
+                .collect();
+            let hash = HASHER.hash_one(&key);
+            table.insert_unique(hash, (key, sessions), |(k, _): &(Q::Key, _)| {
+                HASHER.hash_one(k)
+            });
+        }
+        self.keys = table;
+        self.sessions = count;
+        self.emitted = emitted;
+        Ok(())
+    }
+}
+
+fn window<A>(s: &Session<A>) -> Window {
+    Window {
+        start: Timestamp::from_micros(s.start),
+        end: Timestamp::from_micros(s.end),
+    }
+}
+
+/// The [`SessionSink`] that places rows into the operator's sessions in place.
+struct Merge<'s, Q: SessionQuery> {
+    op: &'s mut SessionAggregation<Q>,
+    late: i64,
+    /// `batch_id + 1`: the mark of a session changed in this batch.
+    mark: u64,
+    dropped: u64,
+    updated: u64,
+    removed: u64,
+}
+
+impl<Q: SessionQuery> Merge<'_, Q> {
+    /// The session of the key's `sessions` that a row at `t` belongs to, created, extended or
+    /// merged as needed.
+    #[inline]
+    fn place<'a>(
+        sessions: &'a mut Vec<Session<Q::Acc>>,
+        t: i64,
+        mark: u64,
+        counters: (&mut usize, &mut u64, &mut u64),
+    ) -> Result<&'a mut Q::Acc, Error> {
+        let (held, updated, removed) = counters;
+        let end = t.saturating_add(Q::GAP);
+        // Sorted by start and disjoint, the sessions are sorted by end too: the first one that
+        // ends at or after `t` is found from the latest (a row usually extends the latest).
+        let n = sessions.len();
+        let mut first = n;
+        while first > 0 && sessions[first - 1].end >= t {
+            first -= 1;
+        }
+        // It and the following ones touch the row's session while they start at or before its
+        // end.
+        let mut last = first;
+        while last < n && sessions[last].start <= end {
+            last += 1;
+        }
+        if first == last {
+            sessions.insert(
+                first,
+                Session {
+                    start: t,
+                    end,
+                    acc: Q::Acc::default(),
+                    updated_in: mark,
+                },
+            );
+            *held += 1;
+            *updated += 1;
+            return Ok(&mut sessions[first].acc);
+        }
+        // The row bridges sessions `first..last`: they become one, their accumulators merged in
+        // start order, as Spark's merge of sorted sessions does.
+        let merged_end = sessions[last - 1].end.max(end);
+        for next in first + 1..last {
+            let (head, tail) = sessions.split_at_mut(next);
+            head[first].acc.merge(&tail[0].acc)?;
+        }
+        if last > first + 1 {
+            sessions.drain(first + 1..last);
+            *held -= last - first - 1;
+            *removed += (last - first - 1) as u64;
+        }
+        let s = &mut sessions[first];
+        s.start = s.start.min(t);
+        s.end = merged_end;
+        if s.updated_in != mark {
+            s.updated_in = mark;
+            *updated += 1;
+        }
+        Ok(&mut s.acc)
+    }
+}
+
+impl<Q: SessionQuery> SessionSink<Q::Key, Q::Acc> for Merge<'_, Q> {
+    #[inline]
+    fn is_late(&mut self, session_end: i64) -> bool {
+        if session_end <= self.late {
+            self.dropped += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    #[inline]
+    fn session(&mut self, key: Q::Key, event_time: i64) -> Result<&mut Q::Acc, Error> {
+        let hash = HASHER.hash_one(&key);
+        let SessionAggregation { keys, sessions, .. } = &mut *self.op;
+        let (_, list) = match keys.find_entry(hash, |(k, _)| *k == key) {
+            Ok(found) => found.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(hash, (key, Vec::new()), |(k, _)| HASHER.hash_one(k))
+                .into_mut(),
+        };
+        Self::place(
+            list,
+            event_time,
+            self.mark,
+            (sessions, &mut self.updated, &mut self.removed),
+        )
+    }
+
+    #[inline]
+    fn session_ref<R>(&mut self, key: &R, event_time: i64) -> Result<&mut Q::Acc, Error>
+    where
+        R: Hash + Equivalent<Q::Key> + ?Sized,
+        for<'q> Q::Key: From<&'q R>,
+    {
+        let hash = HASHER.hash_one(key);
+        let SessionAggregation { keys, sessions, .. } = &mut *self.op;
+        let (_, list) = match keys.find_entry(hash, |(k, _)| key.equivalent(k)) {
+            Ok(found) => found.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(hash, (Q::Key::from(key), Vec::new()), |(k, _)| {
+                    HASHER.hash_one(k)
+                })
+                .into_mut(),
+        };
+        Self::place(
+            list,
+            event_time,
+            self.mark,
+            (sessions, &mut self.updated, &mut self.removed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::accumulator::{Accumulator, Count, SumF64};
+    use crate::value::{Schema, Value};
+
+    /// An event: `(event time in seconds after 10:00:00, key, value)`.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Event(i64, &'static str, f64);
+
+    impl Row for Event {
+        const SCHEMA: Schema = Schema::new(&[]);
+        fn to_values(&self) -> Vec<Value> {
+            Vec::new()
+        }
+        fn from_values(_: Vec<Value>) -> Result<Self, crate::row::RowError> {
+            unreachable!()
+        }
+    }
+
+    /// An output row: `(session start, session end, key, count, sum)`, times in seconds.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Out(i64, i64, String, i64, Option<f64>);
+
+    impl Row for Out {
+        const SCHEMA: Schema = Schema::new(&[]);
+        fn to_values(&self) -> Vec<Value> {
+            Vec::new()
+        }
+        fn from_values(_: Vec<Value>) -> Result<Self, crate::row::RowError> {
+            unreachable!()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+    struct Acc(Count, SumF64);
+
+    impl Accumulators for Acc {
+        fn merge(&mut self, other: &Self) -> Result<(), Error> {
+            self.0.merge(&other.0)?;
+            self.1.merge(&other.1)
+        }
+    }
+
+    const SECOND: i64 = 1_000_000;
+    const T0: i64 = 1_704_103_200 * SECOND; // 2024-01-01T10:00:00Z
+
+    /// `watermark ts delay 30 s; group by session_window(ts, 10 s), key;
+    /// aggregate count = count(*), sum = sum(value)`, written by hand the way `pipeline!`
+    /// generates it.
+    struct Sessions;
+
+    impl SessionQuery for Sessions {
+        type Input = Event;
+        type Output = Out;
+        type Key = String;
+        type Acc = Acc;
+        type SortKey = ();
+        const GAP: i64 = 10 * SECOND;
+        const EVICTS: bool = true;
+
+        fn map<S: SessionSink<String, Acc>>(
+            input: &[Event],
+            ctx: &mut BatchContext,
+            sessions: &mut S,
+        ) -> Result<(), Error> {
+            let mut stats = crate::batch::EventTimeStats::default();
+            for Event(ts, key, value) in input {
+                let t = T0 + ts * SECOND;
+                stats.observe(t);
+                if sessions.is_late(t + Self::GAP) {
+                    continue;
+                }
+                let acc = sessions.session(key.to_string(), t)?;
+                acc.0.update(())?;
+                acc.1.update(*value)?;
+            }
+            ctx.observe_event_times(0, &stats);
+            Ok(())
+        }
+
+        fn emit(
+            key: &String,
+            session: Window,
+            acc: &Acc,
+            _: &BatchContext,
+        ) -> Result<Option<(Out, ())>, Error> {
+            let secs = |t: Timestamp| (t.as_micros() - T0) / SECOND;
+            Ok(Some((
+                Out(
+                    secs(session.start),
+                    secs(session.end),
+                    key.clone(),
+                    acc.0.finish(),
+                    acc.1.finish(),
+                ),
+                (),
+            )))
+        }
+    }
+
+    /// Runs batches as the engine does, each under the given watermark (seconds after 10:00:00;
+    /// `None`: the epoch), returning each batch's sorted output and counters
+    /// `(dropped, updated, removed)`.
+    fn run<Q: SessionQuery<Input = Event, Output = Out>>(
+        op: &mut SessionAggregation<Q>,
+        mode: OutputMode,
+        batches: &[(&[Event], Option<i64>)],
+    ) -> Vec<(Vec<Out>, (u64, u64, u64))> {
+        run_from(0, op, mode, batches)
+    }
+
+    /// [`run`], the first batch having id `first_batch`.
+    fn run_from<Q: SessionQuery<Input = Event, Output = Out>>(
+        first_batch: u64,
+        op: &mut SessionAggregation<Q>,
+        mode: OutputMode,
+        batches: &[(&[Event], Option<i64>)],
+    ) -> Vec<(Vec<Out>, (u64, u64, u64))> {
+        let wm = |w: Option<i64>| {
+            Some(w.map_or(Timestamp::EPOCH, |s| {
+                Timestamp::from_micros(T0 + s * SECOND)
+            }))
+        };
+        let mut ctx = BatchContext::new(
+            first_batch,
+            mode,
+            wm(batches[0].1),
+            wm(batches[0].1),
+            Timestamp::EPOCH,
+            1,
+        );
+        let mut results = Vec::new();
+        for (i, (rows, watermark)) in batches.iter().enumerate() {
+            if i > 0 {
+                ctx.advance(wm(*watermark), Timestamp::EPOCH);
+            }
+            let (a, b) = rows.split_at(rows.len() / 2);
+            op.process(a, &mut ctx).unwrap();
+            op.process(b, &mut ctx).unwrap();
+            let mut out = Vec::new();
+            op.finish_batch(&mut ctx, &mut out).unwrap();
+            out.sort_by(|x, y| (&x.2, x.0).cmp(&(&y.2, y.0)));
+            let m = ctx.metrics();
+            results.push((
+                out,
+                (
+                    m.rows_dropped_by_watermark,
+                    m.state_rows_updated,
+                    m.state_rows_removed,
+                ),
+            ));
+        }
+        results
+    }
+
+    fn out(start: i64, end: i64, key: &str, count: i64, sum: f64) -> Out {
+        Out(start, end, key.to_string(), count, Some(sum))
+    }
+
+    // The oracle's `session_window_append` input.
+    const B0: &[Event] = &[
+        Event(0, "a", 1.0),
+        Event(5, "a", 2.0),
+        Event(30, "a", 3.0),
+        Event(2, "b", 4.0),
+    ];
+    const B1: &[Event] = &[
+        Event(14, "a", 5.0),
+        Event(22, "a", 6.0),
+        Event(40, "b", 7.0),
+    ];
+    const B3: &[Event] = &[Event(70, "c", 8.0), Event(9, "b", 9.0)];
+    const B4: &[Event] = &[
+        Event(1, "a", 10.0),
+        Event(120, "c", 11.0),
+        Event(180, "d", 12.0),
+    ];
+
+    #[test]
+    fn append_emits_each_session_once_the_watermark_passes_its_end() {
+        let mut op = SessionAggregation::<Sessions>::default();
+        let r = run(
+            &mut op,
+            OutputMode::Append,
+            &[
+                (B0, None),
+                (B1, Some(0)),
+                (&[], Some(10)),
+                (B3, Some(10)),
+                (B4, Some(40)),
+                (&[], Some(150)),
+            ],
+        );
+        // Batch 0: a [0, 15), a [30, 40), b [2, 12): nothing closed under the epoch.
+        assert_eq!(r[0], (vec![], (0, 3, 0)));
+        // Batch 1: a@14 extends [0, 15) to [0, 24); a@22 extends it to [0, 32), which now
+        // touches [30, 40): they merge into [0, 40) (one session removed).
+        assert_eq!(r[1], (vec![], (0, 2, 1)));
+        // Batch 3 under 10:00:10: b@9's session [9, 19) ends after the previous watermark, so
+        // it is not late, and it extends b [2, 12) to [2, 19).
+        assert_eq!(r[3], (vec![], (0, 2, 0)));
+        // Batch 4 under 10:00:40: a@1 ends at 11, after the previous watermark (10): merged into
+        // a [0, 40), which then closes (40 <= 40) with b [2, 19).
+        assert_eq!(
+            r[4],
+            (
+                vec![out(0, 40, "a", 6, 27.0), out(2, 19, "b", 2, 13.0)],
+                (0, 3, 2)
+            )
+        );
+        // The no-data batch under 10:02:30 closes b [40, 50), c [70, 80) and c [120, 130).
+        assert_eq!(
+            r[5],
+            (
+                vec![
+                    out(40, 50, "b", 1, 7.0),
+                    out(70, 80, "c", 1, 8.0),
+                    out(120, 130, "c", 1, 11.0)
+                ],
+                (0, 0, 3)
+            )
+        );
+        assert_eq!(op.state_rows(), 1, "d [180, 190) stays open");
+    }
+
+    #[test]
+    fn a_row_whose_own_session_ended_before_the_previous_watermark_is_late() {
+        let mut op = SessionAggregation::<Sessions>::default();
+        let r = run(
+            &mut op,
+            OutputMode::Append,
+            &[
+                (&[Event(50, "a", 1.0)], None),
+                (&[], Some(15)),
+                // Under 10:00:20, late against 10:00:15 (the previous batch's watermark): a@5
+                // ends at 15 and is dropped; a@6 ends at 16 and opens [6, 16), before a's
+                // [50, 60), and is closed at once (16 <= 20).
+                (&[Event(5, "a", 1.0), Event(6, "a", 1.0)], Some(20)),
+            ],
+        );
+        assert_eq!(r[2], (vec![out(6, 16, "a", 1, 1.0)], (1, 1, 1)));
+        assert_eq!(op.state_rows(), 1);
+    }
+
+    #[test]
+    fn touching_sessions_merge_and_a_bridge_merges_several() {
+        let mut op = SessionAggregation::<Sessions>::default();
+        let r = run(
+            &mut op,
+            OutputMode::Complete,
+            &[
+                // [0, 10), [20, 30), [40, 50), and [60, 70) apart.
+                (
+                    &[
+                        Event(0, "k", 1.0),
+                        Event(20, "k", 2.0),
+                        Event(40, "k", 4.0),
+                        Event(60, "k", 8.0),
+                    ],
+                    None,
+                ),
+                // k@10 touches [0, 10) (start 10 <= end 10) and reaches 20: bridges the first
+                // two; k@30 then bridges that one and [40, 50).
+                (&[Event(10, "k", 16.0), Event(30, "k", 32.0)], None),
+            ],
+        );
+        assert_eq!(r[1].0, [out(0, 50, "k", 5, 55.0), out(60, 70, "k", 1, 8.0)]);
+        assert_eq!(r[1].1, (0, 1, 2), "one session changed, two merged away");
+        assert_eq!(op.state_rows(), 2);
+    }
+
+    #[test]
+    fn complete_mode_emits_every_session_drops_late_rows_and_evicts_nothing() {
+        let mut op = SessionAggregation::<Sessions>::default();
+        let r = run(
+            &mut op,
+            OutputMode::Complete,
+            &[
+                (&[Event(0, "a", 1.0), Event(100, "b", 2.0)], None),
+                (&[Event(1, "a", 1.0)], Some(70)),
+                (&[Event(2, "a", 1.0)], Some(70)),
+            ],
+        );
+        assert_eq!(
+            r[1].0,
+            [out(0, 11, "a", 2, 2.0), out(100, 110, "b", 1, 2.0)]
+        );
+        // Late against the previous batch's watermark (10:01:10), as Spark's restore drops it.
+        assert_eq!(r[2], (r[1].0.clone(), (1, 0, 0)));
+    }
+
+    #[test]
+    fn update_mode_is_refused_with_sparks_message() {
+        let mut op = SessionAggregation::<Sessions>::default();
+        let mut ctx = BatchContext::new(0, OutputMode::Update, None, None, Timestamp::EPOCH, 1);
+        let err = op.finish_batch(&mut ctx, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), SESSION_WINDOW_IN_UPDATE);
+    }
+
+    #[test]
+    fn a_snapshot_restores_the_open_sessions() {
+        let mut op = SessionAggregation::<Sessions>::default();
+        run(&mut op, OutputMode::Append, &[(B0, None), (B1, Some(0))]);
+        let bytes = op.snapshot().unwrap();
+        let mut restored = SessionAggregation::<Sessions>::default();
+        restored.restore(&bytes).unwrap();
+        assert_eq!(restored.state_rows(), 3);
+        let rest: &[(&[Event], Option<i64>)] = &[(B3, Some(10)), (B4, Some(40)), (&[], Some(150))];
+        assert_eq!(
+            run_from(2, &mut op, OutputMode::Append, rest),
+            run_from(2, &mut restored, OutputMode::Append, rest)
+        );
+        assert!(
+            SessionAggregation::<Sessions>::default()
+                .restore(b"junk")
+                .is_err()
+        );
+    }
+
+    /// The `order by count desc` / `limit 1` of a complete result.
+    struct Busiest;
+
+    impl SessionQuery for Busiest {
+        type Input = Event;
+        type Output = Out;
+        type Key = String;
+        type Acc = Acc;
+        type SortKey = i64;
+        const GAP: i64 = 10 * SECOND;
+        const SORTED: bool = true;
+        const LIMIT: Option<u64> = Some(1);
+
+        fn map<S: SessionSink<String, Acc>>(
+            input: &[Event],
+            ctx: &mut BatchContext,
+            sessions: &mut S,
+        ) -> Result<(), Error> {
+            Sessions::map(input, ctx, sessions)
+        }
+
+        fn emit(
+            key: &String,
+            session: Window,
+            acc: &Acc,
+            ctx: &BatchContext,
+        ) -> Result<Option<(Out, i64)>, Error> {
+            let row = Sessions::emit(key, session, acc, ctx)?.map(|(row, ())| row);
+            Ok(row.map(|row| {
+                let n = row.3;
+                (row, n)
+            }))
+        }
+
+        fn compare(a: &i64, b: &i64) -> Ordering {
+            b.cmp(a)
+        }
+    }
+
+    #[test]
+    fn complete_mode_sorts_and_limits_the_sessions() {
+        let mut op = SessionAggregation::<Busiest>::default();
+        let r = run(&mut op, OutputMode::Complete, &[(B0, None)]);
+        assert_eq!(r[0].0, [out(0, 15, "a", 2, 3.0)]);
+    }
+}

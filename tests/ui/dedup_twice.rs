@@ -1,0 +1,10 @@
+sluice::pipeline! {
+    schema Reading { ts: Timestamp, device: String }
+
+    query Unique from Reading {
+        drop duplicates (device);
+        drop duplicates (ts);
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+sluice::pipeline! {
+    schema Post { id: i64, tags: Vec<String> }
+
+    query Tagged from Post {
+        where explode(tags) == "rust";
+    }
+}
+
+fn main() {}
