@@ -36,18 +36,20 @@ use uuid::Uuid;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
 use crate::explain::{CheckpointExplanation, QueryExplanation};
 use crate::manager::streams;
-use crate::pipeline::{Append, NamedOutputMode, OutputModeFor, Pipeline};
+use crate::pipeline::{Append, NamedOutputMode, OutputMode, OutputModeFor, Pipeline};
 use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
-use crate::sink::{ForeachBatchSink, Sink, SinkContext};
+use crate::sink::{ForeachBatchSink, ForeachSink, ForeachWriter, Sink, SinkContext};
 use crate::source::{Source, SourceContext};
-use crate::trigger::Trigger;
+use crate::trigger::{QueryTrigger, Trigger};
 use crate::value::Schema;
 
 /// A pipeline reading from a source: Spark's streaming DataFrame.
@@ -159,18 +161,20 @@ pub trait BatchAction {}
 #[derive(Debug, Clone, Copy)]
 pub struct NoSink;
 
-/// Spark's `DataStreamWriter`: output mode `M`, sink `K`, trigger, name.
-pub struct DataStreamWriter<P, S, M, K> {
+/// Spark's `DataStreamWriter`: output mode `M`, sink `K`, trigger `T` (a [`Trigger`] runs
+/// micro-batches; a [`ContinuousTrigger`](crate::trigger::ContinuousTrigger) runs the query
+/// continuously, see [`crate::continuous`]), name.
+pub struct DataStreamWriter<P, S, M, K, T = Trigger> {
     frame: StreamingFrame<P, S>,
     mode: M,
     sink: K,
-    trigger: Trigger,
+    trigger: T,
     query_name: Option<String>,
     clock: Option<Clock>,
     checkpoint: Option<CheckpointConfig>,
 }
 
-impl<P, S, M, K> fmt::Debug for DataStreamWriter<P, S, M, K> {
+impl<P, S, M, K, T: fmt::Debug> fmt::Debug for DataStreamWriter<P, S, M, K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataStreamWriter")
             .field("trigger", &self.trigger)
@@ -179,11 +183,13 @@ impl<P, S, M, K> fmt::Debug for DataStreamWriter<P, S, M, K> {
     }
 }
 
-impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> {
+impl<P: Pipeline, S: Source<Row = P::Input>, M, K, T: QueryTrigger>
+    DataStreamWriter<P, S, M, K, T>
+{
     /// The output mode: [`Append`], [`Complete`](crate::pipeline::Complete) or
     /// [`Update`](crate::pipeline::Update). A mode
     /// the pipeline cannot run in is a compile error that says why.
-    pub fn output_mode<M2: OutputModeFor<P>>(self, mode: M2) -> DataStreamWriter<P, S, M2, K> {
+    pub fn output_mode<M2: OutputModeFor<P>>(self, mode: M2) -> DataStreamWriter<P, S, M2, K, T> {
         DataStreamWriter {
             frame: self.frame,
             mode,
@@ -197,12 +203,12 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
 
     /// The output mode by name, as Spark's `outputMode("update")`: checked by `start`, which
     /// fails with Spark's message for an unknown or unsupported mode.
-    pub fn output_mode_named(self, mode: &str) -> DataStreamWriter<P, S, NamedOutputMode, K> {
+    pub fn output_mode_named(self, mode: &str) -> DataStreamWriter<P, S, NamedOutputMode, K, T> {
         self.output_mode(NamedOutputMode(mode.to_string()))
     }
 
     /// The sink (Spark's `format(...)` with its options).
-    pub fn format<K2: Sink<P::Output>>(self, sink: K2) -> DataStreamWriter<P, S, M, K2> {
+    pub fn format<K2: Sink<P::Output>>(self, sink: K2) -> DataStreamWriter<P, S, M, K2, T> {
         DataStreamWriter {
             frame: self.frame,
             mode: self.mode,
@@ -218,14 +224,33 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
     pub fn foreach_batch<O: crate::sink::foreach_batch::BatchOutcome>(
         self,
         f: impl FnMut(u64, Vec<P::Output>) -> O + Send + 'static,
-    ) -> DataStreamWriter<P, S, M, ForeachBatchSink<P::Output>> {
+    ) -> DataStreamWriter<P, S, M, ForeachBatchSink<P::Output>, T> {
         self.format(ForeachBatchSink::new(f))
     }
 
-    /// When batches start (Spark's `trigger`).
-    pub fn trigger(mut self, trigger: Trigger) -> Self {
-        self.trigger = trigger;
-        self
+    /// Hands every row to `writer` (Spark's `foreach`): opened for each batch or epoch,
+    /// called for each row, closed at its end. It runs with either kind of trigger.
+    pub fn foreach<W: ForeachWriter<P::Output>>(
+        self,
+        writer: W,
+    ) -> DataStreamWriter<P, S, M, ForeachSink<W>, T> {
+        self.format(ForeachSink::new(writer))
+    }
+
+    /// When batches start (Spark's `trigger`): a [`Trigger`], or
+    /// [`Trigger::continuous`]'s trigger to run the query continuously — a writer whose
+    /// `start` then accepts only the queries, sources and sinks that can (see
+    /// [`crate::continuous`]).
+    pub fn trigger<T2: QueryTrigger>(self, trigger: T2) -> DataStreamWriter<P, S, M, K, T2> {
+        DataStreamWriter {
+            frame: self.frame,
+            mode: self.mode,
+            sink: self.sink,
+            trigger,
+            query_name: self.query_name,
+            clock: self.clock,
+            checkpoint: self.checkpoint,
+        }
     }
 
     /// The query's name (Spark's `queryName`); the memory sink's table name.
@@ -263,19 +288,33 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
     }
 }
 
-impl<P, S, M, K> DataStreamWriter<P, S, M, K>
+/// A query ready to run: its checkpoint opened and checked, its sink and source opened, its
+/// handle's state made. What micro-batch and continuous execution share of `start()`.
+pub(crate) struct Prepared<P, S, K> {
+    pub(crate) pipeline: P,
+    pub(crate) source: S,
+    pub(crate) sink: K,
+    pub(crate) mode: OutputMode,
+    pub(crate) clock: Clock,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) checkpoint: Option<Checkpoint>,
+    pub(crate) recovery: Recovery,
+}
+
+impl<P, S, M, K, T> DataStreamWriter<P, S, M, K, T>
 where
     P: Pipeline,
     S: Source<Row = P::Input>,
+    T: QueryTrigger,
 {
-    /// Starts the query (Spark's `start()`): checks the output mode, opens the sink and the
-    /// source, and runs the query in the background. Errors a query could only hit later
-    /// (bad source options, a memory sink without a name) are returned here.
-    ///
-    /// The output mode and the sink are bounds of this method, not of the writer, so a query
-    /// without a sink fails to compile with the sink's message (choose one with `format` or
-    /// `foreach_batch`).
-    pub fn start(self) -> Result<StreamingQuery>
+    /// The trigger.
+    pub(crate) fn trigger_value(&self) -> T {
+        self.trigger
+    }
+
+    /// Checks the output mode, opens the checkpoint, the sink and the source, and checks that
+    /// they agree with each other: everything `start()` does before the query runs.
+    pub(crate) fn prepare(self) -> Result<Prepared<P, S, K>>
     where
         M: OutputModeFor<P>,
         K: Sink<P::Output>,
@@ -322,7 +361,6 @@ where
             clock,
             metadata_dir: checkpoint.as_ref().map(Checkpoint::source_dir),
         })?;
-        consistency::check_source(&mut source, &recovery)?;
         if let (Some(c), false) = (&checkpoint, restarted)
             && let Some(metadata) = source.checkpoint_metadata()
         {
@@ -338,12 +376,56 @@ where
             checkpoint_explanation,
         );
         let shared = Shared::new(id, self.query_name, explanation, clock);
+        Ok(Prepared {
+            pipeline,
+            source,
+            sink,
+            mode,
+            clock,
+            shared,
+            checkpoint,
+            recovery,
+        })
+    }
+}
+
+impl<P, S, M, K> DataStreamWriter<P, S, M, K, Trigger>
+where
+    P: Pipeline,
+    S: Source<Row = P::Input>,
+{
+    /// Starts the query (Spark's `start()`): checks the output mode, opens the sink and the
+    /// source, and runs the query in the background. Errors a query could only hit later
+    /// (bad source options, a memory sink without a name) are returned here.
+    ///
+    /// The output mode and the sink are bounds of this method, not of the writer, so a query
+    /// without a sink fails to compile with the sink's message (choose one with `format` or
+    /// `foreach_batch`).
+    pub fn start(self) -> Result<StreamingQuery>
+    where
+        M: OutputModeFor<P>,
+        K: Sink<P::Output>,
+    {
+        let trigger = self.trigger;
+        let Prepared {
+            pipeline,
+            mut source,
+            sink,
+            mode,
+            clock,
+            shared,
+            checkpoint,
+            recovery,
+        } = self.prepare()?;
+        // The source's own metadata must cover the batches the checkpoint recorded, in the
+        // micro-batch offsets the engine replays.
+        consistency::check_source(&mut source, &recovery)?;
         let run = QueryRun {
             pipeline,
             source,
             sink,
             mode,
-            trigger: self.trigger,
+            trigger,
             clock,
             shared: shared.clone(),
             state: EngineState::new(&P::INFO),

@@ -24,6 +24,7 @@
 //! ```
 
 mod client;
+mod continuous;
 mod offsets;
 mod options;
 
@@ -38,6 +39,7 @@ use self::client::{Client, Patience, Subscription};
 use self::offsets::{EARLIEST, LATEST, PartitionOffsets, plan_ranges, rate_limit};
 use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source, SourceContext};
 
+pub use continuous::KafkaReader;
 pub use offsets::{KafkaOffset, StartingOffsets, TopicPartition};
 
 /// Spark's advice when a query fails on data loss.
