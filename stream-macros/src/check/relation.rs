@@ -10,7 +10,7 @@ use crate::plan::{
     SlotId, SqlType, Watermark,
 };
 
-use super::{doc_attrs, output_mode};
+use super::{continuous, doc_attrs, output_mode};
 
 /// A named column of a relation.
 #[derive(Debug, Clone)]
@@ -147,6 +147,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         .collect();
     let rejected_modes = output_mode::rejected_modes(&rel);
     let broken_rules = output_mode::broken_rules(&rel);
+    let continuous_rejection = continuous::rejection(&rel);
     let docs = doc_attrs(&q.attrs);
     for a in &q.attrs {
         if !a.path().is_ident("doc") {
@@ -169,6 +170,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         limit: rel.limit,
         rejected_modes,
         broken_rules,
+        continuous_rejection,
         explain,
     };
     Some(plan)

@@ -12,7 +12,7 @@ use super::paths::rt;
 use super::prefix::prefix;
 use super::row::{RowField, row_struct};
 use super::stateless::{Stateless, stateless};
-use crate::plan::{Mode, ModeRejection, PipelinePlan};
+use crate::plan::{ContinuousRejection, Mode, ModeRejection, PipelinePlan};
 
 fn mode_tokens(mode: Mode) -> TokenStream {
     let rt = rt();
@@ -42,6 +42,16 @@ pub(super) fn rule_trait(r: ModeRejection) -> TokenStream {
         ModeRejection::CompleteWithoutAggregation => quote!(Aggregates),
         ModeRejection::SortNotInComplete => quote!(Unsorted),
         ModeRejection::LimitInUpdate => quote!(Unlimited),
+    }
+}
+
+/// The runtime's marker trait of the continuous-processing rule a rejection breaks.
+pub(super) fn continuous_rule_trait(r: ContinuousRejection) -> TokenStream {
+    match r {
+        ContinuousRejection::Watermark => quote!(NoWatermark),
+        ContinuousRejection::Aggregation => quote!(NoAggregation),
+        ContinuousRejection::Limit => quote!(NoLimit),
+        ContinuousRejection::CurrentTime => quote!(NoCurrentTime),
     }
 }
 
@@ -107,6 +117,15 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         .filter(|r| !plan.broken_rules.contains(r))
         .map(|r| {
             let rule = rule_trait(r);
+            quote!(#[automatically_derived] impl #rt::#rule for #name {})
+        });
+    // The continuous-processing rules: every one but the first the query breaks, so that
+    // starting it continuously reports that one alone.
+    let continuous = ContinuousRejection::ALL
+        .into_iter()
+        .filter(|r| plan.continuous_rejection != Some(*r))
+        .map(|r| {
+            let rule = continuous_rule_trait(r);
             quote!(#[automatically_derived] impl #rt::#rule for #name {})
         });
     let modes_doc: Vec<&str> = modes
@@ -242,6 +261,8 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         }
 
         #(#supports)*
+
+        #(#continuous)*
     }
 }
 
