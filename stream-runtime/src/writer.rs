@@ -40,6 +40,9 @@ use std::sync::Arc;
 
 use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
+use crate::continuous::{
+    ContinuousSink, ContinuousSource, NoAggregation, NoCurrentTime, NoLimit, NoWatermark,
+};
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
 use crate::explain::{CheckpointExplanation, QueryExplanation};
@@ -49,7 +52,7 @@ use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
 use crate::sink::{ForeachBatchSink, ForeachSink, ForeachWriter, Sink, SinkContext};
 use crate::source::{Source, SourceContext};
-use crate::trigger::{QueryTrigger, Trigger};
+use crate::trigger::{ContinuousTrigger, QueryTrigger, Trigger};
 use crate::value::Schema;
 
 /// A pipeline reading from a source: Spark's streaming DataFrame.
@@ -307,11 +310,6 @@ where
     S: Source<Row = P::Input>,
     T: QueryTrigger,
 {
-    /// The trigger.
-    pub(crate) fn trigger_value(&self) -> T {
-        self.trigger
-    }
-
     /// Checks the output mode, opens the checkpoint, the sink and the source, and checks that
     /// they agree with each other: everything `start()` does before the query runs.
     pub(crate) fn prepare(self) -> Result<Prepared<P, S, K>>
@@ -436,5 +434,31 @@ where
         streams().register(&shared);
         spawn(shared.clone(), run.run());
         Ok(StreamingQuery { shared })
+    }
+}
+
+impl<P, S, M, K> DataStreamWriter<P, S, M, K, ContinuousTrigger>
+where
+    P: Pipeline,
+    S: Source<Row = P::Input>,
+{
+    /// Starts the query continuously (Spark's `start()` with `Trigger.Continuous`): as a
+    /// micro-batch query starts — the output mode checked, the checkpoint, sink and source
+    /// opened — then a task of its own reads the source, runs the pipeline and writes to the
+    /// sink as rows arrive, and an epoch is committed every interval. With a checkpoint the
+    /// query resumes after its last committed epoch (see [`crate::continuous`]).
+    ///
+    /// The query, the source and the sink must be able to run continuously: these bounds make
+    /// anything else a compile error with Spark's message, one rule each (the rules
+    /// [`SupportsContinuous`](crate::continuous::SupportsContinuous) gathers).
+    pub fn start(self) -> Result<StreamingQuery>
+    where
+        P: NoAggregation + NoWatermark + NoLimit + NoCurrentTime,
+        S: ContinuousSource,
+        K: ContinuousSink<P::Output>,
+        M: OutputModeFor<P>,
+    {
+        let interval = self.trigger.interval();
+        crate::continuous::start(self.prepare()?, interval)
     }
 }

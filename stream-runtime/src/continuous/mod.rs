@@ -62,6 +62,8 @@ mod source;
 mod start;
 mod task;
 
+pub(crate) use start::start;
+
 pub use memory::MemoryReader;
 pub use rate::{RatePosition, RateReader};
 pub use rules::{NoAggregation, NoCurrentTime, NoLimit, NoWatermark, SupportsContinuous};

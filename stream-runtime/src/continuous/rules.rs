@@ -52,7 +52,8 @@ pub trait NoLimit: Pipeline {}
 )]
 pub trait NoCurrentTime: Pipeline {}
 
-/// Pipelines that can run with a continuous trigger: those that satisfy every rule. The
-/// continuous writer's `start` requires it.
+/// Pipelines that can run with a continuous trigger: those that satisfy every rule, which the
+/// continuous writer's `start` requires (each rule a bound of its own, so a query breaking one
+/// is told which). For code generic over such pipelines.
 pub trait SupportsContinuous: NoAggregation + NoWatermark + NoLimit + NoCurrentTime {}
 impl<P: NoAggregation + NoWatermark + NoLimit + NoCurrentTime> SupportsContinuous for P {}

@@ -20,7 +20,7 @@ use crate::source::{Offset, Source};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not support continuous processing",
     label = "this source cannot stream rows as they arrive",
-    note = "Spark: \"Data source {Self} does not support continuous processing.\"",
+    note = "Spark: \"Data source <name> does not support continuous processing.\"",
     note = "the sources that can: `RateSource`, `MemoryStream`, `SocketSource` and `KafkaSource`; read this one with a micro-batch trigger"
 )]
 pub trait ContinuousSource: Source {

@@ -1,118 +1,106 @@
-//! `start()` with a continuous trigger: the same preparation as a micro-batch query (checkpoint,
-//! sink, source, the handle's state), then the task's thread and the coordinator.
+//! `start()` with a continuous trigger, after the same preparation as a micro-batch query
+//! (checkpoint, sink, source, the handle's state): the task's thread and the coordinator.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::manager::streams;
-use crate::pipeline::{OutputModeFor, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::query::{StreamingQuery, spawn};
-use crate::source::Source;
-use crate::trigger::ContinuousTrigger;
-use crate::writer::{DataStreamWriter, Prepared};
+use crate::writer::Prepared;
 
 use super::coordinator::Coordinator;
-use super::rules::SupportsContinuous;
 use super::sink::ContinuousSink;
 use super::source::ContinuousSource;
 use super::task::{EPOCH_BACKLOG, Task};
 
-impl<P, S, M, K> DataStreamWriter<P, S, M, K, ContinuousTrigger>
+/// Runs a prepared query continuously: the task's thread reads the source, runs the pipeline
+/// and writes to the sink as rows arrive; the coordinator commits an epoch every `interval`.
+/// With a checkpoint the query resumes after its last committed epoch.
+pub(crate) fn start<P, S, K>(
+    prepared: Prepared<P, S, K>,
+    interval: Duration,
+) -> Result<StreamingQuery>
 where
     P: Pipeline,
-    S: Source<Row = P::Input>,
+    S: ContinuousSource<Row = P::Input>,
+    K: ContinuousSink<P::Output>,
 {
-    /// Starts the query continuously (Spark's `start()` with `Trigger.Continuous`): as a
-    /// micro-batch query starts — the output mode checked, the checkpoint, sink and source
-    /// opened — then a task of its own reads the source, runs the pipeline and writes to the
-    /// sink as rows arrive, and an epoch is committed every interval. With a checkpoint the
-    /// query resumes after its last committed epoch.
-    ///
-    /// The query, the source and the sink must be able to run continuously: these bounds are
-    /// what makes anything else a compile error, with Spark's message.
-    pub fn start(self) -> Result<StreamingQuery>
-    where
-        P: SupportsContinuous,
-        S: ContinuousSource,
-        K: ContinuousSink<P::Output>,
-        M: OutputModeFor<P>,
-    {
-        let interval = self.trigger_value().interval();
-        let Prepared {
-            pipeline,
-            mut source,
-            sink,
-            mode,
-            clock,
-            shared,
-            checkpoint,
-            recovery,
-        } = self.prepare()?;
-        // At least once, as Spark: resume after the last committed epoch; an epoch whose
-        // offsets were logged but which did not commit is read again (its id too).
-        let (epoch, start) = match &recovery.committed {
-            Some((offsets, _)) => (
-                offsets.batch_id + 1,
-                Some(position::<S::Position>(
-                    checkpoint.as_ref(),
-                    offsets.batch_id,
-                    &offsets.end,
-                )?),
-            ),
-            None => (0, None),
-        };
-        if let Some(pending) = &recovery.pending {
-            tracing::info!(
-                "epoch {} of query {} did not commit before the query stopped: its rows are read again",
-                pending.batch_id,
-                P::INFO.name
-            );
-        }
-        let reader = source.continuous_reader(start.as_ref(), clock)?;
-        let (events, events_rx) = mpsc::channel(EPOCH_BACKLOG);
-        let (committed, committed_rx) = std_mpsc::channel();
-        let halt = Arc::new(AtomicBool::new(false));
-        let coordinator = Coordinator {
-            shared: Arc::clone(&shared),
-            checkpoint,
-            source_description: source.description(),
-            sink_description: sink.description(),
-            committed,
-        };
-        let task = Task {
-            pipeline,
-            reader,
-            sink,
-            mode,
-            interval,
-            clock,
-            shared: Arc::clone(&shared),
-            halt: Arc::clone(&halt),
-            epoch,
-            start,
-            events,
-            committed: committed_rx,
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("sluice-continuous-{}", P::INFO.name))
-            .spawn(move || task.run())
-            .map_err(|e| Error::io("the continuous query's thread", e))?;
-        shared.set_status("Running", false, true);
-        // Listed by the process's manager, whose listeners hear of the start now.
-        streams().register(&shared);
-        spawn(Arc::clone(&shared), async move {
-            let result = coordinator.run(events_rx, halt, thread).await;
-            // Dropped only now: the socket source's reading task lives as long as it does.
-            source.stop();
-            result
-        });
-        Ok(StreamingQuery { shared })
+    let Prepared {
+        pipeline,
+        mut source,
+        sink,
+        mode,
+        clock,
+        shared,
+        checkpoint,
+        recovery,
+    } = prepared;
+    // At least once, as Spark: resume after the last committed epoch; an epoch whose offsets
+    // were logged but which did not commit is read again (its id too).
+    let (epoch, start) = match &recovery.committed {
+        Some((offsets, _)) => (
+            offsets.batch_id + 1,
+            Some(position::<S::Position>(
+                checkpoint.as_ref(),
+                offsets.batch_id,
+                &offsets.end,
+            )?),
+        ),
+        None => (0, None),
+    };
+    if let Some(pending) = &recovery.pending {
+        tracing::info!(
+            "epoch {} of query {} did not commit before the query stopped: its rows are read again",
+            pending.batch_id,
+            P::INFO.name
+        );
     }
+    let reader = source.continuous_reader(start.as_ref(), clock)?;
+    let (events, events_rx) = mpsc::channel(EPOCH_BACKLOG);
+    let (committed, committed_rx) = std_mpsc::channel();
+    let halt = Arc::new(AtomicBool::new(false));
+    let coordinator = Coordinator {
+        shared: Arc::clone(&shared),
+        checkpoint,
+        source_description: source.description(),
+        sink_description: sink.description(),
+        committed,
+    };
+    let task = Task {
+        pipeline,
+        reader,
+        sink,
+        mode,
+        interval,
+        clock,
+        shared: Arc::clone(&shared),
+        halt: Arc::clone(&halt),
+        epoch,
+        start,
+        events,
+        committed: committed_rx,
+    };
+    let thread = std::thread::Builder::new()
+        .name(format!("sluice-continuous-{}", P::INFO.name))
+        .spawn(move || task.run())
+        .map_err(|e| Error::io("the continuous query's thread", e))?;
+    shared.set_status("Running", false, true);
+    // Listed by the process's manager, whose listeners hear of the start now.
+    streams().register(&shared);
+    spawn(Arc::clone(&shared), async move {
+        let result = coordinator.run(events_rx, halt, thread).await;
+        // Dropped only now: the socket source's reading task lives as long as it does.
+        source.stop();
+        result
+    });
+    Ok(StreamingQuery { shared })
 }
 
 /// The recorded end of epoch `epoch` as a position of the source, or an error saying the
