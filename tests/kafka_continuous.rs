@@ -1,0 +1,191 @@
+//! Continuous processing from Kafka to Kafka against a real broker (Tansu, see
+//! `tests/common/kafka.rs`): each record is copied as soon as it is polled, epochs record the
+//! per-partition offsets reached, and a restart goes on after the last committed epoch.
+
+#![cfg(feature = "kafka")]
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sluice::prelude::*;
+
+use common::kafka::{Broker, Record, topic};
+
+sluice::pipeline! {
+    /// Every record, its value upper-cased, into the same partition of the output topic.
+    pub query Shout from Kafka {
+        select key, partition, value = upper(cast(value as string));
+    }
+}
+
+fn source(broker: &Broker) -> KafkaSource {
+    KafkaSource::new()
+        .bootstrap_servers(&broker.bootstrap)
+        .starting_offsets(StartingOffsets::Earliest)
+        .poll_timeout(Duration::from_secs(10))
+}
+
+fn start(broker: &Broker, input: &str, output: &str, checkpoint: &Path) -> StreamingQuery {
+    run(
+        broker,
+        source(broker).subscribe([input]),
+        output,
+        checkpoint,
+    )
+}
+
+fn run(broker: &Broker, source: KafkaSource, output: &str, checkpoint: &Path) -> StreamingQuery {
+    Shout::read_stream(source)
+        .write_stream()
+        .format(
+            KafkaSink::new()
+                .bootstrap_servers(&broker.bootstrap)
+                .topic(output),
+        )
+        .checkpoint_location(checkpoint)
+        .trigger(Trigger::continuous("100 milliseconds").unwrap())
+        .start()
+        .unwrap()
+}
+
+/// Waits until `topic`'s two partitions hold `n` records in all.
+fn wait_for(broker: &Broker, topic: &str, n: i64) {
+    let started = Instant::now();
+    while broker.latest(topic, 0) + broker.latest(topic, 1) < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{topic} did not get {n} records"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn record(partition: i32, offset: i64, key: &str, value: &str) -> Record {
+    Record {
+        partition,
+        offset,
+        key: Some(key.into()),
+        value: Some(value.into()),
+        headers: Vec::new(),
+    }
+}
+
+/// The end offset of the last epoch in the checkpoint's offset log.
+fn last_epoch_end(checkpoint: &Path) -> serde_json::Value {
+    let last = std::fs::read_dir(checkpoint.join("offsets"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_str()?.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(checkpoint.join("offsets").join(last.to_string())).unwrap(),
+    )
+    .unwrap();
+    record["end"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_copied_as_they_are_polled_and_a_restart_goes_on_after_the_last_epoch() {
+    let broker = Broker::start();
+    let (input, output) = (topic("continuous-in"), topic("continuous-out"));
+    broker.create_topic(&input, 2);
+    broker.create_topic(&output, 2);
+    let producer = broker.producer();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+
+    let query = start(&broker, &input, &output, &checkpoint);
+    producer.send(&input, 0, Some("a"), "first");
+    producer.send(&input, 1, Some("b"), "second");
+    wait_for(&broker, &output, 2);
+    producer.send(&input, 0, Some("c"), "third");
+    wait_for(&broker, &output, 3);
+    query.stop().await;
+    assert!(query.exception().is_none(), "{:?}", query.exception());
+    assert_eq!(
+        broker.read_all(&output, 2),
+        [
+            record(0, 0, "a", "FIRST"),
+            record(0, 1, "c", "THIRD"),
+            record(1, 0, "b", "SECOND"),
+        ]
+    );
+    // The last epoch ended after every record, in Spark's offset JSON.
+    assert_eq!(
+        last_epoch_end(&checkpoint),
+        serde_json::json!({ &input: { "0": 2, "1": 1 } })
+    );
+    let progress = query.recent_progress();
+    assert_eq!(progress.iter().map(|p| p.num_input_rows).sum::<u64>(), 3);
+    assert_eq!(
+        progress.last().unwrap().sources[0].description,
+        format!("KafkaV2[Subscribe[{input}]]")
+    );
+
+    // Records sent while the query is down are copied by the next run, and only those.
+    producer.send(&input, 1, Some("d"), "fourth");
+    let query = start(&broker, &input, &output, &checkpoint);
+    wait_for(&broker, &output, 4);
+    producer.send(&input, 1, Some("e"), "fifth");
+    wait_for(&broker, &output, 5);
+    query.stop().await;
+    assert!(query.exception().is_none(), "{:?}", query.exception());
+    assert_eq!(
+        broker.read_all(&output, 2),
+        [
+            record(0, 0, "a", "FIRST"),
+            record(0, 1, "c", "THIRD"),
+            record(1, 0, "b", "SECOND"),
+            record(1, 1, "d", "FOURTH"),
+            record(1, 2, "e", "FIFTH"),
+        ]
+    );
+    assert_eq!(
+        last_epoch_end(&checkpoint),
+        serde_json::json!({ &input: { "0": 2, "1": 3 } })
+    );
+}
+
+// Tansu 0.6.0 cannot add partitions to a topic (CreatePartitions is unsupported), so the
+// partitions found later are those of a topic created later; the reader treats both alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_created_while_the_query_runs_is_read_from_its_start() {
+    let broker = Broker::start();
+    let prefix = topic("continuous-pattern");
+    let (first, second) = (format!("{prefix}-one"), format!("{prefix}-two"));
+    let output = topic("continuous-patterned");
+    broker.create_topic(&first, 1);
+    broker.create_topic(&output, 2);
+    let producer = broker.producer();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let query = run(
+        &broker,
+        source(&broker).subscribe_pattern(format!("{prefix}-.*")),
+        &output,
+        &checkpoint,
+    );
+    producer.send(&first, 0, Some("a"), "before");
+    wait_for(&broker, &output, 1);
+    // An epoch's end finds the new topic's partition and reads it from offset 0.
+    broker.create_topic(&second, 1);
+    producer.send(&second, 0, Some("b"), "after");
+    producer.send(&second, 0, Some("c"), "later");
+    wait_for(&broker, &output, 3);
+    query.stop().await;
+    assert!(query.exception().is_none(), "{:?}", query.exception());
+    assert_eq!(
+        broker.read_all(&output, 2),
+        [
+            record(0, 0, "a", "BEFORE"),
+            record(0, 1, "b", "AFTER"),
+            record(0, 2, "c", "LATER")
+        ]
+    );
+    assert_eq!(
+        last_epoch_end(&checkpoint),
+        serde_json::json!({ &first: { "0": 1 }, &second: { "0": 2 } })
+    );
+}
