@@ -24,7 +24,7 @@
 //! - [`format`](mod@format): the file formats (CSV, JSON lines, Parquet with the `parquet`
 //!   feature) and Spark's policies for malformed records, shared by the file source and sink;
 //! - [`source`] and [`sink`]: where rows come from (rate, memory, files, sockets) and go to
-//!   (console, memory, files, `foreach_batch`); the file source reads a file sink's output
+//!   (console, memory, files, `foreach_batch`, `foreach`); the file source reads a file sink's output
 //!   through the sink's commit log ([`sink::file`]);
 //! - `engine` (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
 //!   the `read_stream(...).write_stream()...start()` builder; [`explain`]: a query's plan,

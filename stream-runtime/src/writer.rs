@@ -165,7 +165,7 @@ pub trait BatchAction {}
 pub struct NoSink;
 
 /// Spark's `DataStreamWriter`: output mode `M`, sink `K`, trigger `T` (a [`Trigger`] runs
-/// micro-batches; a [`ContinuousTrigger`](crate::trigger::ContinuousTrigger) runs the query
+/// micro-batches; a [`ContinuousTrigger`] runs the query
 /// continuously, see [`crate::continuous`]), name.
 pub struct DataStreamWriter<P, S, M, K, T = Trigger> {
     frame: StreamingFrame<P, S>,

@@ -28,7 +28,7 @@
 //! # Epochs
 //!
 //! Every interval the task ends an *epoch*: it notes the source position it reached and
-//! closes the epoch at the sink. The [`coordinator`] then writes the position to the
+//! closes the epoch at the sink. The query's epoch coordinator then writes the position to the
 //! checkpoint's offset log (`offsets/<epoch>`), waits until the sink finished the epoch (the
 //! Kafka sink's records are acknowledged, the console printed it, the memory table has its
 //! rows), and writes `commits/<epoch>` — while the task already runs the next epoch. A restart
