@@ -2,8 +2,8 @@
 //! continuous trigger and with the default micro-batch trigger, at several input rates.
 //!
 //! ```sh
-//! cargo bench --bench latency                          # every rate, every set-up (~3 minutes)
-//! cargo bench --bench latency -- --seconds 5 100000    # 5 s per run, one rate
+//! cargo bench --bench latency                                 # every rate and set-up (~3 min)
+//! cargo bench --bench latency -- --seconds 3 --rounds 4 100000  # one rate, 4 rounds of 3 s
 //! ```
 //!
 //! The rate source stamps each row with the instant it is due (its `timestamp`; the continuous
@@ -15,8 +15,9 @@
 //! Four set-ups per rate: the machine's own floor (a thread that sleeps until each row is due,
 //! as the continuous rate reader does, and measures how late it woke — no query at all), the
 //! continuous trigger, the continuous trigger with a checkpoint (an offset and a commit file
-//! fsynced every epoch), and the default micro-batch trigger. Printed: rows measured, then the
-//! median, 99th and 99.9th percentiles and the maximum, over every row. Not a criterion
+//! fsynced every epoch), and the default micro-batch trigger; run in turn, for two rounds of
+//! 5 s each by default, rotating which goes first. Printed: rows measured, then the median, 99th
+//! and 99.9th percentiles and the maximum, over every row of every round. Not a criterion
 //! benchmark: latency is a distribution over rows, not a time per iteration. Numbers are in
 //! BENCHMARKS.md.
 
@@ -149,22 +150,32 @@ fn show(micros: u32) -> String {
     }
 }
 
+const SETUPS: [Setup; 4] = [
+    Setup::Floor,
+    Setup::Continuous,
+    Setup::ContinuousCheckpointed,
+    Setup::MicroBatch,
+];
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let mut seconds = 10;
+    let (mut seconds, mut rounds) = (5, 2);
     let mut rates = Vec::new();
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--seconds" {
-            seconds = args[i + 1].parse().expect("--seconds N");
-            i += 2;
-            continue;
+        match args[i].as_str() {
+            "--seconds" => seconds = args[i + 1].parse().expect("--seconds N"),
+            "--rounds" => rounds = args[i + 1].parse().expect("--rounds N"),
+            rate => {
+                rates.push(rate.parse::<u64>().expect("a rate in rows per second"));
+                i += 1;
+                continue;
+            }
         }
-        rates.push(args[i].parse::<u64>().expect("a rate in rows per second"));
-        i += 1;
+        i += 2;
     }
     if rates.is_empty() {
         rates = vec![1_000, 10_000, 100_000, 1_000_000];
@@ -177,13 +188,17 @@ fn main() {
     println!("| set-up | rows/s | rows measured | p50 | p99 | p99.9 | max |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for &rate in &rates {
-        for setup in [
-            Setup::Floor,
-            Setup::Continuous,
-            Setup::ContinuousCheckpointed,
-            Setup::MicroBatch,
-        ] {
-            let mut latencies = runtime.block_on(run(rate, seconds, setup));
+        // The set-ups in turn, round after round, rotating which goes first: a shared
+        // machine's load drifts over minutes, and interleaved runs see the same drift.
+        let mut latencies: Vec<Vec<u32>> = vec![Vec::new(); SETUPS.len()];
+        for round in 0..rounds {
+            for k in 0..SETUPS.len() {
+                let which = (k + round) % SETUPS.len();
+                let got = runtime.block_on(run(rate, seconds, SETUPS[which]));
+                latencies[which].extend(got);
+            }
+        }
+        for (setup, latencies) in SETUPS.iter().zip(&mut latencies) {
             assert!(
                 !latencies.is_empty(),
                 "no row was measured at {rate} rows/s"
@@ -193,9 +208,9 @@ fn main() {
                 "| {} | {rate} | {} | {} | {} | {} | {} |",
                 setup.name(),
                 latencies.len(),
-                show(percentile(&latencies, 0.50)),
-                show(percentile(&latencies, 0.99)),
-                show(percentile(&latencies, 0.999)),
+                show(percentile(latencies, 0.50)),
+                show(percentile(latencies, 0.99)),
+                show(percentile(latencies, 0.999)),
                 show(*latencies.last().unwrap()),
             );
         }

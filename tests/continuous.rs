@@ -596,3 +596,34 @@ fn an_interval_must_be_positive() {
     );
     assert!(Trigger::continuous("soon").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_micro_batch_checkpoint_of_the_rate_source_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let once = Counted::read_stream(RateSource::new())
+        .write_stream()
+        .foreach(|_: CountedRow| ())
+        .checkpoint_location(&checkpoint)
+        .trigger(Trigger::Once)
+        .start()
+        .unwrap();
+    once.await_termination().await.unwrap();
+    // Its offsets count seconds; a continuous rate source counts rows.
+    let err = Counted::read_stream(RateSource::new())
+        .write_stream()
+        .foreach(|_: CountedRow| ())
+        .checkpoint_location(&checkpoint)
+        .trigger(continuous("1 second"))
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "checkpoint {}: batch 0 ended at 0, which is not a position of this source in continuous execution (",
+            checkpoint.join("offsets/0").display()
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with("Use a new checkpoint location"), "{err}");
+}

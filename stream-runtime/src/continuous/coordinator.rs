@@ -97,7 +97,7 @@ impl<O: Offset> Coordinator<O> {
 
     async fn commit(&mut self, mut epoch: EndedEpoch<O>) -> Result<()> {
         let id = epoch.epoch;
-        let has_data = epoch.start.as_ref() != Some(&epoch.end);
+        let has_data = epoch.has_data;
         failpoint::hit("before_offsets", id);
         let wal_started = Instant::now();
         if let Some(checkpoint) = &self.checkpoint {

@@ -38,6 +38,9 @@ pub(crate) struct EndedEpoch<O> {
     /// Where it started (the previous epoch's end; `None` for a new query's first).
     pub(crate) start: Option<O>,
     pub(crate) end: O,
+    /// Whether the reader's position moved during the epoch (it read rows, or skipped over
+    /// empty batches of a memory stream).
+    pub(crate) has_data: bool,
     /// When it started and ended, on the query's clock, and when it started on the monotonic
     /// clock (for durations).
     pub(crate) started_at: Timestamp,
@@ -105,6 +108,7 @@ where
         let mut output = Vec::new();
         loop {
             let requests = self.shared.all_available_requested();
+            let began = self.reader.position();
             let started = Instant::now();
             let started_at = self.clock.now();
             // Epochs end at multiples of the interval, as Spark's trigger executor fires.
@@ -143,6 +147,7 @@ where
             let ended = EndedEpoch {
                 epoch: self.epoch,
                 start: self.start.take(),
+                has_data: end != began,
                 end: end.clone(),
                 started_at,
                 ended_at: self.clock.now(),
