@@ -284,13 +284,6 @@ async fn the_api_lists_every_query_with_the_figures_of_its_handle() {
     ui.shutdown();
 }
 
-/// One sample of `/metrics`: its labels and value.
-#[derive(Debug, Clone, PartialEq)]
-struct Sample {
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
 #[tokio::test]
 async fn a_continuous_query_is_served_like_any_other() {
     let ui = sluice::ui::serve("127.0.0.1:0").unwrap();
@@ -330,6 +323,13 @@ async fn a_continuous_query_is_served_like_any_other() {
 }
 
 /// `/metrics` parsed: metric name → samples; and the `# TYPE` of each family.
+/// One sample of `/metrics`: its labels and value.
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
 fn parse_metrics(text: &str) -> (BTreeMap<String, Vec<Sample>>, BTreeMap<String, String>) {
     let mut samples: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
     let mut types = BTreeMap::new();
