@@ -38,8 +38,8 @@ pub use stream_macros::pipeline;
 // encoding, operators and crash-test hooks — are reached by generated code through
 // `__private` only).
 pub use stream_runtime::{
-    batch, checkpoint, clock, error, executor, format, output_mode, pipeline, progress, query, row,
-    sink, source, time, trigger, value, watermark, writer,
+    batch, checkpoint, clock, continuous, error, executor, format, output_mode, pipeline, progress,
+    query, row, sink, source, time, trigger, value, watermark, writer,
 };
 
 /// The Kafka client library the Kafka source and sink are built on (feature `kafka`), for
@@ -69,7 +69,8 @@ pub mod prelude {
     #[cfg(feature = "kafka")]
     pub use stream_runtime::sink::KafkaSink;
     pub use stream_runtime::sink::{
-        ConsoleSink, FileSink, ForeachBatchSink, MemorySink, MemoryTable,
+        ConsoleSink, FileSink, ForeachBatchSink, ForeachSink, ForeachWriter, MemorySink,
+        MemoryTable,
     };
     pub use stream_runtime::source::{FileSource, MemoryStream, RateSource, SocketSource};
     #[cfg(feature = "kafka")]

@@ -63,6 +63,15 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         &["Batch: ", "|alert_type", "Alert query stopped."],
     ),
     (
+        "continuous_alerts",
+        &[
+            "Continuous alert stream started. Running for 2 seconds...",
+            "Batch: 0\n",
+            "|alert_type",
+            "Alert query stopped.",
+        ],
+    ),
+    (
         "global_count",
         &["Batch: ", "|count|", "Global count query stopped."],
     ),

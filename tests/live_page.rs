@@ -284,6 +284,45 @@ async fn the_api_lists_every_query_with_the_figures_of_its_handle() {
     ui.shutdown();
 }
 
+#[tokio::test]
+async fn a_continuous_query_is_served_like_any_other() {
+    let ui = sluice::ui::serve("127.0.0.1:0").unwrap();
+    let base = ui.url();
+    let stream = MemoryStream::<Reading>::new();
+    let q = HotReadings::read_stream(stream.clone())
+        .write_stream()
+        .foreach(|_: HotReadingsRow| ())
+        .query_name("api_continuous")
+        .trigger(Trigger::continuous("50 milliseconds").unwrap())
+        .start()
+        .unwrap();
+    stream.add_data([reading(1, "a", 21.0), reading(2, "b", 26.0)]);
+    q.process_all_available().await.unwrap();
+    stream.add_data([reading(3, "a", 27.0)]);
+    q.process_all_available().await.unwrap();
+
+    let (_, list) = get_json(&format!("{base}api/queries")).await;
+    let e = entry(&list, &q);
+    let last = q.last_progress().unwrap();
+    assert_eq!(e["status"], "RUNNING");
+    assert_eq!(e["statusMessage"], "Running");
+    assert_eq!(e["batches"], q.recent_progress().len());
+    assert_eq!(
+        e["latestBatchId"], last.batch_id,
+        "the last epoch with rows"
+    );
+    assert_eq!(e["inputRowsPerSecond"], last.input_rows_per_second);
+    let (_, detail) = get_json(&format!("{base}api/queries/{}", q.run_id())).await;
+    assert_eq!(detail["explain"]["trigger"], "Continuous(50 milliseconds)");
+    assert_eq!(detail["totals"]["inputRows"], 3);
+    assert_eq!(detail["totals"]["outputRows"], 2);
+    let (_, reports) = get_json(&format!("{base}api/queries/{}/progress", q.id())).await;
+    let all: Vec<Value> = q.recent_progress().iter().map(|p| json_of(p)).collect();
+    assert_eq!(reports, Value::Array(all));
+    q.stop().await;
+}
+
+/// `/metrics` parsed: metric name → samples; and the `# TYPE` of each family.
 /// One sample of `/metrics`: its labels and value.
 #[derive(Debug, Clone, PartialEq)]
 struct Sample {
@@ -291,7 +330,6 @@ struct Sample {
     value: f64,
 }
 
-/// `/metrics` parsed: metric name → samples; and the `# TYPE` of each family.
 fn parse_metrics(text: &str) -> (BTreeMap<String, Vec<Sample>>, BTreeMap<String, String>) {
     let mut samples: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
     let mut types = BTreeMap::new();

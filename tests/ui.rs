@@ -8,10 +8,13 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
-    // rustc lists the sinks a query could use, and the Kafka sink exists only with its feature.
+    // rustc lists the sources and sinks a query could use, and the Kafka source and sink exist
+    // only with their feature.
     if cfg!(feature = "kafka") {
         t.compile_fail("tests/ui/sinks-with-kafka/*.rs");
+        t.compile_fail("tests/ui/continuous-with-kafka/*.rs");
     } else {
         t.compile_fail("tests/ui/sinks-without-kafka/*.rs");
+        t.compile_fail("tests/ui/continuous-without-kafka/*.rs");
     }
 }

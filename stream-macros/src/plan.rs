@@ -525,6 +525,33 @@ impl ModeRejection {
     ];
 }
 
+/// Why a query cannot run with a continuous trigger: the operation of Spark's
+/// `checkForContinuous` it has that continuous processing does not support (the first, in the
+/// order of [`ContinuousRejection::ALL`]). Each is a marker trait in the runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContinuousRejection {
+    Watermark,
+    Generate,
+    Deduplicate,
+    Aggregation,
+    Limit,
+    CurrentTime,
+}
+
+impl ContinuousRejection {
+    /// Every rule, in the order a query is checked against them: bottom-up in the plan, as
+    /// Spark's checker walks it (the watermark sits below an `explode`, which sits below a
+    /// deduplication, then the aggregation; the limit above).
+    pub(crate) const ALL: [ContinuousRejection; 6] = [
+        ContinuousRejection::Watermark,
+        ContinuousRejection::Generate,
+        ContinuousRejection::Deduplicate,
+        ContinuousRejection::Aggregation,
+        ContinuousRejection::Limit,
+        ContinuousRejection::CurrentTime,
+    ];
+}
+
 /// An `order by` key over the output.
 #[derive(Debug, Clone)]
 pub(crate) struct OrderKey {
@@ -655,6 +682,8 @@ pub(crate) struct PipelinePlan {
     pub(crate) rejected_modes: Vec<(crate::plan::Mode, ModeRejection)>,
     /// Every output-mode rule the query breaks (a mode may be rejected for one of them only).
     pub(crate) broken_rules: Vec<ModeRejection>,
+    /// Why the query cannot run continuously (`None`: it can).
+    pub(crate) continuous_rejection: Option<ContinuousRejection>,
     /// A readable rendering of the plan (also hashed into the fingerprint).
     pub(crate) explain: String,
 }

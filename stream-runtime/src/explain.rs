@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crate::pipeline::{OutputMode, PipelineInfo, PipelineKind, WatermarkSpec};
 use crate::time::format_interval;
-use crate::trigger::Trigger;
 
 /// A running query's plan, readable: `println!("{}", query.explain())` prints it as Spark's
 /// `query.explain()` prints the physical plan.
@@ -41,9 +40,9 @@ pub struct QueryExplanation {
     /// The output mode.
     #[serde(serialize_with = "ser_display")]
     pub output_mode: OutputMode,
-    /// When batches start.
-    #[serde(serialize_with = "ser_display")]
-    pub trigger: Trigger,
+    /// When batches start, or how often a continuous query checkpoints: `Default`,
+    /// `ProcessingTime(5 seconds)`, `Once`, `AvailableNow`, `Continuous(1 second)`.
+    pub trigger: String,
     /// Where the checkpoint is, and every how many batches the state is snapshotted.
     pub checkpoint: Option<CheckpointExplanation>,
     /// The stateful operator the query ends in, if any.
@@ -77,7 +76,7 @@ impl QueryExplanation {
         source: String,
         sink: String,
         output_mode: OutputMode,
-        trigger: Trigger,
+        trigger: impl fmt::Display,
         checkpoint: Option<CheckpointExplanation>,
     ) -> Self {
         QueryExplanation {
@@ -86,7 +85,7 @@ impl QueryExplanation {
             source,
             sink,
             output_mode,
-            trigger,
+            trigger: trigger.to_string(),
             checkpoint,
             state: state_description(info.kind),
             watermarks: info.watermarks.iter().map(watermark_line).collect(),
@@ -166,6 +165,7 @@ impl fmt::Display for QueryExplanation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trigger::Trigger;
 
     const INFO: PipelineInfo = PipelineInfo {
         name: "RoomWindows",

@@ -13,6 +13,9 @@
 //! | `mid_snapshot` | the state snapshot's temporary file is written, not yet renamed |
 //! | `after_commit` | the commit log is written |
 //!
+//! A continuous query's coordinator reaches `before_offsets`, `after_offsets`, `after_sink`
+//! (the sink completed the epoch) and `after_commit` for each epoch, the epoch id as the batch.
+//!
 //! Without the feature, [`hit`] is an empty inline function.
 
 /// Stops here if the test process asked for this point of this batch.

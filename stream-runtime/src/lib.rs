@@ -25,11 +25,15 @@
 //! - [`format`](mod@format): the file formats (CSV, JSON lines, Parquet with the `parquet`
 //!   feature) and Spark's policies for malformed records, shared by the file source and sink;
 //! - [`source`] and [`sink`]: where rows come from (rate, memory, files, sockets) and go to
-//!   (console, memory, files, `foreach_batch`); the file source reads a file sink's output
+//!   (console, memory, files, `foreach_batch`, `foreach`); the file source reads a file sink's output
 //!   through the sink's commit log ([`sink::file`]);
 //! - `engine` (private), [`query`], [`writer`]: the micro-batch loop, the query handle, and
 //!   the `read_stream(...).write_stream()...start()` builder; [`explain`]: a query's plan,
 //!   readable;
+//! - [`continuous`]: continuous processing beside the micro-batch loop — the compile-time
+//!   rules of what can run continuously, streaming reads and writes, the long-running task and
+//!   its epoch coordinator; `arrivals` (private): what sources that buffer in the background
+//!   signal to a continuous reader;
 //! - [`manager`] and [`listener`]: the queries of the process ([`streams()`], Spark's
 //!   `spark.streams`) and the callbacks on their start, progress, idleness and termination;
 //! - `ui` (cargo feature `ui`): the live progress page, its JSON API and Prometheus
@@ -40,10 +44,12 @@
 
 #![forbid(unsafe_code)]
 
+mod arrivals;
 mod async_runtime;
 pub mod batch;
 pub mod checkpoint;
 pub mod clock;
+pub mod continuous;
 #[doc(hidden)]
 pub mod double;
 mod durable_file;
@@ -102,6 +108,9 @@ pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::batch::{BatchContext, EventTimeStats};
+    pub use crate::continuous::rules::{
+        NoAggregation, NoCurrentTime, NoDeduplication, NoGenerator, NoLimit, NoWatermark,
+    };
     pub use crate::error::Error;
     pub use crate::executor::Executor;
     pub use crate::format::{Csv, Json, ParseMode, PayloadDecoder, take_decoded};

@@ -1,4 +1,5 @@
-//! Triggers: when a micro-batch starts (Spark's `Trigger`).
+//! Triggers: when a micro-batch starts (Spark's `Trigger`), or how often a continuous query
+//! checkpoints its progress ([`ContinuousTrigger`], Spark's `Trigger.Continuous`).
 
 use std::time::Duration;
 
@@ -36,6 +37,24 @@ impl Trigger {
         Ok(Trigger::ProcessingTime(d))
     }
 
+    /// `Trigger.Continuous("1 second")`: run the query continuously — rows flow from the source
+    /// through the query to the sink as they arrive — and checkpoint its progress every
+    /// `interval` (an *epoch*). Its own type, so that `.trigger(...)` with it gives a writer
+    /// whose `start` accepts only what can run continuously (see [`crate::continuous`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sluice::trigger::Trigger;
+    /// let trigger = Trigger::continuous("1 second").unwrap();
+    /// assert_eq!(trigger.interval(), Duration::from_secs(1));
+    /// assert_eq!(trigger.to_string(), "Continuous(1 second)");
+    /// assert!(Trigger::continuous("0 seconds").is_err());
+    /// ```
+    pub fn continuous(interval: &str) -> Result<ContinuousTrigger, Error> {
+        let d = parse_duration(interval).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        ContinuousTrigger::every(d)
+    }
+
     /// The interval of a processing-time trigger in milliseconds (0 for the default trigger).
     pub(crate) fn interval_millis(&self) -> i64 {
         match self {
@@ -59,6 +78,56 @@ impl std::fmt::Display for Trigger {
             Trigger::AvailableNow => f.write_str("AvailableNow"),
         }
     }
+}
+
+/// Spark's `Trigger.Continuous(interval)`: the query runs continuously and every `interval`
+/// an epoch ends — the offsets reached are written to the checkpoint and, once the sink
+/// acknowledged the epoch's rows, committed. Built by [`Trigger::continuous`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContinuousTrigger {
+    interval: Duration,
+}
+
+impl ContinuousTrigger {
+    /// A continuous trigger with an epoch every `interval`, which must be positive (an epoch
+    /// writes two checkpoint files; a zero interval would write them in a loop).
+    pub fn every(interval: Duration) -> Result<ContinuousTrigger, Error> {
+        if interval.is_zero() {
+            return Err(Error::InvalidArgument(
+                "the interval of a continuous trigger must be positive: it is how often the query checkpoints its progress".into(),
+            ));
+        }
+        Ok(ContinuousTrigger { interval })
+    }
+
+    /// How often an epoch ends.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+}
+
+impl std::fmt::Display for ContinuousTrigger {
+    /// `Continuous(1 second)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Continuous({})",
+            crate::time::format_interval(self.interval.as_micros() as i64)
+        )
+    }
+}
+
+/// What `DataStreamWriter::trigger` takes: a [`Trigger`] (micro-batch execution) or a
+/// [`ContinuousTrigger`] (continuous execution). Sealed: the writer's `start` is written for
+/// these two.
+pub trait QueryTrigger: sealed::Sealed + Copy + std::fmt::Display + Send + 'static {}
+impl QueryTrigger for Trigger {}
+impl QueryTrigger for ContinuousTrigger {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Trigger {}
+    impl Sealed for super::ContinuousTrigger {}
 }
 
 /// The start of the next slot of a processing-time trigger after `now_ms`: Spark's

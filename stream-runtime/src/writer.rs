@@ -36,21 +36,27 @@ use uuid::Uuid;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
+use crate::continuous::{
+    ContinuousSink, ContinuousSource, NoAggregation, NoCurrentTime, NoDeduplication, NoGenerator,
+    NoLimit, NoWatermark,
+};
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
 use crate::executor::{Executor, default_parallelism};
 use crate::explain::{CheckpointExplanation, QueryExplanation};
 use crate::manager::streams;
 use crate::operator::aggregate::DEFAULT_STATE_PARTITIONS;
-use crate::pipeline::{Append, NamedOutputMode, OutputModeFor, Pipeline};
+use crate::pipeline::{Append, NamedOutputMode, OutputMode, OutputModeFor, Pipeline};
 use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
-use crate::sink::{ForeachBatchSink, Sink, SinkContext};
+use crate::sink::{ForeachBatchSink, ForeachSink, ForeachWriter, Sink, SinkContext};
 use crate::source::input::DEFAULT_CHUNK_ROWS;
 use crate::source::{Source, SourceContext};
-use crate::trigger::Trigger;
+use crate::trigger::{ContinuousTrigger, QueryTrigger, Trigger};
 use crate::value::Schema;
 
 /// A pipeline reading from a source: Spark's streaming DataFrame.
@@ -138,6 +144,7 @@ impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
             frame: self,
             mode: Append,
             sink: NoSink,
+            trigger: Trigger::Default,
             options: WriterOptions::default(),
         }
     }
@@ -159,19 +166,20 @@ pub trait BatchAction {}
 #[derive(Debug, Clone, Copy)]
 pub struct NoSink;
 
-/// Spark's `DataStreamWriter`: output mode `M`, sink `K`, and the options that do not depend
-/// on them.
-pub struct DataStreamWriter<P, S, M, K> {
+/// Spark's `DataStreamWriter`: output mode `M`, sink `K`, trigger `T` (a [`Trigger`] runs
+/// micro-batches; a [`ContinuousTrigger`] runs the query
+/// continuously, see [`crate::continuous`]), and the options that do not depend on them.
+pub struct DataStreamWriter<P, S, M, K, T = Trigger> {
     frame: StreamingFrame<P, S>,
     mode: M,
     sink: K,
+    trigger: T,
     options: WriterOptions,
 }
 
-/// A writer's options besides the output mode and the sink.
+/// A writer's options besides the output mode, the sink and the trigger.
 #[derive(Debug, Clone, Default)]
 struct WriterOptions {
-    trigger: Trigger,
     query_name: Option<String>,
     clock: Option<Clock>,
     checkpoint: Option<CheckpointConfig>,
@@ -183,39 +191,44 @@ struct WriterOptions {
     chunk_rows: Option<usize>,
 }
 
-impl<P, S, M, K> fmt::Debug for DataStreamWriter<P, S, M, K> {
+impl<P, S, M, K, T: fmt::Debug> fmt::Debug for DataStreamWriter<P, S, M, K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataStreamWriter")
+            .field("trigger", &self.trigger)
             .field("options", &self.options)
             .finish()
     }
 }
 
-impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> {
+impl<P: Pipeline, S: Source<Row = P::Input>, M, K, T: QueryTrigger>
+    DataStreamWriter<P, S, M, K, T>
+{
     /// The output mode: [`Append`], [`Complete`](crate::pipeline::Complete) or
     /// [`Update`](crate::pipeline::Update). A mode
     /// the pipeline cannot run in is a compile error that says why.
-    pub fn output_mode<M2: OutputModeFor<P>>(self, mode: M2) -> DataStreamWriter<P, S, M2, K> {
+    pub fn output_mode<M2: OutputModeFor<P>>(self, mode: M2) -> DataStreamWriter<P, S, M2, K, T> {
         DataStreamWriter {
             frame: self.frame,
             mode,
             sink: self.sink,
+            trigger: self.trigger,
             options: self.options,
         }
     }
 
     /// The output mode by name, as Spark's `outputMode("update")`: checked by `start`, which
     /// fails with Spark's message for an unknown or unsupported mode.
-    pub fn output_mode_named(self, mode: &str) -> DataStreamWriter<P, S, NamedOutputMode, K> {
+    pub fn output_mode_named(self, mode: &str) -> DataStreamWriter<P, S, NamedOutputMode, K, T> {
         self.output_mode(NamedOutputMode(mode.to_string()))
     }
 
     /// The sink (Spark's `format(...)` with its options).
-    pub fn format<K2: Sink<P::Output>>(self, sink: K2) -> DataStreamWriter<P, S, M, K2> {
+    pub fn format<K2: Sink<P::Output>>(self, sink: K2) -> DataStreamWriter<P, S, M, K2, T> {
         DataStreamWriter {
             frame: self.frame,
             mode: self.mode,
             sink,
+            trigger: self.trigger,
             options: self.options,
         }
     }
@@ -224,14 +237,31 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
     pub fn foreach_batch<O: crate::sink::foreach_batch::BatchOutcome>(
         self,
         f: impl FnMut(u64, Vec<P::Output>) -> O + Send + 'static,
-    ) -> DataStreamWriter<P, S, M, ForeachBatchSink<P::Output>> {
+    ) -> DataStreamWriter<P, S, M, ForeachBatchSink<P::Output>, T> {
         self.format(ForeachBatchSink::new(f))
     }
 
-    /// When batches start (Spark's `trigger`).
-    pub fn trigger(mut self, trigger: Trigger) -> Self {
-        self.options.trigger = trigger;
-        self
+    /// Hands every row to `writer` (Spark's `foreach`): opened for each batch or epoch,
+    /// called for each row, closed at its end. It runs with either kind of trigger.
+    pub fn foreach<W: ForeachWriter<P::Output>>(
+        self,
+        writer: W,
+    ) -> DataStreamWriter<P, S, M, ForeachSink<W>, T> {
+        self.format(ForeachSink::new(writer))
+    }
+
+    /// When batches start (Spark's `trigger`): a [`Trigger`], or
+    /// [`Trigger::continuous`]'s trigger to run the query continuously — a writer whose
+    /// `start` then accepts only the queries, sources and sinks that can (see
+    /// [`crate::continuous`]).
+    pub fn trigger<T2: QueryTrigger>(self, trigger: T2) -> DataStreamWriter<P, S, M, K, T2> {
+        DataStreamWriter {
+            frame: self.frame,
+            mode: self.mode,
+            sink: self.sink,
+            trigger,
+            options: self.options,
+        }
     }
 
     /// The query's name (Spark's `queryName`); the memory sink's table name.
@@ -271,7 +301,8 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
     /// The worker threads a batch runs on (Spark's `local[n]`); default: the cores this
     /// process may use. At 1 nothing is spawned: the query's task does the work. A stateless
     /// query runs its input partitions in parallel; an aggregation runs map tasks, an exchange
-    /// and one reduce task per thread (see `docs/parallelism.md`).
+    /// and one reduce task per thread (see `docs/parallelism.md`). A continuous query runs
+    /// row by row on its own task and does not use them.
     pub fn parallelism(mut self, threads: usize) -> Self {
         self.options.parallelism = Some(threads.max(1));
         self
@@ -294,19 +325,32 @@ impl<P: Pipeline, S: Source<Row = P::Input>, M, K> DataStreamWriter<P, S, M, K> 
     }
 }
 
-impl<P, S, M, K> DataStreamWriter<P, S, M, K>
+/// A query ready to run: its checkpoint opened and checked, its sink and source opened, its
+/// handle's state made. What micro-batch and continuous execution share of `start()`.
+pub(crate) struct Prepared<P, S, K> {
+    pub(crate) pipeline: P,
+    pub(crate) source: S,
+    pub(crate) sink: K,
+    pub(crate) mode: OutputMode,
+    pub(crate) clock: Clock,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) checkpoint: Option<Checkpoint>,
+    pub(crate) recovery: Recovery,
+    /// The threads a micro-batch runs on.
+    pub(crate) executor: Executor,
+    /// The state partitions: the checkpoint's, else the ones asked for.
+    pub(crate) state_partitions: usize,
+}
+
+impl<P, S, M, K, T> DataStreamWriter<P, S, M, K, T>
 where
     P: Pipeline,
     S: Source<Row = P::Input>,
+    T: QueryTrigger,
 {
-    /// Starts the query (Spark's `start()`): checks the output mode, opens the sink and the
-    /// source, and runs the query in the background. Errors a query could only hit later
-    /// (bad source options, a memory sink without a name) are returned here.
-    ///
-    /// The output mode and the sink are bounds of this method, not of the writer, so a query
-    /// without a sink fails to compile with the sink's message (choose one with `format` or
-    /// `foreach_batch`).
-    pub fn start(self) -> Result<StreamingQuery>
+    /// Checks the output mode, opens the checkpoint, the sink and the source, and checks that
+    /// they agree with each other: everything `start()` does before the query runs.
+    pub(crate) fn prepare(self) -> Result<Prepared<P, S, K>>
     where
         M: OutputModeFor<P>,
         K: Sink<P::Output>,
@@ -362,7 +406,6 @@ where
             clock,
             metadata_dir: checkpoint.as_ref().map(Checkpoint::source_dir),
         })?;
-        consistency::check_source(&mut source, &recovery)?;
         if let (Some(c), false) = (&checkpoint, restarted)
             && let Some(metadata) = source.checkpoint_metadata()
         {
@@ -374,7 +417,7 @@ where
             source.description(),
             sink.description(),
             mode,
-            options.trigger,
+            self.trigger,
             checkpoint_explanation,
         );
         let state_partitions = match &checkpoint {
@@ -382,12 +425,60 @@ where
             None => options.state_partitions.unwrap_or(DEFAULT_STATE_PARTITIONS),
         };
         let shared = Shared::new(id, options.query_name, explanation, clock);
+        Ok(Prepared {
+            pipeline,
+            source,
+            sink,
+            mode,
+            clock,
+            shared,
+            checkpoint,
+            recovery,
+            executor,
+            state_partitions,
+        })
+    }
+}
+
+impl<P, S, M, K> DataStreamWriter<P, S, M, K, Trigger>
+where
+    P: Pipeline,
+    S: Source<Row = P::Input>,
+{
+    /// Starts the query (Spark's `start()`): checks the output mode, opens the sink and the
+    /// source, and runs the query in the background. Errors a query could only hit later
+    /// (bad source options, a memory sink without a name) are returned here.
+    ///
+    /// The output mode and the sink are bounds of this method, not of the writer, so a query
+    /// without a sink fails to compile with the sink's message (choose one with `format` or
+    /// `foreach_batch`).
+    pub fn start(self) -> Result<StreamingQuery>
+    where
+        M: OutputModeFor<P>,
+        K: Sink<P::Output>,
+    {
+        let trigger = self.trigger;
+        let Prepared {
+            pipeline,
+            mut source,
+            sink,
+            mode,
+            clock,
+            shared,
+            checkpoint,
+            recovery,
+            executor,
+            state_partitions,
+        } = self.prepare()?;
+        // The source's own metadata must cover the batches the checkpoint recorded, in the
+        // micro-batch offsets the engine replays.
+        consistency::check_source(&mut source, &recovery)?;
         let run = QueryRun {
             pipeline,
             source,
             sink,
             mode,
-            trigger: options.trigger,
+            trigger,
             clock,
             shared: shared.clone(),
             state: EngineState::new(&P::INFO),
@@ -400,5 +491,31 @@ where
         streams().register(&shared);
         spawn(shared.clone(), run.run());
         Ok(StreamingQuery { shared })
+    }
+}
+
+impl<P, S, M, K> DataStreamWriter<P, S, M, K, ContinuousTrigger>
+where
+    P: Pipeline,
+    S: Source<Row = P::Input>,
+{
+    /// Starts the query continuously (Spark's `start()` with `Trigger.Continuous`): as a
+    /// micro-batch query starts — the output mode checked, the checkpoint, sink and source
+    /// opened — then a task of its own reads the source, runs the pipeline and writes to the
+    /// sink as rows arrive, and an epoch is committed every interval. With a checkpoint the
+    /// query resumes after its last committed epoch (see [`crate::continuous`]).
+    ///
+    /// The query, the source and the sink must be able to run continuously: these bounds make
+    /// anything else a compile error with Spark's message, one rule each (the rules
+    /// [`SupportsContinuous`](crate::continuous::SupportsContinuous) gathers).
+    pub fn start(self) -> Result<StreamingQuery>
+    where
+        P: NoWatermark + NoGenerator + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime,
+        S: ContinuousSource,
+        K: ContinuousSink<P::Output>,
+        M: OutputModeFor<P>,
+    {
+        let interval = self.trigger.interval();
+        crate::continuous::start(self.prepare()?, interval)
     }
 }

@@ -4,6 +4,7 @@
 
 mod aggregate_call;
 mod clauses;
+mod continuous;
 mod decode;
 mod dedup;
 mod expr;

@@ -10,7 +10,7 @@ use crate::plan::{
     Slot, SlotDef, SlotId, SqlType, Stage, Watermark,
 };
 
-use super::{doc_attrs, output_mode};
+use super::{continuous, doc_attrs, output_mode};
 
 /// A named column of a relation.
 #[derive(Debug, Clone)]
@@ -159,6 +159,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         .collect();
     let rejected_modes = output_mode::rejected_modes(&rel);
     let broken_rules = output_mode::broken_rules(&rel);
+    let continuous_rejection = continuous::rejection(&rel);
     let docs = doc_attrs(&q.attrs);
     for a in &q.attrs {
         if !a.path().is_ident("doc") {
@@ -184,6 +185,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         limit: rel.limit,
         rejected_modes,
         broken_rules,
+        continuous_rejection,
         explain,
     };
     Some(plan)

@@ -14,7 +14,7 @@ use super::prefix::prefix;
 use super::row::{RowField, row_struct};
 use super::session::session_query;
 use super::stateless::{Stateless, stateless};
-use crate::plan::{DedupExpiry, Mode, ModeRejection, PipelinePlan};
+use crate::plan::{ContinuousRejection, DedupExpiry, Mode, ModeRejection, PipelinePlan};
 
 fn mode_tokens(mode: Mode) -> TokenStream {
     let rt = rt();
@@ -46,6 +46,18 @@ pub(super) fn rule_trait(r: ModeRejection) -> TokenStream {
         ModeRejection::SortNotInComplete => quote!(Unsorted),
         ModeRejection::LimitInUpdate => quote!(Unlimited),
         ModeRejection::SessionWindowInUpdate => quote!(WithoutSessionWindow),
+    }
+}
+
+/// The runtime's marker trait of the continuous-processing rule a rejection breaks.
+pub(super) fn continuous_rule_trait(r: ContinuousRejection) -> TokenStream {
+    match r {
+        ContinuousRejection::Watermark => quote!(NoWatermark),
+        ContinuousRejection::Generate => quote!(NoGenerator),
+        ContinuousRejection::Deduplicate => quote!(NoDeduplication),
+        ContinuousRejection::Aggregation => quote!(NoAggregation),
+        ContinuousRejection::Limit => quote!(NoLimit),
+        ContinuousRejection::CurrentTime => quote!(NoCurrentTime),
     }
 }
 
@@ -111,6 +123,15 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         .filter(|r| !plan.broken_rules.contains(r))
         .map(|r| {
             let rule = rule_trait(r);
+            quote!(#[automatically_derived] impl #rt::#rule for #name {})
+        });
+    // The continuous-processing rules: every one but the first the query breaks, so that
+    // starting it continuously reports that one alone.
+    let continuous = ContinuousRejection::ALL
+        .into_iter()
+        .filter(|r| plan.continuous_rejection != Some(*r))
+        .map(|r| {
+            let rule = continuous_rule_trait(r);
             quote!(#[automatically_derived] impl #rt::#rule for #name {})
         });
     let modes_doc: Vec<&str> = modes
@@ -307,6 +328,8 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         }
 
         #(#supports)*
+
+        #(#continuous)*
     }
 }
 

@@ -11,7 +11,7 @@ use quote::{format_ident, quote};
 use super::paths::rt;
 use super::row::{RowField, row_struct};
 use crate::check::{FailedQuery, FailedSchema};
-use crate::plan::ModeRejection;
+use crate::plan::{ContinuousRejection, ModeRejection};
 
 /// A schema's row struct with the fields as written, and a `Row` impl that is never called.
 pub(crate) fn schema(s: &FailedSchema) -> TokenStream {
@@ -62,7 +62,7 @@ pub(crate) fn schema(s: &FailedSchema) -> TokenStream {
 }
 
 /// A pipeline struct and its row struct with the columns that could be typed, supporting every
-/// output mode (the real rules are decided once the query checks).
+/// output mode and continuous processing (the real rules are decided once the query checks).
 pub(crate) fn query(q: &FailedQuery) -> TokenStream {
     let rt = rt();
     let FailedQuery {
@@ -77,6 +77,7 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
     let query_name = name.to_string();
     let message = format!("the `{name}` query has errors");
     let supports = ModeRejection::ALL.map(super::pipeline::rule_trait);
+    let continuous = ContinuousRejection::ALL.map(super::pipeline::continuous_rule_trait);
     let fields: Vec<RowField<'_>> = columns
         .iter()
         .map(|(ident, name, ty)| RowField {
@@ -126,5 +127,6 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
         }
 
         #(impl #rt::#supports for #name {})*
+        #(impl #rt::#continuous for #name {})*
     }
 }

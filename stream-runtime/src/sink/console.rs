@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use crate::continuous::{ContinuousSink, EpochCommit};
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::value::Value;
@@ -27,10 +28,18 @@ use super::{Sink, SinkBatch};
 /// Options as in Spark: `num_rows` (default 20; more rows end with "only showing top N rows")
 /// and `truncate` (default on: cells longer than 20 characters are cut and cells are
 /// right-aligned; off: full cells, left-aligned).
+///
+/// With a continuous trigger it prints each epoch the same way (`Batch: <epoch>`) when the
+/// epoch commits, empty epochs too, as Spark's console does "at every checkpoint interval".
 pub struct ConsoleSink {
     num_rows: usize,
     truncate: usize,
-    out: Box<dyn Write + Send>,
+    /// Shared with the commits of continuous epochs, which print after the task moved on.
+    out: Arc<Mutex<Box<dyn Write + Send>>>,
+    /// The epoch in progress (continuous queries): the first rows, as many as are shown,
+    /// and how many there were.
+    epoch_rows: Vec<Vec<Value>>,
+    epoch_total: usize,
 }
 
 impl std::fmt::Debug for ConsoleSink {
@@ -54,7 +63,9 @@ impl ConsoleSink {
         ConsoleSink {
             num_rows: 20,
             truncate: 20,
-            out: Box::new(std::io::stdout()),
+            out: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
+            epoch_rows: Vec::new(),
+            epoch_total: 0,
         }
     }
 
@@ -72,7 +83,7 @@ impl ConsoleSink {
 
     /// Writes to `out` instead of stdout.
     pub fn output(mut self, out: impl Write + Send + 'static) -> Self {
-        self.out = Box::new(out);
+        self.out = Arc::new(Mutex::new(Box::new(out)));
         self
     }
 
@@ -109,35 +120,75 @@ impl Write for ConsoleCapture {
     }
 }
 
+impl ConsoleSink {
+    /// A batch as Spark prints it: the `Batch: N` banner, then the table of the first rows
+    /// (`rows` holds at least the rows shown; `total` is how many the batch has).
+    fn batch_text(
+        &self,
+        batch_id: u64,
+        names: &[&str],
+        rows: &[Vec<Value>],
+        total: usize,
+    ) -> String {
+        let mut text = String::new();
+        text.push_str("-------------------------------------------\n");
+        text.push_str(&format!("Batch: {batch_id}\n"));
+        text.push_str("-------------------------------------------\n");
+        text.push_str(&show_string(
+            names,
+            rows,
+            total,
+            self.num_rows,
+            self.truncate,
+        ));
+        text.push('\n');
+        text
+    }
+}
+
+/// Writes `text` to `out` and flushes it.
+fn print(out: &Mutex<Box<dyn Write + Send>>, text: &str) -> Result<()> {
+    let mut out = out.lock().expect("console output lock");
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("console sink", e))
+}
+
 impl<R: Row> Sink<R> for ConsoleSink {
     fn description(&self) -> String {
         "org.apache.spark.sql.execution.streaming.ConsoleTable$".to_string()
     }
 
     async fn add_batch(&mut self, batch: SinkBatch<R>) -> Result<()> {
-        let names = R::SCHEMA.names();
         let rows: Vec<Vec<Value>> = batch
             .rows
             .iter()
             .take(self.num_rows + 1)
             .map(Row::to_values)
             .collect();
-        let mut text = String::new();
-        text.push_str("-------------------------------------------\n");
-        text.push_str(&format!("Batch: {}\n", batch.batch_id));
-        text.push_str("-------------------------------------------\n");
-        text.push_str(&show_string(
-            &names,
-            &rows,
-            batch.rows.len(),
-            self.num_rows,
-            self.truncate,
-        ));
-        text.push('\n');
-        self.out
-            .write_all(text.as_bytes())
-            .and_then(|()| self.out.flush())
-            .map_err(|e| Error::io("console sink", e))
+        let text = self.batch_text(batch.batch_id, &R::SCHEMA.names(), &rows, batch.rows.len());
+        print(&self.out, &text)
+    }
+}
+
+impl<R: Row> ContinuousSink<R> for ConsoleSink {
+    /// Keeps the rows the epoch's table shows, and counts the others.
+    fn write_rows(&mut self, rows: &mut Vec<R>) -> Result<()> {
+        let room = (self.num_rows + 1).saturating_sub(self.epoch_rows.len());
+        self.epoch_rows
+            .extend(rows.iter().take(room).map(Row::to_values));
+        self.epoch_total += rows.len();
+        rows.clear();
+        Ok(())
+    }
+
+    /// The epoch's table, printed once the epoch's offsets are logged.
+    fn end_epoch(&mut self, epoch: u64) -> Result<EpochCommit> {
+        let rows = std::mem::take(&mut self.epoch_rows);
+        let total = std::mem::take(&mut self.epoch_total);
+        let text = self.batch_text(epoch, &R::SCHEMA.names(), &rows, total);
+        let out = Arc::clone(&self.out);
+        Ok(EpochCommit::new(async move { print(&out, &text) }))
     }
 }
 

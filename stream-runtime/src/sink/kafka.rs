@@ -14,14 +14,19 @@
 //! need a transactional producer (one transaction per batch, committed with the batch and
 //! fenced by a transactional id derived from the query's id) and consumers reading with
 //! `isolation.level=read_committed`; it is not implemented.
+//!
+//! With a continuous trigger each row is sent as soon as the pipeline emitted it, and an epoch
+//! commits once every record of it was acknowledged (Spark's `KafkaDataWriter` flushes at each
+//! epoch's commit): a crash re-sends the epochs not committed, at least once as well.
 
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
+use crate::continuous::{ContinuousSink, EpochCommit};
 use crate::error::{Error, Result};
 use crate::format::{FileFormat, Json, PreparedFormat};
 use crate::row::Row;
@@ -75,6 +80,8 @@ pub struct KafkaSink {
     json: Option<PreparedFormat>,
     producer: Option<FutureProducer>,
     schema: Option<Schema>,
+    /// The records of the epoch in progress not acknowledged yet (continuous queries).
+    epoch_deliveries: Deliveries,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -109,6 +116,7 @@ impl KafkaSink {
             json: None,
             producer: None,
             schema: None,
+            epoch_deliveries: Vec::new(),
         }
     }
 
@@ -290,6 +298,119 @@ fn bytes_of(value: &Value) -> Option<&[u8]> {
     }
 }
 
+/// What one row's record is made of; the record borrows it.
+struct RecordParts {
+    topic: String,
+    values: Vec<Value>,
+    /// The row as JSON, for `value_json`.
+    json: Option<Vec<u8>>,
+}
+
+/// Whether a record was queued, or librdkafka's queue is full and the caller must let
+/// deliveries drain before sending it again.
+enum Sent {
+    Queued(DeliveryFuture),
+    QueueFull,
+}
+
+/// Records queued and not yet acknowledged, with their topics.
+type Deliveries = Vec<(String, DeliveryFuture)>;
+
+impl KafkaSink {
+    fn record_parts<R: Row>(&self, row: &R) -> Result<RecordParts> {
+        let values = row.to_values();
+        let topic = match (&self.topic, self.layout.topic.map(|i| &values[i])) {
+            (Some(t), _) => t.clone(),
+            (None, Some(Value::String(t))) => t.clone(),
+            (None, _) => {
+                return Err(self.error(
+                    "a row's `topic` is null; set the topic option or give every row a topic",
+                ));
+            }
+        };
+        let json = match (self.layout.value, &self.json) {
+            (None, Some(format)) => Some(format.write(std::slice::from_ref(row))?),
+            _ => None,
+        };
+        Ok(RecordParts {
+            topic,
+            values,
+            json,
+        })
+    }
+
+    /// Queues one record: the row's topic, key, value, partition and headers.
+    fn send(&self, producer: &FutureProducer, parts: &RecordParts) -> Result<Sent> {
+        let layout = self.layout;
+        let values = &parts.values;
+        let payload: Option<&[u8]> = match (layout.value, &parts.json) {
+            (Some(i), _) => bytes_of(&values[i]),
+            // One JSON line: the record is the object without its line break.
+            (None, Some(json)) => Some(json.strip_suffix(b"\n").unwrap_or(json)),
+            (None, None) => None,
+        };
+        let key = layout.key.and_then(|i| bytes_of(&values[i]));
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&parts.topic);
+        if let Some(p) = payload {
+            record = record.payload(p);
+        }
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(Value::Int(p)) = layout.partition.map(|i| &values[i]) {
+            record = record.partition(*p);
+        }
+        if let Some(Value::Headers(headers)) = layout.headers.map(|i| &values[i]) {
+            let mut owned = OwnedHeaders::new_with_capacity(headers.len());
+            for h in headers {
+                owned = owned.insert(KafkaHeader {
+                    key: &h.key,
+                    value: h.value.as_deref(),
+                });
+            }
+            record = record.headers(owned);
+        }
+        match producer.send_result(record) {
+            Ok(delivery) => Ok(Sent::Queued(delivery)),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                Ok(Sent::QueueFull)
+            }
+            Err((e, _)) => Err(self.error(format!("cannot send a record to {}: {e}", parts.topic))),
+        }
+    }
+
+    fn producer(&self) -> Result<FutureProducer> {
+        self.producer
+            .clone()
+            .ok_or_else(|| self.error("the sink was not opened"))
+    }
+}
+
+/// Waits until every delivery of batch (or epoch) `batch_id` is acknowledged; the first failure
+/// is the error.
+async fn acknowledged(sink_name: String, batch_id: u64, deliveries: Deliveries) -> Result<()> {
+    let error = |message: String| Error::Sink {
+        sink_name: sink_name.clone(),
+        message,
+    };
+    for (topic, delivery) in deliveries {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => {
+                return Err(error(format!(
+                    "batch {batch_id}: delivery of a record to {topic} failed: {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(error(format!(
+                    "batch {batch_id}: the producer was closed before a record to {topic} was acknowledged"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl<R: Row> Sink<R> for KafkaSink {
     fn description(&self) -> String {
         self.description_text()
@@ -312,87 +433,49 @@ impl<R: Row> Sink<R> for KafkaSink {
     }
 
     async fn add_batch(&mut self, batch: SinkBatch<R>) -> Result<()> {
-        let Some(producer) = self.producer.clone() else {
-            return Err(self.error("the sink was not opened"));
-        };
-        let layout = self.layout;
+        let producer = self.producer()?;
         let mut deliveries = Vec::with_capacity(batch.rows.len());
         for row in &batch.rows {
-            let values = row.to_values();
-            let topic = match (&self.topic, layout.topic.map(|i| &values[i])) {
-                (Some(t), _) => t.clone(),
-                (None, Some(Value::String(t))) => t.clone(),
-                (None, _) => {
-                    return Err(self.error(
-                        "a row's `topic` is null; set the topic option or give every row a topic",
-                    ));
-                }
-            };
-            let json;
-            let payload: Option<&[u8]> = match (layout.value, &self.json) {
-                (Some(i), _) => bytes_of(&values[i]),
-                (None, Some(format)) => {
-                    json = format.write(std::slice::from_ref(row))?;
-                    // One JSON line: the record is the object without its line break.
-                    Some(json.strip_suffix(b"\n").unwrap_or(&json))
-                }
-                (None, None) => None,
-            };
-            let key = layout.key.and_then(|i| bytes_of(&values[i]));
-            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic);
-            if let Some(p) = payload {
-                record = record.payload(p);
-            }
-            if let Some(k) = key {
-                record = record.key(k);
-            }
-            if let Some(Value::Int(p)) = layout.partition.map(|i| &values[i]) {
-                record = record.partition(*p);
-            }
-            if let Some(Value::Headers(headers)) = layout.headers.map(|i| &values[i]) {
-                let mut owned = OwnedHeaders::new_with_capacity(headers.len());
-                for h in headers {
-                    owned = owned.insert(KafkaHeader {
-                        key: &h.key,
-                        value: h.value.as_deref(),
-                    });
-                }
-                record = record.headers(owned);
-            }
-            // Queue the record; when librdkafka's queue is full, let deliveries drain first.
-            let mut pending = record;
+            let parts = self.record_parts(row)?;
+            // When librdkafka's queue is full, let deliveries drain first.
             let delivery = loop {
-                match producer.send_result(pending) {
-                    Ok(delivery) => break delivery,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        pending = back;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((e, _)) => {
-                        return Err(self.error(format!("cannot send a record to {topic}: {e}")));
-                    }
+                match self.send(&producer, &parts)? {
+                    Sent::Queued(delivery) => break delivery,
+                    Sent::QueueFull => tokio::time::sleep(Duration::from_millis(5)).await,
                 }
             };
-            deliveries.push((topic, delivery));
+            deliveries.push((parts.topic, delivery));
         }
         // The batch is written once every record is acknowledged.
-        for (topic, delivery) in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => {
-                    return Err(self.error(format!(
-                        "batch {}: delivery of a record to {topic} failed: {e}",
-                        batch.batch_id
-                    )));
+        acknowledged(self.description_text(), batch.batch_id, deliveries).await
+    }
+}
+
+impl<R: Row> ContinuousSink<R> for KafkaSink {
+    /// Sends each row at once; its acknowledgement is awaited when the epoch commits.
+    fn write_rows(&mut self, rows: &mut Vec<R>) -> Result<()> {
+        let producer = self.producer()?;
+        for row in rows.drain(..) {
+            let parts = self.record_parts(&row)?;
+            let delivery = loop {
+                match self.send(&producer, &parts)? {
+                    Sent::Queued(delivery) => break delivery,
+                    // The query's task is a thread of its own: it may block here.
+                    Sent::QueueFull => std::thread::sleep(Duration::from_millis(1)),
                 }
-                Err(_) => {
-                    return Err(self.error(format!(
-                        "batch {}: the producer was closed before a record to {topic} was acknowledged",
-                        batch.batch_id
-                    )));
-                }
-            }
+            };
+            self.epoch_deliveries.push((parts.topic, delivery));
         }
         Ok(())
+    }
+
+    /// The epoch commits once the brokers acknowledged every record of it.
+    fn end_epoch(&mut self, epoch: u64) -> Result<EpochCommit> {
+        let deliveries = std::mem::take(&mut self.epoch_deliveries);
+        Ok(EpochCommit::new(acknowledged(
+            self.description_text(),
+            epoch,
+            deliveries,
+        )))
     }
 }

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use crate::continuous::{ContinuousSink, EpochCommit};
 use crate::error::{Error, Result};
 use crate::pipeline::OutputMode;
 use crate::row::Row;
@@ -150,9 +151,14 @@ pub fn table<R: Row>(name: &str) -> Option<MemoryTable<R>> {
 
 /// Writes each batch into a [`MemoryTable`]. Spark requires a query name for the memory sink;
 /// the table is registered under it, so [`table`] finds it by name.
+///
+/// With a continuous trigger an epoch's rows are added to the table when the epoch commits,
+/// as Spark's memory sink adds them (every interval, not row by row).
 #[derive(Debug)]
 pub struct MemorySink<R> {
     table: MemoryTable<R>,
+    /// The rows of the epoch in progress (continuous queries).
+    epoch_rows: Vec<R>,
 }
 
 impl<R: Row> Default for MemorySink<R> {
@@ -166,6 +172,7 @@ impl<R: Row> MemorySink<R> {
     pub fn new() -> Self {
         MemorySink {
             table: MemoryTable::default(),
+            epoch_rows: Vec::new(),
         }
     }
 
@@ -195,6 +202,28 @@ impl<R: Row> Sink<R> for MemorySink<R> {
     async fn add_batch(&mut self, batch: SinkBatch<R>) -> Result<()> {
         self.table.apply(batch);
         Ok(())
+    }
+}
+
+impl<R: Row> ContinuousSink<R> for MemorySink<R> {
+    fn write_rows(&mut self, rows: &mut Vec<R>) -> Result<()> {
+        self.epoch_rows.append(rows);
+        Ok(())
+    }
+
+    /// The epoch's rows, added to the table as batch `epoch` once the epoch's offsets are
+    /// logged.
+    fn end_epoch(&mut self, epoch: u64) -> Result<EpochCommit> {
+        let rows = std::mem::take(&mut self.epoch_rows);
+        let table = self.table.clone();
+        Ok(EpochCommit::new(async move {
+            table.apply(SinkBatch {
+                batch_id: epoch,
+                rows,
+                output_mode: OutputMode::Append,
+            });
+            Ok(())
+        }))
     }
 }
 

@@ -1,10 +1,13 @@
 //! Sinks: where each micro-batch's output rows go (Spark's `writeStream.format(...)`).
 //!
 //! A sink receives every batch with its id. A batch re-run after a failure comes with the same
-//! id, so a sink that remembers the last id it accepted can stay idempotent.
+//! id, so a sink that remembers the last id it accepted can stay idempotent. The sinks that can
+//! take rows as they come (console, memory, Kafka, `foreach`) also implement
+//! [`ContinuousSink`](crate::continuous::ContinuousSink), for continuous queries.
 
 pub mod console;
 pub mod file;
+pub mod foreach;
 pub mod foreach_batch;
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -19,6 +22,7 @@ use crate::row::Row;
 
 pub use console::ConsoleSink;
 pub use file::FileSink;
+pub use foreach::{ForeachSink, ForeachWriter};
 pub use foreach_batch::ForeachBatchSink;
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaSink;

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::arrivals::Arrivals;
 use crate::error::Result;
 use crate::row::Row;
 
@@ -23,6 +24,8 @@ use super::{Backlog, BacklogUnit, BatchInput, Partition, ReadLimit, ReadPlan, Ro
 #[derive(Debug)]
 pub struct MemoryStream<R> {
     batches: Arc<Mutex<Vec<Arc<[R]>>>>,
+    /// Signalled by `add_data`, for continuous readers waiting for rows.
+    arrivals: Arc<Arrivals>,
     max_batches_per_trigger: Option<usize>,
     snapshot: Option<u64>,
 }
@@ -31,6 +34,7 @@ impl<R> Clone for MemoryStream<R> {
     fn clone(&self) -> Self {
         MemoryStream {
             batches: Arc::clone(&self.batches),
+            arrivals: Arc::clone(&self.arrivals),
             max_batches_per_trigger: self.max_batches_per_trigger,
             snapshot: None,
         }
@@ -48,6 +52,7 @@ impl<R: Row> MemoryStream<R> {
     pub fn new() -> Self {
         MemoryStream {
             batches: Arc::new(Mutex::new(Vec::new())),
+            arrivals: Arc::default(),
             max_batches_per_trigger: None,
             snapshot: None,
         }
@@ -62,14 +67,29 @@ impl<R: Row> MemoryStream<R> {
 
     /// Appends a batch of rows; returns the new latest offset.
     pub fn add_data(&self, rows: impl IntoIterator<Item = R>) -> u64 {
-        let mut batches = self.batches.lock().expect("memory stream lock");
-        batches.push(rows.into_iter().collect::<Vec<R>>().into());
-        batches.len() as u64
+        let latest = {
+            let mut batches = self.batches.lock().expect("memory stream lock");
+            batches.push(rows.into_iter().collect::<Vec<R>>().into());
+            batches.len() as u64
+        };
+        self.arrivals.signal();
+        latest
     }
 
     /// The latest offset (number of batches added).
     pub fn latest(&self) -> u64 {
         self.batches.lock().expect("memory stream lock").len() as u64
+    }
+
+    /// The batches added after the first `from` (for a continuous reader).
+    pub(crate) fn batches_from(&self, from: usize) -> Vec<Arc<[R]>> {
+        let batches = self.batches.lock().expect("memory stream lock");
+        batches.get(from..).map(<[_]>::to_vec).unwrap_or_default()
+    }
+
+    /// What `add_data` signals (for a continuous reader waiting for rows).
+    pub(crate) fn arrivals(&self) -> &Arc<Arrivals> {
+        &self.arrivals
     }
 }
 

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
+use crate::arrivals::Arrivals;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::row::TextLine;
@@ -56,14 +57,18 @@ pub struct SocketSource {
 #[derive(Debug, Default)]
 pub(crate) struct Buffer {
     /// Lines before this count were committed and dropped.
-    base: u64,
+    pub(crate) base: u64,
     pub(crate) lines: VecDeque<TextLine>,
     /// Why reading stopped for good (no reconnect).
-    closed: Option<String>,
+    pub(crate) closed: Option<String>,
+    /// Signalled at each line and when reading stops, for a continuous reader waiting for
+    /// lines. (Signalled with the buffer locked; a waiter never locks the buffer while it
+    /// holds the signal's lock.)
+    pub(crate) arrivals: Arc<Arrivals>,
 }
 
 impl Buffer {
-    fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.base + self.lines.len() as u64
     }
 }
@@ -94,11 +99,16 @@ impl SocketSource {
         self
     }
 
+    /// The buffer the reading task fills (for a continuous reader).
+    pub(crate) fn buffer(&self) -> &Arc<Mutex<Buffer>> {
+        &self.buffer
+    }
+
     fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
 
-    fn error(&self, message: impl Into<String>) -> Error {
+    pub(crate) fn error(&self, message: impl Into<String>) -> Error {
         Error::Source {
             source_name: self.to_string(),
             message: message.into(),
@@ -152,7 +162,9 @@ async fn read_lines(
             Err(e) => format!("cannot connect to {address}: {e}"),
         };
         if !reconnect {
-            buffer.lock().expect("socket buffer lock").closed = Some(ended);
+            let mut buffer = buffer.lock().expect("socket buffer lock");
+            buffer.closed = Some(ended);
+            buffer.arrivals.signal();
             return;
         }
         tokio::time::sleep(backoff).await;
@@ -182,11 +194,9 @@ pub(crate) async fn read_connection(
                     value: String::from_utf8_lossy(text).into_owned(),
                     timestamp: clock.now(),
                 };
-                buffer
-                    .lock()
-                    .expect("socket buffer lock")
-                    .lines
-                    .push_back(row);
+                let mut buffer = buffer.lock().expect("socket buffer lock");
+                buffer.lines.push_back(row);
+                buffer.arrivals.signal();
             }
             Err(e) => return format!("the connection failed: {e}"),
         }

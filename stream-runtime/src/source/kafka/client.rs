@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -288,6 +288,46 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+/// What one poll of a continuously read assignment gave.
+pub(crate) enum Polled {
+    /// A record.
+    Record(KafkaRow),
+    /// Nothing within the timeout.
+    Nothing,
+    /// An offset of the assignment is not available any more (retention, a deleted topic).
+    OffsetOutOfRange(String),
+    /// A broker or network error librdkafka retries by itself.
+    Transient(String),
+}
+
+impl Client {
+    /// Assigns the partitions at these offsets, for reading them continuously (replacing any
+    /// assignment).
+    pub(crate) fn assign_at(&self, positions: &BTreeMap<TopicPartition, i64>) -> Result<()> {
+        let mut assignment = TopicPartitionList::new();
+        for (tp, offset) in positions {
+            assignment
+                .add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+                .map_err(|e| self.error(format!("cannot assign {tp}: {e}")))?;
+        }
+        self.consumer
+            .assign(&assignment)
+            .map_err(|e| self.error(format!("cannot assign partitions: {e}")))
+    }
+
+    /// The next record of the assignment, waiting at most `timeout` for it.
+    pub(crate) fn poll_record(&self, timeout: Duration, include_headers: bool) -> Polled {
+        match self.consumer.poll(timeout) {
+            Some(Ok(message)) => Polled::Record(row(&message, include_headers)),
+            None => Polled::Nothing,
+            Some(Err(KafkaError::MessageConsumption(
+                code @ (RDKafkaErrorCode::OffsetOutOfRange | RDKafkaErrorCode::AutoOffsetReset),
+            ))) => Polled::OffsetOutOfRange(code.to_string()),
+            Some(Err(e)) => Polled::Transient(e.to_string()),
+        }
     }
 }
 

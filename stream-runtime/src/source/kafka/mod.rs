@@ -24,6 +24,7 @@
 //! ```
 
 mod client;
+mod continuous;
 mod offsets;
 mod options;
 
@@ -40,6 +41,7 @@ use super::{
     Backlog, BacklogUnit, BatchInput, ReadLimit, ReadPlan, RowChunk, Source, SourceContext,
 };
 
+pub use continuous::KafkaReader;
 pub use offsets::{KafkaOffset, StartingOffsets, TopicPartition};
 
 /// Spark's advice when a query fails on data loss.

@@ -1,0 +1,16 @@
+use sluice::prelude::*;
+
+sluice::pipeline! {
+    query Values from Rate {
+        select timestamp, value;
+    }
+}
+
+fn main() -> Result<(), sluice::Error> {
+    let _ = Values::read_stream(RateSource::new())
+        .write_stream()
+        .format(FileSink::json("out"))
+        .trigger(Trigger::continuous("1 second")?)
+        .start();
+    Ok(())
+}
