@@ -30,6 +30,23 @@ macro_rules! test_row {
                 let mut values = values.into_iter();
                 Ok($name { $($field: take_column(&mut values, stringify!($field))?,)* })
             }
+
+            // As `pipeline!` generates it.
+            fn from_columns(
+                columns: crate::columns::Columns<'_>,
+                out: &mut Vec<Self>,
+            ) -> Result<(), RowError> {
+                use crate::columns::ColumnReader;
+                let len = columns.len();
+                let mut columns = columns.into_columns();
+                $(let mut $field =
+                    crate::columns::column_reader::<$ty>(&mut columns, stringify!($field))?;)*
+                out.reserve(len);
+                for i in 0..len {
+                    out.push($name { $($field: ColumnReader::<$ty>::get(&mut $field, i),)* });
+                }
+                Ok(())
+            }
         }
     };
 }

@@ -10,7 +10,7 @@ mod csv;
 mod json;
 mod malformed;
 #[cfg(feature = "parquet")]
-mod parquet;
+pub(crate) mod parquet;
 mod payload;
 
 use std::fmt;
@@ -20,7 +20,7 @@ use crate::row::Row;
 use crate::time::Timestamp;
 use crate::value::{DataType, Field, Schema, Value};
 
-pub(crate) use malformed::{ReadContext, Rejected};
+pub(crate) use malformed::{MalformedCounts, ReadContext, Rejected};
 pub use payload::PayloadDecoder;
 #[doc(hidden)]
 pub use payload::take_decoded;
@@ -439,21 +439,71 @@ impl PreparedFormat {
 
     /// Parses one file's contents into rows, applying the context's malformed-record policy.
     pub(crate) fn read<R: Row>(&self, bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<R>> {
-        let values = match &self.format {
-            FileFormat::Csv(c) => csv::read(c, self.timestamp_format.as_ref(), bytes, ctx)?,
-            FileFormat::Json(_) => json::read(self.timestamp_format.as_ref(), bytes, ctx)?,
-            #[cfg(feature = "parquet")]
-            FileFormat::Parquet(_) => parquet::read(bytes, ctx)?,
+        let mut rows = Vec::new();
+        let mut collect = |chunk: Vec<R>| {
+            rows.extend(chunk);
+            Ok(())
         };
-        values
-            .into_iter()
-            .map(|v| {
-                R::from_values(v).map_err(|e| Error::Source {
-                    source_name: ctx.file.to_string(),
-                    message: format!("cannot build a row: {e}"),
+        let mut chunks = Chunks::new(&mut collect);
+        let projection = Projection::all();
+        match &self.format {
+            #[cfg(feature = "parquet")]
+            FileFormat::Parquet(_) => {
+                let file = parquet::read::ParquetFile::open(
+                    ::bytes::Bytes::copy_from_slice(bytes),
+                    ctx.file,
+                )?;
+                self.read_chunks(Input::Parquet(&file, None), ctx, &projection, &mut chunks)?;
+            }
+            _ => self.read_chunks(Input::Text(bytes), ctx, &projection, &mut chunks)?,
+        }
+        Ok(rows)
+    }
+
+    /// Reads `input` — a text file's contents, or row groups of a Parquet file — in chunks of
+    /// at most `projection.max_chunk_rows()` rows, decoding the columns `projection` reads,
+    /// applying the context's malformed-record policy; each chunk goes to `chunks`.
+    pub(crate) fn read_chunks<R: Row>(
+        &self,
+        input: Input<'_>,
+        ctx: &ReadContext<'_>,
+        projection: &Projection,
+        chunks: &mut Chunks<'_, R>,
+    ) -> Result<()> {
+        let ts = self.timestamp_format.as_ref();
+        let values = match (&self.format, input) {
+            (FileFormat::Csv(c), Input::Text(bytes)) => csv::read(c, ts, bytes, ctx)?,
+            (FileFormat::Json(_), Input::Text(bytes)) => json::read(ts, bytes, ctx)?,
+            #[cfg(feature = "parquet")]
+            (FileFormat::Parquet(_), Input::Parquet(file, groups)) => {
+                return file.read(groups, ctx, projection, chunks);
+            }
+            #[cfg(feature = "parquet")]
+            (FileFormat::Parquet(_), Input::Text(bytes)) => {
+                let file = parquet::read::ParquetFile::open(
+                    ::bytes::Bytes::copy_from_slice(bytes),
+                    ctx.file,
+                )?;
+                return file.read(None, ctx, projection, chunks);
+            }
+            #[cfg(feature = "parquet")]
+            (_, Input::Parquet(..)) => unreachable!("a Parquet file is read as Parquet"),
+        };
+        let mut values = values.into_iter().peekable();
+        while values.peek().is_some() {
+            let rows = values
+                .by_ref()
+                .take(projection.max_chunk_rows())
+                .map(|v| {
+                    R::from_values(v).map_err(|e| Error::Source {
+                        source_name: ctx.file.to_string(),
+                        message: format!("cannot build a row: {e}"),
+                    })
                 })
-            })
-            .collect()
+                .collect::<Result<Vec<R>>>()?;
+            chunks.push(rows)?;
+        }
+        Ok(())
     }
 
     /// Encodes rows as one file's contents.
@@ -466,6 +516,107 @@ impl PreparedFormat {
             #[cfg(feature = "parquet")]
             FileFormat::Parquet(p) => parquet::write(p, schema, rows),
         }
+    }
+}
+
+/// The rows a reader yields at most at a time, by default: chunks of 8 192 rows keep what is
+/// decoded but not yet processed small (a few hundred kB for typical rows) while amortising
+/// the per-chunk work.
+pub const DEFAULT_CHUNK_ROWS: usize = 8192;
+
+/// Which columns of the row type a reader decodes, and how many rows it yields at a time.
+///
+/// A query reads only some of its input's columns; the file source is told which
+/// ([`Source::prune_columns`](crate::source::Source::prune_columns)) and decodes only those
+/// from Parquet (Spark's required schema); the other fields of the rows hold their type's
+/// default or null. Text formats still parse every column, so malformed records are found as
+/// before (see `docs/io.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projection {
+    /// Per schema column, whether it is read; `None`: every column.
+    columns: Option<Vec<bool>>,
+    chunk_rows: usize,
+}
+
+impl Default for Projection {
+    fn default() -> Self {
+        Projection::all()
+    }
+}
+
+impl Projection {
+    /// Every column, in chunks of [`DEFAULT_CHUNK_ROWS`].
+    pub fn all() -> Self {
+        Projection {
+            columns: None,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+        }
+    }
+
+    /// Only the columns of `schema` named in `names` (names not in the schema are ignored).
+    pub fn columns(schema: Schema, names: &[&str]) -> Self {
+        Projection {
+            columns: Some(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| names.contains(&f.name))
+                    .collect(),
+            ),
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+        }
+    }
+
+    /// Yields chunks of at most `rows` rows (at least 1).
+    pub fn chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
+        self
+    }
+
+    /// The most rows a chunk holds.
+    pub fn max_chunk_rows(&self) -> usize {
+        self.chunk_rows
+    }
+
+    /// Whether schema column `i` is read.
+    pub fn reads(&self, i: usize) -> bool {
+        self.columns
+            .as_ref()
+            .is_none_or(|c| c.get(i).copied().unwrap_or(false))
+    }
+}
+
+/// What a reader reads: a text file's contents, or row groups of an opened Parquet file
+/// (`None`: all).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Input<'b> {
+    Text(&'b [u8]),
+    #[cfg(feature = "parquet")]
+    Parquet(&'b parquet::read::ParquetFile, Option<&'b [usize]>),
+}
+
+/// Where a reader delivers its rows, one chunk at a time.
+pub(crate) struct Chunks<'f, R> {
+    on_chunk: &'f mut dyn FnMut(Vec<R>) -> Result<()>,
+}
+
+impl<'f, R> Chunks<'f, R> {
+    pub(crate) fn new(on_chunk: &'f mut dyn FnMut(Vec<R>) -> Result<()>) -> Self {
+        Chunks { on_chunk }
+    }
+
+    /// Hands on a chunk (an empty one is not handed on).
+    pub(crate) fn push(&mut self, rows: Vec<R>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        (self.on_chunk)(rows)
+    }
+}
+
+impl<R> fmt::Debug for Chunks<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunks").finish_non_exhaustive()
     }
 }
 
