@@ -400,6 +400,7 @@ mod checkpoint_files {
         fingerprint: 42,
         plan: "",
         has_scan_filters: false,
+        input_columns: None,
     };
 
     /// A checkpoint of three committed batches with snapshots, a file source log and a file

@@ -5,6 +5,7 @@ mod aggregate;
 mod decode;
 pub(crate) mod expr;
 mod group_values;
+mod input_columns;
 pub(crate) mod paths;
 mod pipeline;
 mod prefix;

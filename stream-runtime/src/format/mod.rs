@@ -439,12 +439,7 @@ impl PreparedFormat {
 
     /// Parses one file's contents into rows, applying the context's malformed-record policy.
     pub(crate) fn read<R: Row>(&self, bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<R>> {
-        let mut rows = Vec::new();
-        let mut collect = |chunk: Vec<R>| {
-            rows.extend(chunk);
-            Ok(())
-        };
-        let mut chunks = Chunks::new(&mut collect);
+        let mut chunks = Chunks::collect();
         let projection = Projection::all();
         match &self.format {
             #[cfg(feature = "parquet")]
@@ -457,12 +452,12 @@ impl PreparedFormat {
             }
             _ => self.read_chunks(Input::Text(bytes), ctx, &projection, &mut chunks)?,
         }
-        Ok(rows)
+        Ok(chunks.into_rows())
     }
 
-    /// Reads `input` — a text file's contents, or row groups of a Parquet file — in chunks of
-    /// at most `projection.max_chunk_rows()` rows, decoding the columns `projection` reads,
-    /// applying the context's malformed-record policy; each chunk goes to `chunks`.
+    /// Reads `input` — a text file's contents, or row groups of a Parquet file — into
+    /// `chunks`, decoding the columns `projection` reads (records in batches of at most
+    /// `projection.max_chunk_rows()`), applying the context's malformed-record policy.
     pub(crate) fn read_chunks<R: Row>(
         &self,
         input: Input<'_>,
@@ -489,21 +484,16 @@ impl PreparedFormat {
             #[cfg(feature = "parquet")]
             (_, Input::Parquet(..)) => unreachable!("a Parquet file is read as Parquet"),
         };
-        let mut values = values.into_iter().peekable();
-        while values.peek().is_some() {
-            let rows = values
-                .by_ref()
-                .take(projection.max_chunk_rows())
-                .map(|v| {
-                    R::from_values(v).map_err(|e| Error::Source {
-                        source_name: ctx.file.to_string(),
-                        message: format!("cannot build a row: {e}"),
-                    })
-                })
-                .collect::<Result<Vec<R>>>()?;
-            chunks.push(rows)?;
+        let _ = projection;
+        for v in values {
+            let row = R::from_values(v).map_err(|e| Error::Source {
+                source_name: ctx.file.to_string(),
+                message: format!("cannot build a row: {e}"),
+            })?;
+            chunks.out().push(row);
+            chunks.flush()?;
         }
-        Ok(())
+        chunks.finish()
     }
 
     /// Encodes rows as one file's contents.
@@ -595,22 +585,61 @@ pub(crate) enum Input<'b> {
     Parquet(&'b parquet::read::ParquetFile, Option<&'b [usize]>),
 }
 
-/// Where a reader delivers its rows, one chunk at a time.
+/// Where a reader puts its rows: it appends them to [`Chunks::out`] and calls
+/// [`Chunks::flush`] after each batch of records it decoded; chunks of at least the chunk
+/// size go to the callback, if there is one, or all rows stay for [`Chunks::into_rows`].
 pub(crate) struct Chunks<'f, R> {
-    on_chunk: &'f mut dyn FnMut(Vec<R>) -> Result<()>,
+    rows: Vec<R>,
+    chunk_rows: usize,
+    on_chunk: Option<&'f mut dyn FnMut(Vec<R>) -> Result<()>>,
 }
 
 impl<'f, R> Chunks<'f, R> {
-    pub(crate) fn new(on_chunk: &'f mut dyn FnMut(Vec<R>) -> Result<()>) -> Self {
-        Chunks { on_chunk }
+    /// Chunks of about `chunk_rows` rows (a reader's batch may end past it) go to `on_chunk`.
+    pub(crate) fn new(
+        chunk_rows: usize,
+        on_chunk: &'f mut dyn FnMut(Vec<R>) -> Result<()>,
+    ) -> Self {
+        Chunks {
+            rows: Vec::new(),
+            chunk_rows,
+            on_chunk: Some(on_chunk),
+        }
     }
 
-    /// Hands on a chunk (an empty one is not handed on).
-    pub(crate) fn push(&mut self, rows: Vec<R>) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
+    /// Every row is kept, in one vector.
+    pub(crate) fn collect() -> Self {
+        Chunks {
+            rows: Vec::new(),
+            chunk_rows: usize::MAX,
+            on_chunk: None,
         }
-        (self.on_chunk)(rows)
+    }
+
+    /// Where a reader appends rows.
+    pub(crate) fn out(&mut self) -> &mut Vec<R> {
+        &mut self.rows
+    }
+
+    /// Hands on the rows appended so far if they fill a chunk.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if self.rows.len() >= self.chunk_rows {
+            self.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Hands on what is left (the reader is done).
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        match &mut self.on_chunk {
+            Some(f) if !self.rows.is_empty() => f(std::mem::take(&mut self.rows)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rows kept, when there is no callback.
+    pub(crate) fn into_rows(self) -> Vec<R> {
+        self.rows
     }
 }
 

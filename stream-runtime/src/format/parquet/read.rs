@@ -152,15 +152,15 @@ impl ParquetFile {
                         format!("cannot read Parquet rows (the decoder failed: {e})"),
                     )
                 })?;
-                let rows = self.rows::<R>(&batch, &wanted, &file_columns, row, ctx)?;
+                self.rows::<R>(&batch, &wanted, &file_columns, row, ctx, chunks.out())?;
                 row += batch.num_rows() as u64;
-                chunks.push(rows)?;
+                chunks.flush()?;
             }
         }
-        Ok(())
+        chunks.finish()
     }
 
-    /// One decoded batch as rows, after the malformed-record policy.
+    /// Appends one decoded batch's rows to `out`, after the malformed-record policy.
     fn rows<R: Row>(
         &self,
         batch: &RecordBatch,
@@ -168,7 +168,8 @@ impl ParquetFile {
         file_columns: &[usize],
         first_row: u64,
         ctx: &ReadContext<'_>,
-    ) -> Result<Vec<R>> {
+        out: &mut Vec<R>,
+    ) -> Result<()> {
         let schema = ctx.schema;
         let len = batch.num_rows();
         let mut columns: Vec<Column<'_>> = vec![Column::Absent; schema.len()];
@@ -246,14 +247,15 @@ impl ParquetFile {
         } else {
             ctx.count_clean(len as u64);
         }
-        let mut rows = Vec::with_capacity(len);
-        R::from_columns(Columns::new(len, columns), &mut rows)
+        let before = out.len();
+        R::from_columns(Columns::new(len, columns), out)
             .map_err(|e| error(ctx.file, format!("cannot build a row: {e}")))?;
         if let Some(keep) = keep {
             let mut flags = keep.into_iter();
-            rows.retain(|_| flags.next().unwrap_or(true));
+            let built = out.split_off(before);
+            out.extend(built.into_iter().filter(|_| flags.next().unwrap_or(true)));
         }
-        Ok(rows)
+        Ok(())
     }
 }
 
