@@ -7,7 +7,7 @@ use crate::plan::{KeyRepr, PipelinePlan, SlotDef, SlotId};
 /// The names of the input columns the plan reads, in input order.
 pub(super) fn input_columns(plan: &PipelinePlan) -> Vec<String> {
     let mut stack: Vec<SlotId> = plan.outputs.iter().map(|o| o.slot).collect();
-    let mut push_expr = |e: &crate::plan::Expr, stack: &mut Vec<SlotId>| {
+    let push_expr = |e: &crate::plan::Expr, stack: &mut Vec<SlotId>| {
         e.for_each_slot(&mut |s| stack.push(s));
     };
     for f in &plan.filters {

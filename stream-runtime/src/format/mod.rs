@@ -367,6 +367,37 @@ impl FileFormat {
         }
     }
 
+    /// Reads one file's contents as rows of `R`, as the file source reads each file: columns
+    /// matched as the format matches them, malformed records handled by `mode`, only the
+    /// columns `projection` names decoded (Parquet). For programs and benchmarks that read a
+    /// file directly.
+    ///
+    /// ```
+    /// use sluice::format::{Csv, FileFormat, ParseMode, Projection};
+    /// use sluice::row::RateRow;
+    /// let rows: Vec<RateRow> = FileFormat::from(Csv::new())
+    ///     .read_rows(b"2024-01-01T10:00:00Z,7\n", ParseMode::FailFast, &Projection::all())
+    ///     .unwrap();
+    /// assert_eq!(rows[0].value, 7);
+    /// ```
+    pub fn read_rows<R: Row>(
+        &self,
+        bytes: &[u8],
+        mode: ParseMode,
+        projection: &Projection,
+    ) -> Result<Vec<R>> {
+        let prepared = self.prepare(R::SCHEMA)?;
+        let ctx = ReadContext::new("<bytes>", R::SCHEMA, mode, "_corrupt_record")?;
+        let mut chunks = Chunks::collect();
+        prepared.read_chunks(Input::Text(bytes), &ctx, projection, &mut chunks)?;
+        Ok(chunks.into_rows())
+    }
+
+    /// Encodes rows as one file's contents, as the file sink writes a part file.
+    pub fn write_rows<R: Row>(&self, rows: &[R]) -> Result<Vec<u8>> {
+        self.prepare(R::SCHEMA)?.write(rows)
+    }
+
     /// Checks the options and that every column of `schema` can be read and written in this
     /// format, with Spark's messages.
     pub(crate) fn prepare(&self, schema: Schema) -> Result<PreparedFormat> {

@@ -203,3 +203,6 @@ pub(super) fn write<R: Row>(opts: &Parquet, schema: Schema, rows: &[R]) -> Resul
     writer.close().map_err(fail)?;
     Ok(buffer)
 }
+
+#[cfg(test)]
+mod tests;
