@@ -31,24 +31,34 @@ fi
 
 # One run: prints `system query rows seconds rows_per_second wall_seconds peak_rss_kb`.
 # The query's own time (start to termination) gives rows/s; the wall time includes the
-# process's start (the JVM's, for Spark); peak RSS is the largest process's (the JVM for
-# Spark), from GNU time.
+# process's start (the JVM's, for Spark). Peak RSS is the largest total resident memory of the
+# run's processes (for Spark the Python driver and the JVM it starts), sampled every 100 ms,
+# or the main process's peak from GNU time if that is larger (a short run between samples).
 measure() {
   local system=$1 query=$2 out
   out=$(mktemp)
-  local started ended
-  started=$(date +%s.%N)
+  local cmd
   if [ "$system" = spark ]; then
-    /usr/bin/time -f "%M" -o "$out.rss" "$PY" benches/spark/spark_queries.py "$query" "$DATA" >"$out" 2>"$out.err" \
-      || { cat "$out.err" >&2; exit 1; }
+    cmd=("$PY" benches/spark/spark_queries.py "$query" "$DATA")
   else
-    /usr/bin/time -f "%M" -o "$out.rss" "$SLUICE" "$query" "$DATA" >"$out" 2>"$out.err" \
-      || { cat "$out.err" >&2; exit 1; }
+    cmd=("$SLUICE" "$query" "$DATA")
   fi
+  local started ended peak=0 rss
+  started=$(date +%s.%N)
+  setsid /usr/bin/time -f "%M" -o "$out.rss" "${cmd[@]}" >"$out" 2>"$out.err" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    rss=$(ps -o rss= --sid "$pid" 2>/dev/null | awk '{s += $1} END {print s + 0}')
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    sleep 0.1
+  done
+  wait "$pid" || { cat "$out.err" >&2; exit 1; }
   ended=$(date +%s.%N)
-  local wall
+  local wall main
   wall=$(echo "$ended - $started" | bc)
-  echo "$system $(tail -1 "$out") $wall $(tail -1 "$out.rss")"
+  main=$(tail -1 "$out.rss")
+  [ "$main" -gt "$peak" ] && peak=$main
+  echo "$system $(tail -1 "$out") $wall $peak"
   rm -f "$out" "$out.rss" "$out.err"
 }
 

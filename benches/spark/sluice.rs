@@ -56,10 +56,10 @@ fn source(dir: &str) -> FileSource<RateRow> {
 }
 
 /// Runs `P` over the files to the end; returns the input rows read.
-async fn run<P, M>(pipeline_source: StreamingFrame<P, FileSource<RateRow>>, mode: M) -> u64
+async fn run<P, M>(pipeline_source: sluice::StreamingFrame<P, FileSource<RateRow>>, mode: M) -> u64
 where
     P: Pipeline<Input = RateRow>,
-    M: sluice::pipeline::OutputModeFor<P> + sluice::pipeline::NamedOutputMode,
+    M: sluice::pipeline::OutputModeFor<P> + Send + 'static,
 {
     let consumed = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&consumed);

@@ -25,9 +25,9 @@ def session():
         SparkSession.builder.master("local[2]")
         .appName("sluice-side-by-side")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
 
