@@ -257,36 +257,64 @@ fn mismatch<T: ColumnType>(name: &'static str, column: &Column<'_>) -> RowError 
     }
 }
 
-/// A reader of a fixed-width column, converting each cell with `F`.
+/// How a field type is made from a fixed-width column's native value (`i64` microseconds
+/// into a `Timestamp`, and the identity for the others): a trait, so each reader's cell
+/// conversion is inlined into the row loop.
+pub trait FromNative<S>: Sized {
+    /// The field value of a native value.
+    fn from_native(native: S) -> Self;
+}
+
+macro_rules! identity_native {
+    ($($ty:ty),*) => {$(
+        impl FromNative<$ty> for $ty {
+            #[inline(always)]
+            fn from_native(native: $ty) -> Self {
+                native
+            }
+        }
+    )*};
+}
+
+identity_native!(bool, i32, i64, f64, Window);
+
+impl FromNative<i64> for Timestamp {
+    #[inline(always)]
+    fn from_native(micros: i64) -> Self {
+        Timestamp::from_micros(micros)
+    }
+}
+
+/// A reader of a fixed-width column.
 #[derive(Debug)]
 pub struct FixedReader<'a, S: Clone, T> {
     values: Option<Values<'a, S>>,
-    convert: fn(S) -> T,
+    field: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<S: Copy, T: Default> ColumnReader<T> for FixedReader<'_, S, T> {
+impl<S: Copy, T: Default + FromNative<S>> ColumnReader<T> for FixedReader<'_, S, T> {
     #[inline(always)]
     fn get(&mut self, i: usize) -> T {
         match &self.values {
-            Some(v) => (self.convert)(v.values[i]),
+            Some(v) => T::from_native(v.values[i]),
             None => T::default(),
         }
     }
 }
 
-impl<S: Copy, T> ColumnReader<Option<T>> for FixedReader<'_, S, T> {
+impl<S: Copy, T: FromNative<S>> ColumnReader<Option<T>> for FixedReader<'_, S, T> {
     #[inline(always)]
     fn get(&mut self, i: usize) -> Option<T> {
         let v = self.values.as_ref()?;
         match &v.nulls {
             Some(n) if !n.is_valid(i) => None,
-            _ => Some((self.convert)(v.values[i])),
+            _ => Some(T::from_native(v.values[i])),
         }
     }
 }
 
 macro_rules! fixed_column {
-    ($ty:ty, $variant:ident, $source:ty, $convert:expr) => {
+    ($ty:ty, $variant:ident, $source:ty) => {
         impl FromColumn for $ty {
             type Reader<'a> = FixedReader<'a, $source, $ty>;
             #[inline]
@@ -294,7 +322,7 @@ macro_rules! fixed_column {
                 column: Column<'a>,
                 name: &'static str,
             ) -> Result<Self::Reader<'a>, RowError> {
-                fixed_reader::<$ty, $source>(column, name, $convert)
+                fixed_reader::<$ty, $source>(column, name)
             }
         }
         impl FromColumn for Option<$ty> {
@@ -304,7 +332,7 @@ macro_rules! fixed_column {
                 column: Column<'a>,
                 name: &'static str,
             ) -> Result<Self::Reader<'a>, RowError> {
-                fixed_reader::<$ty, $source>(column, name, $convert)
+                fixed_reader::<$ty, $source>(column, name)
             }
         }
         impl<'a> FixedValues<'a, $source> for $ty {
@@ -328,24 +356,22 @@ trait FixedValues<'a, S: Clone>: ColumnType {
 fn fixed_reader<'a, T: FixedValues<'a, S>, S: Clone>(
     column: Column<'a>,
     name: &'static str,
-    convert: fn(S) -> T,
 ) -> Result<FixedReader<'a, S, T>, RowError> {
     match T::values(column) {
-        Ok(values) => Ok(FixedReader { values, convert }),
+        Ok(values) => Ok(FixedReader {
+            values,
+            field: std::marker::PhantomData,
+        }),
         Err(other) => Err(mismatch::<T>(name, &other)),
     }
 }
 
-fn same<T>(v: T) -> T {
-    v
-}
-
-fixed_column!(bool, Boolean, bool, same);
-fixed_column!(i32, Int, i32, same);
-fixed_column!(i64, Long, i64, same);
-fixed_column!(f64, Double, f64, same);
-fixed_column!(Timestamp, Timestamp, i64, Timestamp::from_micros);
-fixed_column!(Window, Window, Window, same);
+fixed_column!(bool, Boolean, bool);
+fixed_column!(i32, Int, i32);
+fixed_column!(i64, Long, i64);
+fixed_column!(f64, Double, f64);
+fixed_column!(Timestamp, Timestamp, i64);
+fixed_column!(Window, Window, Window);
 
 /// A reader of a string or bytes column.
 #[derive(Debug)]

@@ -109,8 +109,8 @@ pub struct FileSource<R> {
     projection: Projection,
     /// What reading a file needs, shared with the threads that read (built at the first read).
     reader: Option<std::sync::Arc<reader::FileReader>>,
-    /// The next batch's files, being read while the current batch is processed.
-    read_ahead: Option<reader::ReadAhead<R>>,
+    /// The next batches' files, being read while the current batch is processed.
+    read_ahead: std::collections::VecDeque<reader::ReadAhead<R>>,
     rows: PhantomData<fn() -> R>,
 }
 
@@ -156,7 +156,7 @@ impl<R: Row> FileSource<R> {
             unlogged: 0,
             projection: Projection::all(),
             reader: None,
-            read_ahead: None,
+            read_ahead: std::collections::VecDeque::new(),
             rows: PhantomData,
         }
     }
@@ -580,7 +580,7 @@ impl<R: Row> Source for FileSource<R> {
 
     fn stop(&mut self) {
         // A read ahead still running finishes on its own; its rows are dropped.
-        self.read_ahead = None;
+        self.read_ahead.clear();
     }
 
     fn take_metrics(&mut self) -> SourceMetrics {

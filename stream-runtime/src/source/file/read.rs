@@ -13,6 +13,10 @@ use crate::row::Row;
 use crate::source::RowChunk;
 
 use super::reader::{FileRead, FileReader, FileTask, ReadAhead, read_all};
+
+/// How many batches the file source reads ahead of the one the engine processes: two, so
+/// that with one file a batch both cores decode while the engine folds the current batch.
+const READ_AHEAD_BATCHES: usize = 2;
 use super::{FileSource, LoggedFile, dead_letter};
 
 impl<R: Row> FileSource<R> {
@@ -30,7 +34,11 @@ impl<R: Row> FileSource<R> {
             }
         }
         let reader = self.reader();
-        let ahead = self.read_ahead.take();
+        let ahead = self.read_ahead.pop_front();
+        if ahead.as_ref().is_some_and(|a| a.tasks != tasks) {
+            // Another range than the one read ahead (a different batch size): start afresh.
+            self.read_ahead.clear();
+        }
         let reads = match ahead {
             Some(ahead) if ahead.tasks == tasks => {
                 let reads = ahead.finish();
@@ -83,27 +91,44 @@ impl<R: Row> FileSource<R> {
         Arc::clone(self.reader.as_ref().expect("just set"))
     }
 
-    /// Starts reading the files of the batch after `start..end`, of the same size, if the log
-    /// names them already and none needs the source's attention first (skipped, rejected).
+    /// Starts reading the files of the next [`READ_AHEAD_BATCHES`] batches after
+    /// `start..end`, each of the same size, as far as the log names them already and none
+    /// needs the source's attention first (skipped, rejected).
     fn start_read_ahead(&mut self, start: usize, end: usize) {
-        let next = end..(end + (end - start)).min(self.log.len());
-        if next.is_empty() || !ReadAhead::<R>::worthwhile() {
+        let size = end - start;
+        if size == 0 || !ReadAhead::<R>::worthwhile() {
             return;
         }
-        let mut tasks = Vec::with_capacity(next.len());
-        for index in next {
-            let file = &self.log.files()[index];
-            if file.rejected || self.skip_files.contains(&file.name) {
+        for batch in 0..READ_AHEAD_BATCHES {
+            let first = end + batch * size;
+            let next = first..(first + size).min(self.log.len());
+            if next.is_empty() {
                 return;
             }
-            tasks.push(FileTask {
-                index,
-                path: self.dir.join(&file.name),
-                limit: file.size,
-            });
+            if let Some(ahead) = self.read_ahead.get(batch) {
+                if ahead.tasks.first().map(|t| t.index) == Some(first) {
+                    continue;
+                }
+                self.read_ahead.truncate(batch);
+            }
+            let mut tasks = Vec::with_capacity(next.len());
+            for index in next {
+                let file = &self.log.files()[index];
+                if file.rejected || self.skip_files.contains(&file.name) {
+                    return;
+                }
+                tasks.push(FileTask {
+                    index,
+                    path: self.dir.join(&file.name),
+                    limit: file.size,
+                });
+            }
+            let reader = self.reader();
+            match ReadAhead::start(reader, tasks) {
+                Some(ahead) => self.read_ahead.push_back(ahead),
+                None => return,
+            }
         }
-        let reader = self.reader();
-        self.read_ahead = ReadAhead::start(reader, tasks);
     }
 
     /// What reading the `index`-th logged file takes, or `None` when it is skipped.
