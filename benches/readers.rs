@@ -59,7 +59,7 @@ fn arrow_schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         Field::new(
             "timestamp",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
             false,
         ),
         Field::new("value", DataType::Int64, false),
