@@ -8,8 +8,12 @@
 //! the file sizes are printed once, for bytes/s (see BENCHMARKS.md).
 //!
 //! ```sh
-//! cargo bench --features parquet --bench readers
+//! cargo bench --features parquet --bench readers                    # criterion
+//! cargo bench --features parquet --bench readers -- --interleaved   # what BENCHMARKS.md quotes
 //! ```
+//!
+//! `--interleaved` times each reader and its baseline in turn, round after round, so a machine
+//! shared with other work loads both alike.
 
 // `criterion_group!` defines an undocumented function.
 #![allow(missing_docs)]
@@ -18,7 +22,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sluice::format::{Csv, FileFormat, Json, Parquet, ParseMode, Projection};
@@ -148,5 +152,96 @@ fn readers(c: &mut Criterion) {
     g.finish();
 }
 
+/// Each reader and its baseline in turn, round after round, so both see the same load; prints
+/// the median milliseconds, rows/s and bytes/s of each, and the ratio reader / baseline.
+fn interleaved() {
+    const ROUNDS: usize = 30;
+    let rate = rate_rows();
+    let parquet: FileFormat = Parquet::new().into();
+    let csv: FileFormat = Csv::new().into();
+    let json: FileFormat = Json::new().into();
+    let files = [
+        parquet.write_rows(&rate).unwrap(),
+        csv.write_rows(&rate).unwrap(),
+        json.write_rows(&rate).unwrap(),
+        parquet.write_rows(&wide_rows()).unwrap(),
+    ];
+    let two_of_four = Projection::columns(Wide::SCHEMA, &["timestamp", "value"]);
+    let all = Projection::all();
+    type Job<'a> = Box<dyn Fn() -> usize + 'a>;
+    let cases: Vec<(&str, usize, Job<'_>, Job<'_>)> = vec![
+        (
+            "Parquet, 2 columns",
+            0,
+            Box::new(|| sluice_read::<RateRow>(&parquet, &files[0], &all)),
+            Box::new(|| arrow_parquet(&files[0], &[0, 1])),
+        ),
+        (
+            "CSV",
+            1,
+            Box::new(|| sluice_read::<RateRow>(&csv, &files[1], &all)),
+            Box::new(|| arrow_csv(&files[1])),
+        ),
+        (
+            "JSON lines",
+            2,
+            Box::new(|| sluice_read::<RateRow>(&json, &files[2], &all)),
+            Box::new(|| arrow_json(&files[2])),
+        ),
+        (
+            "Parquet, 2 of 4 columns",
+            3,
+            Box::new(|| sluice_read::<Wide>(&parquet, &files[3], &two_of_four)),
+            Box::new(|| arrow_parquet(&files[3], &[0, 1])),
+        ),
+    ];
+    let mut times = vec![(Vec::new(), Vec::new()); cases.len()];
+    let time = |job: &Job<'_>| {
+        let started = std::time::Instant::now();
+        assert_eq!(job(), ROWS);
+        started.elapsed().as_secs_f64() * 1e3
+    };
+    for round in 0..ROUNDS {
+        for (i, (_, _, sluice, arrow)) in cases.iter().enumerate() {
+            // Rotating which goes first.
+            if round % 2 == 0 {
+                times[i].0.push(time(sluice));
+                times[i].1.push(time(arrow));
+            } else {
+                times[i].1.push(time(arrow));
+                times[i].0.push(time(sluice));
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("{ROUNDS} rounds of 1 M rows; medians");
+    println!(
+        "| file | bytes | Sluice ms | arrow-rs ms | Sluice rows/s | Sluice MB/s | arrow-rs rows/s | Sluice / arrow-rs |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for ((name, file, _, _), (s, a)) in cases.iter().zip(&mut times) {
+        let (s, a) = (median(s), median(a));
+        let bytes = files[*file].len();
+        println!(
+            "| {name} | {bytes} | {s:.1} | {a:.1} | {:.1} M | {:.0} | {:.1} M | {:.2} |",
+            ROWS as f64 / s / 1e3,
+            bytes as f64 / s / 1e3,
+            ROWS as f64 / a / 1e3,
+            s / a
+        );
+    }
+}
+
 criterion_group!(benches, readers);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|a| a == "--interleaved") {
+        interleaved();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

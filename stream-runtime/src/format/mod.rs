@@ -667,6 +667,12 @@ impl<'f, R> Chunks<'f, R> {
         }
     }
 
+    /// Makes room for `rows` rows a reader knows are coming (a Parquet file's row count), up
+    /// to one chunk: the rows are then built without the vector growing under them.
+    pub(crate) fn expect_rows(&mut self, rows: usize) {
+        self.rows.reserve(rows.min(self.chunk_rows));
+    }
+
     /// Where a reader appends rows.
     pub(crate) fn out(&mut self) -> &mut Vec<R> {
         &mut self.rows

@@ -128,6 +128,7 @@ impl ParquetFile {
             .collect();
         super::damage::check_byte_array_dictionaries(&self.bytes, &leaves, &groups)
             .map_err(|e| error(ctx.file, e))?;
+        chunks.expect_rows(groups.iter().map(|&g| group_rows[g].max(0) as usize).sum());
         for group in groups {
             let first_row: i64 = group_rows[..group].iter().sum();
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
