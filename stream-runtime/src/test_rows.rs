@@ -49,6 +49,7 @@ macro_rules! test_row {
     };
 }
 
+#[cfg(feature = "parquet")]
 pub(crate) use test_row;
 
 test_row!(Event {

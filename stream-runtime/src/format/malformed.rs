@@ -201,6 +201,7 @@ impl<'a> ReadContext<'a> {
     }
 
     /// Counts `n` records that parsed cleanly (typed readers count clean runs at once).
+    #[cfg(feature = "parquet")]
     pub(crate) fn count_clean(&self, n: u64) {
         self.records.set(self.records.get() + n);
     }

@@ -669,6 +669,7 @@ impl<'f, R> Chunks<'f, R> {
 
     /// Makes room for `rows` rows a reader knows are coming (a Parquet file's row count), up
     /// to one chunk: the rows are then built without the vector growing under them.
+    #[cfg(feature = "parquet")]
     pub(crate) fn expect_rows(&mut self, rows: usize) {
         self.rows.reserve(rows.min(self.chunk_rows));
     }

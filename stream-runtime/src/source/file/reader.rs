@@ -13,8 +13,7 @@ use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::format::{
-    Chunks, FileFormat, Input, MalformedCounts, ParseMode, PreparedFormat, Projection, ReadContext,
-    Rejected,
+    Chunks, Input, MalformedCounts, ParseMode, PreparedFormat, Projection, ReadContext, Rejected,
 };
 use crate::row::Row;
 
@@ -119,7 +118,7 @@ impl FileReader {
         };
         outcome.result = match self.prepared.format() {
             #[cfg(feature = "parquet")]
-            FileFormat::Parquet(_) => {
+            crate::format::FileFormat::Parquet(_) => {
                 crate::format::parquet::read::ParquetFile::open(bytes.into(), &shown).and_then(
                     |file| {
                         self.prepared.read_chunks(
