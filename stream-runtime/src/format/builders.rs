@@ -309,3 +309,58 @@ impl RecordBuilder {
         chunks.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::format::{Chunks, Csv, FileFormat, Input, Json, ParseMode, Projection, ReadContext};
+    use crate::row::Row;
+    use crate::test_rows::{EventWithCorrupt, StrictEvent, at};
+
+    /// Reads `bytes` in chunks of `chunk_rows`; returns each chunk's rows.
+    fn chunks<R: Row>(format: FileFormat, mode: ParseMode, bytes: &[u8], chunk_rows: usize) -> Vec<Vec<R>> {
+        let prepared = format.prepare(R::SCHEMA).unwrap();
+        let ctx = ReadContext::new("in.txt", R::SCHEMA, mode, "_corrupt_record").unwrap();
+        let projection = Projection::all().chunk_rows(chunk_rows);
+        let mut got = Vec::new();
+        let mut on_chunk = |rows: Vec<R>| {
+            got.push(rows);
+            Ok(())
+        };
+        let mut out = Chunks::new(projection.max_chunk_rows(), &mut on_chunk);
+        prepared
+            .read_chunks(Input::Text(bytes), &ctx, &projection, &mut out)
+            .unwrap();
+        got
+    }
+
+    #[test]
+    fn text_files_are_read_in_chunks_of_kept_records() {
+        // Seven records; the third has no timestamp, so a schema requiring one drops it.
+        let csv: String = (0..7)
+            .map(|i| match i {
+                2 => format!(",k{i},{i}\n"),
+                _ => format!("{},k{i},{i}\n", at(i * 1_000).to_rfc3339()),
+            })
+            .collect();
+        let got: Vec<Vec<StrictEvent>> =
+            chunks(Csv::new().into(), ParseMode::DropMalformed, csv.as_bytes(), 2);
+        let keys: Vec<Vec<&str>> = got
+            .iter()
+            .map(|c| c.iter().map(|r| r.key.as_deref().unwrap()).collect())
+            .collect();
+        assert_eq!(keys, [vec!["k0", "k1"], vec!["k3", "k4"], vec!["k5", "k6"]]);
+
+        let json: String = (0..5)
+            .map(|i| match i {
+                1 => "not json\n".to_string(),
+                _ => format!("{{\"key\":\"k{i}\",\"value\":{i}}}\n"),
+            })
+            .collect();
+        let got: Vec<Vec<EventWithCorrupt>> =
+            chunks(Json::new().into(), ParseMode::Permissive, json.as_bytes(), 3);
+        assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [3, 2]);
+        assert_eq!(got[0][1]._corrupt_record.as_deref(), Some("not json"));
+        assert_eq!(got[0][1].key, None);
+        assert_eq!((got[1][1].key.as_deref(), got[1][1].value), (Some("k4"), Some(4.0)));
+    }
+}
