@@ -247,3 +247,35 @@ fn every_example_file_is_smoke_tested() {
     listed.sort();
     assert_eq!(files, listed);
 }
+
+/// The Sluice side of the side-by-side with Spark (`benches/spark/`) runs each of its queries
+/// over a directory of Parquet files of the seed's rows and reports every row it read.
+#[cfg(feature = "parquet")]
+#[test]
+fn the_spark_side_by_side_binary_reads_every_row() {
+    use sluice::format::{FileFormat, Parquet};
+    use sluice::prelude::Timestamp;
+    use sluice::row::RateRow;
+
+    let dir = tempfile::tempdir().unwrap();
+    let format = FileFormat::from(Parquet::new());
+    for file in 0..3i64 {
+        let rows: Vec<RateRow> = (0..1_000)
+            .map(|i| {
+                let value = file * 1_000 + i;
+                RateRow {
+                    timestamp: Timestamp::from_micros(1_704_103_200_000_000 + value * 1_000),
+                    value,
+                }
+            })
+            .collect();
+        let path = dir.path().join(format!("part-{file}.parquet"));
+        std::fs::write(path, format.write_rows(&rows).unwrap()).unwrap();
+    }
+    for query in ["windowed", "alerts", "keyed"] {
+        let (stdout, _) =
+            run("spark_side_by_side", &[query, dir.path().to_str().unwrap()]).unwrap();
+        let fields: Vec<&str> = stdout.split_whitespace().collect();
+        assert_eq!(fields[..2], [query, "3000"], "{stdout}");
+    }
+}

@@ -218,6 +218,62 @@ async fn parquet_sink_output_feeds_a_parquet_source() {
     assert_eq!(sorted_cells(&batches.lock().unwrap()), expected);
 }
 
+/// A query decodes only the input columns it reads (Spark's required schema): a Parquet
+/// file whose `key` column holds strings reads into a schema declaring `key` a number, as
+/// long as the query does not read `key`; a query that reads it fails on that column.
+#[cfg(feature = "parquet")]
+#[tokio::test]
+async fn a_parquet_source_decodes_only_the_columns_the_query_reads() {
+    use std::sync::{Arc, Mutex};
+
+    let input = tempfile::tempdir().unwrap();
+    let stage = tempfile::tempdir().unwrap();
+    stage_input("nulls_stateless", input.path());
+    let query = NullsStateless::read_stream(FileSource::csv(input.path()))
+        .write_stream()
+        .format(FileSink::parquet(stage.path()))
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap();
+    query.await_termination().await.unwrap();
+    sluice::pipeline! {
+        schema Mistyped { ts: Option<Timestamp>, key: Option<i64>, value: Option<f64>, gt1: Option<bool> }
+        query Totals from Mistyped { group by (); aggregate n = count(), total = sum(value); }
+        query Keys from Mistyped { select key; }
+    }
+    let totals: Arc<Mutex<Vec<TotalsRow>>> = Arc::default();
+    let collected = Arc::clone(&totals);
+    let query = Totals::read_stream(FileSource::<Mistyped>::parquet(stage.path()))
+        .write_stream()
+        .output_mode(Complete)
+        .foreach_batch(move |_, rows: Vec<TotalsRow>| {
+            collected.lock().unwrap().extend(rows);
+        })
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap();
+    query.await_termination().await.unwrap();
+    let totals = totals.lock().unwrap().clone();
+    // The oracle's seven rows: values 1, 2, 4, 6, NaN and two nulls (a sum over NaN is NaN).
+    assert_eq!(totals.len(), 1);
+    assert_eq!(totals[0].n, 7);
+    assert!(totals[0].total.unwrap().is_nan(), "{totals:?}");
+
+    let query = Keys::read_stream(FileSource::<Mistyped>::parquet(stage.path()))
+        .write_stream()
+        .foreach_batch(|_, _rows: Vec<KeysRow>| {})
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap();
+    let err = query.await_termination().await.unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "Parquet column cannot be converted: column `key`, expected BIGINT, found Utf8"
+        ),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_restart_from_a_checkpoint_reads_only_new_files() {
     let input = tempfile::tempdir().unwrap();

@@ -180,6 +180,7 @@ mod tests {
         fingerprint: 0,
         plan: "Source Rate\nQuery RoomWindows\nAggregate [window, room], [count]",
         has_scan_filters: false,
+        input_columns: None,
     };
 
     #[test]

@@ -233,6 +233,63 @@ fn json_reader_converts_any_value_or_rejects_it_clearly() {
     );
 }
 
+/// The typed reader and the record-at-a-time value reader (the reader before typed columns)
+/// give the same rows, the same error, the same counts and the same dead letters.
+fn same_as_by_values<R: Row>(
+    format: &FileFormat,
+    mode: ParseMode,
+    bytes: &[u8],
+) -> Result<(), TestCaseError> {
+    let prepared = format
+        .prepare(R::SCHEMA)
+        .expect("text formats hold the test schemas");
+    let typed_ctx = ReadContext::new("in.txt", R::SCHEMA, mode, "_corrupt_record")
+        .unwrap()
+        .keep_rejected();
+    let by_values_ctx = ReadContext::new("in.txt", R::SCHEMA, mode, "_corrupt_record")
+        .unwrap()
+        .keep_rejected();
+    let typed = prepared.read::<R>(bytes, &typed_ctx);
+    let by_values = prepared.read_by_values::<R>(bytes, &by_values_ctx);
+    // Debug text, so NaN equals NaN.
+    prop_assert_eq!(format!("{typed:?}"), format!("{by_values:?}"));
+    prop_assert_eq!(typed_ctx.counts(), by_values_ctx.counts());
+    prop_assert_eq!(typed_ctx.take_rejected(), by_values_ctx.take_rejected());
+    Ok(())
+}
+
+fn same_for_all_schemas(
+    format: &FileFormat,
+    mode: ParseMode,
+    bytes: &[u8],
+) -> Result<(), TestCaseError> {
+    same_as_by_values::<Event>(format, mode, bytes)?;
+    same_as_by_values::<StrictEvent>(format, mode, bytes)?;
+    same_as_by_values::<AllTypes>(format, mode, bytes)?;
+    same_as_by_values::<EventWithCorrupt>(format, mode, bytes)
+}
+
+#[test]
+fn typed_text_readers_read_exactly_as_the_value_readers() {
+    check(
+        "typed CSV reader against the value reader",
+        300,
+        (csv_formats(), modes(), bytes()),
+        |(format, mode, bytes)| same_for_all_schemas(&format, mode, &bytes),
+    );
+    check(
+        "typed JSON lines reader against the value reader",
+        300,
+        (modes(), prop_oneof![json_lines(), bytes()]),
+        |(mode, bytes)| {
+            let json = FileFormat::from(Json::new());
+            same_for_all_schemas(&json, mode, &bytes)?;
+            same_as_by_values::<crate::test_rows::Windowed>(&json, mode, &bytes)?;
+            same_as_by_values::<crate::test_rows::Tags>(&json, mode, &bytes)
+        },
+    );
+}
+
 #[cfg(feature = "parquet")]
 mod parquet {
     use super::*;
@@ -400,6 +457,7 @@ mod checkpoint_files {
         fingerprint: 42,
         plan: "",
         has_scan_filters: false,
+        input_columns: None,
     };
 
     /// A checkpoint of three committed batches with snapshots, a file source log and a file

@@ -8,7 +8,8 @@
 //! - [`value`]: Spark types at the edges ([`value::DataType`], [`value::Schema`],
 //!   [`value::Value`]) and the Rust type of each column ([`value::ColumnType`]);
 //! - [`error`]: the [`Error`] type, with Spark's error classes;
-//! - [`row`]: the [`row::Row`] trait and the built-in source rows;
+//! - [`row`] and [`columns`]: the [`row::Row`] trait and the built-in source rows, and the
+//!   typed columns file readers decode into and rows are built from;
 //! - `functions` (hidden): Spark SQL scalar semantics (ANSI arithmetic, casts, strings, time)
 //!   called by generated code;
 //! - [`output_mode`], [`batch`], [`pipeline`]: output modes and their compile-time rules, what a
@@ -49,6 +50,7 @@ mod async_runtime;
 pub mod batch;
 pub mod checkpoint;
 pub mod clock;
+pub mod columns;
 pub mod continuous;
 #[doc(hidden)]
 pub mod double;
@@ -111,6 +113,7 @@ pub mod __private {
     pub use crate::continuous::rules::{
         NoAggregation, NoCurrentTime, NoDeduplication, NoGenerator, NoLimit, NoWatermark,
     };
+    pub use crate::columns::{ColumnReader, Columns, FromColumn, column_reader};
     pub use crate::error::Error;
     pub use crate::executor::Executor;
     pub use crate::format::{Csv, Json, ParseMode, PayloadDecoder, take_decoded};

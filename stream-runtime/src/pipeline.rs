@@ -218,6 +218,10 @@ pub struct PipelineInfo {
     /// Whether some filters compare a source column with a literal: Spark pushes those into a
     /// file scan, so a file source counts only the rows that pass them as input rows.
     pub has_scan_filters: bool,
+    /// The input columns the query reads, in input order (`None`: unknown, every column):
+    /// what a file source decodes (Spark's required schema, pushed into the scan). The other
+    /// fields of the input rows it builds hold their type's default or null.
+    pub input_columns: Option<&'static [&'static str]>,
 }
 
 impl PipelineInfo {

@@ -4,6 +4,7 @@
 
 use std::fmt::Debug;
 
+use crate::columns::{Columns, column_reader};
 use crate::time::Timestamp;
 use crate::value::{ColumnType, DataType, Field, Header, Schema, Value, ValueTypeError};
 
@@ -21,6 +22,14 @@ pub trait Row: Clone + Debug + Send + Sync + 'static {
 
     /// Builds a row from column values in schema order.
     fn from_values(values: Vec<Value>) -> Result<Self, RowError>;
+
+    /// Builds a chunk's rows from typed columns (one per schema column, in schema order) and
+    /// appends them to `out`: how the file readers build rows, without a [`Value`] per cell.
+    /// `pipeline!` generates a columnar builder; the default goes through
+    /// [`Row::from_values`].
+    fn from_columns(columns: Columns<'_>, out: &mut Vec<Self>) -> Result<(), RowError> {
+        crate::columns::rows_from_values(columns, out)
+    }
 }
 
 /// An error building a typed row from dynamic values.
@@ -98,6 +107,22 @@ impl Row for RateRow {
             timestamp: take_column(&mut it, "timestamp")?,
             value: take_column(&mut it, "value")?,
         })
+    }
+
+    fn from_columns(columns: Columns<'_>, out: &mut Vec<Self>) -> Result<(), RowError> {
+        use crate::columns::ColumnReader;
+        let n = columns.len();
+        let mut columns = columns.into_columns();
+        let mut timestamp = column_reader::<Timestamp>(&mut columns, "timestamp")?;
+        let mut value = column_reader::<i64>(&mut columns, "value")?;
+        out.reserve(n);
+        for i in 0..n {
+            out.push(RateRow {
+                timestamp: timestamp.get(i),
+                value: value.get(i),
+            });
+        }
+        Ok(())
     }
 }
 

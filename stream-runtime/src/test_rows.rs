@@ -1,8 +1,6 @@
 //! Row types for the runtime's own tests (the `pipeline!` macro writes these for users).
 
-use crate::row::{Row, RowError, check_arity, take_column};
 use crate::time::{Timestamp, Window};
-use crate::value::{ColumnType, Field, Schema, Value};
 
 macro_rules! test_row {
     ($name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
@@ -11,28 +9,48 @@ macro_rules! test_row {
             $(pub(crate) $field: $ty,)*
         }
 
-        impl Row for $name {
-            const SCHEMA: Schema = {
-                const FIELDS: &[Field] = &[$(Field::new(
+        impl crate::row::Row for $name {
+            const SCHEMA: crate::value::Schema = {
+                const FIELDS: &[crate::value::Field] = &[$(crate::value::Field::new(
                     stringify!($field),
-                    <$ty as ColumnType>::DATA_TYPE,
-                    <$ty as ColumnType>::NULLABLE,
+                    <$ty as crate::value::ColumnType>::DATA_TYPE,
+                    <$ty as crate::value::ColumnType>::NULLABLE,
                 )),*];
-                Schema::new(FIELDS)
+                crate::value::Schema::new(FIELDS)
             };
 
-            fn to_values(&self) -> Vec<Value> {
-                vec![$(ColumnType::to_value(&self.$field)),*]
+            fn to_values(&self) -> Vec<crate::value::Value> {
+                vec![$(crate::value::ColumnType::to_value(&self.$field)),*]
             }
 
-            fn from_values(values: Vec<Value>) -> Result<Self, RowError> {
-                check_arity(&values, [$(stringify!($field)),*].len())?;
+            fn from_values(values: Vec<crate::value::Value>) -> Result<Self, crate::row::RowError> {
+                crate::row::check_arity(&values, [$(stringify!($field)),*].len())?;
                 let mut values = values.into_iter();
-                Ok($name { $($field: take_column(&mut values, stringify!($field))?,)* })
+                Ok($name { $($field: crate::row::take_column(&mut values, stringify!($field))?,)* })
+            }
+
+            // As `pipeline!` generates it.
+            fn from_columns(
+                columns: crate::columns::Columns<'_>,
+                out: &mut Vec<Self>,
+            ) -> Result<(), crate::row::RowError> {
+                use crate::columns::ColumnReader;
+                let len = columns.len();
+                let mut columns = columns.into_columns();
+                $(let mut $field =
+                    crate::columns::column_reader::<$ty>(&mut columns, stringify!($field))?;)*
+                out.reserve(len);
+                for i in 0..len {
+                    out.push($name { $($field: ColumnReader::<$ty>::get(&mut $field, i),)* });
+                }
+                Ok(())
             }
         }
     };
 }
+
+#[cfg(feature = "parquet")]
+pub(crate) use test_row;
 
 test_row!(Event {
     ts: Option<Timestamp>,

@@ -98,6 +98,11 @@ impl Timestamp {
     /// `2024-01-01T10:00:05+02:00`, `2024-01-01` (midnight). Times without an offset are UTC.
     pub fn parse(text: &str) -> Result<Self, TimeParseError> {
         let s = text.trim();
+        // The form files hold most (`2024-01-01T10:00:05.000Z`), read without chrono; every
+        // other form, and anything this does not accept, goes the general way below.
+        if let Some(ts) = parse_utc_fast(s) {
+            return Ok(ts);
+        }
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
             return Ok(Timestamp(dt.timestamp_micros()));
         }
@@ -349,8 +354,119 @@ pub fn format_interval(micros: i64) -> String {
     spark_syntax::interval::describe(micros)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` exactly — a valid date, hours below 24, minutes and
+/// seconds below 60 (a leap second goes the general way) — as microseconds (the fraction
+/// truncated, as chrono's `timestamp_micros` does). `None` for anything else.
+fn parse_utc_fast(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    let digits = |from: usize, n: usize| -> Option<i64> {
+        b.get(from..from + n)?.iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+    if !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if day < 1 || day > month_days[month as usize - 1] {
+        return None;
+    }
+    let micros_of_fraction = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            let value = digits(20, fraction.len())?;
+            // To microseconds: pad to six digits, or cut the digits past them.
+            let n = fraction.len() as u32;
+            if n <= 6 {
+                value * 10i64.pow(6 - n)
+            } else {
+                value / 10i64.pow(n - 6)
+            }
+        }
+        _ => return None,
+    };
+    // Days since the epoch of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    Some(Timestamp(secs * 1_000_000 + micros_of_fraction))
+}
+
 #[cfg(test)]
 mod tests {
+    /// The fast path reads exactly what chrono's RFC 3339 parser reads, for strings of its
+    /// shape and near misses (bad dates, leap seconds, long fractions, other zones).
+    #[test]
+    fn the_fast_utc_form_reads_as_chrono_does() {
+        use proptest::prelude::*;
+        let shapes = "[0-9]{4}-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,11})?(Z|z|\\+01:00)?";
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 5_000,
+            failure_persistence: None,
+            ..Default::default()
+        });
+        runner
+            .run(&proptest::string::string_regex(shapes).unwrap(), |text| {
+                let chrono = chrono::DateTime::parse_from_rfc3339(&text)
+                    .ok()
+                    .map(|dt| dt.timestamp_micros());
+                if let Some(fast) = super::parse_utc_fast(&text) {
+                    prop_assert_eq!(Some(fast.as_micros()), chrono, "{}", text);
+                }
+                Ok(())
+            })
+            .unwrap();
+        for (text, micros) in [
+            ("2024-01-01T10:00:05.000Z", Some(1_704_103_205_000_000)),
+            ("1969-12-31T23:59:59.999999Z", Some(-1)),
+            ("2024-02-29T00:00:00Z", Some(1_709_164_800_000_000)),
+            ("2023-02-29T00:00:00Z", None),
+            ("2024-01-01T10:00:60Z", None),
+            ("2024-01-01T10:00:05.1234567891Z", None),
+            ("2024-01-01T10:00:05+00:00", None),
+        ] {
+            assert_eq!(
+                super::parse_utc_fast(text).map(|t| t.as_micros()),
+                micros,
+                "{text}"
+            );
+        }
+        // What the fast path leaves to chrono still parses.
+        assert_eq!(
+            super::Timestamp::parse("2024-01-01T10:00:05+00:00")
+                .unwrap()
+                .as_micros(),
+            1_704_103_205_000_000
+        );
+    }
+
     use super::*;
 
     #[test]

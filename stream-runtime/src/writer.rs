@@ -11,7 +11,8 @@
 //! # impl Pipeline for RateStream {
 //! #     type Input = RateRow; type Output = RateRow;
 //! #     const INFO: PipelineInfo = PipelineInfo { name: "RateStream", kind: PipelineKind::Stateless,
-//! #         watermarks: &[], unsupported_modes: &[], fingerprint: 0, plan: "", has_scan_filters: false };
+//! #         watermarks: &[], unsupported_modes: &[], fingerprint: 0, plan: "", has_scan_filters: false,
+//! #         input_columns: None };
 //! #     fn process(&mut self, i: &[RateRow], _: &mut BatchContext, o: &mut Vec<RateRow>) -> Result<(), sluice::Error> { o.extend_from_slice(i); Ok(()) }
 //! # }
 //! # impl FinalisesGroups for RateStream {}
@@ -401,6 +402,9 @@ where
         let restarted = saved.is_some();
         if let Some(metadata) = saved {
             source.restore_metadata(metadata)?;
+        }
+        if let Some(columns) = P::INFO.input_columns {
+            source.prune_columns(columns);
         }
         source.open(&SourceContext {
             clock,

@@ -108,6 +108,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         let r = rejection_tokens(*r);
         quote!((#m, #r))
     });
+    let input_columns = super::input_columns::input_columns(plan);
     let explain = &plan.explain;
     let schema_text: String = plan
         .outputs
@@ -322,6 +323,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                 fingerprint: #fp,
                 plan: #explain,
                 has_scan_filters: #has_scan_filters,
+                input_columns: ::core::option::Option::Some(&[#(#input_columns),*]),
             };
 
             #methods

@@ -1,5 +1,5 @@
 //! Row structs: one per declared schema and one per query output, each with `Row` (schema and
-//! value conversions), `Debug`, `Clone`, `PartialEq` and serde.
+//! value conversions, rows from typed columns), `Debug`, `Clone`, `PartialEq` and serde.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
@@ -69,6 +69,17 @@ pub(crate) fn row_struct(
         let name = f.name;
         quote!(#ident: #rt::take_column(&mut __values, #name)?,)
     });
+    let readers = fields.iter().enumerate().map(|(i, f)| {
+        let name = f.name;
+        let ty = rust_owned_type(f.ty);
+        let reader = quote::format_ident!("__c{}", i);
+        quote!(let mut #reader = #rt::column_reader::<#ty>(&mut __columns, #name)?;)
+    });
+    let cells = fields.iter().enumerate().map(|(i, f)| {
+        let ident = f.ident;
+        let reader = quote::format_ident!("__c{}", i);
+        quote!(#ident: #rt::ColumnReader::get(&mut #reader, __i),)
+    });
     let default_doc = if docs.is_empty() {
         let doc = format!(" A row of `{name}`.");
         quote!(#[doc = #doc])
@@ -99,6 +110,21 @@ pub(crate) fn row_struct(
                 #rt::check_arity(&values, #count)?;
                 let mut __values = values.into_iter();
                 ::core::result::Result::Ok(#name { #(#from_values)* })
+            }
+
+            fn from_columns(
+                columns: #rt::Columns<'_>,
+                out: &mut ::std::vec::Vec<Self>,
+            ) -> ::core::result::Result<(), #rt::RowError> {
+                let __len = columns.len();
+                let mut __columns = columns.into_columns();
+                let _ = &mut __columns;
+                #(#readers)*
+                out.reserve(__len);
+                for __i in 0..__len {
+                    out.push(#name { #(#cells)* });
+                }
+                ::core::result::Result::Ok(())
             }
         }
     }

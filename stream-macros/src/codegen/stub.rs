@@ -114,6 +114,7 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
                 fingerprint: 0,
                 plan: "",
                 has_scan_filters: false,
+                input_columns: ::core::option::Option::None,
             };
 
             fn process(

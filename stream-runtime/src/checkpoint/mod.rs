@@ -581,6 +581,7 @@ mod tests {
         fingerprint: 42,
         plan: "",
         has_scan_filters: false,
+        input_columns: None,
     };
 
     fn offsets(batch: u64) -> OffsetRecord {

@@ -4,12 +4,143 @@ use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::value::{DataType, Schema, Value, format_double};
 
+use super::builders::{Cell, RecordBuilder};
 use super::malformed::{Malformed, ReadContext};
-use super::{Csv, TimestampFormat, parse_text};
+use super::{Chunks, Csv, Projection, TimestampFormat, parse_cell};
 
-/// Parses a whole file. Each record's values come in schema order; the corrupt-record column,
-/// if any, takes no field from the input.
-pub(super) fn read(
+/// Parses a whole file into typed columns, chunk by chunk, and builds the rows from them.
+/// The corrupt-record column, if any, takes no field from the input; every other column is
+/// parsed (those the projection leaves out too, so malformed records are found as before) but
+/// only the columns read are kept.
+pub(super) fn read<R: Row>(
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+    bytes: &[u8],
+    ctx: &ReadContext<'_>,
+    projection: &Projection,
+    chunks: &mut Chunks<'_, R>,
+) -> Result<()> {
+    let data_columns = data_columns(ctx);
+    let mut reader = reader(opts, bytes);
+    let mut record = ::csv::ByteRecord::new();
+    let mut builder = RecordBuilder::new(ctx, |i| projection.reads(i), projection.max_chunk_rows());
+    let mut first = true;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(Error::Source {
+                    source_name: ctx.file.to_string(),
+                    message: format!("cannot read CSV: {e}"),
+                });
+            }
+        }
+        if std::mem::take(&mut first) && opts.header {
+            continue;
+        }
+        let (start_byte, line) = record
+            .position()
+            .map_or((0, 0), |p| (p.byte() as usize, p.line()));
+        let end_byte = (reader.position().byte() as usize).min(bytes.len());
+        let malformed = record_cells(
+            &record,
+            &data_columns,
+            opts,
+            timestamp_format,
+            ctx,
+            &mut builder,
+        );
+        let raw = || {
+            let raw = &bytes[start_byte.min(end_byte)..end_byte];
+            let is_break = |b: &u8| *b == b'\n' || *b == b'\r';
+            let from = raw.iter().position(|b| !is_break(b)).unwrap_or(raw.len());
+            let to = raw
+                .iter()
+                .rposition(|b| !is_break(b))
+                .map_or(from, |i| i + 1);
+            String::from_utf8_lossy(&raw[from..to]).into_owned()
+        };
+        builder.end_record(ctx, line, malformed, raw, chunks)?;
+    }
+    builder.flush(ctx, chunks)?;
+    chunks.finish()
+}
+
+/// Parses one record's fields into the builder's columns, in schema order; returns why the
+/// record is malformed, if it is (as [`record_values`], typed).
+fn record_cells(
+    record: &::csv::ByteRecord,
+    data_columns: &[usize],
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+    ctx: &ReadContext<'_>,
+    builder: &mut RecordBuilder,
+) -> Option<Malformed> {
+    let schema = ctx.schema;
+    // As Spark's UnivocityParser: a wrong number of fields makes the record malformed, but the
+    // fields present are still parsed (missing ones null, extra ones ignored).
+    let mut malformed = (record.len() != data_columns.len()).then(|| {
+        Malformed::record(format!(
+            "expected {} fields, found {}",
+            data_columns.len(),
+            record.len()
+        ))
+    });
+    let mut fields = record.iter();
+    for &i in data_columns {
+        let Some(field_bytes) = fields.next() else {
+            builder.set(i, None);
+            continue;
+        };
+        let text = String::from_utf8_lossy(field_bytes);
+        // Spark reads an empty field as null, quoted (`""`) or not, with the default
+        // `nullValue`.
+        if text.is_empty() || *text == *opts.null_value {
+            builder.set(i, None);
+            continue;
+        }
+        let field = schema.fields()[i];
+        if field.data_type == DataType::String && !builder.keeps(i) {
+            // Any text is a string: nothing to check, nothing to keep.
+            builder.set_unread(i);
+            continue;
+        }
+        match parse_field_cell(&text, field.data_type, opts, timestamp_format) {
+            Ok(cell) => builder.set(i, Some(cell)),
+            Err(message) => {
+                malformed.get_or_insert_with(|| Malformed::field(field.name, message));
+                builder.set(i, None);
+            }
+        }
+    }
+    malformed
+}
+
+fn parse_field_cell(
+    text: &str,
+    data_type: DataType,
+    opts: &Csv,
+    timestamp_format: Option<&TimestampFormat>,
+) -> Result<Cell, String> {
+    if data_type == DataType::Double {
+        if text == opts.nan_value {
+            return Ok(Cell::Double(f64::NAN));
+        }
+        if text == opts.positive_inf {
+            return Ok(Cell::Double(f64::INFINITY));
+        }
+        if text == opts.negative_inf {
+            return Ok(Cell::Double(f64::NEG_INFINITY));
+        }
+    }
+    parse_cell(text, data_type, timestamp_format)
+}
+
+/// The record-at-a-time reader, through values: the reader before typed columns, kept as
+/// the property tests' reference (`fuzz.rs`: both read every input alike).
+#[cfg(test)]
+pub(super) fn read_values(
     opts: &Csv,
     timestamp_format: Option<&TimestampFormat>,
     bytes: &[u8],
@@ -158,18 +289,7 @@ fn parse_field(
     opts: &Csv,
     timestamp_format: Option<&TimestampFormat>,
 ) -> Result<Value, String> {
-    if data_type == DataType::Double {
-        if text == opts.nan_value {
-            return Ok(Value::Double(f64::NAN));
-        }
-        if text == opts.positive_inf {
-            return Ok(Value::Double(f64::INFINITY));
-        }
-        if text == opts.negative_inf {
-            return Ok(Value::Double(f64::NEG_INFINITY));
-        }
-    }
-    parse_text(text, data_type, timestamp_format)
+    parse_field_cell(text, data_type, opts, timestamp_format).map(Value::from)
 }
 
 /// Encodes rows as CSV lines (and a header line first when asked).

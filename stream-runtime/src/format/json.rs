@@ -8,11 +8,190 @@ use crate::row::Row;
 use crate::time::{Timestamp, Window};
 use crate::value::{DataType, Header, Schema, Value, base64_decode, base64_encode, format_double};
 
+use super::builders::{Cell, RecordBuilder};
 use super::malformed::{Malformed, ReadContext};
-use super::{Json, TimestampFormat, parse_text};
+use super::{Chunks, Json, Projection, TimestampFormat, parse_cell};
 
-/// Parses a whole file, one JSON object per line; blank lines are skipped.
-pub(super) fn read(
+/// Parses a whole file, one JSON object per line (blank lines are skipped), into typed
+/// columns, chunk by chunk, and builds the rows from them. Only the schema's fields are
+/// converted (the others are checked to be JSON and skipped); every data column is converted,
+/// those the projection leaves out too, so malformed records are found as before.
+pub(super) fn read<R: Row>(
+    timestamp_format: Option<&TimestampFormat>,
+    bytes: &[u8],
+    ctx: &ReadContext<'_>,
+    projection: &Projection,
+    chunks: &mut Chunks<'_, R>,
+) -> Result<()> {
+    let mut builder = RecordBuilder::new(ctx, |i| projection.reads(i), projection.max_chunk_rows());
+    let names: Vec<Option<&'static str>> = ctx
+        .schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| ctx.is_data_column(i).then_some(f.name))
+        .collect();
+    let mut slots: Vec<Option<J>> = vec![None; names.len()];
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // The JVM decodes invalid UTF-8 as U+FFFD, and so does Spark's reader.
+        let text = String::from_utf8_lossy(line);
+        let malformed = record_cells(
+            &text,
+            &names,
+            &mut slots,
+            timestamp_format,
+            ctx,
+            &mut builder,
+        );
+        builder.end_record(ctx, n as u64 + 1, malformed, || text.to_string(), chunks)?;
+    }
+    builder.flush(ctx, chunks)?;
+    chunks.finish()
+}
+
+/// Parses one line into the builder's columns; returns why it is malformed, if it is (as
+/// [`read_record`], typed).
+fn record_cells(
+    text: &str,
+    names: &[Option<&'static str>],
+    slots: &mut [Option<J>],
+    timestamp_format: Option<&TimestampFormat>,
+    ctx: &ReadContext<'_>,
+    builder: &mut RecordBuilder,
+) -> Option<Malformed> {
+    slots.iter_mut().for_each(|s| *s = None);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::Deserializer::deserialize_any(&mut de, Line { names, slots })
+        .and_then(|object| de.end().map(|()| object));
+    let mut malformed = match parsed {
+        Ok(Ok(())) => None,
+        Ok(Err(kind)) => Some(Malformed::record(format!(
+            "expected a JSON object, found {kind}"
+        ))),
+        Err(e) => Some(Malformed::record(format!("invalid JSON: {e}"))),
+    };
+    let object = malformed.is_none();
+    for (i, name) in names.iter().enumerate() {
+        let Some(name) = name else { continue };
+        let json = if object { slots[i].take() } else { None };
+        let Some(json) = json else {
+            builder.set(i, None);
+            continue;
+        };
+        let data_type = ctx.schema.fields()[i].data_type;
+        if data_type == DataType::String && !builder.keeps(i) {
+            // Any JSON value reads into a string: nothing to check, nothing to keep.
+            if json.is_null() {
+                builder.set(i, None);
+            } else {
+                builder.set_unread(i);
+            }
+            continue;
+        }
+        let cell = match (data_type, json) {
+            // The string itself, moved (no copy).
+            (DataType::String, J::String(s)) => Ok(Some(Cell::String(s))),
+            (_, json) => from_json_cell(&json, data_type, timestamp_format),
+        };
+        match cell {
+            Ok(cell) => builder.set(i, cell),
+            Err(message) => {
+                malformed.get_or_insert_with(|| Malformed::field(name, message));
+                builder.set(i, None);
+            }
+        }
+    }
+    malformed
+}
+
+/// Visits one JSON line: an object's fields of the schema are kept in `slots` (the last of a
+/// repeated name wins, as in a JSON object read whole), the others skipped; any other JSON
+/// value is walked to its end and named (`Err("an array")`).
+struct Line<'s> {
+    names: &'s [Option<&'static str>],
+    slots: &'s mut [Option<J>],
+}
+
+/// A field name, as the index of the schema column it names.
+struct Key<'s>(&'s [Option<&'static str>]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|n| *n == Some(key)))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Line<'_> {
+    type Value = Result<(), &'static str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while let Some(key) = map.next_key_seed(Key(self.names))? {
+            match key {
+                Some(i) => self.slots[i] = Some(map.next_value::<J>()?),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Err("an array"))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err("a boolean"))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("a number"))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err("a string"))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err("null"))
+    }
+}
+
+/// The record-at-a-time reader, through values: the reader before typed columns, kept as
+/// the property tests' reference (`fuzz.rs`: both read every input alike).
+#[cfg(test)]
+pub(super) fn read_values(
     timestamp_format: Option<&TimestampFormat>,
     bytes: &[u8],
     ctx: &ReadContext<'_>,
@@ -23,7 +202,6 @@ pub(super) fn read(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        // The JVM decodes invalid UTF-8 as U+FFFD, and so does Spark's reader.
         let text = String::from_utf8_lossy(line);
         if let Some(values) = read_record(&text, n as u64 + 1, timestamp_format, ctx)? {
             rows.push(values);
@@ -86,6 +264,16 @@ fn from_json(
     data_type: DataType,
     timestamp_format: Option<&TimestampFormat>,
 ) -> Result<Value, String> {
+    from_json_cell(json, data_type, timestamp_format).map(|c| c.map_or(Value::Null, Value::from))
+}
+
+/// A JSON value as a typed cell of `data_type` (`None`: null), with Spark's `JacksonParser`
+/// conversions: the one converter of JSON values, for values and for typed columns alike.
+fn from_json_cell(
+    json: &J,
+    data_type: DataType,
+    timestamp_format: Option<&TimestampFormat>,
+) -> Result<Option<Cell>, String> {
     let bad = || {
         format!(
             "cannot convert {} {json} to {}",
@@ -93,48 +281,48 @@ fn from_json(
             data_type.sql_name().to_lowercase()
         )
     };
-    Ok(match (data_type, json) {
-        (_, J::Null) => Value::Null,
-        (DataType::String, J::String(s)) => Value::String(s.clone()),
+    Ok(Some(match (data_type, json) {
+        (_, J::Null) => return Ok(None),
+        (DataType::String, J::String(s)) => Cell::String(s.clone()),
         // Spark reads any other JSON value into a string column as its text.
-        (DataType::String, other) => Value::String(other.to_string()),
-        (DataType::Int, J::Number(n)) => Value::Int(
+        (DataType::String, other) => Cell::String(other.to_string()),
+        (DataType::Int, J::Number(n)) => Cell::Int(
             n.as_i64()
                 .and_then(|i| i32::try_from(i).ok())
                 .ok_or_else(bad)?,
         ),
-        (DataType::Long, J::Number(n)) => Value::Long(n.as_i64().ok_or_else(bad)?),
-        (DataType::Double, J::Number(n)) => Value::Double(n.as_f64().ok_or_else(bad)?),
-        (DataType::Double, J::String(s)) => Value::Double(match s.as_str() {
+        (DataType::Long, J::Number(n)) => Cell::Long(n.as_i64().ok_or_else(bad)?),
+        (DataType::Double, J::Number(n)) => Cell::Double(n.as_f64().ok_or_else(bad)?),
+        (DataType::Double, J::String(s)) => Cell::Double(match s.as_str() {
             "NaN" => f64::NAN,
             "Infinity" | "+Infinity" | "INF" | "+INF" => f64::INFINITY,
             "-Infinity" | "-INF" => f64::NEG_INFINITY,
             _ => return Err(bad()),
         }),
-        (DataType::Boolean, J::Bool(b)) => Value::Boolean(*b),
+        (DataType::Boolean, J::Bool(b)) => Cell::Boolean(*b),
         (DataType::Timestamp, J::String(s)) => {
-            parse_text(s, DataType::Timestamp, timestamp_format)?
+            parse_cell(s, DataType::Timestamp, timestamp_format)?
         }
         // A JSON integer in a timestamp column is seconds since the epoch, as in Spark.
-        (DataType::Timestamp, J::Number(n)) => Value::Timestamp(Timestamp::from_micros(
+        (DataType::Timestamp, J::Number(n)) => Cell::Timestamp(
             n.as_i64()
                 .and_then(|s| s.checked_mul(1_000_000))
                 .ok_or_else(bad)?,
-        )),
+        ),
         (DataType::Window, J::Object(o)) => {
             let bound = |name: &str| match o.get(name) {
-                Some(J::String(s)) => match parse_text(s, DataType::Timestamp, timestamp_format) {
-                    Ok(Value::Timestamp(ts)) => Some(ts),
+                Some(J::String(s)) => match parse_cell(s, DataType::Timestamp, timestamp_format) {
+                    Ok(Cell::Timestamp(ts)) => Some(Timestamp::from_micros(ts)),
                     _ => None,
                 },
                 _ => None,
             };
             match (bound("start"), bound("end")) {
-                (Some(start), Some(end)) => Value::Window(Window { start, end }),
+                (Some(start), Some(end)) => Cell::Window(Window { start, end }),
                 _ => return Err(bad()),
             }
         }
-        (DataType::StringArray, J::Array(items)) => Value::StringArray(
+        (DataType::StringArray, J::Array(items)) => Cell::StringArray(
             items
                 .iter()
                 .map(|item| match item {
@@ -146,8 +334,8 @@ fn from_json(
                 .collect::<Result<_, _>>()?,
         ),
         // Spark's JacksonParser reads a binary column from base64 text.
-        (DataType::Binary, J::String(s)) => Value::Binary(base64_decode(s).ok_or_else(bad)?),
-        (DataType::Headers, J::Array(items)) => Value::Headers(
+        (DataType::Binary, J::String(s)) => Cell::Binary(base64_decode(s).ok_or_else(bad)?),
+        (DataType::Headers, J::Array(items)) => Cell::Headers(
             items
                 .iter()
                 .map(|item| {
@@ -168,7 +356,7 @@ fn from_json(
                 .collect::<Result<_, _>>()?,
         ),
         _ => return Err(bad()),
-    })
+    }))
 }
 
 /// Encodes rows as JSON lines, fields in schema order.

@@ -175,7 +175,7 @@ impl<'a> ReadContext<'a> {
         &self,
         line: u64,
         mut values: Vec<Value>,
-        mut malformed: Option<Malformed>,
+        malformed: Option<Malformed>,
         raw: impl FnOnce() -> String,
     ) -> Result<Option<Vec<Value>>> {
         // Null in a column that cannot hold it makes the row malformed; the row cannot be kept
@@ -188,6 +188,34 @@ impl<'a> ReadContext<'a> {
             .enumerate()
             .find(|(i, (f, v))| self.is_data_column(*i) && !f.nullable && v.is_null())
             .map(|(_, (f, _))| f.name);
+        match self.decide(line, unrepresentable, malformed, raw)? {
+            Decision::Keep => Ok(Some(values)),
+            Decision::KeepCorrupt(raw) => {
+                if let Some(i) = self.corrupt_column {
+                    values[i] = Value::String(raw);
+                }
+                Ok(Some(values))
+            }
+            Decision::Drop => Ok(None),
+        }
+    }
+
+    /// Counts `n` records that parsed cleanly (typed readers count clean runs at once).
+    #[cfg(feature = "parquet")]
+    pub(crate) fn count_clean(&self, n: u64) {
+        self.records.set(self.records.get() + n);
+    }
+
+    /// The parse mode's decision on one record, for readers that build typed columns rather
+    /// than values: `unrepresentable` names the first column, in schema order, that is not
+    /// nullable and came out null (if one did); `malformed` why the record did not parse.
+    pub(crate) fn decide(
+        &self,
+        line: u64,
+        unrepresentable: Option<&'static str>,
+        mut malformed: Option<Malformed>,
+        raw: impl FnOnce() -> String,
+    ) -> Result<Decision> {
         if malformed.is_none()
             && let Some(name) = unrepresentable
         {
@@ -198,7 +226,7 @@ impl<'a> ReadContext<'a> {
         }
         self.records.set(self.records.get() + 1);
         let Some(malformed) = malformed else {
-            return Ok(Some(values));
+            return Ok(Decision::Keep);
         };
         let seen = self.malformed.get() + 1;
         self.malformed.set(seen);
@@ -243,13 +271,24 @@ impl<'a> ReadContext<'a> {
                     record: raw(),
                 });
             }
-            return Ok(None);
+            return Ok(Decision::Drop);
         }
-        if let Some(i) = self.corrupt_column {
-            values[i] = Value::String(raw());
-        }
-        Ok(Some(values))
+        Ok(match self.corrupt_column {
+            Some(_) => Decision::KeepCorrupt(raw()),
+            None => Decision::Keep,
+        })
     }
+}
+
+/// What the parse mode does with one record.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Decision {
+    /// Keep the row as parsed.
+    Keep,
+    /// Keep it, with its raw text in the corrupt-record column.
+    KeepCorrupt(String),
+    /// Drop it.
+    Drop,
 }
 
 pub(crate) fn corrupt_column_index(schema: Schema, name: &str) -> Result<Option<usize>> {

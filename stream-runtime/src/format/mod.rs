@@ -6,11 +6,12 @@
 //! schema always comes from the row type (`R::SCHEMA`): as in Spark, a streaming file source
 //! never infers one.
 
+mod builders;
 mod csv;
 mod json;
 mod malformed;
 #[cfg(feature = "parquet")]
-mod parquet;
+pub(crate) mod parquet;
 mod payload;
 
 use std::fmt;
@@ -18,9 +19,11 @@ use std::fmt;
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::time::Timestamp;
-use crate::value::{DataType, Field, Schema, Value};
+use crate::value::{DataType, Field, Schema};
 
-pub(crate) use malformed::{ReadContext, Rejected};
+use builders::Cell;
+
+pub(crate) use malformed::{MalformedCounts, ReadContext, Rejected};
 pub use payload::PayloadDecoder;
 #[doc(hidden)]
 pub use payload::take_decoded;
@@ -367,6 +370,37 @@ impl FileFormat {
         }
     }
 
+    /// Reads one file's contents as rows of `R`, as the file source reads each file: columns
+    /// matched as the format matches them, malformed records handled by `mode`, only the
+    /// columns `projection` names decoded (Parquet). For programs and benchmarks that read a
+    /// file directly.
+    ///
+    /// ```
+    /// use sluice::format::{Csv, FileFormat, ParseMode, Projection};
+    /// use sluice::row::RateRow;
+    /// let rows: Vec<RateRow> = FileFormat::from(Csv::new())
+    ///     .read_rows(b"2024-01-01T10:00:00Z,7\n", ParseMode::FailFast, &Projection::all())
+    ///     .unwrap();
+    /// assert_eq!(rows[0].value, 7);
+    /// ```
+    pub fn read_rows<R: Row>(
+        &self,
+        bytes: &[u8],
+        mode: ParseMode,
+        projection: &Projection,
+    ) -> Result<Vec<R>> {
+        let prepared = self.prepare(R::SCHEMA)?;
+        let ctx = ReadContext::new("<bytes>", R::SCHEMA, mode, "_corrupt_record")?;
+        let mut chunks = Chunks::collect();
+        prepared.read_chunks(Input::Text(bytes), &ctx, projection, &mut chunks)?;
+        Ok(chunks.into_rows())
+    }
+
+    /// Encodes rows as one file's contents, as the file sink writes a part file.
+    pub fn write_rows<R: Row>(&self, rows: &[R]) -> Result<Vec<u8>> {
+        self.prepare(R::SCHEMA)?.write(rows)
+    }
+
     /// Checks the options and that every column of `schema` can be read and written in this
     /// format, with Spark's messages.
     pub(crate) fn prepare(&self, schema: Schema) -> Result<PreparedFormat> {
@@ -439,11 +473,68 @@ impl PreparedFormat {
 
     /// Parses one file's contents into rows, applying the context's malformed-record policy.
     pub(crate) fn read<R: Row>(&self, bytes: &[u8], ctx: &ReadContext<'_>) -> Result<Vec<R>> {
-        let values = match &self.format {
-            FileFormat::Csv(c) => csv::read(c, self.timestamp_format.as_ref(), bytes, ctx)?,
-            FileFormat::Json(_) => json::read(self.timestamp_format.as_ref(), bytes, ctx)?,
+        let mut chunks = Chunks::collect();
+        let projection = Projection::all();
+        match &self.format {
             #[cfg(feature = "parquet")]
-            FileFormat::Parquet(_) => parquet::read(bytes, ctx)?,
+            FileFormat::Parquet(_) => {
+                let file = parquet::read::ParquetFile::open(
+                    ::bytes::Bytes::copy_from_slice(bytes),
+                    ctx.file,
+                )?;
+                self.read_chunks(Input::Parquet(&file, None), ctx, &projection, &mut chunks)?;
+            }
+            _ => self.read_chunks(Input::Text(bytes), ctx, &projection, &mut chunks)?,
+        }
+        Ok(chunks.into_rows())
+    }
+
+    /// Reads `input` — a text file's contents, or row groups of a Parquet file — into
+    /// `chunks`, decoding the columns `projection` reads (records in batches of at most
+    /// `projection.max_chunk_rows()`), applying the context's malformed-record policy.
+    pub(crate) fn read_chunks<R: Row>(
+        &self,
+        input: Input<'_>,
+        ctx: &ReadContext<'_>,
+        projection: &Projection,
+        chunks: &mut Chunks<'_, R>,
+    ) -> Result<()> {
+        let ts = self.timestamp_format.as_ref();
+        match (&self.format, input) {
+            (FileFormat::Csv(c), Input::Text(bytes)) => {
+                csv::read(c, ts, bytes, ctx, projection, chunks)
+            }
+            (FileFormat::Json(_), Input::Text(bytes)) => {
+                json::read(ts, bytes, ctx, projection, chunks)
+            }
+            #[cfg(feature = "parquet")]
+            (FileFormat::Parquet(_), Input::Parquet(file, groups)) => {
+                file.read(groups, ctx, projection, chunks)
+            }
+            #[cfg(feature = "parquet")]
+            (FileFormat::Parquet(_), Input::Text(bytes)) => {
+                parquet::read::ParquetFile::open(::bytes::Bytes::copy_from_slice(bytes), ctx.file)?
+                    .read(None, ctx, projection, chunks)
+            }
+            #[cfg(feature = "parquet")]
+            (_, Input::Parquet(..)) => unreachable!("a Parquet file is read as Parquet"),
+        }
+    }
+
+    /// Reads a text file record by record through values, as the readers did before typed
+    /// columns: the reference the property tests hold the typed readers to.
+    #[cfg(test)]
+    pub(crate) fn read_by_values<R: Row>(
+        &self,
+        bytes: &[u8],
+        ctx: &ReadContext<'_>,
+    ) -> Result<Vec<R>> {
+        let ts = self.timestamp_format.as_ref();
+        let values = match &self.format {
+            FileFormat::Csv(c) => csv::read_values(c, ts, bytes, ctx)?,
+            FileFormat::Json(_) => json::read_values(ts, bytes, ctx)?,
+            #[cfg(feature = "parquet")]
+            FileFormat::Parquet(_) => unreachable!("text formats only"),
         };
         values
             .into_iter()
@@ -469,12 +560,160 @@ impl PreparedFormat {
     }
 }
 
-/// Parses a text field as a value of `data_type` (CSV fields, JSON strings for timestamps).
-fn parse_text(
+/// The rows a reader yields at most at a time, by default: chunks of 8 192 rows keep what is
+/// decoded but not yet processed small (a few hundred kB for typical rows) while amortising
+/// the per-chunk work.
+pub const DEFAULT_CHUNK_ROWS: usize = 8192;
+
+/// Which columns of the row type a reader decodes, and how many rows it yields at a time.
+///
+/// A query reads only some of its input's columns; the file source is told which
+/// ([`Source::prune_columns`](crate::source::Source::prune_columns)) and decodes only those
+/// from Parquet (Spark's required schema); the other fields of the rows hold their type's
+/// default or null. Text formats still parse every column, so malformed records are found as
+/// before (see `docs/io.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projection {
+    /// Per schema column, whether it is read; `None`: every column.
+    columns: Option<Vec<bool>>,
+    chunk_rows: usize,
+}
+
+impl Default for Projection {
+    fn default() -> Self {
+        Projection::all()
+    }
+}
+
+impl Projection {
+    /// Every column, in chunks of [`DEFAULT_CHUNK_ROWS`].
+    pub fn all() -> Self {
+        Projection {
+            columns: None,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+        }
+    }
+
+    /// Only the columns of `schema` named in `names` (names not in the schema are ignored).
+    pub fn columns(schema: Schema, names: &[&str]) -> Self {
+        Projection {
+            columns: Some(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| names.contains(&f.name))
+                    .collect(),
+            ),
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+        }
+    }
+
+    /// Yields chunks of at most `rows` rows (at least 1).
+    pub fn chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
+        self
+    }
+
+    /// The most rows a chunk holds.
+    pub fn max_chunk_rows(&self) -> usize {
+        self.chunk_rows
+    }
+
+    /// Whether schema column `i` is read.
+    pub fn reads(&self, i: usize) -> bool {
+        self.columns
+            .as_ref()
+            .is_none_or(|c| c.get(i).copied().unwrap_or(false))
+    }
+}
+
+/// What a reader reads: a text file's contents, or row groups of an opened Parquet file
+/// (`None`: all).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Input<'b> {
+    Text(&'b [u8]),
+    #[cfg(feature = "parquet")]
+    Parquet(&'b parquet::read::ParquetFile, Option<&'b [usize]>),
+}
+
+/// Where a reader puts its rows: it appends them to [`Chunks::out`] and calls
+/// [`Chunks::flush`] after each batch of records it decoded; chunks of at least the chunk
+/// size go to the callback, if there is one, or all rows stay for [`Chunks::into_rows`].
+pub(crate) struct Chunks<'f, R> {
+    rows: Vec<R>,
+    chunk_rows: usize,
+    on_chunk: Option<&'f mut dyn FnMut(Vec<R>) -> Result<()>>,
+}
+
+impl<'f, R> Chunks<'f, R> {
+    /// Chunks of about `chunk_rows` rows (a reader's batch may end past it) go to `on_chunk`.
+    pub(crate) fn new(
+        chunk_rows: usize,
+        on_chunk: &'f mut dyn FnMut(Vec<R>) -> Result<()>,
+    ) -> Self {
+        Chunks {
+            rows: Vec::new(),
+            chunk_rows,
+            on_chunk: Some(on_chunk),
+        }
+    }
+
+    /// Every row is kept, in one vector.
+    pub(crate) fn collect() -> Self {
+        Chunks {
+            rows: Vec::new(),
+            chunk_rows: usize::MAX,
+            on_chunk: None,
+        }
+    }
+
+    /// Makes room for `rows` rows a reader knows are coming (a Parquet file's row count), up
+    /// to one chunk: the rows are then built without the vector growing under them.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn expect_rows(&mut self, rows: usize) {
+        self.rows.reserve(rows.min(self.chunk_rows));
+    }
+
+    /// Where a reader appends rows.
+    pub(crate) fn out(&mut self) -> &mut Vec<R> {
+        &mut self.rows
+    }
+
+    /// Hands on the rows appended so far if they fill a chunk.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if self.rows.len() >= self.chunk_rows {
+            self.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Hands on what is left (the reader is done).
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        match &mut self.on_chunk {
+            Some(f) if !self.rows.is_empty() => f(std::mem::take(&mut self.rows)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rows kept, when there is no callback.
+    pub(crate) fn into_rows(self) -> Vec<R> {
+        self.rows
+    }
+}
+
+impl<R> fmt::Debug for Chunks<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunks").finish_non_exhaustive()
+    }
+}
+
+/// Parses a text field (a CSV field, a JSON string in a timestamp column) as a typed cell of
+/// `data_type`: the one parser of text fields, for values and for typed columns alike.
+fn parse_cell(
     text: &str,
     data_type: DataType,
     timestamp_format: Option<&TimestampFormat>,
-) -> Result<Value, String> {
+) -> Result<Cell, String> {
     let bad = || {
         format!(
             "cannot parse `{text}` as {}",
@@ -482,20 +721,26 @@ fn parse_text(
         )
     };
     Ok(match data_type {
-        DataType::String => Value::String(text.to_string()),
+        DataType::String => Cell::String(text.to_string()),
         // The JVM's Integer.parseInt / Long.parseLong: no surrounding whitespace.
-        DataType::Int => Value::Int(text.parse().map_err(|_| bad())?),
-        DataType::Long => Value::Long(text.parse().map_err(|_| bad())?),
-        DataType::Double => Value::Double(crate::functions::parse_f64(text).ok_or_else(bad)?),
+        DataType::Int => Cell::Int(text.parse().map_err(|_| bad())?),
+        DataType::Long => Cell::Long(text.parse().map_err(|_| bad())?),
+        DataType::Double => Cell::Double(crate::functions::parse_f64(text).ok_or_else(bad)?),
         // Scala's `toBoolean`: `true` or `false`, in any case.
-        DataType::Boolean => match text.to_ascii_lowercase().as_str() {
-            "true" => Value::Boolean(true),
-            "false" => Value::Boolean(false),
-            _ => return Err(bad()),
-        },
-        DataType::Timestamp => {
-            Value::Timestamp(TimestampFormat::parse(timestamp_format, text).ok_or_else(bad)?)
+        DataType::Boolean => {
+            if text.eq_ignore_ascii_case("true") {
+                Cell::Boolean(true)
+            } else if text.eq_ignore_ascii_case("false") {
+                Cell::Boolean(false)
+            } else {
+                return Err(bad());
+            }
         }
+        DataType::Timestamp => Cell::Timestamp(
+            TimestampFormat::parse(timestamp_format, text)
+                .ok_or_else(bad)?
+                .as_micros(),
+        ),
         DataType::Window | DataType::StringArray | DataType::Binary | DataType::Headers => {
             return Err(bad());
         }

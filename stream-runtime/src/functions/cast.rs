@@ -26,11 +26,16 @@ pub fn cast_str_to_i32(s: &str) -> Result<i32, Error> {
 /// `-Infinity` (also `inf`), surrounding whitespace ignored. `None` if it does not parse.
 pub fn parse_f64(s: &str) -> Option<f64> {
     let t = s.trim();
-    match t.to_ascii_lowercase().as_str() {
-        "nan" => return Some(f64::NAN),
-        "infinity" | "+infinity" | "inf" | "+inf" => return Some(f64::INFINITY),
-        "-infinity" | "-inf" => return Some(f64::NEG_INFINITY),
-        _ => {}
+    // Compared without a lowercase copy: this runs once per field of a text file.
+    let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+    if is(&["nan"]) {
+        return Some(f64::NAN);
+    }
+    if is(&["infinity", "+infinity", "inf", "+inf"]) {
+        return Some(f64::INFINITY);
+    }
+    if is(&["-infinity", "-inf"]) {
+        return Some(f64::NEG_INFINITY);
     }
     // Rust accepts "inf"/"nan" spellings handled above; reject any other alphabetic forms.
     let t = t.strip_suffix(['d', 'D', 'f', 'F']).unwrap_or(t);

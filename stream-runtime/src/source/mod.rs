@@ -224,6 +224,14 @@ pub trait Source: Send + 'static {
     /// A description for progress reports (Spark's `description`).
     fn description(&self) -> String;
 
+    /// Called once, before [`Source::open`], with the input columns the query reads, in
+    /// schema order (Spark's required schema, pushed into the scan): a source may decode only
+    /// those, leaving the other fields of its rows at their type's default (or null). The
+    /// default reads every column.
+    fn prune_columns(&mut self, columns: &'static [&'static str]) {
+        let _ = columns;
+    }
+
     /// Called once when the query starts.
     fn open(&mut self, ctx: &SourceContext) -> Result<()> {
         let _ = ctx;

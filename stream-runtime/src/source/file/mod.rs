@@ -7,6 +7,7 @@
 mod dead_letter;
 mod log;
 mod read;
+mod reader;
 mod readiness;
 
 use std::collections::HashSet;
@@ -20,7 +21,7 @@ use read::{looks_complete, millis_since_epoch};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, ReadContext};
+use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, Projection, ReadContext};
 use crate::row::Row;
 
 use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source, SourceContext, SourceMetrics};
@@ -104,6 +105,12 @@ pub struct FileSource<R> {
     snapshot: Option<u64>,
     /// Files the last listing found ready and did not log (over `max_files_per_trigger`).
     unlogged: u64,
+    /// The columns read (all unless the query said which it reads).
+    projection: Projection,
+    /// What reading a file needs, shared with the threads that read (built at the first read).
+    reader: Option<std::sync::Arc<reader::FileReader>>,
+    /// The next batches' files, being read while the current batch is processed.
+    read_ahead: std::collections::VecDeque<reader::ReadAhead<R>>,
     rows: PhantomData<fn() -> R>,
 }
 
@@ -147,6 +154,9 @@ impl<R: Row> FileSource<R> {
             metadata_dir: None,
             snapshot: None,
             unlogged: 0,
+            projection: Projection::all(),
+            reader: None,
+            read_ahead: std::collections::VecDeque::new(),
             rows: PhantomData,
         }
     }
@@ -517,9 +527,12 @@ impl<R: Row> Source for FileSource<R> {
                 self.log.len()
             )));
         }
-        (start..end)
-            .map(|i| self.read_file(i).map(RowChunk::Owned))
-            .collect()
+        self.read_files(start, end)
+    }
+
+    fn prune_columns(&mut self, columns: &'static [&'static str]) {
+        self.projection = Projection::columns(R::SCHEMA, columns);
+        self.reader = None;
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {
@@ -563,6 +576,11 @@ impl<R: Row> Source for FileSource<R> {
     fn commit(&mut self, end: &FileOffset) -> Result<()> {
         self.committed = self.committed.max(end.log_offset as usize);
         Ok(())
+    }
+
+    fn stop(&mut self) {
+        // A read ahead still running finishes on its own; its rows are dropped.
+        self.read_ahead.clear();
     }
 
     fn take_metrics(&mut self) -> SourceMetrics {

@@ -1,23 +1,142 @@
-//! Reading one logged file: only the bytes it had when logged, under the malformed-record
-//! policy, with its counts, its dead letters, and the `rejected` mark that lets a fixed file be
-//! read again in full.
+//! Reading a batch's logged files: each only up to the bytes it had when logged, under the
+//! malformed-record policy, with its counts, its dead letters, and the `rejected` mark that
+//! lets a fixed file be read again in full. The reading itself is [`super::reader`]'s; this
+//! is the source's bookkeeping around it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
-use crate::format::{FileFormat, ReadContext};
+use crate::format::FileFormat;
 use crate::row::Row;
+use crate::source::RowChunk;
 
+use super::reader::{FileRead, FileReader, FileTask, ReadAhead, read_all};
+
+/// How many batches the file source reads ahead of the one the engine processes: two, so
+/// that with one file a batch both cores decode while the engine folds the current batch.
+const READ_AHEAD_BATCHES: usize = 2;
 use super::{FileSource, LoggedFile, dead_letter};
 
 impl<R: Row> FileSource<R> {
-    /// Reads the `index`-th logged file.
-    pub(super) fn read_file(&mut self, index: usize) -> Result<Vec<R>> {
+    /// Reads logged files `start..end` (a batch): files are read in parallel, or were read
+    /// ahead while the previous batch ran; what each read found is then recorded file by
+    /// file, in log order, as a sequential read would.
+    pub(super) fn read_files(&mut self, start: usize, end: usize) -> Result<Vec<RowChunk<R>>> {
+        let mut tasks = Vec::with_capacity(end - start);
+        // One chunk per file, as the batch's files are listed (a skipped file's is empty).
+        let mut skipped = Vec::new();
+        for index in start..end {
+            match self.plan_read(index)? {
+                Some(task) => tasks.push(task),
+                None => skipped.push(index),
+            }
+        }
+        let reader = self.reader();
+        let ahead = self.read_ahead.pop_front();
+        if ahead.as_ref().is_some_and(|a| a.tasks != tasks) {
+            // Another range than the one read ahead (a different batch size): start afresh.
+            self.read_ahead.clear();
+        }
+        let reads = match ahead {
+            Some(ahead) if ahead.tasks == tasks => {
+                let reads = ahead.finish();
+                // A file that changed or vanished since it was read ahead is read again.
+                let stale = tasks
+                    .iter()
+                    .zip(&reads)
+                    .any(|(t, r)| std::fs::metadata(&t.path).ok().map(|m| m.len()) != r.size);
+                if stale {
+                    read_all(&reader, &tasks)
+                } else {
+                    reads
+                }
+            }
+            _ => read_all(&reader, &tasks),
+        };
+        let mut chunks = Vec::with_capacity(end - start);
+        let mut reads = tasks.iter().zip(reads).peekable();
+        for index in start..end {
+            if skipped.contains(&index) {
+                chunks.push(RowChunk::Owned(Vec::new()));
+                continue;
+            }
+            let Some((task, read)) = reads.next() else {
+                break;
+            };
+            let rows = self.record_read(task, read)?.chunks;
+            let one_chunk: Vec<R> = match rows.len() {
+                0 => Vec::new(),
+                1 => rows.into_iter().next().unwrap_or_default(),
+                _ => rows.into_iter().flatten().collect(),
+            };
+            chunks.push(RowChunk::Owned(one_chunk));
+        }
+        self.start_read_ahead(start, end);
+        Ok(chunks)
+    }
+
+    /// The reader of this source's files.
+    fn reader(&mut self) -> Arc<FileReader> {
+        if self.reader.is_none() {
+            self.reader = Some(Arc::new(FileReader {
+                prepared: self.prepared.clone().expect("file source opened"),
+                mode: self.mode,
+                corrupt_column: self.corrupt_column.clone(),
+                keep_rejected: self.dead_letter_dir.is_some(),
+                projection: self.projection.clone(),
+            }));
+        }
+        Arc::clone(self.reader.as_ref().expect("just set"))
+    }
+
+    /// Starts reading the files of the next [`READ_AHEAD_BATCHES`] batches after
+    /// `start..end`, each of the same size, as far as the log names them already and none
+    /// needs the source's attention first (skipped, rejected).
+    fn start_read_ahead(&mut self, start: usize, end: usize) {
+        let size = end - start;
+        if size == 0 || !ReadAhead::<R>::worthwhile() {
+            return;
+        }
+        for batch in 0..READ_AHEAD_BATCHES {
+            let first = end + batch * size;
+            let next = first..(first + size).min(self.log.len());
+            if next.is_empty() {
+                return;
+            }
+            if let Some(ahead) = self.read_ahead.get(batch) {
+                if ahead.tasks.first().map(|t| t.index) == Some(first) {
+                    continue;
+                }
+                self.read_ahead.truncate(batch);
+            }
+            let mut tasks = Vec::with_capacity(next.len());
+            for index in next {
+                let file = &self.log.files()[index];
+                if file.rejected || self.skip_files.contains(&file.name) {
+                    return;
+                }
+                tasks.push(FileTask {
+                    index,
+                    path: self.dir.join(&file.name),
+                    limit: file.size,
+                });
+            }
+            let reader = self.reader();
+            match ReadAhead::start(reader, tasks) {
+                Some(ahead) => self.read_ahead.push_back(ahead),
+                None => return,
+            }
+        }
+    }
+
+    /// What reading the `index`-th logged file takes, or `None` when it is skipped.
+    fn plan_read(&mut self, index: usize) -> Result<Option<FileTask>> {
         let file = self.log.files()[index].clone();
         let path = self.dir.join(&file.name);
-        let shown = path.display().to_string();
         if self.skip_files.contains(&file.name) {
+            let shown = path.display();
             // A committed batch is read again only to rebuild state, which must come out as
             // it was: its files are never skipped.
             if index < self.committed {
@@ -27,60 +146,75 @@ impl<R: Row> FileSource<R> {
                 );
             } else {
                 tracing::warn!("{shown} is skipped (skip_file): its batch runs without its rows");
-                return Ok(Vec::new());
+                return Ok(None);
             }
         }
-        let mut bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if self.ignore_missing_files {
-                    tracing::warn!(
-                        "{shown} no longer exists and is skipped (ignore_missing_files)"
-                    );
-                    return Ok(Vec::new());
-                }
-                return Err(self.source_error(format!(
-                    "[FAILED_READ_FILE.FILE_NOT_EXIST] Encountered error while reading file {shown}. File does not exist. It is possible the underlying files have been updated; put the file back, skip it with skip_file(\"{}\"), or set ignore_missing_files to skip every missing file.",
-                    file.name
-                )));
+        let file = if file.rejected {
+            match std::fs::metadata(&path) {
+                Ok(meta) => self.refresh_rejected(index, &path, meta.len())?,
+                Err(_) => file,
             }
-            Err(e) => return Err(Error::io(format!("cannot read {shown}"), e)),
+        } else {
+            file
         };
-        let file = self.refresh_rejected(index, &path, bytes.len() as u64)?;
-        let prepared = self.prepared.as_ref().expect("file source opened");
-        // Only the bytes present when the file was logged, so a re-run reads the same records.
-        if prepared.format().is_line_based() && (bytes.len() as u64) > file.size {
-            bytes.truncate(file.size as usize);
+        Ok(Some(FileTask {
+            index,
+            path,
+            limit: file.size,
+        }))
+    }
+
+    /// Records what reading a file found — its counts, its dead letters, whether it was
+    /// rejected — and returns its rows, or the error that stops the batch.
+    fn record_read(&mut self, task: &FileTask, read: FileRead<R>) -> Result<FileRead<R>> {
+        let index = task.index;
+        let shown = task.shown();
+        let name = self.log.files()[index].name.clone();
+        if read.size.is_none() && read.result.is_ok() {
+            if self.ignore_missing_files {
+                tracing::warn!("{shown} no longer exists and is skipped (ignore_missing_files)");
+                return Ok(FileRead {
+                    chunks: Vec::new(),
+                    ..read
+                });
+            }
+            return Err(self.source_error(format!(
+                "[FAILED_READ_FILE.FILE_NOT_EXIST] Encountered error while reading file {shown}. File does not exist. It is possible the underlying files have been updated; put the file back, skip it with skip_file(\"{name}\"), or set ignore_missing_files to skip every missing file."
+            )));
         }
-        let mut ctx = ReadContext::new(&shown, R::SCHEMA, self.mode, &self.corrupt_column)?;
-        if self.dead_letter_dir.is_some() {
-            ctx = ctx.keep_rejected();
-        }
-        let read = prepared.read::<R>(&bytes, &ctx);
-        ctx.log_summary();
-        let counts = ctx.counts();
-        match read {
-            Ok(rows) => {
+        let FileRead {
+            chunks,
+            counts,
+            rejected,
+            size,
+            result,
+        } = read;
+        match result {
+            Ok(()) => {
                 self.metrics.malformed_rows += counts.malformed;
                 self.metrics.malformed_rows_dropped += counts.dropped;
-                let rejected = ctx.take_rejected();
                 if let Some(dir) = &self.dead_letter_dir
                     && !rejected.is_empty()
                 {
-                    dead_letter::write(dir, index, &file.name, &shown, &rejected)?;
+                    dead_letter::write(dir, index, &name, &shown, &rejected)?;
                 }
-                if file.rejected {
+                if self.log.files()[index].rejected {
                     self.log.file_mut(index).rejected = false;
                     self.save_log()?;
                 }
-                Ok(rows)
+                Ok(FileRead {
+                    chunks,
+                    counts,
+                    rejected: Vec::new(),
+                    size,
+                    result: Ok(()),
+                })
             }
             Err(e @ Error::MalformedRecord { .. }) => {
                 tracing::error!(
                     "{shown} stopped the query (FAILFAST). To go on: fix or replace the file \
-                     (it is read again in full), skip it with skip_file(\"{}\"), or read with \
-                     ParseMode::DropMalformed and a dead_letter_dir to keep the bad records",
-                    file.name
+                     (it is read again in full), skip it with skip_file(\"{name}\"), or read with \
+                     ParseMode::DropMalformed and a dead_letter_dir to keep the bad records"
                 );
                 self.log.file_mut(index).rejected = true;
                 self.save_log()?;
@@ -90,7 +224,13 @@ impl<R: Row> FileSource<R> {
                 tracing::warn!(
                     "{shown} cannot be read and is skipped (ignore_corrupt_files): {message}"
                 );
-                Ok(Vec::new())
+                Ok(FileRead {
+                    chunks: Vec::new(),
+                    counts,
+                    rejected: Vec::new(),
+                    size,
+                    result: Ok(()),
+                })
             }
             Err(Error::Source { message, .. }) => Err(self.source_error(format!(
                 "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file {shown}: {message}"
