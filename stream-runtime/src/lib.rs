@@ -110,10 +110,10 @@ pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::batch::{BatchContext, EventTimeStats};
+    pub use crate::columns::{ColumnReader, Columns, FromColumn, column_reader};
     pub use crate::continuous::rules::{
         NoAggregation, NoCurrentTime, NoDeduplication, NoGenerator, NoLimit, NoWatermark,
     };
-    pub use crate::columns::{ColumnReader, Columns, FromColumn, column_reader};
     pub use crate::error::Error;
     pub use crate::executor::Executor;
     pub use crate::format::{Csv, Json, ParseMode, PayloadDecoder, take_decoded};

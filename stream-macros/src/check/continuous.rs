@@ -109,7 +109,10 @@ mod tests {
                 Watermark,
             ),
             ("limit 5;", Limit),
-            ("select timestamp, digit = explode(split(\"1 2\", \" \"));", Generate),
+            (
+                "select timestamp, digit = explode(split(\"1 2\", \" \"));",
+                Generate,
+            ),
             ("drop duplicates (value);", Deduplicate),
             (
                 "select timestamp, digit = explode(split(\"1 2\", \" \")); drop duplicates (digit); limit 1;",

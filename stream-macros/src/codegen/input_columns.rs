@@ -21,11 +21,19 @@ pub(super) fn input_columns(plan: &PipelinePlan) -> Vec<String> {
         push_expr(e, &mut stack);
     }
     stack.extend(plan.watermarks.iter().map(|w| w.slot));
+    // A generator decides how many rows an input row gives, and a deduplication which rows
+    // pass, whether or not their columns are output: both are always read.
+    for g in &plan.generators {
+        push_expr(&g.array, &mut stack);
+    }
+    if let Some(dedup) = &plan.dedup {
+        stack.extend(dedup.keys.iter().copied().chain(dedup.event_time));
+    }
     if let Some(agg) = &plan.aggregate {
         for key in &agg.keys {
             match &key.repr {
                 KeyRepr::Direct { slot } => stack.push(*slot),
-                KeyRepr::Window { ts, .. } => stack.push(*ts),
+                KeyRepr::Window { ts, .. } | KeyRepr::Session { ts, .. } => stack.push(*ts),
                 KeyRepr::ConcatInt { inner, .. } => stack.push(*inner),
                 KeyRepr::CaseIndex { conditions, .. } => {
                     for c in conditions {
@@ -74,5 +82,25 @@ mod tests {
         assert!(input_columns(&p).is_empty());
         let p = plan("schema S { a: i64, b: i64 } query Q from S { select c = b * 2; }");
         assert_eq!(input_columns(&p), ["b"]);
+        // An explode's array and a deduplication's keys are read though not output.
+        let p = plan(
+            "schema S { a: i64, line: String, k: String, ts: Timestamp }
+             query Q from S {
+                watermark ts delay 10 seconds;
+                select a, w = explode(split(line, \" \")), k, ts;
+                drop duplicates (k, ts);
+                select a;
+             }",
+        );
+        assert_eq!(input_columns(&p), ["a", "line", "k", "ts"]);
+        let p = plan(
+            "schema S { ts: Timestamp, user: String, x: i64 }
+             query Q from S {
+                watermark ts delay 10 seconds;
+                group by session_window(ts, 5 minutes), user;
+                aggregate n = count();
+             }",
+        );
+        assert_eq!(input_columns(&p), ["ts", "user"]);
     }
 }

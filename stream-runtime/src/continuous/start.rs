@@ -41,6 +41,10 @@ where
         shared,
         checkpoint,
         recovery,
+        // Rows are processed one poll at a time on the query's own task: no worker threads,
+        // and the pipeline is stateless, so no state partitions either.
+        executor: _,
+        state_partitions: _,
     } = prepared;
     // At least once, as Spark: resume after the last committed epoch; an epoch whose offsets
     // were logged but which did not commit is read again (its id too).

@@ -317,7 +317,12 @@ mod tests {
     use crate::test_rows::{EventWithCorrupt, StrictEvent, at};
 
     /// Reads `bytes` in chunks of `chunk_rows`; returns each chunk's rows.
-    fn chunks<R: Row>(format: FileFormat, mode: ParseMode, bytes: &[u8], chunk_rows: usize) -> Vec<Vec<R>> {
+    fn chunks<R: Row>(
+        format: FileFormat,
+        mode: ParseMode,
+        bytes: &[u8],
+        chunk_rows: usize,
+    ) -> Vec<Vec<R>> {
         let prepared = format.prepare(R::SCHEMA).unwrap();
         let ctx = ReadContext::new("in.txt", R::SCHEMA, mode, "_corrupt_record").unwrap();
         let projection = Projection::all().chunk_rows(chunk_rows);
@@ -342,8 +347,12 @@ mod tests {
                 _ => format!("{},k{i},{i}\n", at(i * 1_000).to_rfc3339()),
             })
             .collect();
-        let got: Vec<Vec<StrictEvent>> =
-            chunks(Csv::new().into(), ParseMode::DropMalformed, csv.as_bytes(), 2);
+        let got: Vec<Vec<StrictEvent>> = chunks(
+            Csv::new().into(),
+            ParseMode::DropMalformed,
+            csv.as_bytes(),
+            2,
+        );
         let keys: Vec<Vec<&str>> = got
             .iter()
             .map(|c| c.iter().map(|r| r.key.as_deref().unwrap()).collect())
@@ -356,11 +365,18 @@ mod tests {
                 _ => format!("{{\"key\":\"k{i}\",\"value\":{i}}}\n"),
             })
             .collect();
-        let got: Vec<Vec<EventWithCorrupt>> =
-            chunks(Json::new().into(), ParseMode::Permissive, json.as_bytes(), 3);
+        let got: Vec<Vec<EventWithCorrupt>> = chunks(
+            Json::new().into(),
+            ParseMode::Permissive,
+            json.as_bytes(),
+            3,
+        );
         assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [3, 2]);
         assert_eq!(got[0][1]._corrupt_record.as_deref(), Some("not json"));
         assert_eq!(got[0][1].key, None);
-        assert_eq!((got[1][1].key.as_deref(), got[1][1].value), (Some("k4"), Some(4.0)));
+        assert_eq!(
+            (got[1][1].key.as_deref(), got[1][1].value),
+            (Some("k4"), Some(4.0))
+        );
     }
 }
