@@ -241,9 +241,10 @@ scenarios! {
     session_window_append => SessionWindows,
 }
 
-/// The parallelisms every scenario runs at: one thread (the serial path) and more threads than
-/// the machine has cores (map tasks, exchange and reduce workers).
-const PARALLELISMS: [usize; 2] = [1, 4];
+/// The parallelisms every scenario runs at: one thread (the serial path), two (Spark's
+/// `local[2]`, as the oracle ran) and more threads than the machine has cores (map tasks, the
+/// exchange and reduce workers contending).
+const PARALLELISMS: [usize; 3] = [1, 2, 4];
 
 async fn check_rows<P: Pipeline + Default>(name: &str) -> Option<String> {
     let scenario = Scenario::load(name);
