@@ -531,7 +531,6 @@ impl ModeRejection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ContinuousRejection {
     Watermark,
-    Generate,
     Deduplicate,
     Aggregation,
     Limit,
@@ -540,11 +539,10 @@ pub(crate) enum ContinuousRejection {
 
 impl ContinuousRejection {
     /// Every rule, in the order a query is checked against them: bottom-up in the plan, as
-    /// Spark's checker walks it (the watermark sits below an `explode`, which sits below a
-    /// deduplication, then the aggregation; the limit above).
-    pub(crate) const ALL: [ContinuousRejection; 6] = [
+    /// Spark's checker walks it (the watermark sits below a deduplication, which sits below
+    /// the aggregation; the limit above).
+    pub(crate) const ALL: [ContinuousRejection; 5] = [
         ContinuousRejection::Watermark,
-        ContinuousRejection::Generate,
         ContinuousRejection::Deduplicate,
         ContinuousRejection::Aggregation,
         ContinuousRejection::Limit,

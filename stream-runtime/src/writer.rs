@@ -42,8 +42,8 @@ use std::sync::Arc;
 use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
 use crate::continuous::{
-    ContinuousSink, ContinuousSource, NoAggregation, NoCurrentTime, NoDeduplication, NoGenerator,
-    NoLimit, NoWatermark,
+    ContinuousSink, ContinuousSource, NoAggregation, NoCurrentTime, NoDeduplication, NoLimit,
+    NoWatermark,
 };
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
@@ -514,7 +514,7 @@ where
     /// [`SupportsContinuous`](crate::continuous::SupportsContinuous) gathers).
     pub fn start(self) -> Result<StreamingQuery>
     where
-        P: NoWatermark + NoGenerator + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime,
+        P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime,
         S: ContinuousSource,
         K: ContinuousSink<P::Output>,
         M: OutputModeFor<P>,

@@ -5,9 +5,9 @@ use crate::plan::{ContinuousRejection, Expr, ExprKind, SlotDef};
 
 use super::relation::Relation;
 
-/// Rule: continuous processing runs only map-like queries — projections and filters over the
-/// source's rows — without the current time. A watermark, an `explode` (Spark's `Generate`), a
-/// deduplication, an aggregation and a limit are operations Spark's checker rejects, as is `current_timestamp()` anywhere in the query. The
+/// Rule: continuous processing runs only map-like queries — projections, filters and `explode`
+/// over the source's rows — without the current time. A watermark, a deduplication, an
+/// aggregation and a limit are operations Spark's checker rejects, as is `current_timestamp()` anywhere in the query. The
 /// first of them the query has (in [`ContinuousRejection::ALL`]'s order) is the one reported,
 /// so a query gets one error.
 pub(super) fn rejection(rel: &Relation) -> Option<ContinuousRejection> {
@@ -15,7 +15,6 @@ pub(super) fn rejection(rel: &Relation) -> Option<ContinuousRejection> {
         .into_iter()
         .find(|rule| match rule {
             ContinuousRejection::Watermark => !rel.watermarks.is_empty(),
-            ContinuousRejection::Generate => !rel.generators.is_empty(),
             ContinuousRejection::Deduplicate => rel.dedup.is_some(),
             ContinuousRejection::Aggregation => rel.aggregate.is_some(),
             ContinuousRejection::Limit => rel.limit.is_some(),
@@ -109,14 +108,10 @@ mod tests {
                 Watermark,
             ),
             ("limit 5;", Limit),
-            (
-                "select timestamp, digit = explode(split(\"1 2\", \" \"));",
-                Generate,
-            ),
             ("drop duplicates (value);", Deduplicate),
             (
                 "select timestamp, digit = explode(split(\"1 2\", \" \")); drop duplicates (digit); limit 1;",
-                Generate,
+                Deduplicate,
             ),
             ("select value, now = current_timestamp();", CurrentTime),
             ("where timestamp < current_timestamp();", CurrentTime),

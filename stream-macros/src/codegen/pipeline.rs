@@ -53,7 +53,6 @@ pub(super) fn rule_trait(r: ModeRejection) -> TokenStream {
 pub(super) fn continuous_rule_trait(r: ContinuousRejection) -> TokenStream {
     match r {
         ContinuousRejection::Watermark => quote!(NoWatermark),
-        ContinuousRejection::Generate => quote!(NoGenerator),
         ContinuousRejection::Deduplicate => quote!(NoDeduplication),
         ContinuousRejection::Aggregation => quote!(NoAggregation),
         ContinuousRejection::Limit => quote!(NoLimit),

@@ -67,8 +67,7 @@ pub(crate) use start::start;
 pub use memory::MemoryReader;
 pub use rate::{RatePosition, RateReader};
 pub use rules::{
-    NoAggregation, NoCurrentTime, NoDeduplication, NoGenerator, NoLimit, NoWatermark,
-    SupportsContinuous,
+    NoAggregation, NoCurrentTime, NoDeduplication, NoLimit, NoWatermark, SupportsContinuous,
 };
 pub use sink::{ContinuousSink, EpochCommit};
 pub use socket::SocketReader;

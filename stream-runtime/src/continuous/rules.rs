@@ -5,7 +5,9 @@
 //! with that rule's message.
 //!
 //! Spark accepts only map-like queries (projections and selections — `select`, `where`, `with`,
-//! `flatMap`) without current-time functions. A query that breaks several rules is reported
+//! `flatMap`) without current-time functions. Sluice also runs `explode` continuously: it is a
+//! per-row `flatMap`, stateless, though Spark's checker names its `Generate` node among the
+//! operations it rejects (see docs/continuous.md). A query that breaks several rules is reported
 //! for one of them only (the first in the order of [`SupportsContinuous`]'s bounds), as each
 //! mistake should give one error; fixing it shows the next.
 
@@ -30,16 +32,6 @@ pub trait NoAggregation: Pipeline {}
     note = "remove the `watermark` clause (a query without state drops no late rows), or run the query with a micro-batch trigger"
 )]
 pub trait NoWatermark: Pipeline {}
-
-/// Rule: `explode` (Spark's `Generate`) is not among the map-like operations continuous
-/// processing runs. Implemented by queries without one.
-#[diagnostic::on_unimplemented(
-    message = "continuous processing does not support `{Self}`: it explodes a column",
-    label = "`{Self}` cannot run with a continuous trigger",
-    note = "Spark: \"Continuous processing does not support Generate operations.\"",
-    note = "run the query with a micro-batch trigger (`Trigger::ProcessingTime`, or the default)"
-)]
-pub trait NoGenerator: Pipeline {}
 
 /// Rule: `drop duplicates` remembers the keys seen, state continuous processing does not
 /// keep. Implemented by queries without one.
@@ -76,10 +68,10 @@ pub trait NoCurrentTime: Pipeline {}
 /// continuous writer's `start` requires (each rule a bound of its own, so a query breaking one
 /// is told which). For code generic over such pipelines.
 pub trait SupportsContinuous:
-    NoWatermark + NoGenerator + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime
+    NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime
 {
 }
 impl<P> SupportsContinuous for P where
-    P: NoWatermark + NoGenerator + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime
+    P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime
 {
 }
