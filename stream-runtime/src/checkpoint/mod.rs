@@ -140,6 +140,9 @@ pub(crate) struct Checkpoint {
     fingerprint: u64,
     /// The state partitions (from the checkpoint's metadata once it exists).
     state_partitions: usize,
+    /// Whether the query has state: a stateless query writes no snapshots, and a restart needs
+    /// only its last batch's logs.
+    stateful: bool,
     last_snapshot: Option<u64>,
     /// Held while the query runs; released when the checkpoint is dropped.
     _lock: CheckpointLock,
@@ -293,6 +296,7 @@ impl Checkpoint {
             config,
             fingerprint: info.fingerprint,
             state_partitions,
+            stateful: info.is_stateful(),
             last_snapshot: None,
             _lock: lock,
         };
@@ -364,7 +368,12 @@ impl Checkpoint {
                 }
             }
         }
-        let replay_from = snapshot.as_ref().map_or(0, |(id, _)| id + 1);
+        // A stateless query has nothing to rebuild: it resumes after its last commit.
+        let replay_from = match &snapshot {
+            _ if !self.stateful => last_commit + 1,
+            Some((id, _)) => id + 1,
+            None => 0,
+        };
         let first_logged = records.first().map_or(last_commit + 1, |(id, _)| *id);
         if replay_from < first_logged {
             let why = if corrupt.is_empty() {
@@ -510,7 +519,9 @@ impl Checkpoint {
         // disk), and never delete the logs a restart from the older one would replay.
         let snapshots = batch_ids(&snapshot_dir(&self.dir, 0), ".snapshot")?;
         let oldest_kept_snapshot = snapshots.iter().rev().nth(1).copied();
+        // A stateless query replays nothing on restart: only the retention bounds its logs.
         let logs_from = match oldest_kept_snapshot {
+            _ if !self.stateful => keep_from,
             Some(s) => keep_from.min(s + 1),
             None => 0,
         };

@@ -195,6 +195,38 @@ fn refuses_another_plan_and_corrupt_logs() {
 }
 
 #[test]
+fn a_stateless_query_keeps_only_the_retained_logs_and_restarts_after_its_last_commit() {
+    let stateless = PipelineInfo {
+        kind: PipelineKind::Stateless,
+        ..INFO
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = CheckpointConfig {
+        retain_batches: 3,
+        ..CheckpointConfig::new(dir.path())
+    };
+    let (c, _, _) = Checkpoint::open(config.clone(), &stateless).unwrap();
+    for b in 0..10 {
+        c.write_offsets(&offsets(b)).unwrap();
+        c.write_commit(&commit(b)).unwrap();
+        c.purge(b).unwrap();
+    }
+    drop(c);
+    for log in ["offsets", "commits"] {
+        assert_eq!(
+            batch_ids(&dir.path().join(log), "").unwrap(),
+            vec![7, 8, 9],
+            "{log}"
+        );
+    }
+    let (_, _, r) = Checkpoint::open(config, &stateless).unwrap();
+    let (last, _) = r.committed.expect("the last commit");
+    assert_eq!(last.batch_id, 9);
+    assert!(r.replay.is_empty());
+    assert!(r.pending.is_none());
+}
+
+#[test]
 fn purge_keeps_what_a_restart_needs() {
     let dir = tempfile::tempdir().unwrap();
     let config = CheckpointConfig {
