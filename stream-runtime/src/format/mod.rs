@@ -7,9 +7,11 @@
 //! never infers one.
 
 mod builders;
+mod chunks;
 mod csv;
 mod json;
 mod malformed;
+mod options;
 #[cfg(feature = "parquet")]
 pub(crate) mod parquet;
 mod payload;
@@ -18,12 +20,17 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 use crate::row::Row;
-use crate::time::Timestamp;
 use crate::value::{DataType, Field, Schema};
 
 use builders::Cell;
 
+pub(crate) use chunks::{Chunks, Input};
+pub use chunks::{DEFAULT_CHUNK_ROWS, Projection};
 pub(crate) use malformed::{MalformedCounts, ReadContext, Rejected};
+pub(crate) use options::TimestampFormat;
+pub use options::{Csv, DEFAULT_WRITE_TIMESTAMP_FORMAT, Json};
+#[cfg(feature = "parquet")]
+pub use options::{Parquet, ParquetCompression};
 pub use payload::PayloadDecoder;
 #[doc(hidden)]
 pub use payload::take_decoded;
@@ -72,233 +79,6 @@ impl std::str::FromStr for ParseMode {
                 "unknown parse mode `{s}`; expected PERMISSIVE, DROPMALFORMED or FAILFAST"
             ))),
         }
-    }
-}
-
-/// The default `timestampFormat` for writing, as Spark's JSON and CSV writers use it:
-/// `yyyy-MM-dd'T'HH:mm:ss.SSSXXX`, i.e. `2024-01-01T10:00:05.000Z` in UTC.
-pub const DEFAULT_WRITE_TIMESTAMP_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX";
-const DEFAULT_WRITE_TIMESTAMP_CHRONO: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
-
-/// A `timestampFormat` option, translated once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TimestampFormat {
-    chrono: String,
-}
-
-impl TimestampFormat {
-    fn new(spark_pattern: &str) -> Result<Self> {
-        spark_syntax::datetime_pattern::spark_pattern_to_chrono(spark_pattern)
-            .map(|chrono| TimestampFormat { chrono })
-            .map_err(|e| Error::InvalidArgument(format!("option `timestampFormat`: {e}")))
-    }
-
-    /// Parses with the pattern, or with Spark's default parser when no pattern was given.
-    fn parse(format: Option<&TimestampFormat>, text: &str) -> Option<Timestamp> {
-        match format {
-            Some(f) => Timestamp::parse_with_format(text, &f.chrono).ok(),
-            None => Timestamp::parse(text).ok(),
-        }
-    }
-
-    fn write(format: Option<&TimestampFormat>, ts: Timestamp) -> String {
-        ts.format_with(format.map_or(DEFAULT_WRITE_TIMESTAMP_CHRONO, |f| &f.chrono))
-    }
-}
-
-/// CSV: Spark's `csv` format, one record per line.
-///
-/// Options keep Spark's names: `header`, `sep`, `quote`, `escape`, `nullValue`, `nanValue`,
-/// `positiveInf`, `negativeInf`, `timestampFormat`. Reading: an empty field (quoted or not), or
-/// one equal to `nullValue`, is null (strings too); blank lines are skipped; with `header` the
-/// first line of every file is skipped; a quoted field may span lines. Writing: null is written as `nullValue`, an empty string as `""`,
-/// doubles as the JVM prints them (`1.0E7`, `NaN`), timestamps as `2024-01-01T10:00:05.000Z`.
-///
-/// ```
-/// use sluice::format::Csv;
-/// let csv = Csv::new().header(true).sep(';').null_value("NA");
-/// assert!(csv.has_header());
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct Csv {
-    header: bool,
-    sep: char,
-    quote: char,
-    escape: char,
-    null_value: String,
-    nan_value: String,
-    positive_inf: String,
-    negative_inf: String,
-    timestamp_format: Option<String>,
-}
-
-impl Default for Csv {
-    fn default() -> Self {
-        Csv::new()
-    }
-}
-
-impl Csv {
-    /// Spark's defaults: no header, `,` separator, `"` quote, `\` escape, empty `nullValue`.
-    pub fn new() -> Self {
-        Csv {
-            header: false,
-            sep: ',',
-            quote: '"',
-            escape: '\\',
-            null_value: String::new(),
-            nan_value: "NaN".into(),
-            positive_inf: "Inf".into(),
-            negative_inf: "-Inf".into(),
-            timestamp_format: None,
-        }
-    }
-
-    /// Spark's `header`: the first line of each file names the columns (read: skipped, since
-    /// the schema comes from the row type; write: a header line starts every part file).
-    pub fn header(mut self, header: bool) -> Self {
-        self.header = header;
-        self
-    }
-
-    /// Whether `header` is on.
-    pub fn has_header(&self) -> bool {
-        self.header
-    }
-
-    /// Spark's `sep` (alias `delimiter`): the field separator, one ASCII character.
-    pub fn sep(mut self, sep: char) -> Self {
-        self.sep = sep;
-        self
-    }
-
-    /// Spark's `quote`: the quote character, one ASCII character.
-    pub fn quote(mut self, quote: char) -> Self {
-        self.quote = quote;
-        self
-    }
-
-    /// Spark's `escape`: escapes a quote inside a quoted field (default `\`).
-    pub fn escape(mut self, escape: char) -> Self {
-        self.escape = escape;
-        self
-    }
-
-    /// Spark's `nullValue`: the text of a null field (default empty).
-    pub fn null_value(mut self, text: impl Into<String>) -> Self {
-        self.null_value = text.into();
-        self
-    }
-
-    /// Spark's `nanValue`: the text of a NaN double (default `NaN`).
-    pub fn nan_value(mut self, text: impl Into<String>) -> Self {
-        self.nan_value = text.into();
-        self
-    }
-
-    /// Spark's `positiveInf` (default `Inf`); `Infinity` is read as well.
-    pub fn positive_inf(mut self, text: impl Into<String>) -> Self {
-        self.positive_inf = text.into();
-        self
-    }
-
-    /// Spark's `negativeInf` (default `-Inf`); `-Infinity` is read as well.
-    pub fn negative_inf(mut self, text: impl Into<String>) -> Self {
-        self.negative_inf = text.into();
-        self
-    }
-
-    /// Spark's `timestampFormat`, a Spark datetime pattern such as `yyyy-MM-dd HH:mm:ss`.
-    /// Without it, reading accepts ISO 8601 forms (`2024-01-01T10:00:05.000Z`,
-    /// `2024-01-01 10:00:05`, `2024-01-01`) and writing uses
-    /// [`DEFAULT_WRITE_TIMESTAMP_FORMAT`].
-    pub fn timestamp_format(mut self, pattern: impl Into<String>) -> Self {
-        self.timestamp_format = Some(pattern.into());
-        self
-    }
-}
-
-/// JSON lines: Spark's `json` format, one JSON object per line.
-///
-/// Reading: fields are matched by name (a missing field is null); a double column also accepts
-/// `"NaN"`, `"Infinity"` and `"-Infinity"`; a string column takes any JSON value's text; a
-/// timestamp column takes text (see `timestampFormat`) or seconds since the epoch; a line that
-/// is not a JSON object is malformed. Writing: fields in schema order, null fields left out
-/// (Spark's `ignoreNullFields`), timestamps as `2024-01-01T10:00:05.000Z`, doubles as the JVM
-/// prints them, NaN and infinities as strings.
-///
-/// ```
-/// use sluice::format::Json;
-/// let json = Json::new().timestamp_format("yyyy-MM-dd HH:mm:ss");
-/// # let _ = json;
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Json {
-    timestamp_format: Option<String>,
-    write_null_fields: bool,
-}
-
-impl Json {
-    /// Spark's defaults.
-    pub fn new() -> Self {
-        Json::default()
-    }
-
-    /// Spark's `timestampFormat` (see [`Csv::timestamp_format`]).
-    pub fn timestamp_format(mut self, pattern: impl Into<String>) -> Self {
-        self.timestamp_format = Some(pattern.into());
-        self
-    }
-
-    /// Spark's `ignoreNullFields` (default `true`): `false` writes null fields as `null`.
-    pub fn ignore_null_fields(mut self, ignore: bool) -> Self {
-        self.write_null_fields = !ignore;
-        self
-    }
-}
-
-/// Parquet: Spark's `parquet` format (the `parquet` cargo feature).
-///
-/// Columns are matched by name. Timestamps are written as `INT64` microseconds adjusted to
-/// UTC; reading also accepts milliseconds and Spark's legacy `INT96`. Windows are written as a
-/// group `{start, end}`; `array<string>` columns are not supported.
-#[cfg(feature = "parquet")]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parquet {
-    compression: ParquetCompression,
-}
-
-/// Parquet's `compression` option.
-#[cfg(feature = "parquet")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ParquetCompression {
-    /// `snappy`, Spark's default.
-    #[default]
-    Snappy,
-    /// `none` / `uncompressed`.
-    Uncompressed,
-}
-
-#[cfg(feature = "parquet")]
-impl Default for Parquet {
-    fn default() -> Self {
-        Parquet::new()
-    }
-}
-
-#[cfg(feature = "parquet")]
-impl Parquet {
-    /// Spark's defaults (snappy compression).
-    pub fn new() -> Self {
-        Parquet {
-            compression: ParquetCompression::Snappy,
-        }
-    }
-
-    /// Spark's `compression` option for writing.
-    pub fn compression(mut self, compression: ParquetCompression) -> Self {
-        self.compression = compression;
-        self
     }
 }
 
@@ -557,153 +337,6 @@ impl PreparedFormat {
             #[cfg(feature = "parquet")]
             FileFormat::Parquet(p) => parquet::write(p, schema, rows),
         }
-    }
-}
-
-/// The rows a reader yields at most at a time, by default: chunks of 8 192 rows keep what is
-/// decoded but not yet processed small (a few hundred kB for typical rows) while amortising
-/// the per-chunk work.
-pub const DEFAULT_CHUNK_ROWS: usize = 8192;
-
-/// Which columns of the row type a reader decodes, and how many rows it yields at a time.
-///
-/// A query reads only some of its input's columns; the file source is told which
-/// ([`Source::prune_columns`](crate::source::Source::prune_columns)) and decodes only those
-/// from Parquet (Spark's required schema); the other fields of the rows hold their type's
-/// default or null. Text formats still parse every column, so malformed records are found as
-/// before (see `docs/io.md`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Projection {
-    /// Per schema column, whether it is read; `None`: every column.
-    columns: Option<Vec<bool>>,
-    chunk_rows: usize,
-}
-
-impl Default for Projection {
-    fn default() -> Self {
-        Projection::all()
-    }
-}
-
-impl Projection {
-    /// Every column, in chunks of [`DEFAULT_CHUNK_ROWS`].
-    pub fn all() -> Self {
-        Projection {
-            columns: None,
-            chunk_rows: DEFAULT_CHUNK_ROWS,
-        }
-    }
-
-    /// Only the columns of `schema` named in `names` (names not in the schema are ignored).
-    pub fn columns(schema: Schema, names: &[&str]) -> Self {
-        Projection {
-            columns: Some(
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| names.contains(&f.name))
-                    .collect(),
-            ),
-            chunk_rows: DEFAULT_CHUNK_ROWS,
-        }
-    }
-
-    /// Yields chunks of at most `rows` rows (at least 1).
-    pub fn chunk_rows(mut self, rows: usize) -> Self {
-        self.chunk_rows = rows.max(1);
-        self
-    }
-
-    /// The most rows a chunk holds.
-    pub fn max_chunk_rows(&self) -> usize {
-        self.chunk_rows
-    }
-
-    /// Whether schema column `i` is read.
-    pub fn reads(&self, i: usize) -> bool {
-        self.columns
-            .as_ref()
-            .is_none_or(|c| c.get(i).copied().unwrap_or(false))
-    }
-}
-
-/// What a reader reads: a text file's contents, or row groups of an opened Parquet file
-/// (`None`: all).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Input<'b> {
-    Text(&'b [u8]),
-    #[cfg(feature = "parquet")]
-    Parquet(&'b parquet::read::ParquetFile, Option<&'b [usize]>),
-}
-
-/// Where a reader puts its rows: it appends them to [`Chunks::out`] and calls
-/// [`Chunks::flush`] after each batch of records it decoded; chunks of at least the chunk
-/// size go to the callback, if there is one, or all rows stay for [`Chunks::into_rows`].
-pub(crate) struct Chunks<'f, R> {
-    rows: Vec<R>,
-    chunk_rows: usize,
-    on_chunk: Option<&'f mut dyn FnMut(Vec<R>) -> Result<()>>,
-}
-
-impl<'f, R> Chunks<'f, R> {
-    /// Chunks of about `chunk_rows` rows (a reader's batch may end past it) go to `on_chunk`.
-    pub(crate) fn new(
-        chunk_rows: usize,
-        on_chunk: &'f mut dyn FnMut(Vec<R>) -> Result<()>,
-    ) -> Self {
-        Chunks {
-            rows: Vec::new(),
-            chunk_rows,
-            on_chunk: Some(on_chunk),
-        }
-    }
-
-    /// Every row is kept, in one vector.
-    pub(crate) fn collect() -> Self {
-        Chunks {
-            rows: Vec::new(),
-            chunk_rows: usize::MAX,
-            on_chunk: None,
-        }
-    }
-
-    /// Makes room for `rows` rows a reader knows are coming (a Parquet file's row count), up
-    /// to one chunk: the rows are then built without the vector growing under them.
-    #[cfg(feature = "parquet")]
-    pub(crate) fn expect_rows(&mut self, rows: usize) {
-        self.rows.reserve(rows.min(self.chunk_rows));
-    }
-
-    /// Where a reader appends rows.
-    pub(crate) fn out(&mut self) -> &mut Vec<R> {
-        &mut self.rows
-    }
-
-    /// Hands on the rows appended so far if they fill a chunk.
-    pub(crate) fn flush(&mut self) -> Result<()> {
-        if self.rows.len() >= self.chunk_rows {
-            self.finish()?;
-        }
-        Ok(())
-    }
-
-    /// Hands on what is left (the reader is done).
-    pub(crate) fn finish(&mut self) -> Result<()> {
-        match &mut self.on_chunk {
-            Some(f) if !self.rows.is_empty() => f(std::mem::take(&mut self.rows)),
-            _ => Ok(()),
-        }
-    }
-
-    /// The rows kept, when there is no callback.
-    pub(crate) fn into_rows(self) -> Vec<R> {
-        self.rows
-    }
-}
-
-impl<R> fmt::Debug for Chunks<'_, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Chunks").finish_non_exhaustive()
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::test_rows::{AllTypes, Event, EventWithCorrupt, StrictEvent, Tags, Windowed, at, event};
+use crate::time::Timestamp;
 
 fn read<R: Row>(format: impl Into<FileFormat>, mode: ParseMode, bytes: &[u8]) -> Result<Vec<R>> {
     let prepared = format.into().prepare(R::SCHEMA)?;
