@@ -78,6 +78,16 @@ pub trait ReadStream: Pipeline + Default + Sized {
 
 impl<P: Pipeline + Default> ReadStream for P {}
 
+impl<P: Pipeline + crate::operator::JoinTable, S: Source<Row = P::Input>> StreamingFrame<P, S> {
+    /// The rows of the static table the query joins its stream with (a `table` of its
+    /// `pipeline!`), hashed once by the join key before the query starts.
+    pub fn with_table(mut self, rows: Vec<P::TableRow>) -> Self {
+        self.pipeline
+            .set_table(std::sync::Arc::new(P::hash_table(rows)));
+        self
+    }
+}
+
 impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
     /// `pipeline` reading `source`.
     pub fn new(pipeline: P, source: S) -> Self {
