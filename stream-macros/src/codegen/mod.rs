@@ -8,6 +8,7 @@ mod emit;
 pub(crate) mod expr;
 mod generate;
 mod group_values;
+mod join;
 pub(crate) mod paths;
 mod pipeline;
 mod prefix;

@@ -130,6 +130,8 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
     );
 
     // --- the state and the batch hooks ---------------------------------------------------------
+    let join = super::join::join_items(plan);
+    let enter = &join.enter;
     let (kind, fields, init, items, methods) = match &plan.aggregate {
         None => {
             let kind = match (&plan.dedup, plan.limit) {
@@ -151,7 +153,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                 init,
                 methods,
                 items,
-            } = stateless(plan, prefix, &row_name);
+            } = stateless(plan, prefix, &row_name, enter);
             (kind, fields, init, items, methods)
         }
         Some(agg) => {
@@ -179,6 +181,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                     __out: &mut ::std::vec::Vec<#row_name>,
                 ) -> ::core::result::Result<(), #rt::Error> {
                     let _ = __out;
+                    #enter
                     self.op.process(__input, __ctx)
                 }
 
@@ -220,6 +223,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                     __out: &mut ::std::vec::Vec<#row_name>,
                     __exec: &#rt::Executor,
                 ) -> ::core::result::Result<u64, #rt::Error> {
+                    #enter
                     self.op.run_batch(__input, __ctx, __out, __exec)
                 }
 
@@ -254,21 +258,25 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         }
     };
 
+    let (join_field, join_init, join_items) = (&join.field, &join.init, &join.items);
     quote! {
         #row
 
         #items
 
+        #join_items
+
         #(#docs)*
         #[doc = #struct_doc]
         #vis struct #name {
             #fields
+            #join_field
         }
 
         #[automatically_derived]
         impl ::core::default::Default for #name {
             fn default() -> Self {
-                #name { #init }
+                #name { #init #join_init }
             }
         }
 

@@ -5,4 +5,4 @@
 
 mod static_table;
 
-pub use static_table::{JoinTable, StaticTable, padded, table_of};
+pub use static_table::{JoinTable, KeyPart, KeyRef, StaticTable, padded, table_of};

@@ -83,6 +83,47 @@ impl<K: Hash + Eq, R> StaticTable<K, R> {
     }
 }
 
+/// The borrowed form of a composite key `(K1, K2, ...)`: a tuple of views (`&str` for a
+/// `String` part), hashed as the owned tuple is, so lookups allocate nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyRef<T>(pub T);
+
+/// A part of a [`KeyRef`]: compares with the owned part it stands for.
+pub trait KeyPart<K> {
+    /// Whether the part equals `owned`.
+    fn matches(&self, owned: &K) -> bool;
+}
+
+impl KeyPart<String> for &str {
+    #[inline]
+    fn matches(&self, owned: &String) -> bool {
+        *self == owned.as_str()
+    }
+}
+
+impl<T: Copy + PartialEq> KeyPart<T> for T {
+    #[inline]
+    fn matches(&self, owned: &T) -> bool {
+        self == owned
+    }
+}
+
+impl<A: KeyPart<KA>, B: KeyPart<KB>, KA, KB> Equivalent<(KA, KB)> for KeyRef<(A, B)> {
+    #[inline]
+    fn equivalent(&self, key: &(KA, KB)) -> bool {
+        self.0.0.matches(&key.0) && self.0.1.matches(&key.1)
+    }
+}
+
+impl<A: KeyPart<KA>, B: KeyPart<KB>, C: KeyPart<KC>, KA, KB, KC> Equivalent<(KA, KB, KC)>
+    for KeyRef<(A, B, C)>
+{
+    #[inline]
+    fn equivalent(&self, key: &(KA, KB, KC)) -> bool {
+        self.0.0.matches(&key.0) && self.0.1.matches(&key.1) && self.0.2.matches(&key.2)
+    }
+}
+
 /// A left outer join's matches: each matching row, or a single `None` (the row padded with
 /// nulls) when nothing matches.
 #[inline]
@@ -196,6 +237,21 @@ mod tests {
         });
         assert_eq!(t.probe(&(1, false)), [(1, false, "y")]);
         assert!(t.probe(&(2, true)).is_empty());
+    }
+
+    #[test]
+    fn a_composite_key_is_probed_by_its_borrowed_form() {
+        let t = StaticTable::build(
+            vec![("a".to_string(), 1_i64, "x"), ("a".to_string(), 2, "y")],
+            |r| Some((r.0.clone(), r.1)),
+        );
+        assert_eq!(t.probe(&KeyRef(("a", 2_i64))), [("a".to_string(), 2, "y")]);
+        assert!(t.probe(&KeyRef(("b", 2_i64))).is_empty());
+        let t3 = StaticTable::build(vec![(1_i32, true, "k".to_string())], |r| {
+            Some((r.0, r.1, r.2.clone()))
+        });
+        assert_eq!(t3.probe(&KeyRef((1_i32, true, "k"))).len(), 1);
+        assert!(t3.probe(&KeyRef((1_i32, false, "k"))).is_empty());
     }
 
     #[test]
