@@ -100,7 +100,7 @@ async fn run<P>(
     threads: usize,
 ) -> (Vec<(u64, Vec<P::Output>)>, StreamingQuery)
 where
-    P: Pipeline<Input = Reading> + Default + sluice::__private::JoinTable,
+    P: Pipeline<Input = Reading> + Default + sluice::writer::JoinTable,
 {
     let stream = MemoryStream::<Reading>::new().max_batches_per_trigger(1);
     for b in batches {
@@ -283,9 +283,11 @@ async fn a_join_feeds_an_aggregation_in_the_same_loop() {
 #[test]
 fn filters_on_the_stream_run_before_the_probe_and_on_the_table_after() {
     let mut q = WarmOnes::default();
-    sluice::__private::JoinTable::set_table(
+    sluice::writer::JoinTable::set_table(
         &mut q,
-        Arc::new(<WarmOnes as sluice::__private::JoinTable>::hash_table(devices())),
+        Arc::new(<WarmOnes as sluice::writer::JoinTable>::hash_table(
+            devices(),
+        )),
     );
     let mut ctx = BatchContext::for_pipeline::<WarmOnes>(OutputMode::Append);
     let mut out = Vec::new();
@@ -294,7 +296,9 @@ fn filters_on_the_stream_run_before_the_probe_and_on_the_table_after() {
     // `a` is on floor 0, the cellar below ground.
     assert_eq!(rows, [(s("attic"), 23.0), (s("hall"), 25.0)]);
     assert!(
-        WarmOnes::INFO.plan.contains("Join Inner Device on [device = id]"),
+        WarmOnes::INFO
+            .plan
+            .contains("Join Inner Device on [device = id]"),
         "{}",
         WarmOnes::INFO.plan
     );

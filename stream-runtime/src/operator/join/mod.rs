@@ -3,6 +3,9 @@
 //! checkpoint, and runs inside the fused stateless prefix, so a join followed by filters,
 //! projections or an aggregation is one loop.
 
+mod file;
 mod static_table;
+
+pub use file::read_table;
 
 pub use static_table::{JoinTable, KeyPart, KeyRef, StaticTable, padded, table_of};

@@ -139,7 +139,7 @@ pub fn padded<'a, R: 'a>(
 /// (`Query::read_stream(source).with_table(rows)`) and how its row loop finds the hashed table.
 pub trait JoinTable {
     /// The table's row type (a `table` declared in `pipeline!`).
-    type TableRow: Send + Sync + 'static;
+    type TableRow: crate::row::Row + Send + Sync + 'static;
     /// The hashed table the row loop probes.
     type Table: Send + Sync + 'static;
 
