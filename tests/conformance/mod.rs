@@ -466,7 +466,9 @@ pub(crate) type Frame<P> = StreamingFrame<P, FileSource<<P as Pipeline>::Input>>
 
 /// A stream-static scenario's table: its `static.csv`, read once as the oracle read it
 /// (`spark.read.schema(...).csv(...)`, PERMISSIVE).
-pub(crate) fn with_static_table<P>(scenario: &Scenario) -> impl FnOnce(Frame<P>) -> Frame<P> + use<P>
+pub(crate) fn with_static_table<P>(
+    scenario: &Scenario,
+) -> impl FnOnce(Frame<P>) -> Frame<P> + use<P>
 where
     P: Pipeline + sluice::writer::JoinTable,
 {

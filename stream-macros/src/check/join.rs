@@ -101,6 +101,7 @@ pub(super) fn apply_join(
         })
         .collect();
     let stream_columns = rel.scope.clone();
+    let before = errors.count();
 
     // The conjuncts of `on`: equalities of a stream column and a table column are keys, the
     // rest the extra condition.
@@ -166,20 +167,6 @@ pub(super) fn apply_join(
         }
         keys.push((stream_col.slot, table_side));
     }
-    if keys.is_empty() && !failed {
-        errors.error_with_help(
-            join.on.span(),
-            format!("the join with `{table_name}` has no equality of a stream column and a table column"),
-            format!("a stream-static join hashes the table by its keys: write e.g. `on <column> == {table_name}.<column>`"),
-        );
-    }
-    if keys.len() > 3 {
-        errors.error(
-            join.on.span(),
-            "a join on more than 3 key columns is not supported",
-        );
-    }
-
     // The names after the join (and in the extra condition).
     let both: Vec<String> = stream_columns
         .iter()
@@ -230,6 +217,20 @@ pub(super) fn apply_join(
                 }
             });
         }
+    }
+
+    if keys.is_empty() && !failed && errors.count() == before {
+        errors.error_with_help(
+            join.on.span(),
+            format!("the join with `{table_name}` has no equality of a stream column and a table column"),
+            format!("a stream-static join hashes the table by its keys: write e.g. `on <column> == {table_name}.<column>`"),
+        );
+    }
+    if keys.len() > 3 {
+        errors.error(
+            join.on.span(),
+            "a join on more than 3 key columns is not supported",
+        );
     }
 
     // The output: a left outer join's table columns are null when no row matched.
