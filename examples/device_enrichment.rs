@@ -52,7 +52,8 @@ sluice::pipeline! {
 const DEVICES: [&str; 5] = ["dev-a", "dev-b", "dev-c", "dev-d", "dev-x"];
 
 /// The inventory as a CSV export: `id,room,max_temp`.
-const INVENTORY: &str = "dev-a,kitchen,24.0\ndev-b,hall,20.0\ndev-c,bedroom,20.5\ndev-d,kitchen,24.0\n";
+const INVENTORY: &str =
+    "dev-a,kitchen,24.0\ndev-b,hall,20.0\ndev-c,bedroom,20.5\ndev-d,kitchen,24.0\n";
 
 /// The readings of second `second`: one per device.
 fn readings(second: i64) -> Vec<Reading> {

@@ -86,6 +86,8 @@ pub(crate) struct FailedQuery {
     pub(crate) input: InputRow,
     /// The output columns that could be typed: field, name, type (none after a syntax error).
     pub(crate) columns: Vec<(Ident, String, SqlType)>,
+    /// The declared static table it joins, if any (its stand-in can still be given rows).
+    pub(crate) table: Option<Ident>,
 }
 
 /// A source column: Rust field, column name, type.
@@ -197,6 +199,11 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
                 vis: q.vis.clone(),
                 docs: doc_attrs(&q.attrs),
                 input: checker.root_input(&q.from, &mut Vec::new()),
+                table: q
+                    .join
+                    .as_ref()
+                    .and_then(|j| checker.tables.get(&j.table.to_string()))
+                    .map(|(t, _)| t.clone()),
                 // The columns that could be typed, so code using them compiles.
                 columns: rel
                     .filter(|r| r.failure != Some(Failure::Incomplete))
@@ -360,6 +367,7 @@ impl<'a> Checker<'a> {
                 checked: &self.schemas,
                 failed: &self.failed_schemas,
             };
+            rel.steps.push(format!("Query {}", q.name));
             if let Some(join) = &q.join {
                 self.join(&mut rel, join, &q.from);
             }
