@@ -88,6 +88,9 @@ fn devices() -> Vec<Device> {
     ]
 }
 
+/// What a run gives back: each batch's id and rows.
+type Batches<R> = Vec<(u64, Vec<R>)>;
+
 fn s(v: &str) -> String {
     v.to_string()
 }
@@ -98,7 +101,7 @@ async fn run<P>(
     table: Vec<P::TableRow>,
     batches: Vec<Vec<Reading>>,
     threads: usize,
-) -> (Vec<(u64, Vec<P::Output>)>, StreamingQuery)
+) -> (Batches<P::Output>, StreamingQuery)
 where
     P: Pipeline<Input = Reading> + Default + sluice::writer::JoinTable,
 {
@@ -106,7 +109,7 @@ where
     for b in batches {
         stream.add_data(b);
     }
-    let out: Arc<Mutex<Vec<(u64, Vec<P::Output>)>>> = Arc::default();
+    let out: Arc<Mutex<Batches<P::Output>>> = Arc::default();
     let sink = Arc::clone(&out);
     let query = P::read_stream(stream)
         .with_table(table)
@@ -142,7 +145,7 @@ async fn an_inner_join_enriches_matching_rows_and_drops_the_rest() {
             threads,
         )
         .await;
-        let rows: Vec<(u64, Vec<(i64, Option<String>, String, f64)>)> = batches
+        let rows: Batches<(i64, Option<String>, String, f64)> = batches
             .into_iter()
             .map(|(id, rows)| {
                 (
@@ -185,7 +188,8 @@ async fn an_inner_join_enriches_matching_rows_and_drops_the_rest() {
 async fn a_left_outer_join_pads_unmatched_rows_with_nulls() {
     for threads in [1, 4] {
         let (batches, _) = run::<MaybeLocated>(devices(), vec![batch_one()], threads).await;
-        let rows: Vec<(i64, Option<String>, Option<String>, Option<i64>)> = batches[0]
+        type Padded = (i64, Option<String>, Option<String>, Option<i64>);
+        let rows: Vec<Padded> = batches[0]
             .1
             .iter()
             .map(|r| (secs(r.ts), r.device.clone(), r.room.clone(), r.floor))
@@ -216,7 +220,8 @@ async fn an_extra_condition_filters_an_inner_join_and_decides_a_left_joins_match
         reading(5, Some("zz"), 99.0),
     ];
     let (inner, _) = run::<TooHot>(devices(), vec![input.clone()], 1).await;
-    let rows: Vec<(Option<String>, String, f64, Option<f64>)> = inner[0]
+    type Hot = (Option<String>, String, f64, Option<f64>);
+    let rows: Vec<Hot> = inner[0]
         .1
         .iter()
         .map(|r| (r.device.clone(), r.room.clone(), r.temp, r.max_temp))

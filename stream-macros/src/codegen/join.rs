@@ -86,9 +86,22 @@ pub(crate) fn join_items(plan: &PipelinePlan) -> JoinItems {
             }
         })
         .collect();
+    // A single nullable key column is the `Option` itself.
+    let single_nullable = match join.keys.as_slice() {
+        [(_, c)] => join.columns[*c].ty.nullable,
+        _ => false,
+    };
     let key = match parts.as_slice() {
-        [one] => quote!(#one),
-        many => quote!((#(#many),*)),
+        [_] if single_nullable => {
+            let field = &join.columns[join.keys[0].1].field;
+            if join.columns[join.keys[0].1].ty.ty.is_copy() {
+                quote!(__r.#field)
+            } else {
+                quote!(::core::clone::Clone::clone(&__r.#field))
+            }
+        }
+        [one] => quote!(::core::option::Option::Some(#one)),
+        many => quote!(::core::option::Option::Some((#(#many),*))),
     };
     JoinItems {
         field: quote!(__table: ::core::option::Option<::std::sync::Arc<#table_ty>>,),
@@ -100,7 +113,7 @@ pub(crate) fn join_items(plan: &PipelinePlan) -> JoinItems {
                 type Table = #table_ty;
 
                 fn hash_table(rows: ::std::vec::Vec<#row>) -> #table_ty {
-                    #rt::StaticTable::build(rows, |__r: &#row| ::core::option::Option::Some(#key))
+                    #rt::StaticTable::build(rows, |__r: &#row| #key)
                 }
 
                 fn set_table(&mut self, table: ::std::sync::Arc<#table_ty>) {
