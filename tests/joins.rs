@@ -46,6 +46,13 @@ sluice::pipeline! {
 
     table Site { site_id: i64, code: String, name: String }
 
+    /// An INT key: the stream's BIGINT `site` joins it as BIGINT, as Spark widens it.
+    table Level { level: Option<i32>, label: String }
+
+    query Labelled from Reading join Level on site == level {
+        select device, site, label;
+    }
+
     query BySiteAndCode from Reading join Site on site == site_id and device == code {
         select device, site, name;
     }
@@ -370,4 +377,39 @@ async fn a_query_started_without_its_table_fails_with_a_clear_error() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn an_int_key_joins_a_bigint_column() {
+    let levels = vec![
+        Level {
+            level: Some(1),
+            label: s("ground"),
+        },
+        Level {
+            level: Some(2),
+            label: s("first"),
+        },
+        Level {
+            level: None,
+            label: s("none"),
+        },
+    ];
+    let mut high = reading(2, Some("b"), 0.0);
+    high.site = 2;
+    let mut beyond = reading(3, Some("c"), 0.0);
+    // Beyond INT's range: widened, it matches nothing rather than wrapping to a level.
+    beyond.site = (1_i64 << 32) + 1;
+    let (batches, _) = run::<Labelled>(
+        levels,
+        vec![vec![reading(1, Some("a"), 0.0), high, beyond]],
+        1,
+    )
+    .await;
+    let labels: Vec<(i64, String)> = batches[0]
+        .1
+        .iter()
+        .map(|r| (r.site, r.label.clone()))
+        .collect();
+    assert_eq!(labels, [(1, s("ground")), (2, s("first"))]);
 }

@@ -138,7 +138,8 @@ pub(super) fn apply_join(
         let table_col = &columns[table_side];
         let (sty, tty) = (rel.slots[stream_col.slot.0].ty, table_col.ty);
         let described = format!("`{}` == `{table_name}.{}`", stream_col.name, table_col.name);
-        if sty.ty != tty.ty {
+        let widened = matches!((sty.ty, tty.ty), (Ty::Int, Ty::Long) | (Ty::Long, Ty::Int));
+        if sty.ty != tty.ty && !widened {
             errors.error_with_help(
                 c.span(),
                 format!(
@@ -146,7 +147,7 @@ pub(super) fn apply_join(
                     sty.ty.sql_name(),
                     tty.ty.sql_name()
                 ),
-                "join columns of the same type (cast the stream's column in the query this one reads from)",
+                "join columns of the same type (cast the stream's column in the query this one reads from); INT and BIGINT keys join as BIGINT",
             );
             failed = true;
             continue;
@@ -425,6 +426,15 @@ mod tests {
             "{TABLES} query Q from Reading full outer join Device on device == id {{ select device; }}"
         ));
         assert!(err.contains(super::FULL_OUTER_STREAM_STATIC), "{err}");
+    }
+
+    #[test]
+    fn an_int_key_joins_a_bigint_one() {
+        let p = plan(
+            "schema R { n: Option<i32>, m: i64 } table T { big: i64, small: Option<i32> }
+             query Q from R join T on n == big and m == small { select n, m; }",
+        );
+        assert_eq!(p.join.as_ref().unwrap().keys.len(), 2);
     }
 
     #[test]

@@ -12,14 +12,30 @@ use super::prefix::Body;
 use super::rust_type::rust_owned_type;
 use crate::plan::{JoinType, PipelinePlan, SlotDef, SqlType, TableColumn, Ty};
 
+/// The type key `i` is hashed as: the columns' type, or BIGINT when an INT column is equated
+/// with a BIGINT one (Spark widens the INT side).
+fn key_ty(plan: &PipelinePlan, i: usize) -> Ty {
+    let join = plan.join.as_ref().expect("a join");
+    let (slot, column) = join.keys[i];
+    let (a, b) = (plan.slot(slot).ty.ty, join.columns[column].ty.ty);
+    if a == b { a } else { Ty::Long }
+}
+
+/// `i64::from(value)` where an INT key part is widened to BIGINT.
+fn widen(value: TokenStream, from: Ty, to: Ty) -> TokenStream {
+    if from == to {
+        value
+    } else {
+        quote!(<i64 as ::core::convert::From<i32>>::from(#value))
+    }
+}
+
 /// The hashed table's Rust type: `StaticTable<Key, TableRow>`.
 pub(crate) fn table_type(plan: &PipelinePlan) -> Option<TokenStream> {
     let rt = rt();
     let join = plan.join.as_ref()?;
-    let parts: Vec<TokenStream> = join
-        .keys
-        .iter()
-        .map(|(_, c)| rust_owned_type(SqlType::non_null(join.columns[*c].ty.ty)))
+    let parts: Vec<TokenStream> = (0..join.keys.len())
+        .map(|i| rust_owned_type(SqlType::non_null(key_ty(plan, i))))
         .collect();
     let key = match parts.as_slice() {
         [one] => quote!(#one),
@@ -71,7 +87,8 @@ pub(crate) fn join_items(plan: &PipelinePlan) -> JoinItems {
     let parts: Vec<TokenStream> = join
         .keys
         .iter()
-        .map(|(_, c)| {
+        .enumerate()
+        .map(|(i, (_, c))| {
             let column = &join.columns[*c];
             let field = &column.field;
             let value = if column.ty.ty.is_copy() {
@@ -79,11 +96,12 @@ pub(crate) fn join_items(plan: &PipelinePlan) -> JoinItems {
             } else {
                 quote!(::core::clone::Clone::clone(&__r.#field))
             };
-            if column.ty.nullable {
+            let value = if column.ty.nullable {
                 quote!(#value?)
             } else {
                 value
-            }
+            };
+            widen(value, column.ty.ty, key_ty(plan, i))
         })
         .collect();
     // A single nullable key column is the `Option` itself.
@@ -93,8 +111,11 @@ pub(crate) fn join_items(plan: &PipelinePlan) -> JoinItems {
     };
     let key = match parts.as_slice() {
         [_] if single_nullable => {
-            let field = &join.columns[join.keys[0].1].field;
-            if join.columns[join.keys[0].1].ty.ty.is_copy() {
+            let column = &join.columns[join.keys[0].1];
+            let field = &column.field;
+            if column.ty.ty != key_ty(plan, 0) {
+                quote!(::core::option::Option::map(__r.#field, <i64 as ::core::convert::From<i32>>::from))
+            } else if column.ty.ty.is_copy() {
                 quote!(__r.#field)
             } else {
                 quote!(::core::clone::Clone::clone(&__r.#field))
@@ -163,9 +184,10 @@ pub(super) fn open(body: &mut Body<'_, '_>) {
     // The key's parts as views; a null part probes nothing.
     let mut nullable = Vec::new();
     let mut parts = Vec::new();
-    for (slot, _) in &join.keys {
+    for (i, (slot, _)) in join.keys.iter().enumerate() {
         body.materialize(*slot);
         let ty = plan.slot(*slot).ty;
+        let to = key_ty(plan, i);
         let local = g.slot_ident(*slot);
         let view = g.view(&Code {
             ts: quote!(#local),
@@ -175,13 +197,13 @@ pub(super) fn open(body: &mut Body<'_, '_>) {
         if ty.nullable {
             let part = quote::format_ident!("__key_{}", parts.len());
             nullable.push((part.clone(), view));
-            parts.push(quote!(#part));
+            parts.push(widen(quote!(#part), ty.ty, to));
         } else {
-            parts.push(view);
+            parts.push(widen(view, ty.ty, to));
         }
     }
     let probe = match parts.as_slice() {
-        [one] if plan.slot(join.keys[0].0).ty.ty == Ty::Str => quote!(__table.probe(#one)),
+        [one] if key_ty(plan, 0) == Ty::Str => quote!(__table.probe(#one)),
         [one] => quote!(__table.probe(&#one)),
         many => quote!(__table.probe(&#rt::KeyRef((#(#many),*)))),
     };
