@@ -79,6 +79,26 @@ mod tests {
         assert_eq!(json[0].value, 3);
     }
 
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn a_parquet_file_is_read_whole() {
+        use crate::format::Parquet;
+        let rows: Vec<RateRow> = (0..3)
+            .map(|i| RateRow {
+                timestamp: Timestamp::from_micros(i * 1_000_000),
+                value: i,
+            })
+            .collect();
+        let format = FileFormat::from(Parquet::new())
+            .prepare(RateRow::SCHEMA)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        std::fs::write(&path, format.write(&rows).unwrap()).unwrap();
+        let read: Vec<RateRow> = read_table(Parquet::new(), &path).unwrap();
+        assert_eq!(read, rows);
+    }
+
     #[test]
     fn a_missing_file_is_an_error_naming_it() {
         let err = read_table::<RateRow>(Csv::new(), "/nonexistent/devices.csv").unwrap_err();
