@@ -151,6 +151,16 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "device_enrichment",
+        &[
+            "|event_time         |device|room   |temperature|over_limit|",
+            "|window",
+            "|alerts|hottest|",
+            "Readings: 20, enriched: 16, from devices the inventory does not list: 4",
+            "Every reading was either enriched or reported as unassigned.",
+        ],
+    ),
+    (
         "user_sessions",
         &[
             "|session_start      |session_end        |clicks|active_seconds|",

@@ -28,6 +28,29 @@ sluice::pipeline! {
         level: Option<i32>,
     }
 
+    /// A static table.
+    pub table Device {
+        /// The device (may be missing: never matches).
+        id: Option<String>,
+        /// Its floor.
+        floor: i32,
+        /// Its room.
+        room: String,
+        /// Its limit.
+        limit: Option<f64>,
+    }
+
+    /// An inner join on a nullable key.
+    pub query Located from Reading join Device on sensor == id {
+        select ts, room, value;
+    }
+
+    /// A left join on a composite key with an extra condition, then an aggregation.
+    pub query HotRooms from Reading left join Device on sensor == id and level == floor and value > limit {
+        group by room;
+        aggregate n = count(*), hottest = max(value);
+    }
+
     /// Stateless: filters and projections over nullable columns.
     pub query Cleaned from Reading {
         where value is not null and sensor != "broken";
@@ -240,6 +263,34 @@ mod private {
     }
 }
 
+/// Runs one batch of one row through `P`, joined with one device.
+fn run_joined<
+    P: Pipeline<Input = Reading> + Default + sluice::writer::JoinTable<TableRow = Device>,
+>(
+    mode: OutputMode,
+) -> Vec<P::Output> {
+    let mut pipeline = P::default();
+    let device = Device {
+        id: Some("s".to_string()),
+        floor: 1,
+        room: "hall".to_string(),
+        limit: Some(1.0),
+    };
+    pipeline.set_table(std::sync::Arc::new(P::hash_table(vec![device])));
+    let row = Reading {
+        ts: Timestamp::EPOCH,
+        sensor: Some("s".to_string()),
+        value: Some(2.0),
+        tags: Vec::new(),
+        level: Some(1),
+    };
+    let mut ctx = BatchContext::for_pipeline::<P>(mode);
+    let mut out = Vec::new();
+    pipeline.process(&[row], &mut ctx, &mut out).unwrap();
+    pipeline.finish_batch(&mut ctx, &mut out).unwrap();
+    out
+}
+
 /// Runs one empty batch through `P` and returns its output.
 fn run<P: Pipeline + Default>(mode: OutputMode) -> Vec<P::Output> {
     let mut pipeline = P::default();
@@ -271,4 +322,6 @@ fn generated_pipelines_run() {
     assert!(run::<Sessions>(OutputMode::Append).is_empty());
     assert!(run::<Sessions>(OutputMode::Complete).is_empty());
     assert_eq!(private::run(), 0);
+    assert_eq!(run_joined::<Located>(OutputMode::Append).len(), 1);
+    assert_eq!(run_joined::<HotRooms>(OutputMode::Complete).len(), 1);
 }

@@ -11,8 +11,10 @@
 //! query equivalent to its `query.txt`. The two comparison tests run every scenario folder that
 //! is present (and, for the console, every one with a `console.txt`), so a folder dropped in is
 //! compared at once; a folder without a registered query fails
-//! `every_scenario_folder_has_a_registered_query`, except the join scenarios listed in
-//! [`PENDING_JOINS`], which wait for joins (and are said to in the test's summary).
+//! `every_scenario_folder_has_a_registered_query`, except the stream-stream join scenarios
+//! listed in [`PENDING_JOINS`], which wait for stream-stream joins (and are said to in the
+//! test's summary). A stream-static scenario (`static.csv` beside `input/`) is registered under
+//! `joined:`; its query is given the table read from `static.csv`.
 
 mod conformance;
 
@@ -160,6 +162,22 @@ sluice::pipeline! {
         aggregate count = count(*), sum = sum(value);
     }
 
+    /// The static side of the stream-static scenarios: `static.csv`, read with the stream's
+    /// schema.
+    table Static { ts: Option<Timestamp>, key: Option<String>, value: Option<f64> }
+
+    /// `src.join(static.select("key", F.col("value").alias("weight")), "key")
+    /// .select("ts", "key", "value", "weight")`
+    query StaticInnerJoin from Event join Static on key == Static.key {
+        select ts = Event.ts, key, value = Event.value, weight = Static.value;
+    }
+
+    /// The same join, `"left_outer"`: a stream row without a match keeps its columns, `weight`
+    /// null.
+    query StaticLeftOuterJoin from Event left join Static on key == Static.key {
+        select ts = Event.ts, key, value = Event.value, weight = Static.value;
+    }
+
     /// The held-back `watermark_filter_window_append`: `withWatermark("ts", "30 seconds")
     /// .filter(col("value") > 25).groupBy(window("ts", "10 seconds"), "key").count()`. The
     /// oracle's notes give the watermark (30 s: 10:00:09.999 gives 09:59:39.999) and the filter;
@@ -183,25 +201,32 @@ const HELD_BACK: &[&str] = &[
     "nulls_keyed_agg_update",
 ];
 
-/// The oracle's join scenarios (`golden2/`): a stream joined with a static table, and two
-/// streams joined. Sluice has no joins yet, so they have no registered query; they are not run,
-/// and every run says so. `the_pending_joins_are_present_and_unregistered` makes the list
-/// follow the folders: a join scenario registered in `scenarios!` must leave it.
-const PENDING_JOINS: &[&str] = &["stream_static_inner_join", "stream_stream_inner_join"];
+/// The oracle's stream-stream join scenario (`golden2/`): two streams joined. Sluice has no
+/// stream-stream joins yet, so it has no registered query; it is not run, and every run says
+/// so. `the_pending_joins_are_present_and_unregistered` makes the list follow the folders: a
+/// join scenario registered in `scenarios!` must leave it.
+const PENDING_JOINS: &[&str] = &["stream_stream_inner_join"];
 
 /// `scenario => Query`: the scenario's folder name and the DSL query equivalent to its
 /// `query.txt` (the output mode is read from `query.txt`). Generates [`REGISTERED`] and the
 /// dispatchers that run a scenario, by name, with its query.
 macro_rules! scenarios {
-    ($($name:ident => $query:ty),* $(,)?) => {
+    (
+        streams: { $($name:ident => $query:ty),* $(,)? }
+        joined: { $($joined:ident => $joined_query:ty),* $(,)? }
+    ) => {
         /// Every scenario with a registered query.
-        const REGISTERED: &[&str] = &[$(stringify!($name)),*];
+        const REGISTERED: &[&str] = &[$(stringify!($name),)* $(stringify!($joined)),*];
+
+        /// The stream-static scenarios: their queries join `static.csv`.
+        const JOINED: &[&str] = &[$(stringify!($joined)),*];
 
         /// Runs scenario `name` and compares its batches with Spark's: the report of the
         /// differences, if any.
         async fn rows_report(name: &str) -> Option<String> {
             match name {
                 $(stringify!($name) => check_rows::<$query>(name).await,)*
+                $(stringify!($joined) => check_joined_rows::<$joined_query>(name).await,)*
                 _ => Some(format!("`{name}`: no registered query")),
             }
         }
@@ -210,6 +235,12 @@ macro_rules! scenarios {
         async fn console_report(name: &str) -> Option<String> {
             match name {
                 $(stringify!($name) => check_console::<$query>(name).await,)*
+                $(stringify!($joined) => {
+                    let scenario = Scenario::load(name);
+                    let stage = conformance::with_static_table::<$joined_query>(&scenario);
+                    let printed = conformance::run_console_with::<$joined_query>(&scenario, stage).await;
+                    compare_console(&scenario, &printed).map(|r| format!("`{name}`:\n{r}"))
+                })*
                 _ => Some(format!("`{name}`: no registered query")),
             }
         }
@@ -217,6 +248,7 @@ macro_rules! scenarios {
 }
 
 scenarios! {
+    streams: {
     stateless_filter_project => StatelessFilterProject,
     nulls_stateless => NullsStateless,
     global_count_complete => GlobalCount,
@@ -239,6 +271,12 @@ scenarios! {
     dedup_watermark_append => DedupWatermark,
     dedup_no_watermark => DedupNoWatermark,
     session_window_append => SessionWindows,
+    }
+    joined: {
+        stream_static_inner_join => StaticInnerJoin,
+        // Held back: the oracle's notes say left outer stream-static joins are among them.
+        stream_static_left_outer_join => StaticLeftOuterJoin,
+    }
 }
 
 /// The parallelisms every scenario runs at: one thread (the serial path), two (Spark's
@@ -247,10 +285,26 @@ scenarios! {
 const PARALLELISMS: [usize; 3] = [1, 2, 4];
 
 async fn check_rows<P: Pipeline + Default>(name: &str) -> Option<String> {
+    check_rows_with::<P, _>(name, |_| |frame| frame).await
+}
+
+/// A stream-static scenario: the query is given `static.csv` as its table.
+async fn check_joined_rows<P>(name: &str) -> Option<String>
+where
+    P: Pipeline + Default + sluice::writer::JoinTable,
+{
+    check_rows_with::<P, _>(name, conformance::with_static_table::<P>).await
+}
+
+async fn check_rows_with<P, F>(name: &str, stage: impl Fn(&Scenario) -> F) -> Option<String>
+where
+    P: Pipeline + Default,
+    F: FnOnce(conformance::Frame<P>) -> conformance::Frame<P>,
+{
     let scenario = Scenario::load(name);
     let mut reports = Vec::new();
     for parallelism in PARALLELISMS {
-        let run = conformance::run_rows::<P>(&scenario, parallelism).await;
+        let run = conformance::run_rows_with::<P>(&scenario, parallelism, stage(&scenario)).await;
         if let Some(r) = compare(&scenario, &run) {
             reports.push(format!("`{name}` on {parallelism} threads:\n{r}"));
         }
@@ -315,8 +369,8 @@ fn runnable_scenarios() -> Vec<String> {
 async fn every_scenario_matches_spark_batch_by_batch() {
     let names = runnable_scenarios();
     assert!(
-        names.len() >= 17,
-        "the 12 visible scenarios of golden/ and the 5 of golden2/ are present: {names:?}"
+        names.len() >= 18,
+        "the 12 visible scenarios of golden/ and the 6 of golden2/ are present: {names:?}"
     );
     run_all(
         "rows",
@@ -391,9 +445,14 @@ fn the_held_back_scenarios_are_registered() {
 
 #[test]
 fn every_scenario_folder_is_complete_and_consistent() {
-    // The pending joins have two inputs (`input/left`, `input/right`) or a static table, which
-    // this loader does not read yet.
+    // The pending stream-stream join has two inputs (`input/left`, `input/right`), which this
+    // loader does not read yet.
     for name in runnable_scenarios() {
+        assert_eq!(
+            Scenario::load(&name).dir.join("static.csv").is_file(),
+            JOINED.contains(&name.as_str()),
+            "{name}: a scenario with a static table is registered under `joined:`, and only such"
+        );
         // Panics with the reason if a file is missing or does not parse.
         let scenario = Scenario::load(&name);
         assert!(
@@ -462,4 +521,45 @@ fn console_rows_compare_as_a_multiset_and_everything_else_exactly() {
     assert_ne!(console_blocks(spark), console_blocks(&header_moved));
     let no_blank_line = spark.trim_end_matches('\n').to_string() + "\n";
     assert_ne!(console_blocks(spark), console_blocks(&no_blank_line));
+}
+
+/// The left outer variant registered for the held-back scenarios, checked against what Spark's
+/// rules give on the visible scenario's data: the inner join's rows, plus one row per stream
+/// row whose key no table row has, `weight` null (a left outer join keeps the stream's `key`).
+#[tokio::test]
+async fn the_left_outer_variant_keeps_unmatched_rows_with_a_null_weight() {
+    let inner = Scenario::load("stream_static_inner_join");
+    let table_keys: BTreeSet<String> = std::fs::read_to_string(inner.dir.join("static.csv"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(',').nth(1).map(str::to_string))
+        .collect();
+    let mut expected = inner.clone();
+    expected.name = "stream_static_left_outer_join (derived)".to_string();
+    for batch in &mut expected.batches {
+        let Some(file) = &batch.file else { continue };
+        let text = std::fs::read_to_string(inner.dir.join("input").join(file)).unwrap();
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let f: Vec<&str> = line.split(',').collect();
+            if !table_keys.contains(f[1]) {
+                batch.rows.push(vec![
+                    Cell::Timestamp(Timestamp::parse(f[0]).unwrap()),
+                    Cell::Str(f[1].to_string()),
+                    Cell::Double(f[2].parse().unwrap()),
+                    Cell::Null,
+                ]);
+            }
+        }
+    }
+    let added: usize = expected.batches.iter().map(|b| b.rows.len()).sum::<usize>()
+        - inner.batches.iter().map(|b| b.rows.len()).sum::<usize>();
+    assert_eq!(added, 7, "the rows of key `c` in the input");
+    for parallelism in PARALLELISMS {
+        let stage = conformance::with_static_table::<StaticLeftOuterJoin>(&inner);
+        let run =
+            conformance::run_rows_with::<StaticLeftOuterJoin>(&inner, parallelism, stage).await;
+        if let Some(report) = compare(&expected, &run) {
+            panic!("on {parallelism} threads:\n{report}");
+        }
+    }
 }

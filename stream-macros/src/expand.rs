@@ -215,6 +215,18 @@ mod tests {
         }
 
         #[test]
+        fn left_join_with_a_static_table() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Reading { ts: Timestamp, device: Option<String>, temp: f64 }
+                table Device { id: String, room: Option<String>, max_temp: f64 }
+                pub query Enriched from Reading left join Device on device == id and temp > max_temp {
+                    where temp > 0;
+                    select ts, device, room, temp;
+                }
+            }));
+        }
+
+        #[test]
         fn global_aggregation() {
             insta::assert_snapshot!(expand(quote! {
                 query Total from Rate { aggregate n = count(), total = sum(value); }

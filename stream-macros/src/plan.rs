@@ -116,6 +116,9 @@ pub(crate) enum SlotDef {
     /// The element (or the 0-based position) a generator produces: bound by the generator's
     /// loop in the row loop.
     Generated,
+    /// Column `column` of the static table's matching row, bound in the join's loop; `padded`:
+    /// of a left outer join's output, null when no row matched.
+    Joined { column: usize, padded: bool },
 }
 
 impl SlotDef {
@@ -129,7 +132,8 @@ impl SlotDef {
             | SlotDef::Key(_)
             | SlotDef::WindowKey
             | SlotDef::Agg(_)
-            | SlotDef::Generated => {}
+            | SlotDef::Generated
+            | SlotDef::Joined { .. } => {}
         }
     }
 }
@@ -327,6 +331,51 @@ pub(crate) enum Stage {
     Generate(usize),
     /// The deduplication drops late rows and repeated keys.
     Dedup,
+    /// The stream-static join turns the row into one row per matching table row.
+    Join,
+}
+
+/// The stream-static joins a query may have (Spark rejects right and full outer joins with
+/// the stream on the left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinType {
+    Inner,
+    LeftOuter,
+}
+
+impl JoinType {
+    /// Spark's name (`Inner`, `LeftOuter`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            JoinType::Inner => "Inner",
+            JoinType::LeftOuter => "LeftOuter",
+        }
+    }
+}
+
+/// A column of a static table.
+#[derive(Debug, Clone)]
+pub(crate) struct TableColumn {
+    pub(crate) field: Ident,
+    pub(crate) name: String,
+    /// As declared.
+    pub(crate) ty: SqlType,
+}
+
+/// A stream-static join: the static table's rows hashed by `keys`' table columns, probed with
+/// the stream's.
+#[derive(Debug, Clone)]
+pub(crate) struct Join {
+    pub(crate) kind: JoinType,
+    /// The table's row type.
+    pub(crate) table: Ident,
+    pub(crate) columns: Vec<TableColumn>,
+    /// Equi-join keys: the stream's slot and the table's column index, in the order written.
+    pub(crate) keys: Vec<(SlotId, usize)>,
+    /// A left outer join's extra condition, over the stream's slots and the table's
+    /// (unpadded) [`SlotDef::Joined`] slots: a match it rejects is no match. An inner join's
+    /// extra condition is a filter after the join.
+    pub(crate) condition: Option<Expr>,
 }
 
 /// Which generator a `select` item calls (Spark's `Explode` / `PosExplode`, `outer` or not).
@@ -672,6 +721,7 @@ pub(crate) struct PipelinePlan {
     pub(crate) stages: Vec<Stage>,
     pub(crate) generators: Vec<Generator>,
     pub(crate) dedup: Option<Dedup>,
+    pub(crate) join: Option<Join>,
     pub(crate) aggregate: Option<Aggregate>,
     pub(crate) post_filters: Vec<Expr>,
     pub(crate) outputs: Vec<OutputColumn>,

@@ -99,6 +99,9 @@ pub struct BatchContext {
     metrics: OperatorMetrics,
     scanned_rows: u64,
     malformed_records: u64,
+    /// The static table of a stream-static join, shared by every task of the batch (see
+    /// `operator::join`).
+    pub(crate) static_table: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl BatchContext {
@@ -126,6 +129,7 @@ impl BatchContext {
             metrics: OperatorMetrics::default(),
             scanned_rows: 0,
             malformed_records: 0,
+            static_table: None,
         }
     }
 

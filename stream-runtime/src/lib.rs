@@ -120,6 +120,7 @@ pub mod __private {
     pub use crate::functions;
     pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
     pub use crate::operator::dedup::expires_within_watermark;
+    pub use crate::operator::join::{JoinTable, KeyRef, StaticTable, padded, table_of};
     pub use crate::operator::{
         AggregateQuery, Aggregation, DedupEntry, Deduplication, Expiring, GlobalLimit, GroupSink,
         NEVER_EXPIRES, SessionAggregation, SessionQuery, SessionSink, StatelessQuery,

@@ -60,6 +60,8 @@ use crate::source::{Source, SourceContext};
 use crate::trigger::{ContinuousTrigger, QueryTrigger, Trigger};
 use crate::value::Schema;
 
+pub use crate::operator::join::{JoinTable, read_table};
+
 /// A pipeline reading from a source: Spark's streaming DataFrame.
 pub struct StreamingFrame<P, S> {
     pipeline: P,
@@ -84,6 +86,28 @@ pub trait ReadStream: Pipeline + Default + Sized {
 }
 
 impl<P: Pipeline + Default> ReadStream for P {}
+
+impl<P: Pipeline + JoinTable, S: Source<Row = P::Input>> StreamingFrame<P, S> {
+    /// The rows of the static table the query joins its stream with (a `table` of its
+    /// `pipeline!`), hashed once by the join key before the query starts.
+    pub fn with_table(mut self, rows: Vec<P::TableRow>) -> Self {
+        self.pipeline
+            .set_table(std::sync::Arc::new(P::hash_table(rows)));
+        self
+    }
+
+    /// The static table read once from a file (or a directory of files) in `format`
+    /// (see [`read_table`]), then hashed as
+    /// [`with_table`](Self::with_table) does.
+    pub fn with_table_file(
+        self,
+        format: impl Into<crate::format::FileFormat>,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self> {
+        let rows = read_table(format, path)?;
+        Ok(self.with_table(rows))
+    }
+}
 
 impl<P: Pipeline, S: Source<Row = P::Input>> StreamingFrame<P, S> {
     /// `pipeline` reading `source`.

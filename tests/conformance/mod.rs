@@ -20,9 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value as J;
-use sluice::StreamingQueryProgress;
 use sluice::prelude::*;
 use sluice::value::Value;
+use sluice::{StreamingFrame, StreamingQueryProgress};
 
 /// The oracle's first set: one sub-folder per scenario, and `INVALID.md`.
 pub(crate) fn golden_dir() -> PathBuf {
@@ -458,11 +458,44 @@ pub(crate) async fn run_rows<P>(scenario: &Scenario, parallelism: usize) -> Run
 where
     P: Pipeline + Default,
 {
+    run_rows_with::<P>(scenario, parallelism, |frame| frame).await
+}
+
+/// The frame of a query over a scenario's input.
+pub(crate) type Frame<P> = StreamingFrame<P, FileSource<<P as Pipeline>::Input>>;
+
+/// A stream-static scenario's table: its `static.csv`, read once as the oracle read it
+/// (`spark.read.schema(...).csv(...)`, PERMISSIVE).
+pub(crate) fn with_static_table<P>(
+    scenario: &Scenario,
+) -> impl FnOnce(Frame<P>) -> Frame<P> + use<P>
+where
+    P: Pipeline + sluice::writer::JoinTable,
+{
+    let path = scenario.dir.join("static.csv");
+    let name = scenario.name.clone();
+    move |frame| {
+        frame
+            .with_table_file(Csv::new(), &path)
+            .unwrap_or_else(|e| panic!("{name}: static.csv: {e}"))
+    }
+}
+
+/// [`run_rows`], with `stage` applied to the frame before it is written (a stream-static
+/// scenario gives the query its table).
+pub(crate) async fn run_rows_with<P>(
+    scenario: &Scenario,
+    parallelism: usize,
+    stage: impl FnOnce(Frame<P>) -> Frame<P>,
+) -> Run
+where
+    P: Pipeline + Default,
+{
     let dir = tempfile::tempdir().expect("a temporary directory");
     scenario.stage_input(dir.path());
     let batches: Arc<Mutex<Vec<SinkBatch>>> = Arc::default();
     let collected = Arc::clone(&batches);
-    let query = P::read_stream(source::<P::Input>(dir.path()))
+    let query = stage(P::read_stream(source::<P::Input>(dir.path())))
         .write_stream()
         .output_mode_named(&scenario.output_mode)
         .parallelism(parallelism)
@@ -491,10 +524,21 @@ pub(crate) async fn run_console<P>(scenario: &Scenario) -> String
 where
     P: Pipeline + Default,
 {
+    run_console_with::<P>(scenario, |frame| frame).await
+}
+
+/// [`run_console`], with `stage` applied to the frame (see [`run_rows_with`]).
+pub(crate) async fn run_console_with<P>(
+    scenario: &Scenario,
+    stage: impl FnOnce(Frame<P>) -> Frame<P>,
+) -> String
+where
+    P: Pipeline + Default,
+{
     let dir = tempfile::tempdir().expect("a temporary directory");
     scenario.stage_input(dir.path());
     let (console, captured) = ConsoleSink::new().truncate(false).capture();
-    let query = P::read_stream(source::<P::Input>(dir.path()))
+    let query = stage(P::read_stream(source::<P::Input>(dir.path())))
         .write_stream()
         .output_mode_named(&scenario.output_mode)
         .format(console)

@@ -22,7 +22,6 @@ pub(super) fn apply_clauses(
     schemas: &super::decode::Schemas<'_>,
     errors: &Errors,
 ) {
-    rel.steps.push(format!("Query {}", q.name));
     let query = q.name.to_string();
     let mut pending_group: Option<(Span, Vec<PendingKey>)> = None;
     // After a rejected `group by`, its `aggregate` is part of the same mistake.

@@ -10,6 +10,7 @@ mod dedup;
 mod expr;
 mod generate;
 mod group;
+mod join;
 mod known_names;
 mod operators;
 mod output_mode;
@@ -86,6 +87,8 @@ pub(crate) struct FailedQuery {
     pub(crate) input: InputRow,
     /// The output columns that could be typed: field, name, type (none after a syntax error).
     pub(crate) columns: Vec<(Ident, String, SqlType)>,
+    /// The declared static table it joins, if any (its stand-in can still be given rows).
+    pub(crate) table: Option<Ident>,
 }
 
 /// A source column: Rust field, column name, type.
@@ -94,6 +97,8 @@ pub(super) type InputField = (Ident, String, SqlType);
 struct Checker<'a> {
     errors: &'a Errors,
     schemas: HashMap<String, (Ident, Vec<InputField>)>,
+    /// The static tables (`table` items).
+    tables: HashMap<String, (Ident, Vec<InputField>)>,
     queries: HashMap<String, &'a parse::QueryDef>,
     /// Resolved queries (`None`: failed, errors already reported).
     resolved: HashMap<String, Option<Relation>>,
@@ -108,6 +113,7 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
     let mut checker = Checker {
         errors,
         schemas: HashMap::new(),
+        tables: HashMap::new(),
         queries: HashMap::new(),
         resolved: HashMap::new(),
         in_progress: Vec::new(),
@@ -148,9 +154,12 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
                             .iter()
                             .map(|f| (f.ident.clone(), f.name.clone(), f.ty))
                             .collect();
-                        checker
-                            .schemas
-                            .insert(name.to_string(), (name.clone(), fields));
+                        let declared = if s.is_table {
+                            &mut checker.tables
+                        } else {
+                            &mut checker.schemas
+                        };
+                        declared.insert(name.to_string(), (name.clone(), fields));
                         out.schemas.push(plan);
                     }
                     None => {
@@ -191,6 +200,11 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
                 vis: q.vis.clone(),
                 docs: doc_attrs(&q.attrs),
                 input: checker.root_input(&q.from, &mut Vec::new()),
+                table: q
+                    .join
+                    .as_ref()
+                    .and_then(|j| checker.tables.get(&j.table.to_string()))
+                    .map(|(t, _)| t.clone()),
                 // The columns that could be typed, so code using them compiles.
                 columns: rel
                     .filter(|r| r.failure != Some(Failure::Incomplete))
@@ -272,6 +286,14 @@ impl<'a> Checker<'a> {
         if self.failed_schemas.contains_key(&name) {
             return None;
         }
+        if self.tables.contains_key(&name) {
+            self.errors.error_with_help(
+                SpanRange::single(from.span()),
+                format!("`{name}` is a static table, not a stream"),
+                format!("join a stream with it: `from <Stream> join {name} on ...`"),
+            );
+            return None;
+        }
         if let Some(q) = self.queries.get(&name).copied() {
             if self.in_progress.contains(&name) {
                 self.errors.error(
@@ -306,6 +328,33 @@ impl<'a> Checker<'a> {
         None
     }
 
+    /// Joins the relation read from `from` with the static table `join` names.
+    fn join(&self, rel: &mut Relation, join: &parse::JoinDef, from: &Ident) {
+        let name = join.table.to_string();
+        match self.tables.get(&name) {
+            Some((table, fields)) => {
+                join::apply_join(rel, join, table, fields, &from.to_string(), self.errors);
+            }
+            // Its errors are reported already.
+            None if self.failed_schemas.contains_key(&name) => rel.failure = Some(Failure::Errors),
+            None => {
+                let what = if self.schemas.contains_key(&name) || self.queries.contains_key(&name) {
+                    format!(
+                        "`{name}` is a stream, not a static table: stream-stream joins are not supported yet"
+                    )
+                } else {
+                    format!(
+                        "unknown static table `{name}`{}\n= note: a static table is declared with `table {name} {{ ... }}`",
+                        did_you_mean(&name, self.tables.keys().map(String::as_str))
+                    )
+                };
+                self.errors
+                    .error(SpanRange::single(join.table.span()), what);
+                rel.failure = Some(Failure::Errors);
+            }
+        }
+    }
+
     /// The relation a query produces (memoised; errors reported once).
     fn query(&mut self, q: &'a parse::QueryDef) -> Option<Relation> {
         let name = q.name.to_string();
@@ -319,6 +368,10 @@ impl<'a> Checker<'a> {
                 checked: &self.schemas,
                 failed: &self.failed_schemas,
             };
+            rel.steps.push(format!("Query {}", q.name));
+            if let Some(join) = &q.join {
+                self.join(&mut rel, join, &q.from);
+            }
             apply_clauses(&mut rel, q, &schemas, self.errors);
             if !q.complete {
                 rel.failure = Some(Failure::Incomplete);

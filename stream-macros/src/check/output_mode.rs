@@ -25,6 +25,9 @@ pub(super) fn filter_phase(rel: &Relation, pred: &Expr, stages_before: usize) ->
                 reads_any(rel, pred, &produced)
             }
             Stage::Dedup => true,
+            // A filter on the stream's columns alone runs before the probe (Spark pushes it
+            // below the join); one that reads the table's runs after.
+            Stage::Join => reads_joined(rel, pred),
         };
         if blocks {
             return FilterPhase::After(i);
@@ -35,6 +38,15 @@ pub(super) fn filter_phase(rel: &Relation, pred: &Expr, stages_before: usize) ->
     } else {
         FilterPhase::Start
     }
+}
+
+/// Whether `e` reads a column of a joined table, directly or through computed columns.
+fn reads_joined(rel: &Relation, e: &Expr) -> bool {
+    let joined: Vec<SlotId> = (0..rel.slots.len())
+        .map(SlotId)
+        .filter(|s| matches!(rel.slots[s.0].def, SlotDef::Joined { .. }))
+        .collect();
+    reads_any(rel, e, &joined)
 }
 
 /// Whether `e` reads any of `slots`, directly or through computed columns.

@@ -6,8 +6,8 @@ use syn::Ident;
 use crate::diagnostics::{Errors, SpanRange};
 use crate::parse::{self};
 use crate::plan::{
-    Aggregate, Dedup, Filter, Generator, InputSource, Limit, OrderKey, OutputColumn, PipelinePlan,
-    Slot, SlotDef, SlotId, SqlType, Stage, Watermark,
+    Aggregate, Dedup, Filter, Generator, InputSource, Join, Limit, OrderKey, OutputColumn,
+    PipelinePlan, Slot, SlotDef, SlotId, SqlType, Stage, Watermark,
 };
 
 use super::{continuous, doc_attrs, output_mode};
@@ -34,6 +34,12 @@ pub(crate) struct Relation {
     pub(crate) stages: Vec<Stage>,
     pub(crate) generators: Vec<Generator>,
     pub(crate) dedup: Option<Dedup>,
+    pub(crate) join: Option<Join>,
+    /// Columns by qualified name (`Device.room`, `Readings.ts`), after a join.
+    pub(crate) qualified: Vec<(String, Column)>,
+    /// Names that both sides of a join have: unqualified, they are ambiguous (the qualified
+    /// names they could be).
+    pub(crate) ambiguous: Vec<(String, Vec<String>)>,
     /// Whether the expressions being resolved are a `select` (or `with`) list, where a
     /// generator may stand as a whole item; anywhere else a generator is an error.
     pub(crate) in_projection: bool,
@@ -74,6 +80,9 @@ impl Relation {
             stages: Vec::new(),
             generators: Vec::new(),
             dedup: None,
+            join: None,
+            qualified: Vec::new(),
+            ambiguous: Vec::new(),
             in_projection: false,
             aggregate: None,
             post_filters: Vec::new(),
@@ -178,6 +187,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         stages: rel.stages,
         generators: rel.generators,
         dedup: rel.dedup,
+        join: rel.join,
         aggregate: rel.aggregate,
         post_filters: rel.post_filters,
         outputs,

@@ -97,6 +97,8 @@ impl<'p> ExprGen<'p> {
             SlotDef::Agg(_) => true,
             // Generated elements borrow from the row or the array they come from.
             SlotDef::WindowKey | SlotDef::Decode(_) | SlotDef::Generated => false,
+            // Joined values borrow from the table's row.
+            SlotDef::Joined { .. } => false,
             // Decoded values are owned (`Option<String>`, ...).
             SlotDef::Decoded { .. } => !slot.ty.ty.is_copy(),
         };

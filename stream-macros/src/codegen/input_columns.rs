@@ -26,6 +26,13 @@ pub(super) fn input_columns(plan: &PipelinePlan) -> Vec<String> {
     for g in &plan.generators {
         push_expr(&g.array, &mut stack);
     }
+    // A join's keys and extra condition decide which rows match, output or not.
+    if let Some(join) = &plan.join {
+        stack.extend(join.keys.iter().map(|(slot, _)| *slot));
+        if let Some(condition) = &join.condition {
+            push_expr(condition, &mut stack);
+        }
+    }
     if let Some(dedup) = &plan.dedup {
         stack.extend(dedup.keys.iter().copied().chain(dedup.event_time));
     }
@@ -102,5 +109,14 @@ mod tests {
              }",
         );
         assert_eq!(input_columns(&p), ["ts", "user"]);
+        // A join's key and condition columns are read though not output.
+        let p = plan(
+            "schema S { ts: Timestamp, device: String, v: f64, w: f64 }
+             table T { id: String, room: String }
+             query Q from S left join T on device == id and v > 1.0 {
+                select ts, room;
+             }",
+        );
+        assert_eq!(input_columns(&p), ["ts", "device", "v"]);
     }
 }

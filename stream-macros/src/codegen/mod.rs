@@ -9,6 +9,7 @@ pub(crate) mod expr;
 mod generate;
 mod group_values;
 mod input_columns;
+mod join;
 pub(crate) mod paths;
 mod pipeline;
 mod prefix;

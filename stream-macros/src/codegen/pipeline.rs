@@ -151,6 +151,8 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
     );
 
     // --- the state and the batch hooks ---------------------------------------------------------
+    let join = super::join::join_items(plan);
+    let enter = &join.enter;
     let (kind, fields, init, items, methods) = match &plan.aggregate {
         None => {
             let kind = match (&plan.dedup, plan.limit) {
@@ -172,7 +174,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                 init,
                 methods,
                 items,
-            } = stateless(plan, prefix, &row_name);
+            } = stateless(plan, prefix, &row_name, enter);
             (kind, fields, init, items, methods)
         }
         Some(agg) => {
@@ -200,6 +202,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                     __out: &mut ::std::vec::Vec<#row_name>,
                 ) -> ::core::result::Result<(), #rt::Error> {
                     let _ = __out;
+                    #enter
                     self.op.process(__input, __ctx)
                 }
 
@@ -241,6 +244,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                     __out: &mut ::std::vec::Vec<#row_name>,
                     __exec: &#rt::Executor,
                 ) -> ::core::result::Result<u64, #rt::Error> {
+                    #enter
                     self.op.run_batch(__input, __ctx, __out, __exec)
                 }
 
@@ -275,21 +279,25 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         }
     };
 
+    let (join_field, join_init, join_items) = (&join.field, &join.init, &join.items);
     quote! {
         #row
 
         #items
 
+        #join_items
+
         #(#docs)*
         #[doc = #struct_doc]
         #vis struct #name {
             #fields
+            #join_field
         }
 
         #[automatically_derived]
         impl ::core::default::Default for #name {
             fn default() -> Self {
-                #name { #init }
+                #name { #init #join_init }
             }
         }
 

@@ -107,6 +107,10 @@ impl<'g, 'p> Body<'g, 'p> {
             SlotDef::Decoded { record, index } => super::decode::decoded(*record, *index, slot.ty),
             SlotDef::Decode(_) => unreachable!("handled above"),
             SlotDef::Generated => unreachable!("bound by its generator's loop"),
+            SlotDef::Joined { column, padded } => {
+                let join = plan.join.as_ref().expect("a join");
+                super::join::column(&join.columns[*column], *padded)
+            }
         };
         self.ts.extend(quote!(let #local = #value;));
     }
@@ -202,6 +206,7 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
             Stage::Watermark(w) => observe_watermark(&mut body, w),
             Stage::Generate(n) => super::generate::open(&mut body, n),
             Stage::Dedup => super::dedup::check(&mut body),
+            Stage::Join => super::join::open(&mut body),
         }
         for f in in_phase(FilterPhase::After(i)) {
             body.filter(&f.pred);
@@ -219,6 +224,7 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
     } else {
         (quote!(), quote!())
     };
+    let table_decl = super::join::fetch_table(plan);
     let (dedup_decl, dedup_report) = if plan.dedup.is_some() {
         (
             quote!(let mut __dedup = self.dedup.batch(__ctx);),
@@ -233,6 +239,7 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
             #(let mut #stats = #rt::EventTimeStats::default();)*
             #scanned_decl
             #dedup_decl
+            #table_decl
         },
         // The statistics are handed over by copy: a local whose address is never taken stays
         // in registers through the loop.

@@ -28,6 +28,7 @@ pub(crate) fn stateless(
     plan: &PipelinePlan,
     prefix: Prefix<'_, '_>,
     row_name: &Ident,
+    enter: &TokenStream,
 ) -> Stateless {
     let rt = rt();
     let query = &plan.name;
@@ -61,6 +62,7 @@ pub(crate) fn stateless(
                 __ctx: &mut #rt::BatchContext,
                 __out: &mut ::std::vec::Vec<#row_name>,
             ) -> ::core::result::Result<(), #rt::Error> {
+                #enter
                 #before
                 let __start = __out.len();
                 for __row in __input {
@@ -136,10 +138,12 @@ pub(crate) fn stateless(
             methods: quote! {
                 #[inline]
                 #signatures {
+                    #enter
                     <Self as #rt::StatelessQuery>::map(__input, __ctx, __out, usize::MAX)
                 }
 
                 #run_batch {
+                    #enter
                     #rt::run_stateless::<Self>(__input, __ctx, __out, __exec, ::core::option::Option::None)
                 }
             },
@@ -152,6 +156,7 @@ pub(crate) fn stateless(
                 items: map,
                 methods: quote! {
                     #signatures {
+                        #enter
                         let __start = __out.len();
                         <Self as #rt::StatelessQuery>::map(__input, __ctx, __out, self.limit.room())?;
                         self.limit.apply(__out, __start);
@@ -159,6 +164,7 @@ pub(crate) fn stateless(
                     }
 
                     #run_batch {
+                        #enter
                         #rt::run_stateless::<Self>(
                             __input,
                             __ctx,

@@ -71,8 +71,20 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
         docs,
         input,
         columns,
+        table,
     } = q;
     let input = super::paths::input_row(input);
+    // A query joining a declared table can still be given its rows.
+    let join_table = table.as_ref().map(|table| {
+        quote! {
+            impl #rt::JoinTable for #name {
+                type TableRow = #table;
+                type Table = ();
+                fn hash_table(_: ::std::vec::Vec<#table>) {}
+                fn set_table(&mut self, _: ::std::sync::Arc<()>) {}
+            }
+        }
+    });
     let row_name = format_ident!("{}Row", name);
     let query_name = name.to_string();
     let message = format!("the `{name}` query has errors");
@@ -129,5 +141,7 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
 
         #(impl #rt::#supports for #name {})*
         #(impl #rt::#continuous for #name {})*
+
+        #join_table
     }
 }

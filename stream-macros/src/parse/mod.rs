@@ -2,9 +2,12 @@
 //!
 //! ```text
 //! pipeline := item*
-//! item     := attrs vis (schema | query)
+//! item     := attrs vis (schema | table | query)
 //! schema   := "schema" Name "{" (attrs field ":" Type),* "}"
-//! query    := "query" Name "from" Source "{" clause* "}"
+//! table    := "table" Name "{" (attrs field ":" Type),* "}"
+//! query    := "query" Name "from" Source [join] "{" clause* "}"
+//! join     := ["inner" | "left" ["outer"] | "right" ["outer"] | "full" ["outer"]]
+//!             "join" Table "on" expr
 //! clause   := "select" select_item, ... ";"
 //!           | "with" name "=" expr, ... ";"
 //!           | ("where" | "filter") expr ";"
@@ -49,9 +52,12 @@ pub(crate) enum Item {
     Query(QueryDef),
 }
 
-/// `schema Name { field: Type, ... }`: a user-declared input row type.
+/// `schema Name { field: Type, ... }`: a user-declared input row type; or
+/// `table Name { ... }`: the row type of a static table a query joins its stream with.
 #[derive(Debug)]
 pub(crate) struct SchemaDef {
+    /// Declared with `table`: a static table, not a stream.
+    pub(crate) is_table: bool,
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
@@ -77,11 +83,33 @@ pub(crate) struct QueryDef {
     pub(crate) vis: Visibility,
     pub(crate) name: Ident,
     pub(crate) from: Ident,
+    /// `join Table on ...` after the source.
+    pub(crate) join: Option<JoinDef>,
     /// The clauses that parsed, up to the first one that did not.
     pub(crate) clauses: Vec<Clause>,
     /// Whether every clause parsed. If not, the clauses before the first syntax error are
     /// still checked (their errors cannot be echoes of it); the query itself is not generated.
     pub(crate) complete: bool,
+}
+
+/// The kinds of join the syntax has (which of them a stream-static join allows is checked later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinKind {
+    Inner,
+    LeftOuter,
+    RightOuter,
+    FullOuter,
+}
+
+/// `[left | right | full [outer] | inner] join Table on condition`.
+#[derive(Debug)]
+pub(crate) struct JoinDef {
+    pub(crate) kind: JoinKind,
+    /// The join type and `join` as written, for messages about the join.
+    pub(crate) span: SpanRange,
+    pub(crate) table: Ident,
+    /// Column equalities, optionally with an extra condition, joined by `and`.
+    pub(crate) on: Expr,
 }
 
 /// One clause of a query body, applied in order.
@@ -263,16 +291,16 @@ impl Pipeline {
 fn parse_item(stream: ParseStream<'_>, errors: &Errors) -> syn::Result<Item> {
     let attrs = stream.call(Attribute::parse_outer)?;
     let vis: Visibility = stream.parse()?;
-    if stream.peek(kw::schema) {
+    if stream.peek(kw::schema) || stream.peek(kw::table) {
         Ok(Item::Schema(parse_schema(stream, attrs, vis, errors)?))
     } else if stream.peek(kw::query) {
         Ok(Item::Query(parse_query(stream, attrs, vis, errors)?))
     } else if stream.peek(Ident) {
         let word: Ident = stream.parse()?;
-        let hint = did_you_mean(&word.to_string(), ["schema", "query"]);
+        let hint = did_you_mean(&word.to_string(), ["schema", "table", "query"]);
         Err(syn::Error::new(
             word.span(),
-            format!("expected `schema` or `query`, found `{word}`{hint}"),
+            format!("expected `schema`, `table` or `query`, found `{word}`{hint}"),
         ))
     } else {
         Err(stream
@@ -298,7 +326,13 @@ fn parse_schema(
     vis: Visibility,
     errors: &Errors,
 ) -> syn::Result<SchemaDef> {
-    input.parse::<kw::schema>()?;
+    let is_table = if input.peek(kw::table) {
+        input.parse::<kw::table>()?;
+        true
+    } else {
+        input.parse::<kw::schema>()?;
+        false
+    };
     let name: Ident = input.parse()?;
     let content;
     syn::braced!(content in input);
@@ -323,6 +357,7 @@ fn parse_schema(
         }
     }
     Ok(SchemaDef {
+        is_table,
         attrs,
         vis,
         name,
@@ -353,6 +388,11 @@ fn parse_query(
         .parse::<kw::from>()
         .map_err(|e| expected(e, format!("expected `from <Source>` after `query {name}`")))?;
     let from: Ident = input.parse()?;
+    let join = if input.peek(syn::token::Brace) {
+        None
+    } else {
+        Some(parse_join(input)?)
+    };
     let content;
     let brace = syn::braced!(content in input);
     let body: TokenStream = content.parse()?;
@@ -408,8 +448,62 @@ fn parse_query(
         vis,
         name,
         from,
+        join,
         clauses,
         complete: ok,
+    })
+}
+
+/// `[inner | left [outer] | right [outer] | full [outer]] join Table on condition`, up to the
+/// query's body.
+fn parse_join(input: ParseStream<'_>) -> syn::Result<JoinDef> {
+    let start = input.span();
+    let kind = if input.peek(kw::inner) {
+        input.parse::<kw::inner>()?;
+        JoinKind::Inner
+    } else if input.peek(kw::left) {
+        input.parse::<kw::left>()?;
+        JoinKind::LeftOuter
+    } else if input.peek(kw::right) {
+        input.parse::<kw::right>()?;
+        JoinKind::RightOuter
+    } else if input.peek(kw::full) {
+        input.parse::<kw::full>()?;
+        JoinKind::FullOuter
+    } else {
+        JoinKind::Inner
+    };
+    if kind != JoinKind::Inner && input.peek(kw::outer) {
+        input.parse::<kw::outer>()?;
+    }
+    let join = input.parse::<kw::join>().map_err(|e| {
+        expected(
+            e,
+            "expected the query's body `{ ... }`, or `join <Table> on <condition>`".to_string(),
+        )
+    })?;
+    let span = SpanRange {
+        start,
+        end: join.span,
+    };
+    let table: Ident = input.parse()?;
+    input
+        .parse::<kw::on>()
+        .map_err(|e| expected(e, format!("expected `on <condition>` after `join {table}`")))?;
+    // The condition runs up to the body's braces.
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(syn::token::Brace) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    if tokens.is_empty() {
+        return Err(input.error("expected the join condition after `on`"));
+    }
+    let on = syn::parse2::<Expr>(tokens)?;
+    Ok(JoinDef {
+        kind,
+        span,
+        table,
+        on,
     })
 }
 
@@ -554,7 +648,7 @@ mod tests {
             [
                 "expected `from <Source>` after `query A`",
                 "expected `:`",
-                "expected `schema` or `query`, found `qurey`; did you mean `query`?"
+                "expected `schema`, `table` or `query`, found `qurey`; did you mean `query`?"
             ]
         );
         assert_eq!(p.items.len(), 2);

@@ -9,6 +9,7 @@
 //!   bridges them, closed by the watermark;
 //! - [`dedup`]: deduplication (`drop duplicates`), bounded by the watermark where the key
 //!   allows;
+//! - [`join`]: stream-static joins, a hashed table the row loop probes;
 //! - [`stateless`]: a query without aggregation, its partitions run side by side;
 //! - [`limit`]: the global `limit` of a query without aggregation;
 //! - `result` (private): `order by` / `limit` of the grouping operators' results.
@@ -16,6 +17,7 @@
 pub mod accumulator;
 pub mod aggregate;
 pub mod dedup;
+pub mod join;
 pub mod limit;
 mod result;
 pub mod session;
@@ -24,6 +26,7 @@ pub mod stateless;
 pub use accumulator::{Accumulator, Accumulators};
 pub use aggregate::{AggregateQuery, Aggregation, GroupKey, GroupSink};
 pub use dedup::{DedupEntry, Deduplication, Expiring, NEVER_EXPIRES, SeenKeys};
+pub use join::{JoinTable, StaticTable};
 pub use limit::GlobalLimit;
 pub use session::{SessionAggregation, SessionQuery, SessionSink};
 pub use stateless::{StatelessQuery, run_stateless};

@@ -40,6 +40,33 @@ impl Relation {
         let span = e.span();
         match e {
             parse::Expr::Column(ident) => self.resolve_column(ident, ctx, errors),
+            parse::Expr::Field { base, field } if super::join::is_qualifier(self, base) => {
+                match super::join::qualified(self, base, field) {
+                    Some(slot) => Some(typed(ExprKind::Slot(slot), self.slots[slot.0].ty, span)),
+                    None => {
+                        let names: Vec<String> = self
+                            .qualified
+                            .iter()
+                            .map(|(q, c)| format!("{q}.{}", c.name))
+                            .collect();
+                        let written = match &**base {
+                            parse::Expr::Column(q) => {
+                                format!("{}.{}", ident_name(q), ident_name(field))
+                            }
+                            _ => ident_name(field),
+                        };
+                        errors.error(
+                            span,
+                            format!(
+                                "unknown column `{written}`{}\n= note: available columns: {}",
+                                did_you_mean(&written, names.iter().map(String::as_str)),
+                                names.join(", ")
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
             parse::Expr::Field { base, field } => {
                 let base = self.resolve(base, ctx, errors)?;
                 let name = field.to_string();
@@ -286,6 +313,26 @@ impl Relation {
         let span = SpanRange::single(ident.span());
         if self.poisoned.contains(&name) {
             // Its definition failed, and said so.
+            return None;
+        }
+        if self.column(&name).is_none()
+            && let Some((_, could_be)) = self.ambiguous.iter().find(|(n, _)| *n == name)
+        {
+            let could_be: Vec<String> = could_be
+                .iter()
+                .map(|q| {
+                    let (a, b) = q.split_once('.').expect("a qualified name");
+                    format!("`{a}`.`{b}`")
+                })
+                .collect();
+            errors.error_with_help(
+                span,
+                format!(
+                    "[AMBIGUOUS_REFERENCE] Reference `{name}` is ambiguous, could be: [{}].",
+                    could_be.join(", ")
+                ),
+                format!("both sides of the join have a column `{name}`: qualify it"),
+            );
             return None;
         }
         if let Ctx::Aggregate(scope) = ctx {
