@@ -43,9 +43,12 @@ pub(crate) fn stateless(
     body.push(quote!(__out.push(#row);));
     let row_loop = body.finish();
     // Without filters every input row gives one output row: size the output once. With
-    // filters (or a generator, or a deduplication), reserving for every input row would
+    // filters (or a generator, a join, a deduplication), reserving for every input row would
     // over-allocate (and fault in pages never used), so the vector grows as rows pass.
-    let one_to_one = plan.filters.is_empty() && plan.generators.is_empty() && plan.dedup.is_none();
+    let one_to_one = plan.filters.is_empty()
+        && plan.generators.is_empty()
+        && plan.join.is_none()
+        && plan.dedup.is_none();
     let reserve = if one_to_one && plan.limit.is_none() {
         quote!(__out.reserve(__input.len());)
     } else {
