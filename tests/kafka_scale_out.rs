@@ -29,6 +29,15 @@ sluice::pipeline! {
     query Records from Kafka {
         select partition, offset, key = cast(key as string), text = cast(value as string);
     }
+
+    schema Reading { room: String }
+
+    /// Readings per room: state, which members cannot share yet.
+    query Rooms from Kafka {
+        parse value as json Reading mode drop_malformed;
+        group by room;
+        aggregate n = count();
+    }
 }
 
 const PARTITIONS: i32 = 6;
@@ -71,17 +80,8 @@ fn scale_out_member() {
         .start()
         .unwrap();
         let mut last = None;
-        let mut last_batch = None;
         loop {
             if let Some(p) = query.last_progress() {
-                if last_batch != Some(p.batch_id) {
-                    last_batch = Some(p.batch_id);
-                    let s = &p.sources[0];
-                    eprintln!(
-                        "batch {}: {} -> {} rows {} {:?}",
-                        p.batch_id, s.start_offset, s.end_offset, s.num_input_rows, s.metrics
-                    );
-                }
                 let owned = p.sources[0].metrics.get("groupPartitions").cloned();
                 if owned != last {
                     eprintln!("MEMBER_PARTITIONS {}", owned.clone().unwrap_or_default());
@@ -221,9 +221,14 @@ fn single_run(broker: &Broker, topic: &str) -> Vec<String> {
 }
 
 /// Waits until the members own disjoint sets of partitions covering all six, each `want`
-/// partitions (`None`: any number, but each at least one).
+/// partitions (`None`: any number, but each at least one), and have kept them for four
+/// seconds: Tansu 0.6.0 answers a JoinGroup without waiting for the other members to rejoin
+/// (a follower's join pauses three seconds instead), so for a moment after a join a
+/// partition can be assigned to two members (`docs/scale-out.md`); the input is sent once
+/// the group is settled.
 fn wait_for_split(members: &mut [&mut Member], want: Option<usize>) {
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut settled: Option<(Vec<BTreeSet<i32>>, Instant)> = None;
     loop {
         let owned: Vec<BTreeSet<i32>> = members.iter_mut().map(|m| m.owned().clone()).collect();
         let union: BTreeSet<i32> = owned.iter().flatten().copied().collect();
@@ -232,8 +237,17 @@ fn wait_for_split(members: &mut [&mut Member], want: Option<usize>) {
             .iter()
             .all(|o| want.map_or(!o.is_empty(), |w| o.len() == w));
         if union.len() == PARTITIONS as usize && total == PARTITIONS as usize && sizes_ok {
-            note(&format!("members own {owned:?}"));
-            return;
+            match &settled {
+                Some((split, since)) if *split == owned => {
+                    if since.elapsed() >= Duration::from_secs(4) {
+                        note(&format!("members own {owned:?}"));
+                        return;
+                    }
+                }
+                _ => settled = Some((owned.clone(), Instant::now())),
+            }
+        } else {
+            settled = None;
         }
         assert!(
             Instant::now() < deadline,
@@ -244,7 +258,7 @@ fn wait_for_split(members: &mut [&mut Member], want: Option<usize>) {
 }
 
 /// The members' committed rows, all together (sorted), once they hold at least `expected`
-/// rows and have written nothing more for a second.
+/// distinct rows and have written nothing more for a second.
 fn union_when_done(members: &[&Member], expected: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(90);
     let union = || {
@@ -254,7 +268,9 @@ fn union_when_done(members: &[&Member], expected: usize) -> Vec<String> {
     };
     loop {
         let all = union();
-        if all.len() >= expected {
+        let mut distinct = all.clone();
+        distinct.dedup();
+        if distinct.len() >= expected {
             std::thread::sleep(Duration::from_secs(1));
             let again = union();
             if again.len() == all.len() {
@@ -277,49 +293,76 @@ fn partition_of(row: &str) -> i32 {
     value["partition"].as_i64().unwrap() as i32
 }
 
-/// Three members split the six partitions two by two; what they commit together is exactly
-/// one process's output, and each member wrote only rows of partitions it owned.
+/// A member joins a running group; waits until the group's partitions are split evenly among
+/// all of them.
+fn join(members: &mut Vec<Member>, broker: &Broker, topic: &str, group: &str) {
+    members.push(Member::start(broker, topic, group));
+    let each = PARTITIONS as usize / members.len();
+    let mut all: Vec<&mut Member> = members.iter_mut().collect();
+    wait_for_split(&mut all, Some(each));
+}
+
+/// Members join one by one while the input arrives (one, then two, then three of them, the
+/// partitions moving at each join): what they commit together is one process's output, no
+/// row missing; and once all three run, each reads a share of the input.
+///
+/// A row may appear twice: Tansu 0.6.0 has no JoinGroup barrier and can, for a moment, assign
+/// a partition to two members (`docs/scale-out.md`); on a Kafka broker a clean rebalance
+/// doubles nothing. The test reports how many rows were doubled.
 #[test]
-fn three_members_together_equal_one_process() {
+fn members_joining_mid_stream_together_equal_one_process() {
     let broker = Broker::start();
     let topic = topic("scale-out");
     broker.create_topic(&topic, PARTITIONS);
     let group = format!("scale-out-{}", uuid_like());
+    let mut members = Vec::new();
+    join(&mut members, &broker, &topic, &group);
     produce(&broker, &topic, 0..60);
-
-    let mut a = Member::start(&broker, &topic, &group);
-    let mut b = Member::start(&broker, &topic, &group);
-    let mut c = Member::start(&broker, &topic, &group);
-    wait_for_split(&mut [&mut a, &mut b, &mut c], Some(2));
-    // The rest of the input arrives while the three share the partitions.
-    produce(&broker, &topic, 60..300);
+    join(&mut members, &broker, &topic, &group);
+    produce(&broker, &topic, 60..120);
+    join(&mut members, &broker, &topic, &group);
+    // The rest arrives while the three share the partitions two by two.
+    produce(&broker, &topic, 120..300);
 
     let expected = single_run(&broker, &topic);
     assert_eq!(expected.len(), 300);
-    let all = union_when_done(&[&a, &b, &c], expected.len());
-    assert_eq!(all, expected, "the members' rows differ from one process's");
-    // Every member took part; after the split none wrote a row of another's partition.
-    for (name, member) in [("a", &mut a), ("b", &mut b), ("c", &mut c)] {
-        let owned = member.owned().clone();
-        let rows = member.rows();
-        let late: Vec<&String> = rows
+    let all = union_when_done(&members.iter().collect::<Vec<_>>(), expected.len());
+    let doubled = at_most_doubled(&all);
+    note(&format!("rows read twice: {}", doubled.len()));
+    let mut distinct = all;
+    distinct.dedup();
+    assert_eq!(
+        distinct, expected,
+        "the members' rows differ from one process's"
+    );
+    for (n, member) in members.iter().enumerate() {
+        let late = member
+            .rows()
             .iter()
             .filter(|r| {
                 let v: serde_json::Value = serde_json::from_str(r).unwrap();
-                v["text"].as_str().unwrap()[1..].parse::<u64>().unwrap() >= 60
+                v["text"].as_str().unwrap()[1..].parse::<u64>().unwrap() >= 120
             })
-            .collect();
-        assert!(
-            !late.is_empty(),
-            "member {name} read none of the later rows"
-        );
-        for row in late {
-            assert!(
-                owned.contains(&partition_of(row)),
-                "member {name}, owning {owned:?}, wrote {row}"
-            );
-        }
+            .count();
+        assert!(late > 0, "member {n} read none of the last rows");
     }
+}
+
+/// The rows of `all` (sorted) that appear more than once; panics if one appears more than
+/// twice.
+fn at_most_doubled(all: &[String]) -> Vec<String> {
+    let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+    for row in all {
+        *counts.entry(row).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(row, n)| {
+            assert_eq!(n, 2, "{row} appears {n} times");
+            row.clone()
+        })
+        .collect()
 }
 
 /// A member killed with SIGKILL mid-stream: its partitions move to the two others after the
@@ -333,6 +376,7 @@ fn a_killed_members_partitions_are_resumed_by_the_others() {
     broker.create_topic(&topic, PARTITIONS);
     let group = format!("scale-out-kill-{}", uuid_like());
 
+    // Three start at the same instant.
     let mut a = Member::start(&broker, &topic, &group);
     let mut b = Member::start(&broker, &topic, &group);
     let mut c = Member::start(&broker, &topic, &group);
@@ -379,4 +423,53 @@ fn a_killed_members_partitions_are_resumed_by_the_others() {
     }
     all.dedup();
     assert_eq!(all, expected, "rows are missing");
+}
+
+/// A query with state is refused at start, before it joins the group (the state of a
+/// partition would not follow the partition to its next owner), and so is a member that does
+/// not `subscribe`.
+#[test]
+fn members_refuse_a_query_with_state_and_a_pattern() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_, sink) = common::typed_collector::<RoomsRow>();
+    let error = runtime
+        .block_on(async {
+            Rooms::read_stream(
+                KafkaSource::new()
+                    .bootstrap_servers("127.0.0.1:9")
+                    .subscribe(["readings"])
+                    .consumer_group("rooms"),
+            )
+            .write_stream()
+            .output_mode(Update)
+            .foreach_batch(sink)
+            .start()
+        })
+        .expect_err("a stateful member is refused");
+    assert_eq!(
+        error.to_string(),
+        "consumer_group(\"rooms\"): a query with state (an aggregation or a deduplication) cannot share its input partitions with other processes yet: the state of a partition would not move with the partition when the group reassigns it. Run it in one process (without consumer_group)"
+    );
+    // A group assigns the partitions of subscribed topics only.
+    let (_, sink) = common::typed_collector::<RecordsRow>();
+    let error = runtime
+        .block_on(async {
+            Records::read_stream(
+                KafkaSource::new()
+                    .bootstrap_servers("127.0.0.1:9")
+                    .subscribe_pattern("readings-.*")
+                    .consumer_group("records"),
+            )
+            .write_stream()
+            .foreach_batch(sink)
+            .start()
+        })
+        .expect_err("a pattern member is refused");
+    assert_eq!(
+        error.to_string(),
+        "consumer_group needs subscribe: the group assigns the partitions of subscribed topics, not of a pattern or of assigned partitions"
+    );
 }

@@ -358,6 +358,7 @@ where
         if let Some(metadata) = saved {
             source.restore_metadata(metadata)?;
         }
+        source.check_query(P::INFO.is_stateful())?;
         source.open(&SourceContext {
             clock,
             metadata_dir: checkpoint.as_ref().map(Checkpoint::source_dir),

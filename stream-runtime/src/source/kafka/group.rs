@@ -37,6 +37,9 @@ struct Rebalances {
     joined: bool,
     /// The last rebalance error, for messages.
     error: Option<String>,
+    /// Batch end offsets the group has not accepted yet (a commit refused while a rebalance
+    /// was in progress): retried, and committed before their partitions are given up.
+    uncommitted: BTreeMap<TopicPartition, i64>,
 }
 
 /// Pauses every partition it is assigned and records revocations.
@@ -54,6 +57,29 @@ impl MemberContext {
 impl ClientContext for MemberContext {}
 
 impl ConsumerContext for MemberContext {
+    /// Before giving partitions up, commits what this member read of them and the group has
+    /// not accepted yet, so that their next owner resumes exactly there (the cooperative
+    /// protocol assigns them to it only after this returns).
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let revoked = partitions_of(tpl);
+            let pending: BTreeMap<TopicPartition, i64> = {
+                let mut r = self.lock();
+                let pending = r
+                    .uncommitted
+                    .iter()
+                    .filter(|(tp, _)| revoked.contains(*tp))
+                    .map(|(tp, o)| (tp.clone(), *o))
+                    .collect();
+                r.uncommitted.retain(|tp, _| !revoked.contains(tp));
+                pending
+            };
+            // A refusal here leaves the next owner to re-read from the last accepted commit
+            // (at least once).
+            let _ = commit_offsets(consumer, &pending);
+        }
+    }
+
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
@@ -76,11 +102,28 @@ fn partitions_of(tpl: &TopicPartitionList) -> BTreeSet<TopicPartition> {
         .collect()
 }
 
+fn commit_offsets<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    offsets: &BTreeMap<TopicPartition, i64>,
+) -> std::result::Result<(), KafkaError> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (tp, offset) in offsets {
+        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))?;
+    }
+    consumer.commit(&tpl, CommitMode::Sync)
+}
+
 /// One member of the query's consumer group.
 pub(crate) struct Membership {
     consumer: BaseConsumer<MemberContext>,
     group: String,
     timeout: Duration,
+    /// What this member last committed, per partition: a commit that would change nothing is
+    /// not sent (an idle member sends none).
+    committed: BTreeMap<TopicPartition, i64>,
     /// Commits the coordinator refused (a member that lost its partitions, fenced by the
     /// group's generation).
     pub(crate) rejected_commits: u64,
@@ -105,9 +148,11 @@ impl Membership {
         timeout: Duration,
     ) -> Result<Membership> {
         let mut config = config.clone();
+        if config.get("partition.assignment.strategy").is_none() {
+            config.set("partition.assignment.strategy", "cooperative-sticky");
+        }
         config
             .set("group.id", group)
-            .set("partition.assignment.strategy", "cooperative-sticky")
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest");
         let consumer: BaseConsumer<MemberContext> = config
@@ -122,6 +167,7 @@ impl Membership {
             consumer,
             group: group.to_string(),
             timeout,
+            committed: BTreeMap::new(),
             rejected_commits: 0,
         };
         let deadline = Instant::now() + timeout;
@@ -191,24 +237,38 @@ impl Membership {
             .collect())
     }
 
-    /// Commits `offsets` (OffsetCommit) of the partitions the member still owns. A commit the
-    /// coordinator refuses because the member's generation is over (it lost the partitions in
-    /// a rebalance it has not served yet) is counted, not an error: the partitions' next owner
-    /// resumes from the last accepted commit.
+    /// Commits `offsets` (OffsetCommit) of the partitions the member still owns, those that
+    /// moved since its last commit (the batch that follows a rebalance reads nothing new and
+    /// commits nothing), with any refused before. A commit the coordinator refuses (a
+    /// rebalance in progress, or a generation that is over) is counted, not an error: it is
+    /// retried at the next batch and before the partitions are revoked; a member that lost
+    /// its partitions without hearing of it (fenced) leaves their next owner to resume from
+    /// the last accepted commit.
     pub(crate) fn commit(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
         let (owned, revoked) = self.owned()?;
         // Revocations seen here are seen again at the next plan.
         self.consumer.context().lock().revoked.extend(revoked);
-        let mut tpl = TopicPartitionList::new();
-        for (tp, offset) in offsets.iter().filter(|(tp, _)| owned.contains(*tp)) {
-            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
-                .map_err(|e| self.error(format!("cannot commit {tp}: {e}")))?;
-        }
-        if tpl.count() == 0 {
-            return Ok(());
-        }
-        match self.consumer.commit(&tpl, CommitMode::Sync) {
-            Ok(()) => Ok(()),
+        let pending: BTreeMap<TopicPartition, i64> = {
+            let mut r = self.consumer.context().lock();
+            for (tp, offset) in offsets {
+                if owned.contains(tp) && self.committed.get(tp) != Some(offset) {
+                    r.uncommitted.insert(tp.clone(), *offset);
+                }
+            }
+            r.uncommitted.retain(|tp, _| owned.contains(tp));
+            r.uncommitted.clone()
+        };
+        match commit_offsets(&self.consumer, &pending) {
+            Ok(()) => {
+                let mut r = self.consumer.context().lock();
+                for (tp, offset) in pending {
+                    if r.uncommitted.get(&tp) == Some(&offset) {
+                        r.uncommitted.remove(&tp);
+                    }
+                    self.committed.insert(tp, offset);
+                }
+                Ok(())
+            }
             Err(KafkaError::ConsumerCommit(
                 RDKafkaErrorCode::IllegalGeneration
                 | RDKafkaErrorCode::UnknownMemberId

@@ -395,6 +395,17 @@ impl Source for KafkaSource {
         ))
     }
 
+    /// A member of a consumer group refuses a query with state: a partition's state would
+    /// not move with the partition to its next owner (not built yet, `docs/scale-out.md`).
+    fn check_query(&self, stateful: bool) -> Result<()> {
+        match &self.consumer_group {
+            Some(group) if stateful => Err(Error::InvalidArgument(format!(
+                "consumer_group(\"{group}\"): a query with state (an aggregation or a deduplication) cannot share its input partitions with other processes yet: the state of a partition would not move with the partition when the group reassigns it. Run it in one process (without consumer_group)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// A member commits the batch's end offsets of the partitions it still owns to the group,
     /// for their next owner (the sink has the batch: at least once across members).
     fn commit(&mut self, end: &KafkaOffset) -> Result<()> {
@@ -494,7 +505,9 @@ impl KafkaSource {
             .as_ref()
             .ok_or_else(|| self.error("the source was not opened"))?;
         let (owned, revoked) = membership.owned()?;
-        let starts = self.start_offsets(start);
+        // This member's own offsets only: where the query started (`initial`) says nothing
+        // about what other members read since.
+        let starts = start.map(|s| s.partitions().clone()).unwrap_or_default();
         let gained: BTreeSet<TopicPartition> = owned
             .iter()
             .filter(|tp| !self.planned.contains(*tp) || revoked.contains(*tp))
@@ -520,10 +533,10 @@ impl KafkaSource {
         start: Option<&KafkaOffset>,
         partitions: &BTreeSet<TopicPartition>,
     ) -> Result<PartitionOffsets> {
-        let mut from = self.start_offsets(start);
         let Some(membership) = &self.membership else {
-            return Ok(from);
+            return Ok(self.start_offsets(start));
         };
+        let mut from = start.map(|s| s.partitions().clone()).unwrap_or_default();
         let absent: BTreeSet<TopicPartition> = partitions
             .iter()
             .filter(|tp| !from.contains_key(*tp))

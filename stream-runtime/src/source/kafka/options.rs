@@ -165,11 +165,11 @@ impl KafkaSource {
         self
     }
 
-    /// Shares the subscribed topics' partitions with the other processes of this query: the
-    /// source joins the consumer group `group` (cooperative-sticky assignment) and each batch
-    /// reads only the partitions the group assigns this member; a batch's end offsets are
-    /// committed to the group once the sink has the batch, and a partition this member is
-    /// newly assigned is read from the group's committed offset (or, never committed, from
+    /// Shares the subscribed topics' partitions with the other processes running this query:
+    /// the source joins the consumer group `group` (cooperative-sticky assignment) and each
+    /// batch reads only the partitions the group assigns this member; a batch's end offsets
+    /// are committed to the group once the sink has the batch, and a partition newly assigned
+    /// to this member is read from the group's committed offset (or, never committed, from
     /// [`starting_offsets`](Self::starting_offsets)). Each member keeps a checkpoint of its
     /// own. Only with [`subscribe`](Self::subscribe), and for queries without state: the
     /// model, the guarantees and what is not built yet are in `docs/scale-out.md`.
