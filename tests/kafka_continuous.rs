@@ -245,3 +245,30 @@ async fn a_topic_created_while_the_query_runs_is_read_from_its_start() {
         serde_json::json!({ &first: { "0": 1 }, &second: { "0": 2 } })
     );
 }
+
+/// A continuous reader reads every partition it is given and has no point between batches at
+/// which to take or give up partitions: a consumer group is refused when the query starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_group_is_refused_with_the_continuous_trigger() {
+    let broker = Broker::start();
+    let input = topic("continuous-group-in");
+    broker.create_topic(&input, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let err = Shout::read_stream(source(&broker).subscribe([input]).consumer_group("members"))
+        .write_stream()
+        .format(
+            KafkaSink::new()
+                .bootstrap_servers(&broker.bootstrap)
+                .topic("unused"),
+        )
+        .checkpoint_location(dir.path().join("checkpoint"))
+        .trigger(Trigger::continuous("100 milliseconds").unwrap())
+        .start()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "consumer_group(\"members\"): a continuous query cannot share its \
+         input partitions with other processes yet; run it with a micro-batch trigger, or in \
+         one process (without consumer_group)"
+    );
+}

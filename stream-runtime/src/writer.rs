@@ -427,6 +427,7 @@ where
         if let Some(metadata) = saved {
             source.restore_metadata(metadata)?;
         }
+        source.check_query(P::INFO.is_stateful())?;
         if let Some(columns) = P::INFO.input_columns {
             source.prune_columns(columns);
         }

@@ -313,6 +313,15 @@ pub trait Source: Send + 'static {
             .unwrap_or_default()
     }
 
+    /// Checks, at start and before [`Source::open`], that the source can serve the query:
+    /// `stateful` says whether the query keeps state across batches. An error refuses the
+    /// start (a Kafka source sharing its partitions with other processes cannot serve a query
+    /// with state yet).
+    fn check_query(&self, stateful: bool) -> Result<()> {
+        let _ = stateful;
+        Ok(())
+    }
+
     /// Checks, at start, that the source's own metadata covers an offset the checkpoint
     /// recorded as the end of batch `batch_id` (the file source's log must list every file it
     /// names). An error refuses the start.

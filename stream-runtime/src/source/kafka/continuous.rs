@@ -37,6 +37,15 @@ impl ContinuousSource for KafkaSource {
         start: Option<&KafkaOffset>,
         _clock: Clock,
     ) -> Result<KafkaReader> {
+        if let Some(group) = &self.consumer_group {
+            // The continuous reader reads every partition it is given from its own offsets; it
+            // has no point between batches at which to take or give up partitions.
+            return Err(Error::InvalidArgument(format!(
+                "consumer_group(\"{group}\"): a continuous query cannot share its input \
+                 partitions with other processes yet; run it with a micro-batch trigger, or \
+                 in one process (without consumer_group)"
+            )));
+        }
         let (subscription, config) = self.check_options()?;
         let patience = Patience {
             timeout: self.poll_timeout,

@@ -5,8 +5,10 @@
 //! every partition of the subscription, plans the batch's range per partition from the last
 //! committed offsets (capped by `max_offsets_per_trigger`), and the engine writes that range to
 //! the checkpoint's offset log before the batch runs; a re-run reads exactly the same range.
-//! Consumer-group offsets are neither read nor committed. Records are read by assigning the
-//! partitions at the range's first offset, never by joining a consumer group.
+//! Records are read by assigning the partitions at the range's first offset. Consumer-group
+//! offsets are neither read nor committed — except by a source that shares its partitions with
+//! other processes ([`KafkaSource::consumer_group`]): it joins the group only to learn which
+//! partitions are its own and to hand their offsets over (`group.rs`, `docs/scale-out.md`).
 //!
 //! Data loss — offsets that vanished (retention, a deleted topic) or went backwards (a topic
 //! deleted and created again) — fails the query with a message saying what was lost, or, with
@@ -25,6 +27,7 @@
 
 mod client;
 mod continuous;
+mod group;
 mod offsets;
 mod options;
 
@@ -36,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::row::KafkaRow;
 
 use self::client::{Client, Patience, Subscription};
+use self::group::Membership;
 use self::offsets::{EARLIEST, LATEST, PartitionOffsets, plan_ranges, rate_limit};
 use super::{
     Backlog, BacklogUnit, BatchInput, ReadLimit, ReadPlan, RowChunk, Source, SourceContext,
@@ -83,9 +87,15 @@ pub struct KafkaSource {
     fetch_offset_retry_interval: Duration,
     group_id_prefix: String,
     kafka_options: Vec<(String, String)>,
+    /// The consumer group the query's processes share the partitions in.
+    consumer_group: Option<String>,
     // --- state -----------------------------------------------------------------------------
     subscription: Option<Subscription>,
     client: Option<Client>,
+    /// This process's membership of `consumer_group`.
+    membership: Option<Membership>,
+    /// The partitions the last planned batch covered (a member's).
+    planned: BTreeSet<TopicPartition>,
     clock: Option<Clock>,
     /// Where batch 0 starts, resolved once (and kept in the checkpoint).
     initial: Option<PartitionOffsets>,
@@ -204,8 +214,8 @@ impl KafkaSource {
         end: &KafkaOffset,
     ) -> Result<Vec<KafkaRow>> {
         self.lost = (0, None);
-        let from = self.start_offsets(start);
         let partitions: BTreeSet<TopicPartition> = end.partitions().keys().cloned().collect();
+        let from = self.member_from(start, &partitions)?;
         let earliest = self
             .client()?
             .watermarks(&partitions)?
@@ -261,6 +271,9 @@ impl Source for KafkaSource {
         if self.initial.is_none() {
             self.initial = Some(self.resolve_initial()?);
         }
+        if let (Some(group), Some(topics)) = (&self.consumer_group, &self.subscribe) {
+            self.membership = Some(Membership::join(&config, group, topics, self.poll_timeout)?);
+        }
         Ok(())
     }
 
@@ -269,12 +282,25 @@ impl Source for KafkaSource {
         start: Option<&KafkaOffset>,
         limit: ReadLimit,
     ) -> Result<Option<KafkaOffset>> {
-        let watermarks = self.watermarks()?;
+        let watermarks = if self.membership.is_some() {
+            self.member_watermarks(start)?
+        } else {
+            self.watermarks()?
+        };
         if watermarks.is_empty() {
-            // No partition yet (a subscribed topic not created): nothing to read.
+            // No partition yet (a subscribed topic not created, or a member assigned none):
+            // nothing to read.
             return Ok(None);
         }
-        let mut from = self.start_offsets(start);
+        let mut from = if self.membership.is_some() {
+            let planned: BTreeSet<TopicPartition> = watermarks.keys().cloned().collect();
+            // The partitions other members own now are theirs, not gone.
+            let mut from = self.member_from(start, &planned)?;
+            from.retain(|tp, _| planned.contains(tp));
+            from
+        } else {
+            self.start_offsets(start)
+        };
         let gone: Vec<String> = from
             .keys()
             .filter(|tp| !watermarks.contains_key(*tp))
@@ -371,6 +397,31 @@ impl Source for KafkaSource {
         ))
     }
 
+    /// A member of a consumer group refuses a query with state: a partition's state would
+    /// not move with the partition to its next owner (not built yet, `docs/scale-out.md`).
+    fn check_query(&self, stateful: bool) -> Result<()> {
+        match &self.consumer_group {
+            Some(group) if stateful => Err(Error::InvalidArgument(format!(
+                "consumer_group(\"{group}\"): a query with state (an aggregation or a deduplication) cannot share its input partitions with other processes yet: the state of a partition would not move with the partition when the group reassigns it. Run it in one process (without consumer_group)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// A member commits the batch's end offsets of the partitions it still owns to the group,
+    /// for their next owner (the sink has the batch: at least once across members).
+    fn commit(&mut self, end: &KafkaOffset) -> Result<()> {
+        if let Some(membership) = &mut self.membership {
+            membership.commit(end.partitions())?;
+        }
+        Ok(())
+    }
+
+    /// A member leaves the group (LeaveGroup), so its partitions move at once.
+    fn stop(&mut self) {
+        self.membership = None;
+    }
+
     fn prepare_for_available_now(&mut self) -> Result<()> {
         let watermarks = self.watermarks()?;
         self.available_now = Some(
@@ -427,11 +478,82 @@ impl Source for KafkaSource {
             metrics.insert("offsetsLost".into(), lost.to_string());
             metrics.insert("dataLoss".into(), what.clone());
         }
+        if let Some(membership) = &self.membership {
+            let owned: Vec<String> = self.planned.iter().map(ToString::to_string).collect();
+            metrics.insert("groupPartitions".into(), owned.join(","));
+            if membership.rejected_commits > 0 {
+                metrics.insert(
+                    "groupCommitsRejected".into(),
+                    membership.rejected_commits.to_string(),
+                );
+            }
+        }
         metrics
     }
 }
 
 impl KafkaSource {
+    /// A member's partitions for the next batch, with their (earliest, latest) offsets: those
+    /// the group assigns it now, except a newly assigned one whose committed offset in the
+    /// group is ahead of this member's own (another member read it meanwhile). Such a
+    /// partition is left out of this batch, so that it is absent from the next batch's start
+    /// and read from the group's offset there ([`KafkaSource::member_from`]).
+    fn member_watermarks(
+        &mut self,
+        start: Option<&KafkaOffset>,
+    ) -> Result<BTreeMap<TopicPartition, (i64, i64)>> {
+        let membership = self
+            .membership
+            .as_ref()
+            .ok_or_else(|| self.error("the source was not opened"))?;
+        let (owned, revoked) = membership.owned()?;
+        // This member's own offsets only: where the query started (`initial`) says nothing
+        // about what other members read since.
+        let starts = start.map(|s| s.partitions().clone()).unwrap_or_default();
+        let gained: BTreeSet<TopicPartition> = owned
+            .iter()
+            .filter(|tp| !self.planned.contains(*tp) || revoked.contains(*tp))
+            .filter(|tp| starts.contains_key(*tp))
+            .cloned()
+            .collect();
+        let committed = membership.committed(&gained)?;
+        let plan: BTreeSet<TopicPartition> = owned
+            .into_iter()
+            .filter(|tp| {
+                !(gained.contains(tp) && committed.get(tp).is_some_and(|g| *g > starts[tp]))
+            })
+            .collect();
+        self.planned = plan.clone();
+        self.client()?.watermarks(&plan)
+    }
+
+    /// Where a batch starts reading `partitions`: the start offsets, and, for a member, a
+    /// partition absent from them at the group's committed offset, or where the query
+    /// started (`starting_offsets`) if the group never committed it.
+    fn member_from(
+        &self,
+        start: Option<&KafkaOffset>,
+        partitions: &BTreeSet<TopicPartition>,
+    ) -> Result<PartitionOffsets> {
+        let Some(membership) = &self.membership else {
+            return Ok(self.start_offsets(start));
+        };
+        let mut from = start.map(|s| s.partitions().clone()).unwrap_or_default();
+        let absent: BTreeSet<TopicPartition> = partitions
+            .iter()
+            .filter(|tp| !from.contains_key(*tp))
+            .cloned()
+            .collect();
+        let committed = membership.committed(&absent)?;
+        for tp in absent {
+            let initial = self.initial.as_ref().and_then(|i| i.get(&tp)).copied();
+            if let Some(offset) = committed.get(&tp).copied().or(initial) {
+                from.insert(tp, offset);
+            }
+        }
+        Ok(from)
+    }
+
     fn count_lost(&mut self, n: u64, what: String) {
         self.lost.0 += n;
         self.lost.1 = Some(match self.lost.1.take() {

@@ -1,6 +1,7 @@
 //! The source's options: Spark's `format("kafka")` options as builder methods, and their
 //! checks when the query starts (with Spark's messages).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
@@ -49,7 +50,10 @@ impl KafkaSource {
             fetch_offset_retry_interval: Duration::from_millis(10),
             group_id_prefix: "spark-kafka-source".into(),
             kafka_options: Vec::new(),
+            consumer_group: None,
             subscription: None,
+            membership: None,
+            planned: BTreeSet::new(),
             client: None,
             clock: None,
             initial: None,
@@ -161,6 +165,23 @@ impl KafkaSource {
         self
     }
 
+    /// Shares the subscribed topics' partitions with the other processes running this query:
+    /// the source joins the consumer group `group` (cooperative-sticky assignment) and each
+    /// batch reads only the partitions the group assigns this member; a batch's end offsets
+    /// are committed to the group once the sink has the batch, and a partition newly assigned
+    /// to this member is read from the group's committed offset (or, never committed, from
+    /// [`starting_offsets`](Self::starting_offsets)). Each member keeps a checkpoint of its
+    /// own. Only with [`subscribe`](Self::subscribe), and for queries without state: the
+    /// model, the guarantees and what is not built yet are in `docs/scale-out.md`.
+    ///
+    /// The group's session timeout is librdkafka's `session.timeout.ms` (45 s by default;
+    /// `option("kafka.session.timeout.ms", "6000")`): how long a member that died without
+    /// leaving keeps its partitions.
+    pub fn consumer_group(mut self, group: impl Into<String>) -> Self {
+        self.consumer_group = Some(group.into());
+        self
+    }
+
     /// A Kafka client setting, as Spark's `option("kafka.<setting>", value)`: `kafka.` is
     /// removed and the rest is given to librdkafka (`kafka.fetch.max.bytes`,
     /// `kafka.security.protocol`, ...). Settings the source manages (`auto.offset.reset`,
@@ -215,6 +236,18 @@ impl KafkaSource {
             }
             Subscription::Assign(partitions)
         };
+        if self
+            .consumer_group
+            .as_deref()
+            .is_some_and(|g| g.trim().is_empty())
+        {
+            return Err(invalid("consumer_group must not be empty"));
+        }
+        if self.consumer_group.is_some() && self.subscribe.is_none() {
+            return Err(invalid(
+                "consumer_group needs subscribe: the group assigns the partitions of subscribed topics, not of a pattern or of assigned partitions",
+            ));
+        }
         let Some(servers) = &self.bootstrap_servers else {
             return Err(invalid(
                 "Option 'kafka.bootstrap.servers' must be specified for configuring Kafka consumer",
