@@ -119,3 +119,75 @@ fn without_a_broker_an_example_says_how_to_start_one() {
         "{e}"
     );
 }
+
+/// `kafka_members --members 2` starts two member processes of one consumer group over a topic of
+/// three partitions: between them they own every partition at the end and read every reading
+/// (at least once: a row read by a member just before a partition moved is read again by the
+/// next owner; `docs/scale-out.md`).
+#[test]
+fn the_members_example_shares_a_topic_between_processes() {
+    let broker = Broker::start();
+    let readings = topic("member-readings");
+    run(
+        "kafka_sensor_producer",
+        &[
+            "--seconds",
+            "2",
+            "--bootstrap",
+            &broker.bootstrap,
+            "--topic",
+            &readings,
+        ],
+    )
+    .unwrap();
+    let records = broker.read_all(&readings, 3);
+    assert!(!records.is_empty());
+    let group = topic("member-group");
+    let (stdout, _) = run(
+        "kafka_members",
+        &[
+            "--members",
+            "2",
+            "--seconds",
+            "14",
+            "--bootstrap",
+            &broker.bootstrap,
+            "--input",
+            &readings,
+            "--group",
+            &group,
+        ],
+    )
+    .unwrap();
+    assert!(stdout.starts_with("Starting 2 members...\n"), "{stdout}");
+    let summaries: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("Member "))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{stdout}");
+    let mut read = 0;
+    let mut owned = Vec::new();
+    for (i, line) in summaries.iter().enumerate() {
+        let prefix = format!("Member {} read ", i + 1);
+        let rest = line
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{line}"));
+        read += rest.split(' ').next().unwrap().parse::<usize>().unwrap();
+        let partitions = rest.split('[').nth(1).unwrap().trim_end_matches(']');
+        owned.extend(
+            partitions
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+        );
+    }
+    owned.sort();
+    owned.dedup();
+    let every: Vec<String> = (0..3).map(|p| format!("{readings}-{p}")).collect();
+    assert_eq!(owned, every, "{stdout}");
+    assert!(
+        read >= records.len() && read <= 2 * records.len(),
+        "{read} readings read of {}: {stdout}",
+        records.len()
+    );
+}

@@ -2,6 +2,9 @@
 //! creating their topics. Included by `examples/kafka_*.rs` with
 //! `#[path = "common/kafka.rs"] mod kafka;`.
 
+// Each example uses only some of these helpers.
+#![allow(dead_code)]
+
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
