@@ -520,12 +520,16 @@ pub(crate) fn aggregate_query(
     };
     let final_at = final_at(agg, key_name);
     let (emit, compare) = emit(plan, g, &t, row_name);
-    let limit = match plan.limit.map(|l| l.rows) {
-        Some(n) => {
-            quote!(const LIMIT: ::core::option::Option<u64> = ::core::option::Option::Some(#n);)
-        }
-        None => quote!(),
-    };
+    let limit = limit_const(plan);
+    let map = map_fn(
+        quote!(GroupSink),
+        &input_ty,
+        key_name,
+        acc_name,
+        &before,
+        &row_loop,
+        &after,
+    );
     quote! {
         #types
 
@@ -541,21 +545,49 @@ pub(crate) fn aggregate_query(
             #global_key
             #compare
 
-            #[inline]
-            fn map<__G: #rt::GroupSink<#key_name, #acc_name>>(
-                __input: &[#input_ty],
-                __ctx: &mut #rt::BatchContext,
-                __groups: &mut __G,
-            ) -> ::core::result::Result<(), #rt::Error> {
-                #before
-                for __row in __input {
-                    #row_loop
-                }
-                #after
-                ::core::result::Result::Ok(())
-            }
+            #map
 
             #emit
         }
+    }
+}
+
+/// The `map` of a grouping operator's spec (`AggregateQuery`, `SessionQuery`): the fused prefix
+/// over a chunk of input rows, each row handed to the operator's sink (`sink`: `GroupSink` or
+/// `SessionSink`).
+pub(super) fn map_fn(
+    sink: TokenStream,
+    input_ty: &TokenStream,
+    key_name: &Ident,
+    acc_name: &Ident,
+    before: &TokenStream,
+    row_loop: &TokenStream,
+    after: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    quote! {
+        #[inline]
+        fn map<__G: #rt::#sink<#key_name, #acc_name>>(
+            __input: &[#input_ty],
+            __ctx: &mut #rt::BatchContext,
+            __groups: &mut __G,
+        ) -> ::core::result::Result<(), #rt::Error> {
+            #before
+            for __row in __input {
+                #row_loop
+            }
+            #after
+            ::core::result::Result::Ok(())
+        }
+    }
+}
+
+/// The spec's `LIMIT` const, for a query with a `limit`.
+pub(super) fn limit_const(plan: &PipelinePlan) -> TokenStream {
+    match plan.limit.map(|l| l.rows) {
+        Some(n) => {
+            quote!(const LIMIT: ::core::option::Option<u64> = ::core::option::Option::Some(#n);)
+        }
+        None => quote!(),
     }
 }

@@ -49,12 +49,16 @@ pub(crate) fn session_query(
         quote!()
     };
     let (emit, compare) = emit(plan, g, &t, row_name);
-    let limit = match plan.limit.map(|l| l.rows) {
-        Some(n) => {
-            quote!(const LIMIT: ::core::option::Option<u64> = ::core::option::Option::Some(#n);)
-        }
-        None => quote!(),
-    };
+    let limit = super::aggregate::limit_const(plan);
+    let map = super::aggregate::map_fn(
+        quote!(SessionSink),
+        &input_ty,
+        key_name,
+        acc_name,
+        &before,
+        &row_loop,
+        &after,
+    );
     quote! {
         #types
 
@@ -70,19 +74,7 @@ pub(crate) fn session_query(
             #limit
             #compare
 
-            #[inline]
-            fn map<__G: #rt::SessionSink<#key_name, #acc_name>>(
-                __input: &[#input_ty],
-                __ctx: &mut #rt::BatchContext,
-                __groups: &mut __G,
-            ) -> ::core::result::Result<(), #rt::Error> {
-                #before
-                for __row in __input {
-                    #row_loop
-                }
-                #after
-                ::core::result::Result::Ok(())
-            }
+            #map
 
             #emit
         }
