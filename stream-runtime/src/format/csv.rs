@@ -21,9 +21,34 @@ pub(super) fn read<R: Row>(
     chunks: &mut Chunks<'_, R>,
 ) -> Result<()> {
     let data_columns = data_columns(ctx);
+    let mut builder = RecordBuilder::new(ctx, |i| projection.reads(i), projection.max_chunk_rows());
+    for_each_record(opts, bytes, ctx, |record, line, raw| {
+        let malformed = record_cells(
+            record,
+            &data_columns,
+            opts,
+            timestamp_format,
+            ctx,
+            &mut builder,
+        );
+        builder.end_record(ctx, line, malformed, raw, chunks)
+    })?;
+    builder.flush(ctx, chunks)?;
+    chunks.finish()
+}
+
+/// Walks a file's CSV records (the header skipped if there is one), calling `f` with each
+/// record, its line number and a function giving its raw text (line breaks trimmed) for the
+/// corrupt-record column and the malformed-record log: what the typed reader and the
+/// value reader share.
+fn for_each_record(
+    opts: &Csv,
+    bytes: &[u8],
+    ctx: &ReadContext<'_>,
+    mut f: impl FnMut(&::csv::ByteRecord, u64, &dyn Fn() -> String) -> Result<()>,
+) -> Result<()> {
     let mut reader = reader(opts, bytes);
     let mut record = ::csv::ByteRecord::new();
-    let mut builder = RecordBuilder::new(ctx, |i| projection.reads(i), projection.max_chunk_rows());
     let mut first = true;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -43,14 +68,6 @@ pub(super) fn read<R: Row>(
             .position()
             .map_or((0, 0), |p| (p.byte() as usize, p.line()));
         let end_byte = (reader.position().byte() as usize).min(bytes.len());
-        let malformed = record_cells(
-            &record,
-            &data_columns,
-            opts,
-            timestamp_format,
-            ctx,
-            &mut builder,
-        );
         let raw = || {
             let raw = &bytes[start_byte.min(end_byte)..end_byte];
             let is_break = |b: &u8| *b == b'\n' || *b == b'\r';
@@ -61,10 +78,9 @@ pub(super) fn read<R: Row>(
                 .map_or(from, |i| i + 1);
             String::from_utf8_lossy(&raw[from..to]).into_owned()
         };
-        builder.end_record(ctx, line, malformed, raw, chunks)?;
+        f(&record, line, &raw)?;
     }
-    builder.flush(ctx, chunks)?;
-    chunks.finish()
+    Ok(())
 }
 
 /// Parses one record's fields into the builder's columns, in schema order; returns why the
@@ -147,44 +163,14 @@ pub(super) fn read_values(
     ctx: &ReadContext<'_>,
 ) -> Result<Vec<Vec<Value>>> {
     let data_columns = data_columns(ctx);
-    let mut reader = reader(opts, bytes);
-    let mut record = ::csv::ByteRecord::new();
     let mut rows = Vec::new();
-    let mut first = true;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                return Err(Error::Source {
-                    source_name: ctx.file.to_string(),
-                    message: format!("cannot read CSV: {e}"),
-                });
-            }
-        }
-        if std::mem::take(&mut first) && opts.header {
-            continue;
-        }
-        let (start_byte, line) = record
-            .position()
-            .map_or((0, 0), |p| (p.byte() as usize, p.line()));
-        let end_byte = (reader.position().byte() as usize).min(bytes.len());
-        let (values, malformed) =
-            record_values(&record, &data_columns, opts, timestamp_format, ctx);
-        let raw = || {
-            let raw = &bytes[start_byte.min(end_byte)..end_byte];
-            let is_break = |b: &u8| *b == b'\n' || *b == b'\r';
-            let from = raw.iter().position(|b| !is_break(b)).unwrap_or(raw.len());
-            let to = raw
-                .iter()
-                .rposition(|b| !is_break(b))
-                .map_or(from, |i| i + 1);
-            String::from_utf8_lossy(&raw[from..to]).into_owned()
-        };
+    for_each_record(opts, bytes, ctx, |record, line, raw| {
+        let (values, malformed) = record_values(record, &data_columns, opts, timestamp_format, ctx);
         if let Some(values) = ctx.finish(line, values, malformed, raw)? {
             rows.push(values);
         }
-    }
+        Ok(())
+    })?;
     Ok(rows)
 }
 
