@@ -43,29 +43,9 @@ pub(super) fn group_keys(
                 size,
                 slide,
             } => {
-                let name = ident_name(column);
-                let Some(slot) = rel.column(&name) else {
-                    errors.error(
-                        SpanRange::single(column.span()),
-                        format!(
-                            "unknown column `{name}`{}",
-                            did_you_mean(&name, rel.scope_names().iter().map(String::as_str))
-                        ),
-                    );
-                    rel.poison(&Ident::new("window", span.start));
+                let Some(slot) = time_column(rel, errors, column, "window", span.start) else {
                     continue;
                 };
-                let ty = rel.slots[slot.0].ty;
-                if ty.ty != Ty::Timestamp {
-                    errors.error_with_help(
-                        SpanRange::single(column.span()),
-                        format!(
-                            "`window` needs a TIMESTAMP column; `{name}` is {}",
-                            ty.ty.sql_name()
-                        ),
-                        "convert it first, e.g. `with ts = to_timestamp(<string>);` or `with ts = cast(<seconds> as timestamp);`",
-                    );
-                }
                 let size_micros = size.micros;
                 let slide_micros = slide.as_ref().map_or(size_micros, |s| s.micros);
                 if size_micros <= 0 {
@@ -117,29 +97,10 @@ pub(super) fn group_keys(
                 }
             }
             GroupItem::SessionWindow { span, column, gap } => {
-                let name = ident_name(column);
-                let Some(slot) = rel.column(&name) else {
-                    errors.error(
-                        SpanRange::single(column.span()),
-                        format!(
-                            "unknown column `{name}`{}",
-                            did_you_mean(&name, rel.scope_names().iter().map(String::as_str))
-                        ),
-                    );
-                    rel.poison(&Ident::new("session_window", span.start));
+                let Some(slot) = time_column(rel, errors, column, "session_window", span.start)
+                else {
                     continue;
                 };
-                let ty = rel.slots[slot.0].ty;
-                if ty.ty != Ty::Timestamp {
-                    errors.error_with_help(
-                        SpanRange::single(column.span()),
-                        format!(
-                            "`session_window` needs a TIMESTAMP column; `{name}` is {}",
-                            ty.ty.sql_name()
-                        ),
-                        "convert it first, e.g. `with ts = to_timestamp(<string>);` or `with ts = cast(<seconds> as timestamp);`",
-                    );
-                }
                 if gap.micros <= 0 {
                     errors.error_with_help(
                         gap.span,
@@ -362,4 +323,38 @@ fn describe_key(rel: &Relation, k: &GroupKey) -> String {
         }
         _ => k.name.clone(),
     }
+}
+
+/// The event-time column of a `window` / `session_window` (`function`) group key: its slot, or
+/// `None` (reported, and the key's name poisoned so later uses of it say nothing more) when no
+/// column has that name. A column of another type than TIMESTAMP is reported and its slot
+/// returned, so the rest of the key is still checked.
+fn time_column(
+    rel: &mut Relation,
+    errors: &Errors,
+    column: &Ident,
+    function: &str,
+    at: proc_macro2::Span,
+) -> Option<crate::plan::SlotId> {
+    let name = ident_name(column);
+    let Some(slot) = rel.column(&name) else {
+        errors.error(
+            SpanRange::single(column.span()),
+            format!(
+                "unknown column `{name}`{}",
+                did_you_mean(&name, rel.scope_names().iter().map(String::as_str))
+            ),
+        );
+        rel.poison(&Ident::new(function, at));
+        return None;
+    };
+    let ty = rel.slots[slot.0].ty;
+    if ty.ty != Ty::Timestamp {
+        errors.error_with_help(
+            SpanRange::single(column.span()),
+            format!("`{function}` needs a TIMESTAMP column; `{name}` is {}", ty.ty.sql_name()),
+            "convert it first, e.g. `with ts = to_timestamp(<string>);` or `with ts = cast(<seconds> as timestamp);`",
+        );
+    }
+    Some(slot)
 }
