@@ -175,6 +175,29 @@ impl BatchContext {
         }
     }
 
+    /// A context for one input of a query with several (a side of a stream-stream join): as
+    /// [`BatchContext::fork`], with `nodes` watermark nodes of its own, folded back with
+    /// [`BatchContext::absorb_nodes`].
+    pub fn fork_nodes(&self, nodes: usize) -> BatchContext {
+        BatchContext {
+            event_time: vec![EventTimeStats::default(); nodes],
+            ..self.fork()
+        }
+    }
+
+    /// Adds the statistics and counters of a context made by [`BatchContext::fork_nodes`]: its
+    /// watermark nodes are this context's from `first_node` on.
+    pub fn absorb_nodes(&mut self, side: &BatchContext, first_node: usize) {
+        for (i, stats) in side.event_time.iter().enumerate() {
+            if let Some(mine) = self.event_time.get_mut(first_node + i) {
+                mine.merge(stats);
+            }
+        }
+        let mut counters = side.clone();
+        counters.event_time.clear();
+        self.absorb(&counters);
+    }
+
     /// Adds a task's statistics and counters (see [`BatchContext::fork`]) to this context's.
     pub fn absorb(&mut self, task: &BatchContext) {
         for (mine, theirs) in self.event_time.iter_mut().zip(&task.event_time) {

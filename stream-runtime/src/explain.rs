@@ -121,6 +121,12 @@ fn state_description(kind: PipelineKind) -> &'static str {
         PipelineKind::SessionWindow {
             evicts_on_watermark: false,
         } => "session windows, every session kept (no watermark on the session's event time)",
+        PipelineKind::StreamJoin { evicts_state: true } => {
+            "stream-stream join, both sides' rows kept until the watermark expires them"
+        }
+        PipelineKind::StreamJoin {
+            evicts_state: false,
+        } => "stream-stream join, every row of both sides kept (no state watermark)",
     }
 }
 

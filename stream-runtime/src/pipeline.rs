@@ -162,6 +162,12 @@ pub enum PipelineKind {
         /// watermark drops late rows and closes sessions.
         evicts_on_watermark: bool,
     },
+    /// A stream-stream join (`from A join B on ...`).
+    StreamJoin {
+        /// Whether the watermark expires some of its state (a side's rows or keys), so a
+        /// batch without data runs when the watermark moves.
+        evicts_state: bool,
+    },
 }
 
 impl PipelineKind {
@@ -180,6 +186,7 @@ impl PipelineKind {
                 ..
             } => "dedupeWithinWatermark",
             PipelineKind::SessionWindow { .. } => "sessionWindowStateStoreSaveExec",
+            PipelineKind::StreamJoin { .. } => "symmetricHashJoin",
         }
     }
 }
@@ -248,7 +255,8 @@ impl PipelineInfo {
     /// Whether Spark would run a batch without new data to let the watermark evict state, when
     /// the watermark moved past the one the last batch ran under (each operator's
     /// `shouldRunAnotherBatch`): an aggregation or a session-window aggregation with a
-    /// watermark, in append or update mode; a deduplication the watermark reaches, in any mode.
+    /// watermark, in append or update mode; a deduplication the watermark reaches, in any mode;
+    /// a stream-stream join whose state the watermark expires.
     pub fn wants_no_data_batch(&self, mode: OutputMode) -> bool {
         let evicting_mode = matches!(mode, OutputMode::Append | OutputMode::Update);
         match self.kind {
@@ -256,6 +264,9 @@ impl PipelineInfo {
                 self.has_watermark() && evicting_mode
             }
             PipelineKind::Deduplication { watermarked, .. } => watermarked,
+            // Spark's `StreamingSymmetricHashJoinExec.shouldRunAnotherBatch`: a state
+            // watermark predicate exists and the watermark moved, in any mode.
+            PipelineKind::StreamJoin { evicts_state } => evicts_state,
             PipelineKind::Stateless | PipelineKind::Limit => false,
         }
     }

@@ -4,7 +4,7 @@ use crate::time::{Timestamp, Window};
 
 macro_rules! test_row {
     ($name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
         pub(crate) struct $name {
             $(pub(crate) $field: $ty,)*
         }
@@ -56,6 +56,13 @@ test_row!(Event {
     ts: Option<Timestamp>,
     key: Option<String>,
     value: Option<f64>,
+});
+
+test_row!(JoinedEvents {
+    l_ts: Option<Timestamp>,
+    l_key: Option<String>,
+    r_ts: Option<Timestamp>,
+    r_key: Option<String>,
 });
 
 test_row!(EventWithCorrupt {

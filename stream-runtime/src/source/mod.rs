@@ -7,6 +7,7 @@
 
 pub mod file;
 pub mod input;
+pub mod joined;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod memory;
@@ -28,6 +29,7 @@ use crate::row::Row;
 
 pub use file::{FileOffset, FileOrder, FileSource};
 pub use input::{BatchInput, Partition, PartitionReader, ReadPlan};
+pub use joined::{JoinOffset, JoinSources, Sided};
 #[cfg(feature = "kafka")]
 pub use kafka::{KafkaOffset, KafkaSource, StartingOffsets, TopicPartition};
 pub use memory::MemoryStream;

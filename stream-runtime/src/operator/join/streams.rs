@@ -1,0 +1,154 @@
+//! A stream-stream join query: its two sides' clauses, the join, and the clauses after it.
+//!
+//! `query J from A join B on ... { ... }` runs as four parts, each generated or owned as for
+//! any query: the left side's pipeline (`A`'s clauses over the left source's rows), the right
+//! side's (`B`'s), the [`SymmetricHashJoin`] over what they emit, and the pipeline of `J`'s own
+//! clauses over the joined rows. The sides' watermark clauses are the query's watermark
+//! nodes, the left side's first: the query's watermark is the minimum of the two sides'
+//! (Spark's default policy).
+
+use crate::batch::BatchContext;
+use crate::error::Error;
+use crate::pipeline::Pipeline;
+use crate::source::joined::Sided;
+
+use super::symmetric::{StreamJoinQuery, SymmetricHashJoin};
+
+/// The parts of a stream-stream join query (see the [module](self)); the generated query
+/// struct holds one and delegates its [`Pipeline`] methods to it.
+pub struct StreamJoinPipeline<L: Pipeline, R: Pipeline, Q: StreamJoinQuery, P> {
+    left: L,
+    right: R,
+    join: SymmetricHashJoin<Q>,
+    post: P,
+    left_rows: Vec<Q::Left>,
+    right_rows: Vec<Q::Right>,
+    left_input: Vec<<L as Pipeline>::Input>,
+    right_input: Vec<<R as Pipeline>::Input>,
+}
+
+impl<L, R, Q, P> Default for StreamJoinPipeline<L, R, Q, P>
+where
+    L: Pipeline<Output = Q::Left> + Default,
+    R: Pipeline<Output = Q::Right> + Default,
+    Q: StreamJoinQuery,
+    P: Pipeline<Input = Q::Output> + Default,
+{
+    fn default() -> Self {
+        StreamJoinPipeline {
+            left: L::default(),
+            right: R::default(),
+            join: SymmetricHashJoin::default(),
+            post: P::default(),
+            left_rows: Vec::new(),
+            right_rows: Vec::new(),
+            left_input: Vec::new(),
+            right_input: Vec::new(),
+        }
+    }
+}
+
+impl<L: Pipeline, R: Pipeline, Q, P> std::fmt::Debug for StreamJoinPipeline<L, R, Q, P>
+where
+    Q: StreamJoinQuery,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamJoinPipeline")
+            .field("join", &self.join)
+            .finish()
+    }
+}
+
+/// Runs one side's pipeline over `input` with a context of its own watermark nodes, whose
+/// event-time statistics become the query's nodes from `first_node` on.
+fn run_side<S: Pipeline>(
+    side: &mut S,
+    input: &mut Vec<S::Input>,
+    ctx: &mut BatchContext,
+    first_node: usize,
+    out: &mut Vec<S::Output>,
+) -> Result<(), Error> {
+    if input.is_empty() {
+        return Ok(());
+    }
+    let mut side_ctx = ctx.fork_nodes(S::INFO.watermarks.len());
+    side.process(input, &mut side_ctx, out)?;
+    input.clear();
+    ctx.absorb_nodes(&side_ctx, first_node);
+    Ok(())
+}
+
+impl<L, R, Q, P> StreamJoinPipeline<L, R, Q, P>
+where
+    L: Pipeline<Output = Q::Left>,
+    R: Pipeline<Output = Q::Right>,
+    Q: StreamJoinQuery,
+    P: Pipeline<Input = Q::Output>,
+{
+    /// Runs a chunk of the batch's input through its side's clauses; the join runs once the
+    /// batch's rows are all in ([`StreamJoinPipeline::finish_batch`]).
+    pub fn process(
+        &mut self,
+        input: &[Sided<L::Input, R::Input>],
+        ctx: &mut BatchContext,
+    ) -> Result<(), Error> {
+        for row in input {
+            match row {
+                Sided::Left(l) => self.left_input.push(l.clone()),
+                Sided::Right(r) => self.right_input.push(r.clone()),
+            }
+        }
+        let left_nodes = L::INFO.watermarks.len();
+        run_side(
+            &mut self.left,
+            &mut self.left_input,
+            ctx,
+            0,
+            &mut self.left_rows,
+        )?;
+        run_side(
+            &mut self.right,
+            &mut self.right_input,
+            ctx,
+            left_nodes,
+            &mut self.right_rows,
+        )
+    }
+
+    /// Joins the batch's rows of both sides, evicts what the watermark expired, and runs the
+    /// query's own clauses over the joined rows.
+    pub fn finish_batch(
+        &mut self,
+        ctx: &mut BatchContext,
+        out: &mut Vec<P::Output>,
+    ) -> Result<(), Error> {
+        let mut joined = Vec::new();
+        let (left, right) = (
+            std::mem::take(&mut self.left_rows),
+            std::mem::take(&mut self.right_rows),
+        );
+        self.join.run_batch(left, right, ctx, &mut joined);
+        self.post.process(&joined, ctx, out)?;
+        self.post.finish_batch(ctx, out)
+    }
+
+    /// Rows held in the join's state.
+    pub fn state_rows(&self) -> usize {
+        self.join.state_rows()
+    }
+
+    /// An estimate of the memory the join's state uses.
+    pub fn state_bytes(&self) -> usize {
+        self.join.state_bytes()
+    }
+
+    /// The join's state, for a checkpoint.
+    pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
+        self.join.snapshot()
+    }
+
+    /// Restores the join's state from a checkpoint.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.join.restore(bytes)
+    }
+}
