@@ -50,8 +50,8 @@ pub use stream_runtime::rdkafka;
 // The names most programs use, at the root.
 pub use stream_runtime::{
     Append, BatchContext, Clock, Complete, DataStreamWriter, Error, OutputMode, Pipeline,
-    QueryStatus, ReadStream, Result, StreamingFrame, StreamingQuery, StreamingQueryException,
-    StreamingQueryProgress, Trigger, Update,
+    QueryStatus, ReadStream, ReadStreams, Result, StreamingFrame, StreamingQuery,
+    StreamingQueryException, StreamingQueryProgress, Trigger, Update,
 };
 
 /// The items most programs need.
@@ -78,7 +78,7 @@ pub mod prelude {
     pub use stream_runtime::time::{Timestamp, Window};
     pub use stream_runtime::trigger::Trigger;
     pub use stream_runtime::value::Header;
-    pub use stream_runtime::writer::ReadStream;
+    pub use stream_runtime::writer::{ReadStream, ReadStreams};
 }
 
 // Observability: the process's queries and their listeners, `explain()`, and the live page.

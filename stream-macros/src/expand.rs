@@ -227,6 +227,27 @@ mod tests {
         }
 
         #[test]
+        fn impressions_left_joined_with_clicks() {
+            insta::assert_snapshot!(expand(quote! {
+                schema Event { ts: Timestamp, key: String, value: Option<f64> }
+                query Impressions from Event {
+                    watermark ts delay 30 seconds;
+                    select imp_ts = ts, ad = key, imp_v = value;
+                }
+                query Clicks from Event {
+                    watermark ts delay 30 seconds;
+                    where value > 0;
+                    select click_ts = ts, click_ad = key;
+                }
+                pub query Attributed from Impressions left join Clicks
+                    on ad == click_ad and click_ts >= imp_ts
+                    and click_ts <= imp_ts + interval 20 seconds and imp_v > 1 {
+                    select ad, imp_ts, clicked = click_ts is not null;
+                }
+            }));
+        }
+
+        #[test]
         fn global_aggregation() {
             insta::assert_snapshot!(expand(quote! {
                 query Total from Rate { aggregate n = count(), total = sum(value); }

@@ -262,6 +262,8 @@ pub(crate) enum ExprKind {
         end: bool,
     },
     CurrentTimestamp,
+    /// A timestamp plus a constant interval (µs; negative for `- interval ...`).
+    TimeShift(Box<Expr>, i64),
 }
 
 impl Expr {
@@ -270,7 +272,9 @@ impl Expr {
         match &self.kind {
             ExprKind::Slot(s) => f(*s),
             ExprKind::Lit(_) | ExprKind::CurrentTimestamp => {}
-            ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Cast(e) => e.for_each_slot(f),
+            ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Cast(e) | ExprKind::TimeShift(e, _) => {
+                e.for_each_slot(f)
+            }
             ExprKind::IsNull { expr, .. } => expr.for_each_slot(f),
             ExprKind::WindowField { window, .. } => window.for_each_slot(f),
             ExprKind::Arith(_, a, b, _)
@@ -376,6 +380,102 @@ pub(crate) struct Join {
     /// (unpadded) [`SlotDef::Joined`] slots: a match it rejects is no match. An inner join's
     /// extra condition is a filter after the join.
     pub(crate) condition: Option<Expr>,
+}
+
+/// A stream-stream join (`from A join B on ...`): the query's own clauses read the joined rows
+/// of two sides, each a query or a source of the block run as its own pipeline.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamJoin {
+    pub(crate) kind: StreamJoinKind,
+    pub(crate) left: JoinSide,
+    pub(crate) right: JoinSide,
+    /// The joined row's fields, in order: the left side's columns, then (except in a left semi
+    /// join) the right side's.
+    pub(crate) fields: Vec<JoinedField>,
+    /// The condition's slots (the sides' columns, unpadded): which side, and its field.
+    pub(crate) condition_slots: Vec<(SlotId, JoinSideId, Ident)>,
+    /// The equi-join keys: a left and a right condition slot each.
+    pub(crate) keys: Vec<(SlotId, SlotId)>,
+    /// The conjuncts that read the left side only, the right side only, and both.
+    pub(crate) left_only: Option<Expr>,
+    pub(crate) right_only: Option<Expr>,
+    pub(crate) both: Option<Expr>,
+    pub(crate) left_expiry: Expiry,
+    pub(crate) right_expiry: Expiry,
+    /// Under key expiry, the key part holding the watermarked event time.
+    pub(crate) key_time: Option<usize>,
+}
+
+/// The kinds of stream-stream join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamJoinKind {
+    Inner,
+    LeftOuter,
+    RightOuter,
+    FullOuter,
+    LeftSemi,
+}
+
+impl StreamJoinKind {
+    /// Spark's name of the join type (`LeftOuter`, ...), as its messages spell it.
+    pub(crate) fn spark_name(self) -> &'static str {
+        match self {
+            StreamJoinKind::Inner => "Inner",
+            StreamJoinKind::LeftOuter => "LeftOuter",
+            StreamJoinKind::RightOuter => "RightOuter",
+            StreamJoinKind::FullOuter => "FullOuter",
+            StreamJoinKind::LeftSemi => "LeftSemi",
+        }
+    }
+}
+
+/// Which side of a stream-stream join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinSideId {
+    Left,
+    Right,
+}
+
+/// One side of a stream-stream join.
+#[derive(Debug, Clone)]
+pub(crate) struct JoinSide {
+    /// Its name as written (`from A`, `join B`).
+    pub(crate) name: String,
+    /// The side's rows: a query's output rows, or a source's rows as they come.
+    pub(crate) row: JoinSideRow,
+    /// Its columns: field, name, type.
+    pub(crate) columns: Vec<(Ident, String, SqlType)>,
+    /// Its watermark clauses (the query's watermark nodes; at most one per side).
+    pub(crate) watermarks: Vec<Watermark>,
+    /// The column holding the watermarked event time, if the side still has it.
+    pub(crate) event_time: Option<usize>,
+}
+
+/// What a side of a stream-stream join is.
+#[derive(Debug, Clone)]
+pub(crate) enum JoinSideRow {
+    /// A query of the block (its pipeline struct).
+    Query(Ident),
+    /// A source: a schema or a built-in source.
+    Source(InputRow),
+}
+
+/// A field of the joined row: which side's column, and whether a null-padded row can hold it.
+#[derive(Debug, Clone)]
+pub(crate) struct JoinedField {
+    pub(crate) field: Ident,
+    pub(crate) side: JoinSideId,
+    pub(crate) column: usize,
+    pub(crate) ty: SqlType,
+}
+
+/// When a side's state expires (see the runtime's `StateExpiry`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    Never,
+    Key,
+    /// Each bound: µs added to the watermark, and whether it is inclusive.
+    Value(Vec<(i64, bool)>),
 }
 
 /// Which generator a `select` item calls (Spark's `Explode` / `PosExplode`, `outer` or not).
@@ -561,16 +661,18 @@ pub(crate) enum ModeRejection {
     SortNotInComplete,
     LimitInUpdate,
     SessionWindowInUpdate,
+    StreamJoinInUpdate,
 }
 
 impl ModeRejection {
     /// Every rule, each a marker trait in the runtime.
-    pub(crate) const ALL: [ModeRejection; 5] = [
+    pub(crate) const ALL: [ModeRejection; 6] = [
         ModeRejection::AppendAggregationWithoutWatermark,
         ModeRejection::CompleteWithoutAggregation,
         ModeRejection::SortNotInComplete,
         ModeRejection::LimitInUpdate,
         ModeRejection::SessionWindowInUpdate,
+        ModeRejection::StreamJoinInUpdate,
     ];
 }
 
@@ -696,6 +798,8 @@ pub(crate) enum InputRow {
     Builtin(BuiltinSource),
     /// A `schema` declared in the pipeline.
     Schema(Ident),
+    /// The joined rows of a stream-stream join (a struct generated with the query).
+    Joined(Ident),
 }
 
 /// Where the rows come from.
@@ -722,6 +826,7 @@ pub(crate) struct PipelinePlan {
     pub(crate) generators: Vec<Generator>,
     pub(crate) dedup: Option<Dedup>,
     pub(crate) join: Option<Join>,
+    pub(crate) stream_join: Option<StreamJoin>,
     pub(crate) aggregate: Option<Aggregate>,
     pub(crate) post_filters: Vec<Expr>,
     pub(crate) outputs: Vec<OutputColumn>,

@@ -104,7 +104,7 @@ pub use pipeline::Pipeline;
 pub use progress::{QueryStatus, StreamingQueryProgress};
 pub use query::{StreamingQuery, StreamingQueryException};
 pub use trigger::Trigger;
-pub use writer::{DataStreamWriter, ReadStream, StreamingFrame};
+pub use writer::{DataStreamWriter, ReadStream, ReadStreams, StreamingFrame};
 
 /// Items generated code names. Not a public API: it changes without notice.
 #[doc(hidden)]
@@ -120,7 +120,10 @@ pub mod __private {
     pub use crate::functions;
     pub use crate::operator::accumulator::{self, Accumulator, Accumulators};
     pub use crate::operator::dedup::expires_within_watermark;
-    pub use crate::operator::join::{JoinTable, KeyRef, StaticTable, padded, table_of};
+    pub use crate::operator::join::{
+        JoinTable, KeyRef, SourceRows, StateExpiry, StaticTable, StreamJoinPipeline,
+        StreamJoinQuery, StreamJoinType, TimeBound, padded, table_of,
+    };
     pub use crate::operator::{
         AggregateQuery, Aggregation, DedupEntry, Deduplication, Expiring, GlobalLimit, GroupSink,
         NEVER_EXPIRES, SessionAggregation, SessionQuery, SessionSink, StatelessQuery,
@@ -129,14 +132,16 @@ pub mod __private {
     pub use crate::output_mode::{
         APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, COMPLETE_WITHOUT_AGGREGATION,
         FinalisesGroups, LIMIT_IN_UPDATE, OutputMode, SESSION_WINDOW_IN_UPDATE,
-        SORT_NOT_IN_COMPLETE, Unlimited, Unsorted, WithoutSessionWindow,
+        SORT_NOT_IN_COMPLETE, STREAM_JOIN_IN_UPDATE, Unlimited, Unsorted, WithoutSessionWindow,
+        WithoutStreamJoin,
     };
     pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};
     pub use crate::row::{KafkaRow, RateRow, Row, RowError, TextLine, check_arity, take_column};
-    pub use crate::source::BatchInput;
+    pub use crate::source::{BatchInput, Sided};
     pub use crate::state::{decode_parts, encode_parts};
     pub use crate::time::{Timestamp, Window, last_window_start};
     pub use crate::value::{ColumnType, DataType, Field, Header, Schema, Value};
+    pub use crate::writer::ReadStreams;
     pub use hashbrown;
     pub use serde;
 }

@@ -80,6 +80,8 @@ pub const LIMIT_IN_UPDATE: &str =
     "Limits are not supported on streaming DataFrames/Datasets in Update output mode";
 /// Spark's rejection of update mode for a session-window aggregation.
 pub const SESSION_WINDOW_IN_UPDATE: &str = "[STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION] Invalid streaming output mode: update. This output mode is not supported for session window streaming aggregations on streaming DataFrames/DataSets.";
+/// Spark's rejection of update mode for a join of two streams (`UnsupportedOperationChecker`).
+pub const STREAM_JOIN_IN_UPDATE: &str = "Join between two streaming DataFrames/Datasets is not supported in Update output mode, only in Append output mode";
 
 /// Output mode `append` (Spark's default): emit only rows that will never change. Passed to
 /// `DataStreamWriter::output_mode`, where an unsupported mode is a compile error.
@@ -147,6 +149,16 @@ pub trait Unlimited: Pipeline {}
 )]
 pub trait WithoutSessionWindow: Pipeline {}
 
+/// Rule: a join of two streams emits a pair once, and an outer join's unmatched row once its
+/// state expires: append mode only. Implemented by queries without a stream-stream join.
+#[diagnostic::on_unimplemented(
+    message = "invalid streaming output mode: update is not supported by `{Self}`: it joins two streams",
+    label = "`{Self}` cannot run in update mode",
+    note = "Spark: \"Join between two streaming DataFrames/Datasets is not supported in Update output mode, only in Append output mode\"",
+    note = "use `.output_mode(Append)`"
+)]
+pub trait WithoutStreamJoin: Pipeline {}
+
 /// Pipelines that may run in append mode: those that satisfy its rules ([`FinalisesGroups`],
 /// [`Unsorted`]).
 pub trait SupportsAppend: FinalisesGroups + Unsorted {}
@@ -157,9 +169,10 @@ pub trait SupportsComplete: Aggregates {}
 impl<P: Aggregates> SupportsComplete for P {}
 
 /// Pipelines that may run in update mode: those that neither sort nor limit their result, nor
-/// aggregate session windows ([`Unsorted`], [`Unlimited`], [`WithoutSessionWindow`]).
-pub trait SupportsUpdate: Unsorted + Unlimited + WithoutSessionWindow {}
-impl<P: Unsorted + Unlimited + WithoutSessionWindow> SupportsUpdate for P {}
+/// aggregate session windows, nor join two streams ([`Unsorted`], [`Unlimited`],
+/// [`WithoutSessionWindow`], [`WithoutStreamJoin`]).
+pub trait SupportsUpdate: Unsorted + Unlimited + WithoutSessionWindow + WithoutStreamJoin {}
+impl<P: Unsorted + Unlimited + WithoutSessionWindow + WithoutStreamJoin> SupportsUpdate for P {}
 
 /// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::output_mode` checks.
 /// The typed modes ([`Append`], [`Complete`], [`Update`]) require their rules directly, so an
@@ -180,7 +193,9 @@ impl<P: Aggregates> OutputModeFor<P> for Complete {
         Ok(OutputMode::Complete)
     }
 }
-impl<P: Unsorted + Unlimited + WithoutSessionWindow> OutputModeFor<P> for Update {
+impl<P: Unsorted + Unlimited + WithoutSessionWindow + WithoutStreamJoin> OutputModeFor<P>
+    for Update
+{
     fn resolve(&self) -> Result<OutputMode, Error> {
         Ok(OutputMode::Update)
     }

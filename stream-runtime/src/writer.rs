@@ -56,7 +56,7 @@ use crate::query::{Shared, StreamingQuery, spawn};
 use crate::row::Row;
 use crate::sink::{ForeachBatchSink, ForeachSink, ForeachWriter, Sink, SinkContext};
 use crate::source::input::DEFAULT_CHUNK_ROWS;
-use crate::source::{Source, SourceContext};
+use crate::source::{JoinSources, Source, SourceContext};
 use crate::trigger::{ContinuousTrigger, QueryTrigger, Trigger};
 use crate::value::Schema;
 
@@ -86,6 +86,26 @@ pub trait ReadStream: Pipeline + Default + Sized {
 }
 
 impl<P: Pipeline + Default> ReadStream for P {}
+
+/// `Query::read_streams(left, right)`: binds a stream-stream join query (`query J from A join B
+/// on ...`) to its two sources, `A`'s and `B`'s, read as one ([`JoinSources`]). `pipeline!`
+/// implements it for every such query.
+pub trait ReadStreams: Pipeline + Default + Sized {
+    /// The rows of the left side's source.
+    type LeftInput: Row;
+    /// The rows of the right side's source.
+    type RightInput: Row;
+
+    /// The query, fresh, reading `left` and `right`.
+    fn read_streams<A, B>(left: A, right: B) -> StreamingFrame<Self, JoinSources<A, B>>
+    where
+        A: Source<Row = Self::LeftInput>,
+        B: Source<Row = Self::RightInput>,
+        JoinSources<A, B>: Source<Row = Self::Input>,
+    {
+        StreamingFrame::new(Self::default(), JoinSources::new(left, right))
+    }
+}
 
 impl<P: Pipeline + JoinTable, S: Source<Row = P::Input>> StreamingFrame<P, S> {
     /// The rows of the static table the query joins its stream with (a `table` of its

@@ -40,7 +40,9 @@ fn reads_current_time(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::CurrentTimestamp => true,
         ExprKind::Slot(_) | ExprKind::Lit(_) => false,
-        ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::Cast(a) => reads_current_time(a),
+        ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::Cast(a) | ExprKind::TimeShift(a, _) => {
+            reads_current_time(a)
+        }
         ExprKind::IsNull { expr, .. } => reads_current_time(expr),
         ExprKind::WindowField { window, .. } => reads_current_time(window),
         ExprKind::Arith(_, a, b, _)

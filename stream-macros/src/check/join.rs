@@ -45,6 +45,14 @@ pub(super) fn apply_join(
     let kind = match join.kind {
         JoinKind::Inner => JoinType::Inner,
         JoinKind::LeftOuter => JoinType::LeftOuter,
+        JoinKind::LeftSemi => {
+            errors.error_with_help(
+                join.span,
+                "a left semi join with a static table is not supported",
+                "use `join` (inner) and select the stream's columns, or `left semi join` with a stream",
+            );
+            JoinType::Inner
+        }
         JoinKind::RightOuter | JoinKind::FullOuter => {
             let (message, what) = if join.kind == JoinKind::RightOuter {
                 (RIGHT_OUTER_STREAM_STATIC, "right")

@@ -16,6 +16,7 @@ mod operators;
 mod output_mode;
 mod relation;
 mod schema;
+mod stream_join;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -355,6 +356,55 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Whether `name` is a stream a query can read: a built-in source, a schema or a query.
+    fn is_stream(&self, name: &Ident) -> bool {
+        let name = name.to_string();
+        BuiltinSource::named(&name).is_some()
+            || self.schemas.contains_key(&name)
+            || self.queries.contains_key(&name)
+    }
+
+    /// A side of a stream-stream join: the relation `name` reads, and what it is.
+    fn join_side(&mut self, name: &Ident) -> Option<stream_join::SideInput> {
+        let rel = self.source(name)?;
+        let text = name.to_string();
+        let row = if self.queries.contains_key(&text) {
+            crate::plan::JoinSideRow::Query(name.clone())
+        } else {
+            crate::plan::JoinSideRow::Source(rel.input.row.clone())
+        };
+        Some(stream_join::SideInput {
+            name: text,
+            span: name.span(),
+            rel,
+            row,
+        })
+    }
+
+    /// The relation of `query J from A join B on ... { ... }` with `B` a stream.
+    fn stream_join(&mut self, q: &'a parse::QueryDef, join: &parse::JoinDef) -> Option<Relation> {
+        let left = self.join_side(&q.from);
+        let right = self.join_side(&join.table);
+        let (left, right) = (left?, right?);
+        if left.rel.failure.is_some() || right.rel.failure.is_some() {
+            return None;
+        }
+        let before = self.errors.count();
+        let mut rel = stream_join::join_streams(q, join, left, right, self.errors)?;
+        stream_join::check_clauses_after(q, self.errors);
+        let schemas = decode::Schemas {
+            checked: &self.schemas,
+            failed: &self.failed_schemas,
+        };
+        apply_clauses(&mut rel, q, &schemas, self.errors);
+        if !q.complete {
+            rel.failure = Some(Failure::Incomplete);
+        } else if self.errors.count() != before {
+            rel.failure = Some(Failure::Errors);
+        }
+        Some(rel)
+    }
+
     /// The relation a query produces (memoised; errors reported once).
     fn query(&mut self, q: &'a parse::QueryDef) -> Option<Relation> {
         let name = q.name.to_string();
@@ -362,6 +412,12 @@ impl<'a> Checker<'a> {
             return done.clone();
         }
         self.in_progress.push(name.clone());
+        if let Some(join) = q.join.as_ref().filter(|j| self.is_stream(&j.table)) {
+            let result = self.stream_join(q, join);
+            self.in_progress.pop();
+            self.resolved.insert(name, result.clone());
+            return result;
+        }
         let result = self.source(&q.from).map(|mut rel| {
             let before = self.errors.count();
             let schemas = decode::Schemas {

@@ -109,6 +109,9 @@ pub(super) fn broken_rules(rel: &Relation) -> Vec<ModeRejection> {
     {
         out.push(ModeRejection::SessionWindowInUpdate);
     }
+    if rel.stream_join.is_some() {
+        out.push(ModeRejection::StreamJoinInUpdate);
+    }
     out
 }
 
@@ -117,7 +120,7 @@ pub(super) fn broken_rules(rel: &Relation) -> Vec<ModeRejection> {
 ///   window or session window over it, or the column itself), since only then can a group be
 ///   final;
 /// - complete needs an aggregation;
-/// - update cannot emit session windows;
+/// - update cannot emit session windows, nor the rows of a stream-stream join;
 /// - sorting is allowed only in complete mode; a limit is not allowed in update mode.
 ///
 /// A mode is rejected for the first rule it breaks, in this order.
@@ -140,6 +143,9 @@ pub(super) fn rejected_modes(rel: &Relation) -> Vec<(Mode, ModeRejection)> {
         .is_some_and(|a| a.session().is_some())
     {
         out.push((Mode::Update, ModeRejection::SessionWindowInUpdate));
+    }
+    if rel.stream_join.is_some() {
+        out.push((Mode::Update, ModeRejection::StreamJoinInUpdate));
     }
     let update_rejected =
         |out: &Vec<(Mode, ModeRejection)>| out.iter().any(|(m, _)| *m == Mode::Update);

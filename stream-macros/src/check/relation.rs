@@ -35,6 +35,8 @@ pub(crate) struct Relation {
     pub(crate) generators: Vec<Generator>,
     pub(crate) dedup: Option<Dedup>,
     pub(crate) join: Option<Join>,
+    /// The stream-stream join the query's input is the joined rows of.
+    pub(crate) stream_join: Option<crate::plan::StreamJoin>,
     /// Columns by qualified name (`Device.room`, `Readings.ts`), after a join.
     pub(crate) qualified: Vec<(String, Column)>,
     /// Names that both sides of a join have: unqualified, they are ambiguous (the qualified
@@ -81,6 +83,7 @@ impl Relation {
             generators: Vec::new(),
             dedup: None,
             join: None,
+            stream_join: None,
             qualified: Vec::new(),
             ambiguous: Vec::new(),
             in_projection: false,
@@ -188,6 +191,7 @@ pub(super) fn finish(q: &parse::QueryDef, rel: Relation, errors: &Errors) -> Opt
         generators: rel.generators,
         dedup: rel.dedup,
         join: rel.join,
+        stream_join: rel.stream_join,
         aggregate: rel.aggregate,
         post_filters: rel.post_filters,
         outputs,

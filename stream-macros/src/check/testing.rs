@@ -65,6 +65,7 @@ pub(crate) fn render(plan: &PipelinePlan, e: &Expr) -> String {
         ExprKind::Lit(Literal::Long(i)) => format!("{i}L"),
         ExprKind::Lit(Literal::Bool(b)) => b.to_string(),
         ExprKind::Neg(a) => format!("-{}", r(a)),
+        ExprKind::TimeShift(a, us) => format!("({} + {us}us)", r(a)),
         ExprKind::Not(a) => format!("not {}", r(a)),
         ExprKind::Arith(op, a, b, _) => {
             let op = match op {

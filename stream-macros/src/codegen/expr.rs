@@ -137,6 +137,15 @@ impl<'p> ExprGen<'p> {
                     _ => quote!(-#(#a)*),
                 })
             }
+            ExprKind::TimeShift(inner, micros) => {
+                let inner = self.expr(inner);
+                self.lift(
+                    &[inner],
+                    ty,
+                    false,
+                    |a| quote!((#(#a)*).plus_micros(#micros)),
+                )
+            }
             ExprKind::Not(inner) => {
                 let inner = self.expr(inner);
                 let t = inner.ts;

@@ -17,6 +17,7 @@ mod row;
 pub(crate) mod rust_type;
 mod session;
 mod stateless;
+mod stream_join;
 mod stub;
 
 use proc_macro2::TokenStream;

@@ -18,6 +18,6 @@ pub(crate) fn input_row(row: &InputRow) -> TokenStream {
         InputRow::Builtin(BuiltinSource::Rate) => quote!(#rt::RateRow),
         InputRow::Builtin(BuiltinSource::TextLine) => quote!(#rt::TextLine),
         InputRow::Builtin(BuiltinSource::Kafka) => quote!(#rt::KafkaRow),
-        InputRow::Schema(name) => quote!(#name),
+        InputRow::Schema(name) | InputRow::Joined(name) => quote!(#name),
     }
 }

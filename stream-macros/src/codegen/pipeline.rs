@@ -16,7 +16,7 @@ use super::session::session_query;
 use super::stateless::{Stateless, stateless};
 use crate::plan::{ContinuousRejection, DedupExpiry, Mode, ModeRejection, PipelinePlan};
 
-fn mode_tokens(mode: Mode) -> TokenStream {
+pub(super) fn mode_tokens(mode: Mode) -> TokenStream {
     let rt = rt();
     match mode {
         Mode::Append => quote!(#rt::OutputMode::Append),
@@ -25,7 +25,7 @@ fn mode_tokens(mode: Mode) -> TokenStream {
     }
 }
 
-fn rejection_tokens(r: ModeRejection) -> TokenStream {
+pub(super) fn rejection_tokens(r: ModeRejection) -> TokenStream {
     let rt = rt();
     match r {
         ModeRejection::AppendAggregationWithoutWatermark => {
@@ -35,6 +35,7 @@ fn rejection_tokens(r: ModeRejection) -> TokenStream {
         ModeRejection::SortNotInComplete => quote!(#rt::SORT_NOT_IN_COMPLETE),
         ModeRejection::LimitInUpdate => quote!(#rt::LIMIT_IN_UPDATE),
         ModeRejection::SessionWindowInUpdate => quote!(#rt::SESSION_WINDOW_IN_UPDATE),
+        ModeRejection::StreamJoinInUpdate => quote!(#rt::STREAM_JOIN_IN_UPDATE),
     }
 }
 
@@ -46,6 +47,7 @@ pub(super) fn rule_trait(r: ModeRejection) -> TokenStream {
         ModeRejection::SortNotInComplete => quote!(Unsorted),
         ModeRejection::LimitInUpdate => quote!(Unlimited),
         ModeRejection::SessionWindowInUpdate => quote!(WithoutSessionWindow),
+        ModeRejection::StreamJoinInUpdate => quote!(WithoutStreamJoin),
     }
 }
 
@@ -60,6 +62,16 @@ pub(super) fn continuous_rule_trait(r: ContinuousRejection) -> TokenStream {
     }
 }
 
+/// The plan's fingerprint: its rendering and its output schema, hashed.
+pub(super) fn plan_fingerprint(plan: &PipelinePlan) -> u64 {
+    let schema_text: String = plan
+        .outputs
+        .iter()
+        .map(|o| format!("{}:{};", o.name, o.ty.describe()))
+        .collect();
+    fingerprint(&format!("{}\n{schema_text}", plan.explain))
+}
+
 /// FNV-1a, for the plan fingerprint.
 fn fingerprint(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -70,13 +82,25 @@ fn fingerprint(text: &str) -> u64 {
     h
 }
 
-/// Generates everything for one pipeline.
+/// Generates everything for one pipeline: a stream-stream join's parts
+/// ([`super::stream_join`]), or the query's struct and row struct.
 pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
+    if plan.stream_join.is_some() {
+        return super::stream_join::stream_join(plan);
+    }
+    pipeline_named(plan, &plan.name, &format_ident!("{}Row", plan.name))
+}
+
+/// The pipeline struct `name` emitting rows `row_name` (a stream-stream join names the
+/// pipeline of its own clauses apart from the query).
+pub(super) fn pipeline_named(
+    plan: &PipelinePlan,
+    name: &syn::Ident,
+    row_name: &syn::Ident,
+) -> TokenStream {
     let rt = rt();
     let g = ExprGen::new(plan);
-    let name = &plan.name;
     let vis = &plan.vis;
-    let row_name = format_ident!("{}Row", name);
     let input_ty = super::paths::input_row(&plan.input.row);
 
     // --- the output row --------------------------------------------------------------------
@@ -92,7 +116,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
         .collect();
     let row_doc = format!(" A row emitted by the `{name}` query.");
     let row_docs: Vec<syn::Attribute> = vec![syn::parse_quote!(#[doc = #row_doc])];
-    let row = row_struct(&row_name, vis, &row_docs, &row_fields);
+    let row = row_struct(row_name, vis, &row_docs, &row_fields);
 
     // --- static facts ------------------------------------------------------------------------
     let prefix = prefix(&g);
@@ -109,12 +133,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
     });
     let input_columns = super::input_columns::input_columns(plan);
     let explain = &plan.explain;
-    let schema_text: String = plan
-        .outputs
-        .iter()
-        .map(|o| format!("{}:{};", o.name, o.ty.describe()))
-        .collect();
-    let fp = fingerprint(&format!("{explain}\n{schema_text}"));
+    let fp = plan_fingerprint(plan);
     let query_name = name.to_string();
     let modes = [Mode::Append, Mode::Complete, Mode::Update];
     // The output-mode rules the query satisfies (see the runtime's `output_mode`).
@@ -174,7 +193,7 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
                 init,
                 methods,
                 items,
-            } = stateless(plan, prefix, &row_name, enter);
+            } = stateless(plan, prefix, row_name, enter);
             (kind, fields, init, items, methods)
         }
         Some(agg) => {
@@ -182,13 +201,13 @@ pub(crate) fn pipeline(plan: &PipelinePlan) -> TokenStream {
             let session = agg.session().is_some();
             let (items, kind, operator) = if session {
                 (
-                    session_query(plan, &g, prefix, &row_name),
+                    session_query(plan, &g, prefix, row_name),
                     quote!(#rt::PipelineKind::SessionWindow { evicts_on_watermark: #evicts }),
                     quote!(#rt::SessionAggregation<#name>),
                 )
             } else {
                 (
-                    aggregate_query(plan, &g, prefix, &row_name),
+                    aggregate_query(plan, &g, prefix, row_name),
                     quote!(#rt::PipelineKind::Aggregation { evicts_on_watermark: #evicts }),
                     quote!(#rt::Aggregation<#name>),
                 )

@@ -9,7 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 use super::expr::ExprGen;
 use super::paths::rt;
-use crate::plan::{Expr, FilterPhase, KeyRepr, SlotDef, SlotId, Stage, Ty};
+use crate::plan::{Expr, FilterPhase, KeyRepr, SlotDef, SlotId, SqlType, Stage, Ty};
 
 /// Statement builder that computes each slot at most once, dependencies first.
 pub(crate) struct Body<'g, 'p> {
@@ -80,16 +80,7 @@ impl<'g, 'p> Body<'g, 'p> {
         }
         let local = self.g.slot_ident(id);
         let value = match &slot.def {
-            SlotDef::Input { field } => match (slot.ty.ty, slot.ty.nullable) {
-                (Ty::Str, false) => quote!(__row.#field.as_str()),
-                (Ty::StrArray | Ty::Binary | Ty::Headers, false) => {
-                    quote!(__row.#field.as_slice())
-                }
-                (Ty::Str | Ty::StrArray | Ty::Binary | Ty::Headers, true) => {
-                    quote!(__row.#field.as_deref())
-                }
-                _ => quote!(__row.#field),
-            },
+            SlotDef::Input { field } => field_view(slot.ty, &quote!(__row), field),
             SlotDef::Let(e) => self.g.expr(e).ts,
             SlotDef::Key(k) => self.g.key_value(*k).ts,
             SlotDef::WindowKey => {
@@ -265,5 +256,18 @@ fn observe_watermark(body: &mut Body<'_, '_>, w: usize) {
         body.push(quote_spanned!(span=> if let ::core::option::Option::Some(__t) = #local { #stats.observe(__t.as_micros()); }));
     } else {
         body.push(quote_spanned!(span=> #stats.observe(#local.as_micros());));
+    }
+}
+
+/// A field of an input row read as an expression's view of its type (`&str` for a `String`,
+/// `Option<&str>` for an `Option<String>`, the value itself for a `Copy` type).
+pub(super) fn field_view(ty: SqlType, row: &TokenStream, field: &syn::Ident) -> TokenStream {
+    match (ty.ty, ty.nullable) {
+        (Ty::Str, false) => quote!(#row.#field.as_str()),
+        (Ty::StrArray | Ty::Binary | Ty::Headers, false) => quote!(#row.#field.as_slice()),
+        (Ty::Str | Ty::StrArray | Ty::Binary | Ty::Headers, true) => {
+            quote!(#row.#field.as_deref())
+        }
+        _ => quote!(#row.#field),
     }
 }

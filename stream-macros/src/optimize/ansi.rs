@@ -73,7 +73,7 @@ fn cannot_fail(op: ArithOp, l: &Expr, r: &Expr, result: Ty, slots: &[Slot]) -> b
 fn for_each_child(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
     match &mut e.kind {
         ExprKind::Slot(_) | ExprKind::Lit(_) | ExprKind::CurrentTimestamp => {}
-        ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::Cast(a) => f(a),
+        ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::Cast(a) | ExprKind::TimeShift(a, _) => f(a),
         ExprKind::IsNull { expr, .. } => f(expr),
         ExprKind::WindowField { window, .. } => f(window),
         ExprKind::Arith(_, a, b, _)

@@ -47,3 +47,5 @@ syn::custom_keyword!(right);
 syn::custom_keyword!(full);
 syn::custom_keyword!(outer);
 syn::custom_keyword!(on);
+syn::custom_keyword!(semi);
+syn::custom_keyword!(interval);

@@ -6,8 +6,8 @@
 //! schema   := "schema" Name "{" (attrs field ":" Type),* "}"
 //! table    := "table" Name "{" (attrs field ":" Type),* "}"
 //! query    := "query" Name "from" Source [join] "{" clause* "}"
-//! join     := ["inner" | "left" ["outer"] | "right" ["outer"] | "full" ["outer"]]
-//!             "join" Table "on" expr
+//! join     := ["inner" | "left" ["outer"] | "left" "semi" | "right" ["outer"]
+//!              | "full" ["outer"]] "join" (Table | Stream) "on" expr
 //! clause   := "select" select_item, ... ";"
 //!           | "with" name "=" expr, ... ";"
 //!           | ("where" | "filter") expr ";"
@@ -99,6 +99,8 @@ pub(crate) enum JoinKind {
     LeftOuter,
     RightOuter,
     FullOuter,
+    /// `left semi join` (stream-stream only).
+    LeftSemi,
 }
 
 /// `[left | right | full [outer] | inner] join Table on condition`.
@@ -461,6 +463,10 @@ fn parse_join(input: ParseStream<'_>) -> syn::Result<JoinDef> {
     let kind = if input.peek(kw::inner) {
         input.parse::<kw::inner>()?;
         JoinKind::Inner
+    } else if input.peek(kw::left) && input.peek2(kw::semi) {
+        input.parse::<kw::left>()?;
+        input.parse::<kw::semi>()?;
+        JoinKind::LeftSemi
     } else if input.peek(kw::left) {
         input.parse::<kw::left>()?;
         JoinKind::LeftOuter
@@ -473,7 +479,7 @@ fn parse_join(input: ParseStream<'_>) -> syn::Result<JoinDef> {
     } else {
         JoinKind::Inner
     };
-    if kind != JoinKind::Inner && input.peek(kw::outer) {
+    if !matches!(kind, JoinKind::Inner | JoinKind::LeftSemi) && input.peek(kw::outer) {
         input.parse::<kw::outer>()?;
     }
     let join = input.parse::<kw::join>().map_err(|e| {

@@ -133,6 +133,46 @@ impl Relation {
                 Some(typed(ExprKind::Not(Box::new(inner)), ty, span))
             }
             parse::Expr::Binary {
+                op: op @ (BinOp::Add | BinOp::Sub),
+                lhs,
+                rhs,
+                ..
+            } if matches!(**rhs, parse::Expr::Interval(_))
+                || (*op == BinOp::Add && matches!(**lhs, parse::Expr::Interval(_))) =>
+            {
+                let (ts, interval) = match (&**lhs, &**rhs) {
+                    (_, parse::Expr::Interval(i)) => (lhs, i),
+                    (parse::Expr::Interval(i), _) => (rhs, i),
+                    _ => unreachable!("one operand is an interval"),
+                };
+                let ts = self.resolve(ts, ctx, errors)?;
+                if !matches!(ts.ty.ty, Ty::Timestamp | Ty::Null) {
+                    errors.error(
+                        ts.span,
+                        format!(
+                            "an interval is added to or subtracted from a TIMESTAMP, not {}",
+                            ts.ty.describe()
+                        ),
+                    );
+                    return None;
+                }
+                let micros = if *op == BinOp::Sub {
+                    -interval.micros
+                } else {
+                    interval.micros
+                };
+                let ty = SqlType::new(Ty::Timestamp, ts.ty.nullable || ts.ty.ty == Ty::Null);
+                Some(typed(ExprKind::TimeShift(Box::new(ts), micros), ty, span))
+            }
+            parse::Expr::Interval(_) => {
+                errors.error_with_help(
+                    span,
+                    "an interval is only allowed added to or subtracted from a timestamp",
+                    "write e.g. `ts + interval 20 seconds`",
+                );
+                None
+            }
+            parse::Expr::Binary {
                 op,
                 op_span,
                 lhs,

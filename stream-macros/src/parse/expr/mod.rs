@@ -72,6 +72,8 @@ pub(crate) enum Expr {
         ty: Ident,
         end: Span,
     },
+    /// `interval 20 seconds`: a constant interval, added to or subtracted from a timestamp.
+    Interval(crate::parse::duration::IntervalLit),
     /// `name(args)`; `star` is set for `count(*)`.
     Call {
         name: Ident,
@@ -146,6 +148,7 @@ impl Expr {
                 start: name.span(),
                 end: *end,
             },
+            Expr::Interval(lit) => lit.span,
         }
     }
 }
@@ -376,6 +379,15 @@ fn parse_primary(input: ParseStream<'_>) -> syn::Result<Expr> {
     }
     if input.peek(kw::case) {
         return parse_case(input);
+    }
+    if input.peek(kw::interval) && (input.peek2(syn::LitInt) || input.peek2(syn::LitStr)) {
+        let kw = input.parse::<kw::interval>()?.span;
+        let mut lit: crate::parse::duration::IntervalLit = input.parse()?;
+        lit.span = SpanRange {
+            start: kw,
+            end: lit.span.end,
+        };
+        return Ok(Expr::Interval(lit));
     }
     if input.peek(kw::cast) && input.peek2(syn::token::Paren) {
         let cast = input.parse::<kw::cast>()?.span;

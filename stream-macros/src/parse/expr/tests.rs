@@ -51,6 +51,7 @@ fn render(e: &Expr) -> String {
             }
             s + " end"
         }
+        Expr::Interval(i) => format!("interval({}us)", i.micros),
         Expr::Cast { expr, ty, .. } => format!("cast({} as {})", render(expr), ty),
         Expr::Call {
             name, args, star, ..
@@ -133,4 +134,18 @@ fn helpful_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("expected `as <type>`"), "{e}");
+}
+
+#[test]
+fn an_interval_is_a_primary_of_its_own() {
+    assert_eq!(
+        parse("click_ts <= imp_ts + interval 20 seconds"),
+        "(click_ts <= (imp_ts + interval(20000000us)))"
+    );
+    assert_eq!(
+        parse("ts - interval 1 minute 30 seconds"),
+        "(ts - interval(90000000us))"
+    );
+    // Without a number or a string after it, `interval` is a column.
+    assert_eq!(parse("interval + 1"), "(interval + 1)");
 }

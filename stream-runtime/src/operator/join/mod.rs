@@ -14,5 +14,5 @@ pub mod symmetric;
 pub use file::read_table;
 
 pub use static_table::{JoinTable, KeyPart, KeyRef, StaticTable, padded, table_of};
-pub use streams::StreamJoinPipeline;
+pub use streams::{SourceRows, StreamJoinPipeline};
 pub use symmetric::{StateExpiry, StreamJoinQuery, StreamJoinType, SymmetricHashJoin, TimeBound};

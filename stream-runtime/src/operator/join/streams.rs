@@ -7,9 +7,12 @@
 //! nodes, the left side's first: the query's watermark is the minimum of the two sides'
 //! (Spark's default policy).
 
+use std::marker::PhantomData;
+
 use crate::batch::BatchContext;
 use crate::error::Error;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind};
+use crate::row::Row;
 use crate::source::joined::Sided;
 
 use super::symmetric::{StreamJoinQuery, SymmetricHashJoin};
@@ -127,7 +130,7 @@ where
             std::mem::take(&mut self.left_rows),
             std::mem::take(&mut self.right_rows),
         );
-        self.join.run_batch(left, right, ctx, &mut joined);
+        self.join.run_batch(left, right, ctx, &mut joined)?;
         self.post.process(&joined, ctx, out)?;
         self.post.finish_batch(ctx, out)
     }
@@ -150,5 +153,46 @@ where
     /// Restores the join's state from a checkpoint.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.join.restore(bytes)
+    }
+}
+
+/// The side of a stream-stream join that is a schema, not a query: its rows as they come.
+pub struct SourceRows<R>(PhantomData<fn() -> R>);
+
+impl<R> Default for SourceRows<R> {
+    fn default() -> Self {
+        SourceRows(PhantomData)
+    }
+}
+
+impl<R> std::fmt::Debug for SourceRows<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SourceRows")
+    }
+}
+
+impl<R: Row> Pipeline for SourceRows<R> {
+    type Input = R;
+    type Output = R;
+
+    const INFO: PipelineInfo = PipelineInfo {
+        name: "source rows",
+        kind: PipelineKind::Stateless,
+        watermarks: &[],
+        unsupported_modes: &[],
+        fingerprint: 0,
+        plan: "",
+        has_scan_filters: false,
+        input_columns: None,
+    };
+
+    fn process(
+        &mut self,
+        input: &[R],
+        _: &mut BatchContext,
+        out: &mut Vec<R>,
+    ) -> Result<(), Error> {
+        out.extend_from_slice(input);
+        Ok(())
     }
 }

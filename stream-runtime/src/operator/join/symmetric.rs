@@ -156,20 +156,21 @@ pub trait StreamJoinQuery: Send + 'static {
     }
 
     /// The conjuncts of the condition that read only the left side (Spark's pre-join
-    /// filter): a left row failing them matches nothing and is not stored.
-    fn left_only(row: &Self::Left) -> bool {
-        let _ = row;
-        true
+    /// filter): a left row failing them matches nothing and is not stored. An error is an
+    /// ANSI error of the condition (an overflow).
+    fn left_only(row: &Self::Left, ctx: &BatchContext) -> Result<bool, Error> {
+        let _ = (row, ctx);
+        Ok(true)
     }
     /// The conjuncts that read only the right side.
-    fn right_only(row: &Self::Right) -> bool {
-        let _ = row;
-        true
+    fn right_only(row: &Self::Right, ctx: &BatchContext) -> Result<bool, Error> {
+        let _ = (row, ctx);
+        Ok(true)
     }
     /// The conjuncts that read both sides (besides the key equalities).
-    fn both(left: &Self::Left, right: &Self::Right) -> bool {
-        let _ = (left, right);
-        true
+    fn both(left: &Self::Left, right: &Self::Right, ctx: &BatchContext) -> Result<bool, Error> {
+        let _ = (left, right, ctx);
+        Ok(true)
     }
 
     /// The joined row: a pair, or one side padded with nulls (a left semi join emits
@@ -327,7 +328,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
         right: Vec<Q::Right>,
         ctx: &mut BatchContext,
         out: &mut Vec<Q::Output>,
-    ) {
+    ) -> Result<(), Error> {
         let join = Q::JOIN_TYPE;
         let late = ctx.late_watermark();
         let mut dropped = 0;
@@ -340,7 +341,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
                 dropped += 1;
                 continue;
             }
-            if !Q::left_only(&l) {
+            if !Q::left_only(&l, ctx)? {
                 if join.left_outer() {
                     out.push(Q::joined(Some(&l), None));
                 }
@@ -350,7 +351,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
             let mut matched = false;
             if let Some(rows) = key.as_ref().and_then(|k| self.right.by_key.get_mut(k)) {
                 for r in rows.iter_mut() {
-                    if !Q::both(&l, &r.row) {
+                    if !Q::both(&l, &r.row, ctx)? {
                         continue;
                     }
                     matched = true;
@@ -376,7 +377,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
                 dropped += 1;
                 continue;
             }
-            if !Q::right_only(&r) {
+            if !Q::right_only(&r, ctx)? {
                 if join.right_outer() {
                     out.push(Q::joined(None, Some(&r)));
                 }
@@ -390,7 +391,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
                     if join == StreamJoinType::LeftSemi && l.matched {
                         continue;
                     }
-                    if !Q::both(&l.row, &r) {
+                    if !Q::both(&l.row, &r, ctx)? {
                         continue;
                     }
                     matched = true;
@@ -452,6 +453,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
         ctx.add_dropped_by_watermark(dropped);
         ctx.add_state_rows_updated(updated);
         ctx.add_state_rows_removed(removed);
+        Ok(())
     }
 
     /// Rows held, both sides.

@@ -4,6 +4,7 @@
 //! worked out by hand from Spark's rules (see the module docs).
 
 use super::*;
+use crate::error::Error;
 use crate::output_mode::OutputMode;
 use crate::test_rows::{Event, JoinedEvents};
 
@@ -40,11 +41,11 @@ macro_rules! spec {
             fn right_event_time(row: &Event) -> Option<Timestamp> {
                 row.ts
             }
-            fn both(l: &Event, r: &Event) -> bool {
-                match (l.ts, r.ts) {
+            fn both(l: &Event, r: &Event, _: &BatchContext) -> Result<bool, Error> {
+                Ok(match (l.ts, r.ts) {
                     (Some(l), Some(r)) => r >= l && r.as_micros() <= l.as_micros() + 20_000_000,
                     _ => false,
-                }
+                })
             }
             fn joined(l: Option<&Event>, r: Option<&Event>) -> JoinedEvents {
                 JoinedEvents {
@@ -127,7 +128,7 @@ fn run<Q: StreamJoinQuery<Left = Event, Right = Event, Output = JoinedEvents>>(
             );
             late = watermark;
             let mut out = Vec::new();
-            join.run_batch(left, right, &mut ctx, &mut out);
+            join.run_batch(left, right, &mut ctx, &mut out).unwrap();
             let show = |k: &Option<String>, t: &Option<Timestamp>| match (k, t) {
                 (Some(k), Some(t)) => format!("{k}@{}", (t.as_micros() / 1_000_000) % 3600),
                 _ => "-".to_string(),
@@ -232,13 +233,17 @@ fn a_left_semi_join_emits_each_impression_once_on_its_first_click() {
     let mut ctx = BatchContext::new(7, OutputMode::Append, None, None, Timestamp::EPOCH, 2);
     let mut more = Vec::new();
     let mut fresh = SymmetricHashJoin::<LeftSemi>::default();
-    fresh.run_batch(
-        vec![ev(0, 0, "ad1")],
-        vec![ev(0, 1, "ad1")],
-        &mut ctx,
-        &mut more,
-    );
-    fresh.run_batch(vec![], vec![ev(0, 2, "ad1")], &mut ctx, &mut more);
+    fresh
+        .run_batch(
+            vec![ev(0, 0, "ad1")],
+            vec![ev(0, 1, "ad1")],
+            &mut ctx,
+            &mut more,
+        )
+        .unwrap();
+    fresh
+        .run_batch(vec![], vec![ev(0, 2, "ad1")], &mut ctx, &mut more)
+        .unwrap();
     assert_eq!(more.len(), 1, "{more:?}");
     assert_eq!(more[0].r_key, None, "a semi join has no right columns");
     assert_eq!(
@@ -273,7 +278,8 @@ fn late_rows_are_dropped_against_the_previous_batchs_watermark() {
         vec![ev(0, 30, "a"), ev(0, 45, "b")],
         &mut ctx,
         &mut out,
-    );
+    )
+    .unwrap();
     assert_eq!(ctx.metrics().rows_dropped_by_watermark, 2);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].l_key.as_deref(), Some("b"));
@@ -298,7 +304,9 @@ fn a_right_row_its_state_watermark_expires_is_stored_only_by_a_right_outer_join(
     };
     let mut inner = SymmetricHashJoin::<Inner>::default();
     let (metrics, out) = batch(&mut |ctx, out| {
-        inner.run_batch(vec![], vec![ev(0, 50, "x")], ctx, out);
+        inner
+            .run_batch(vec![], vec![ev(0, 50, "x")], ctx, out)
+            .unwrap();
     });
     assert!(out.is_empty());
     assert_eq!(metrics.state_rows_updated, 0);
@@ -306,7 +314,9 @@ fn a_right_row_its_state_watermark_expires_is_stored_only_by_a_right_outer_join(
 
     let mut outer = SymmetricHashJoin::<RightOuter>::default();
     let (metrics, out) = batch(&mut |ctx, out| {
-        outer.run_batch(vec![], vec![ev(0, 50, "x")], ctx, out);
+        outer
+            .run_batch(vec![], vec![ev(0, 50, "x")], ctx, out)
+            .unwrap();
     });
     // Stored, then expired in the same batch: emitted with nulls at once.
     assert_eq!(metrics.state_rows_updated, 1);
@@ -335,7 +345,8 @@ fn null_keys_match_nothing_and_an_outer_join_still_emits_them() {
         2,
     );
     let mut out = Vec::new();
-    join.run_batch(vec![null_key(1)], vec![null_key(2)], &mut ctx, &mut out);
+    join.run_batch(vec![null_key(1)], vec![null_key(2)], &mut ctx, &mut out)
+        .unwrap();
     assert!(out.is_empty(), "null keys do not match: {out:?}");
     let mut ctx = BatchContext::new(
         1,
@@ -345,7 +356,7 @@ fn null_keys_match_nothing_and_an_outer_join_still_emits_them() {
         Timestamp::EPOCH,
         2,
     );
-    join.run_batch(vec![], vec![], &mut ctx, &mut out);
+    join.run_batch(vec![], vec![], &mut ctx, &mut out).unwrap();
     assert_eq!(out.len(), 2, "both expire unmatched: {out:?}");
     assert_eq!(join.state_rows(), 0);
 }
@@ -367,7 +378,8 @@ fn the_state_survives_a_snapshot() {
         vec![ev(0, 10, "ad1")],
         &mut ctx,
         &mut out,
-    );
+    )
+    .unwrap();
     let bytes = join.snapshot().unwrap();
     let mut restored = SymmetricHashJoin::<LeftOuter>::default();
     restored.restore(&bytes).unwrap();
@@ -382,7 +394,9 @@ fn the_state_survives_a_snapshot() {
         2,
     );
     let mut out = Vec::new();
-    restored.run_batch(vec![], vec![], &mut ctx, &mut out);
+    restored
+        .run_batch(vec![], vec![], &mut ctx, &mut out)
+        .unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].l_key.as_deref(), Some("ad2"));
 }
