@@ -11,10 +11,12 @@
 //! query equivalent to its `query.txt`. The two comparison tests run every scenario folder that
 //! is present (and, for the console, every one with a `console.txt`), so a folder dropped in is
 //! compared at once; a folder without a registered query fails
-//! `every_scenario_folder_has_a_registered_query`, except the stream-stream join scenarios
-//! listed in [`PENDING_JOINS`], which wait for stream-stream joins (and are said to in the
-//! test's summary). A stream-static scenario (`static.csv` beside `input/`) is registered under
-//! `joined:`; its query is given the table read from `static.csv`.
+//! `every_scenario_folder_has_a_registered_query`. A stream-static scenario (`static.csv`
+//! beside `input/`) is registered under `joined:`; its query is given the table read from
+//! `static.csv`. A stream-stream scenario (`input/left/`, `input/right/`) is registered under
+//! `two_streams:`; its query reads both inputs. A two-input folder whose name is not registered
+//! but whose `query.txt` is the visible scenario's join with another join type runs the query
+//! of that join type ([`join_query_for`]).
 
 mod conformance;
 
@@ -178,6 +180,50 @@ sluice::pipeline! {
         select ts = Event.ts, key, value = Event.value, weight = Static.value;
     }
 
+    /// `left.withWatermark("ts", "30 seconds").select(ts as imp_ts, key as ad, value as imp_v)`
+    query Impressions from Event {
+        watermark ts delay 30 seconds;
+        select imp_ts = ts, ad = key, imp_v = value;
+    }
+
+    /// `right.withWatermark("ts", "30 seconds").select(ts as click_ts, key as click_ad, value
+    /// as click_v)`
+    query Clicks from Event {
+        watermark ts delay 30 seconds;
+        select click_ts = ts, click_ad = key, click_v = value;
+    }
+
+    /// `l.join(r, F.expr("ad = click_ad AND click_ts >= imp_ts AND click_ts <= imp_ts +
+    /// interval 20 seconds"))`
+    query ImpressionClicks from Impressions join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        select *;
+    }
+
+    /// The same join, `"left_outer"` (the held-back join scenarios are outer joins).
+    query ImpressionClicksLeftOuter from Impressions left outer join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        select *;
+    }
+
+    /// `"right_outer"`.
+    query ImpressionClicksRightOuter from Impressions right outer join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        select *;
+    }
+
+    /// `"full_outer"`.
+    query ImpressionClicksFullOuter from Impressions full outer join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        select *;
+    }
+
+    /// `"left_semi"`.
+    query ImpressionClicksLeftSemi from Impressions left semi join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        select *;
+    }
+
     /// The held-back `watermark_filter_window_append`: `withWatermark("ts", "30 seconds")
     /// .filter(col("value") > 25).groupBy(window("ts", "10 seconds"), "key").count()`. The
     /// oracle's notes give the watermark (30 s: 10:00:09.999 gives 09:59:39.999) and the filter;
@@ -201,12 +247,6 @@ const HELD_BACK: &[&str] = &[
     "nulls_keyed_agg_update",
 ];
 
-/// The oracle's stream-stream join scenario (`golden2/`): two streams joined. Sluice has no
-/// stream-stream joins yet, so it has no registered query; it is not run, and every run says
-/// so. `the_pending_joins_are_present_and_unregistered` makes the list follow the folders: a
-/// join scenario registered in `scenarios!` must leave it.
-const PENDING_JOINS: &[&str] = &["stream_stream_inner_join"];
-
 /// `scenario => Query`: the scenario's folder name and the DSL query equivalent to its
 /// `query.txt` (the output mode is read from `query.txt`). Generates [`REGISTERED`] and the
 /// dispatchers that run a scenario, by name, with its query.
@@ -214,9 +254,14 @@ macro_rules! scenarios {
     (
         streams: { $($name:ident => $query:ty),* $(,)? }
         joined: { $($joined:ident => $joined_query:ty),* $(,)? }
+        two_streams: { $($two:ident => $two_query:ty),* $(,)? }
     ) => {
         /// Every scenario with a registered query.
-        const REGISTERED: &[&str] = &[$(stringify!($name),)* $(stringify!($joined)),*];
+        const REGISTERED: &[&str] =
+            &[$(stringify!($name),)* $(stringify!($joined),)* $(stringify!($two)),*];
+
+        /// The stream-stream scenarios: their queries read two inputs.
+        const TWO_STREAMS: &[&str] = &[$(stringify!($two)),*];
 
         /// The stream-static scenarios: their queries join `static.csv`.
         const JOINED: &[&str] = &[$(stringify!($joined)),*];
@@ -227,7 +272,23 @@ macro_rules! scenarios {
             match name {
                 $(stringify!($name) => check_rows::<$query>(name).await,)*
                 $(stringify!($joined) => check_joined_rows::<$joined_query>(name).await,)*
-                _ => Some(format!("`{name}`: no registered query")),
+                $(stringify!($two) => check_two_stream_rows::<$two_query>(name).await,)*
+                _ => match join_query_for(name) {
+                    Some(JoinKind::Inner) => check_two_stream_rows::<ImpressionClicks>(name).await,
+                    Some(JoinKind::LeftOuter) => {
+                        check_two_stream_rows::<ImpressionClicksLeftOuter>(name).await
+                    }
+                    Some(JoinKind::RightOuter) => {
+                        check_two_stream_rows::<ImpressionClicksRightOuter>(name).await
+                    }
+                    Some(JoinKind::FullOuter) => {
+                        check_two_stream_rows::<ImpressionClicksFullOuter>(name).await
+                    }
+                    Some(JoinKind::LeftSemi) => {
+                        check_two_stream_rows::<ImpressionClicksLeftSemi>(name).await
+                    }
+                    None => Some(format!("`{name}`: no registered query")),
+                },
             }
         }
 
@@ -277,6 +338,109 @@ scenarios! {
         // Held back: the oracle's notes say left outer stream-static joins are among them.
         stream_static_left_outer_join => StaticLeftOuterJoin,
     }
+    two_streams: {
+        stream_stream_inner_join => ImpressionClicks,
+        // Held back: the oracle's notes say more join scenarios, outer joins among them, are.
+        stream_stream_left_outer_join => ImpressionClicksLeftOuter,
+        stream_stream_right_outer_join => ImpressionClicksRightOuter,
+        stream_stream_full_outer_join => ImpressionClicksFullOuter,
+        stream_stream_left_semi_join => ImpressionClicksLeftSemi,
+    }
+}
+
+/// The join types of the visible stream-stream scenario's query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JoinKind {
+    Inner,
+    LeftOuter,
+    RightOuter,
+    FullOuter,
+    LeftSemi,
+}
+
+/// The condition of the visible stream-stream scenario (`golden2/stream_stream_inner_join`).
+const IMPRESSION_CLICK_CONDITION: &str =
+    "ad = click_ad AND click_ts >= imp_ts AND click_ts <= imp_ts + interval 20 seconds";
+
+/// For a two-input scenario that is not registered by name: the join type of its `query.txt`
+/// if it is the visible scenario's join — the same sides, the same condition — with the join
+/// type as PySpark spells it (`l.join(r, F.expr("..."), "left_outer")`); `None` otherwise.
+fn join_query_for(name: &str) -> Option<JoinKind> {
+    let dir = conformance::scenario_dir(name);
+    if !dir.join("input/left").is_dir() {
+        return None;
+    }
+    let query = std::fs::read_to_string(dir.join("query.txt")).ok()?;
+    let visible = std::fs::read_to_string(
+        conformance::scenario_dir("stream_stream_inner_join").join("query.txt"),
+    )
+    .ok()?;
+    join_kind_of(&query, &visible)
+}
+
+/// The join type of `query` if it joins the sides `visible` defines on the visible condition.
+fn join_kind_of(query: &str, visible: &str) -> Option<JoinKind> {
+    // The sides must be defined as the visible scenario defines them.
+    let sides = |q: &str| -> Vec<String> {
+        q.lines()
+            .filter(|l| l.starts_with("l = ") || l.starts_with("r = "))
+            .map(str::to_string)
+            .collect()
+    };
+    if sides(query) != sides(visible) {
+        return None;
+    }
+    let call = query.lines().find(|l| l.starts_with("result = l.join(r"))?;
+    let condition = format!("F.expr(\"{IMPRESSION_CLICK_CONDITION}\")");
+    let rest = call.split_once(&condition)?.1;
+    let how: String = rest
+        .trim_start_matches([',', ' '])
+        .trim_end_matches(')')
+        .trim_matches(['"', '\'', ' '])
+        .to_lowercase()
+        .replace('_', "");
+    match how.as_str() {
+        "" | "inner" => Some(JoinKind::Inner),
+        "left" | "leftouter" => Some(JoinKind::LeftOuter),
+        "right" | "rightouter" => Some(JoinKind::RightOuter),
+        "full" | "outer" | "fullouter" => Some(JoinKind::FullOuter),
+        "semi" | "leftsemi" => Some(JoinKind::LeftSemi),
+        _ => None,
+    }
+}
+
+#[test]
+fn an_unregistered_two_stream_scenario_runs_the_query_of_its_join_type() {
+    let visible = std::fs::read_to_string(
+        conformance::scenario_dir("stream_stream_inner_join").join("query.txt"),
+    )
+    .unwrap();
+    assert_eq!(
+        join_query_for("stream_stream_inner_join"),
+        Some(JoinKind::Inner)
+    );
+    let with_how = |how: &str| {
+        visible.replace(
+            &format!("F.expr(\"{IMPRESSION_CLICK_CONDITION}\"))"),
+            &format!("F.expr(\"{IMPRESSION_CLICK_CONDITION}\"), {how})"),
+        )
+    };
+    for (how, kind) in [
+        ("\"left_outer\"", JoinKind::LeftOuter),
+        ("'leftouter'", JoinKind::LeftOuter),
+        ("\"right\"", JoinKind::RightOuter),
+        ("\"full_outer\"", JoinKind::FullOuter),
+        ("\"outer\"", JoinKind::FullOuter),
+        ("\"left_semi\"", JoinKind::LeftSemi),
+        ("\"inner\"", JoinKind::Inner),
+    ] {
+        assert_eq!(join_kind_of(&with_how(how), &visible), Some(kind), "{how}");
+    }
+    assert_eq!(join_kind_of(&with_how("\"left_anti\""), &visible), None);
+    let other_condition = visible.replace("interval 20 seconds", "interval 10 seconds");
+    assert_eq!(join_kind_of(&other_condition, &visible), None);
+    let other_side = visible.replace("\"30 seconds\"", "\"10 seconds\"");
+    assert_eq!(join_kind_of(&other_side, &visible), None);
 }
 
 /// The parallelisms every scenario runs at: one thread (the serial path), two (Spark's
@@ -286,6 +450,24 @@ const PARALLELISMS: [usize; 3] = [1, 2, 4];
 
 async fn check_rows<P: Pipeline + Default>(name: &str) -> Option<String> {
     check_rows_with::<P, _>(name, |_| |frame| frame).await
+}
+
+/// A stream-stream scenario: the query reads `input/left/` and `input/right/`.
+async fn check_two_stream_rows<P>(name: &str) -> Option<String>
+where
+    P: Pipeline<Input = sluice::source::Sided<Event, Event>>
+        + ReadStreams<LeftInput = Event, RightInput = Event>
+        + Default,
+{
+    let scenario = Scenario::load(name);
+    let mut reports = Vec::new();
+    for parallelism in PARALLELISMS {
+        let run = conformance::run_join_rows::<P, Event, Event>(&scenario, parallelism).await;
+        if let Some(r) = compare(&scenario, &run) {
+            reports.push(format!("`{name}` on {parallelism} threads:\n{r}"));
+        }
+    }
+    (!reports.is_empty()).then(|| reports.join("\n\n"))
 }
 
 /// A stream-static scenario: the query is given `static.csv` as its table.
@@ -342,8 +524,7 @@ async fn run_all<F: Future<Output = Option<String>>>(
         .filter(|h| !names.iter().any(|n| n == **h))
         .collect();
     eprintln!(
-        "{what}: {} of {} scenarios match Spark; held back (not present): {absent:?}; \
-         not run until joins exist: {PENDING_JOINS:?}",
+        "{what}: {} of {} scenarios match Spark; held back (not present): {absent:?}",
         names.len() - failures.len(),
         names.len()
     );
@@ -356,12 +537,9 @@ async fn run_all<F: Future<Output = Option<String>>>(
     );
 }
 
-/// The scenario folders to run: every one present but the pending joins.
+/// The scenario folders to run: every one present.
 fn runnable_scenarios() -> Vec<String> {
     scenario_folders()
-        .into_iter()
-        .filter(|name| !PENDING_JOINS.contains(&name.as_str()))
-        .collect()
 }
 
 /// Every scenario folder present, each batch compared with Spark's.
@@ -402,7 +580,7 @@ fn every_scenario_folder_has_a_registered_query() {
     let registered: BTreeSet<&str> = REGISTERED.iter().copied().collect();
     let missing: Vec<String> = runnable_scenarios()
         .into_iter()
-        .filter(|f| !registered.contains(f.as_str()))
+        .filter(|f| !registered.contains(f.as_str()) && join_query_for(f).is_none())
         .collect();
     assert!(
         missing.is_empty(),
@@ -410,21 +588,6 @@ fn every_scenario_folder_has_a_registered_query() {
          folder's query.txt in tests/spark_conformance.rs and add `<folder> => <Query>` to \
          `scenarios!`"
     );
-}
-
-#[test]
-fn the_pending_joins_are_present_and_unregistered() {
-    let folders = scenario_folders();
-    for name in PENDING_JOINS {
-        assert!(
-            folders.iter().any(|f| f == name),
-            "`{name}` is listed as a pending join but has no folder"
-        );
-        assert!(
-            !REGISTERED.contains(name),
-            "`{name}` is registered: remove it from PENDING_JOINS so that it runs"
-        );
-    }
 }
 
 #[test]
@@ -445,13 +608,17 @@ fn the_held_back_scenarios_are_registered() {
 
 #[test]
 fn every_scenario_folder_is_complete_and_consistent() {
-    // The pending stream-stream join has two inputs (`input/left`, `input/right`), which this
-    // loader does not read yet.
     for name in runnable_scenarios() {
         assert_eq!(
             Scenario::load(&name).dir.join("static.csv").is_file(),
             JOINED.contains(&name.as_str()),
             "{name}: a scenario with a static table is registered under `joined:`, and only such"
+        );
+        let two_inputs = Scenario::load(&name).has_two_inputs();
+        assert_eq!(
+            two_inputs,
+            TWO_STREAMS.contains(&name.as_str()) || join_query_for(&name).is_some(),
+            "{name}: a scenario with two inputs is registered under `two_streams:`, and only such"
         );
         // Panics with the reason if a file is missing or does not parse.
         let scenario = Scenario::load(&name);
@@ -460,11 +627,27 @@ fn every_scenario_folder_is_complete_and_consistent() {
             "{name}: output mode {}",
             scenario.output_mode
         );
-        let mut inputs: Vec<String> = std::fs::read_dir(scenario.dir.join("input"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        inputs.sort();
+        let files = |dir: std::path::PathBuf| {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        let inputs: Vec<String> = if two_inputs {
+            let (l, r) = (
+                files(scenario.dir.join("input/left")),
+                files(scenario.dir.join("input/right")),
+            );
+            assert_eq!(l.len(), r.len(), "{name}: as many files on each side");
+            l.iter()
+                .zip(&r)
+                .map(|(a, b)| format!("{a} + {b}"))
+                .collect()
+        } else {
+            files(scenario.dir.join("input"))
+        };
         let consumed: Vec<String> = scenario
             .batches
             .iter()

@@ -195,13 +195,32 @@ impl Scenario {
         }
     }
 
+    /// Whether the scenario has two inputs (`input/left/`, `input/right/`: a stream-stream
+    /// join).
+    pub(crate) fn has_two_inputs(&self) -> bool {
+        self.dir.join("input/left").is_dir()
+    }
+
     /// Copies the input files into `into` with modification times in name order, as the
     /// oracle's generator did before Spark read them (the file source takes files in
-    /// modification-time order).
+    /// modification-time order). A two-input scenario's sides go to `into/left` and
+    /// `into/right`.
     pub(crate) fn stage_input(&self, into: &Path) {
         let input = self.dir.join("input");
-        let mut names: Vec<_> = fs::read_dir(&input)
-            .unwrap_or_else(|e| panic!("{}: no input folder: {e}", self.name))
+        if self.has_two_inputs() {
+            for side in ["left", "right"] {
+                let to = into.join(side);
+                fs::create_dir_all(&to).expect("a side's folder");
+                self.stage_folder(&input.join(side), &to);
+            }
+        } else {
+            self.stage_folder(&input, into);
+        }
+    }
+
+    fn stage_folder(&self, input: &Path, into: &Path) {
+        let mut names: Vec<_> = fs::read_dir(input)
+            .unwrap_or_else(|e| panic!("{}: no input folder {}: {e}", self.name, input.display()))
             .map(|e| e.expect("a readable directory entry").file_name())
             .collect();
         names.sort();
@@ -231,6 +250,14 @@ fn expected_batch(j: &J, columns: &[Column]) -> Result<ExpectedBatch, String> {
     let file = match &j["file"] {
         J::Null => None,
         J::String(s) => Some(s.clone()),
+        // A two-input scenario: the left file and the right file.
+        J::Array(files) => Some(
+            files
+                .iter()
+                .map(|f| f.as_str().unwrap_or("?"))
+                .collect::<Vec<_>>()
+                .join(" + "),
+        ),
         other => return Err(format!("bad `file`: {other}")),
     };
     let num_input_rows = j["num_input_rows"].as_u64().ok_or("no `num_input_rows`")?;
@@ -493,9 +520,42 @@ where
 {
     let dir = tempfile::tempdir().expect("a temporary directory");
     scenario.stage_input(dir.path());
+    let frame = stage(P::read_stream(source::<P::Input>(dir.path())));
+    collect_rows(scenario, parallelism, frame).await
+}
+
+/// A stream-stream join scenario: `P` reads the left and the right input, each a CSV file
+/// source taking one file per micro-batch, as the oracle's two `readStream`s did.
+pub(crate) async fn run_join_rows<P, L: Row, R: Row>(scenario: &Scenario, parallelism: usize) -> Run
+where
+    P: ReadStreams<LeftInput = L, RightInput = R>
+        + Pipeline<Input = sluice::source::Sided<L, R>>
+        + Default,
+{
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    scenario.stage_input(dir.path());
+    let frame = P::read_streams(
+        source::<L>(&dir.path().join("left")),
+        source::<R>(&dir.path().join("right")),
+    );
+    collect_rows(scenario, parallelism, frame).await
+}
+
+/// Runs `frame` with the output mode of `query.txt` (given by name, so `start()` checks it as
+/// Spark's `outputMode(...)` does), collecting every batch with `foreach_batch`, on
+/// `parallelism` threads, under `Trigger::AvailableNow`.
+async fn collect_rows<P, S>(
+    scenario: &Scenario,
+    parallelism: usize,
+    frame: StreamingFrame<P, S>,
+) -> Run
+where
+    P: Pipeline,
+    S: sluice::source::Source<Row = P::Input>,
+{
     let batches: Arc<Mutex<Vec<SinkBatch>>> = Arc::default();
     let collected = Arc::clone(&batches);
-    let query = stage(P::read_stream(source::<P::Input>(dir.path())))
+    let query = frame
         .write_stream()
         .output_mode_named(&scenario.output_mode)
         .parallelism(parallelism)
