@@ -1,0 +1,18 @@
+sluice::pipeline! {
+    schema Event { ts: Timestamp, key: String, value: f64 }
+
+    query Impressions from Event {
+        watermark ts delay 30 seconds;
+        select imp_ts = ts, ad = key;
+    }
+    query Clicks from Event {
+        watermark ts delay 30 seconds;
+        select click_ts = ts, click_ad = key;
+    }
+
+    query Any from Impressions join Clicks on click_ts >= imp_ts {
+        select ad, click_ad;
+    }
+}
+
+fn main() {}
