@@ -15,4 +15,12 @@ sluice::pipeline! {
     }
 }
 
-fn main() {}
+// The query has an error, so its stand-in is generated: the code starting it still compiles,
+// and the only error is the one above.
+fn main() {
+    use sluice::prelude::*;
+    let _ = Any::read_streams(MemoryStream::<Event>::new(), MemoryStream::<Event>::new())
+        .write_stream()
+        .format(ConsoleSink::new())
+        .start();
+}

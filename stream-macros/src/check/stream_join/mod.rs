@@ -313,7 +313,10 @@ pub(super) fn join_streams(
                 "the join of `{}` and `{}` has no equality of a left column and a right column",
                 l.name, r.name
             ),
-            "a stream-stream join hashes both sides' state by its keys: write e.g. `on a.key == b.key and ...`",
+            format!(
+                "a stream-stream join hashes both sides' state by its keys: write e.g. `on {}.<column> == {}.<column> and ...`",
+                l.name, r.name
+            ),
         );
         return None;
     }
@@ -395,7 +398,11 @@ pub(super) fn join_streams(
         errors.error_with_help(
             join.span,
             unbounded_join_message(kind),
-            "define a watermark on both sides (`watermark <ts> delay <interval>;` in each side's query) and bound the other side's event time by this side's, e.g. `on a.key == b.key and b.ts >= a.ts and b.ts <= a.ts + interval 1 minute`",
+            format!(
+                "define a watermark on both sides (`watermark <ts> delay <interval>;` in each side's query) and bound one side's event time by the other's, e.g. `and {r}.<ts> >= {l}.<ts> and {r}.<ts> <= {l}.<ts> + interval 1 minute`",
+                l = l.name,
+                r = r.name
+            ),
         );
         return None;
     }
