@@ -43,7 +43,7 @@ use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
 use crate::continuous::{
     ContinuousSink, ContinuousSource, NoAggregation, NoCurrentTime, NoDeduplication, NoLimit,
-    NoWatermark,
+    NoStreamJoin, NoWatermark,
 };
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
@@ -559,7 +559,7 @@ where
     /// [`SupportsContinuous`](crate::continuous::SupportsContinuous) gathers).
     pub fn start(self) -> Result<StreamingQuery>
     where
-        P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime,
+        P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime + NoStreamJoin,
         S: ContinuousSource,
         K: ContinuousSink<P::Output>,
         M: OutputModeFor<P>,

@@ -209,12 +209,16 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
                     .as_ref()
                     .and_then(|j| checker.tables.get(&j.table.to_string()))
                     .map(|(t, _)| t.clone()),
-                streams: q.join.as_ref().filter(|j| checker.is_stream(&j.table)).map(|j| {
-                    (
-                        checker.root_input(&q.from, &mut Vec::new()),
-                        checker.root_input(&j.table, &mut Vec::new()),
-                    )
-                }),
+                streams: q
+                    .join
+                    .as_ref()
+                    .filter(|j| checker.is_stream(&j.table))
+                    .map(|j| {
+                        (
+                            checker.root_input(&q.from, &mut Vec::new()),
+                            checker.root_input(&j.table, &mut Vec::new()),
+                        )
+                    }),
                 // The columns that could be typed, so code using them compiles.
                 columns: rel
                     .filter(|r| r.failure != Some(Failure::Incomplete))

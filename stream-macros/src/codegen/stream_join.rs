@@ -9,14 +9,15 @@ use quote::{format_ident, quote};
 use super::expr::ExprGen;
 use super::paths::{input_row, rt};
 use super::pipeline::{
-    mode_tokens, pipeline_named, plan_fingerprint, rejection_tokens, rule_trait,
+    continuous_rule_trait, mode_tokens, pipeline_named, plan_fingerprint, rejection_tokens,
+    rule_trait,
 };
 use super::prefix::field_view;
 use super::row::{RowField, row_struct};
 use super::rust_type::rust_owned_type;
 use crate::plan::{
-    Expiry, Expr, JoinSide, JoinSideId, JoinSideRow, ModeRejection, PipelinePlan, SqlType,
-    StreamJoin, StreamJoinKind,
+    ContinuousRejection, Expiry, Expr, JoinSide, JoinSideId, JoinSideRow, ModeRejection,
+    PipelinePlan, SqlType, StreamJoin, StreamJoinKind,
 };
 
 /// The pipeline type of a side: its query's struct, or the source's rows as they come.
@@ -289,6 +290,14 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
             let rule = rule_trait(r);
             quote!(#[automatically_derived] impl #rt::#rule for #name {})
         });
+    // Every continuous-processing rule but the one the join breaks (see `pipeline.rs`).
+    let continuous = ContinuousRejection::ALL
+        .into_iter()
+        .filter(|r| plan.continuous_rejection != Some(*r))
+        .map(|r| {
+            let rule = continuous_rule_trait(r);
+            quote!(#[automatically_derived] impl #rt::#rule for #name {})
+        });
     let docs = &plan.docs;
     let struct_doc = format!(
         " The compiled `{name}` query: `{}` joined with `{}` (output [`{row_name}`]). Output mode: `Append`. Started with `{name}::read_streams(left, right)`.",
@@ -466,5 +475,7 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
         }
 
         #(#supports)*
+
+        #(#continuous)*
     }
 }

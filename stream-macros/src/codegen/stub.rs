@@ -77,7 +77,10 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
     // A stream-stream join's stand-in reads two sources, as the query would.
     let (input, read_streams) = match streams {
         Some((left, right)) => {
-            let (left, right) = (super::paths::input_row(left), super::paths::input_row(right));
+            let (left, right) = (
+                super::paths::input_row(left),
+                super::paths::input_row(right),
+            );
             (
                 quote!(#rt::Sided<#left, #right>),
                 quote! {
