@@ -138,39 +138,43 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
     let clauses_pipeline = pipeline_named(&post, &clauses, &row_name);
 
     // --- the spec -------------------------------------------------------------------------
-    let key_parts: Vec<(TokenStream, TokenStream, TokenStream)> = sj
+    // Each key part owned, with whether it is nullable (a null part: no key).
+    let part = |slot: &crate::plan::SlotId| {
+        let (_, _, field) = sj
+            .condition_slots
+            .iter()
+            .find(|(s, _, _)| s == slot)
+            .expect("a key is a side's column");
+        let ty = plan.slot(*slot).ty;
+        (owned_field(&quote!(__row), field, ty), ty.nullable)
+    };
+    let key_tys: Vec<TokenStream> = sj
         .keys
         .iter()
-        .map(|(l, r)| {
-            let part = |slot: &crate::plan::SlotId, row: TokenStream| {
-                let (_, _, field) = sj
-                    .condition_slots
-                    .iter()
-                    .find(|(s, _, _)| s == slot)
-                    .expect("a key is a side's column");
-                let ty = plan.slot(*slot).ty;
-                let value = owned_field(&row, field, ty);
-                if ty.nullable { quote!(#value?) } else { value }
-            };
-            let ty = rust_owned_type(SqlType::non_null(plan.slot(*l).ty.ty));
-            (ty, part(l, quote!(__row)), part(r, quote!(__row)))
-        })
+        .map(|(l, _)| rust_owned_type(SqlType::non_null(plan.slot(*l).ty.ty)))
         .collect();
-    let key_ty = match key_parts.as_slice() {
-        [(one, _, _)] => quote!(#one),
-        many => {
-            let tys = many.iter().map(|(t, _, _)| t);
-            quote!((#(#tys),*))
-        }
+    let key_ty = match key_tys.as_slice() {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
     };
     let key_of = |right: bool| {
-        let parts: Vec<&TokenStream> = key_parts
+        let parts: Vec<(TokenStream, bool)> = sj
+            .keys
             .iter()
-            .map(|(_, l, r)| if right { r } else { l })
+            .map(|(l, r)| part(if right { r } else { l }))
             .collect();
         match parts.as_slice() {
-            [one] => quote!(::core::option::Option::Some(#one)),
-            many => quote!(::core::option::Option::Some((#(#many),*))),
+            // One nullable part is the key's `Option` itself.
+            [(value, true)] => value.clone(),
+            [(value, false)] => quote!(::core::option::Option::Some(#value)),
+            many => {
+                let values = many.iter().map(
+                    |(v, nullable)| {
+                        if *nullable { quote!(#v?) } else { v.clone() }
+                    },
+                );
+                quote!(::core::option::Option::Some((#(#values),*)))
+            }
         }
     };
     let (left_key, right_key) = (key_of(false), key_of(true));
