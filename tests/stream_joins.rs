@@ -53,6 +53,35 @@ sluice::pipeline! {
         on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
         select ad, imp_ts;
     }
+
+    /// `.groupBy(window("click_ts", "10 seconds")).count()` after the inner join.
+    query ClicksPerWindow from Impressions join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        group by window(click_ts, 10 seconds);
+        aggregate count = count(*);
+    }
+
+    /// `.groupBy(window("imp_ts", "10 seconds")).agg(count("*"), sum("click_v"))`.
+    query ImpressionWindows from Impressions join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        group by window(imp_ts, 10 seconds);
+        aggregate n = count(*), s = sum(click_v);
+    }
+
+    /// The left outer join, counted per impression window: unmatched impressions count too,
+    /// in the batch the join emits them.
+    query ReachPerWindow from Impressions left join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        group by window(imp_ts, 10 seconds);
+        aggregate count = count(*);
+    }
+
+    /// Matches per ad, in update mode (an inner join may run in it).
+    query MatchesPerAd from Impressions join Clicks
+        on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
+        group by ad;
+        aggregate count = count(*);
+    }
 }
 
 fn ev(time: &str, key: &str, value: f64) -> Event {
@@ -103,6 +132,15 @@ where
         + Pipeline<Input = sluice::source::Sided<Event, Event>>
         + sluice::pipeline::SupportsAppend,
 {
+    run_in::<P>("append").await
+}
+
+/// [`run`] in output mode `mode` (by name, checked at start as Spark's `outputMode`).
+async fn run_in<P>(mode: &str) -> Run
+where
+    P: ReadStreams<LeftInput = Event, RightInput = Event>
+        + Pipeline<Input = sluice::source::Sided<Event, Event>>,
+{
     let (left, right) = (MemoryStream::new(), MemoryStream::new());
     for (l, r) in golden() {
         left.add_data(l);
@@ -114,6 +152,7 @@ where
         right.max_batches_per_trigger(1),
     )
     .write_stream()
+    .output_mode_named(mode)
     .foreach_batch(collector.sink::<P::Output>())
     .trigger(Trigger::AvailableNow)
     .start()
@@ -289,5 +328,115 @@ async fn the_progress_reports_the_joins_state() {
             (3, "symmetricHashJoin".to_string(), 7, 3),
             (0, "symmetricHashJoin".to_string(), 7, 0),
         ]
+    );
+}
+
+// The aggregations after a join: Spark 4.3.0's output for the same queries over the same data
+// (the oracle's method, `SPARK_LOCAL_IP=127.0.0.1 python` with PySpark 4.3.0): the windows are
+// emitted when the watermark the join propagates — the global watermark less the impressions'
+// 20-second range and 1 ms, 10:00:14.999 in batch 4, 10:01:09.999 in batch 5, 10:03:09.999 in
+// the final no-data batch — passes their end.
+
+#[tokio::test]
+async fn a_windowed_count_after_a_join_runs_under_the_watermark_the_join_propagates() {
+    assert_eq!(
+        rows(&run::<ClicksPerWindow>().await),
+        [
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![
+                "{2024-01-01 10:00:10, 2024-01-01 10:00:20} | 3",
+                "{2024-01-01 10:00:20, 2024-01-01 10:00:30} | 1",
+            ],
+            vec!["{2024-01-01 10:01:00, 2024-01-01 10:01:10} | 1"],
+        ]
+    );
+    assert_eq!(
+        rows(&run::<ImpressionWindows>().await),
+        [
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec!["{2024-01-01 10:00:00, 2024-01-01 10:00:10} | 2 | 40.0"],
+            vec![
+                "{2024-01-01 10:00:10, 2024-01-01 10:00:20} | 1 | 60.0",
+                "{2024-01-01 10:00:20, 2024-01-01 10:00:30} | 1 | 40.0",
+            ],
+            vec!["{2024-01-01 10:01:00, 2024-01-01 10:01:10} | 1 | 50.0"],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_outer_joins_unmatched_rows_reach_the_aggregation_in_the_batch_they_are_emitted() {
+    assert_eq!(
+        rows(&run::<ReachPerWindow>().await),
+        [
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            // ad1, ad3 and the unmatched ad2, emitted by the join in this batch.
+            vec!["{2024-01-01 10:00:00, 2024-01-01 10:00:10} | 3"],
+            vec![
+                "{2024-01-01 10:00:10, 2024-01-01 10:00:20} | 1",
+                "{2024-01-01 10:00:20, 2024-01-01 10:00:30} | 1",
+            ],
+            vec![
+                "{2024-01-01 10:01:00, 2024-01-01 10:01:10} | 1",
+                "{2024-01-01 10:02:00, 2024-01-01 10:02:10} | 1",
+            ],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_inner_join_runs_in_update_mode() {
+    assert_eq!(
+        rows(&run_in::<MatchesPerAd>("update").await),
+        [
+            vec!["ad1 | 1"],
+            vec!["ad4 | 1"],
+            vec!["ad3 | 1"],
+            vec!["ad5 | 1", "ad6 | 1"],
+            vec![],
+            vec![],
+            vec![],
+        ]
+    );
+    // Without an aggregation too: the pairs, as in append mode.
+    assert_eq!(
+        rows(&run_in::<Matched>("update").await),
+        rows(&run::<Matched>().await)
+    );
+}
+
+#[tokio::test]
+async fn spark_refuses_update_for_outer_joins_and_complete_for_any_stream_join() {
+    let start = |mode: &str| {
+        ImpressionsAndClicks::read_streams(MemoryStream::new(), MemoryStream::new())
+            .write_stream()
+            .output_mode_named(mode)
+            .foreach_batch(|_, _: Vec<ImpressionsAndClicksRow>| {})
+            .start()
+            .map(|_| ())
+    };
+    assert_eq!(
+        start("update").unwrap_err().to_string(),
+        "LeftOuter join between two streaming DataFrames/Datasets is not supported in Update output mode, only in Append output mode"
+    );
+    let complete = MatchesPerAd::read_streams(MemoryStream::new(), MemoryStream::new())
+        .write_stream()
+        .output_mode_named("complete")
+        .foreach_batch(|_, _: Vec<MatchesPerAdRow>| {})
+        .start()
+        .map(|_| ());
+    assert_eq!(
+        complete.unwrap_err().to_string(),
+        "Inner join between two streaming DataFrames/Datasets is not supported in Complete output mode, only in Append and Update output modes"
     );
 }

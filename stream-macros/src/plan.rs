@@ -417,6 +417,27 @@ pub(crate) enum StreamJoinKind {
 }
 
 impl StreamJoinKind {
+    /// Whether it is an outer join (left, right or full).
+    pub(crate) fn is_outer(self) -> bool {
+        matches!(
+            self,
+            StreamJoinKind::LeftOuter | StreamJoinKind::RightOuter | StreamJoinKind::FullOuter
+        )
+    }
+
+    /// Spark's rejection of `mode` (`"Update"`, `"Complete"`) for this join.
+    pub(crate) fn mode_message(self, mode: &str) -> String {
+        let allowed = if self.is_outer() {
+            "only in Append output mode"
+        } else {
+            "only in Append and Update output modes"
+        };
+        format!(
+            "{} join between two streaming DataFrames/Datasets is not supported in {mode} output mode, {allowed}",
+            self.spark_name()
+        )
+    }
+
     /// Spark's name of the join type (`LeftOuter`, ...), as its messages spell it.
     pub(crate) fn spark_name(self) -> &'static str {
         match self {
@@ -661,18 +682,22 @@ pub(crate) enum ModeRejection {
     SortNotInComplete,
     LimitInUpdate,
     SessionWindowInUpdate,
+    /// An outer stream-stream join in update mode.
     StreamJoinInUpdate,
+    /// A stream-stream join (with an aggregation after it) in complete mode.
+    StreamJoinInComplete,
 }
 
 impl ModeRejection {
     /// Every rule, each a marker trait in the runtime.
-    pub(crate) const ALL: [ModeRejection; 6] = [
+    pub(crate) const ALL: [ModeRejection; 7] = [
         ModeRejection::AppendAggregationWithoutWatermark,
         ModeRejection::CompleteWithoutAggregation,
         ModeRejection::SortNotInComplete,
         ModeRejection::LimitInUpdate,
         ModeRejection::SessionWindowInUpdate,
         ModeRejection::StreamJoinInUpdate,
+        ModeRejection::StreamJoinInComplete,
     ];
 }
 

@@ -193,7 +193,30 @@ impl BatchContext {
                 mine.merge(stats);
             }
         }
-        let mut counters = side.clone();
+        self.absorb_counters(side);
+    }
+
+    /// A context for an operator after another in the same batch (an aggregation after a
+    /// stream-stream join): as [`BatchContext::fork_nodes`], running under the watermarks the
+    /// operator before it propagates (Spark's `PropagateWatermarkSimulator`): `watermark` for
+    /// eviction, `late_watermark` for late rows. Its counters are folded back with
+    /// [`BatchContext::absorb_counters`].
+    pub fn downstream(
+        &self,
+        nodes: usize,
+        watermark: Option<Timestamp>,
+        late_watermark: Option<Timestamp>,
+    ) -> BatchContext {
+        BatchContext {
+            watermark,
+            late_watermark,
+            ..self.fork_nodes(nodes)
+        }
+    }
+
+    /// Adds the counters of another context of this batch (not its event-time statistics).
+    pub fn absorb_counters(&mut self, other: &BatchContext) {
+        let mut counters = other.clone();
         counters.event_time.clear();
         self.absorb(&counters);
     }

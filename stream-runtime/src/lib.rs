@@ -122,7 +122,7 @@ pub mod __private {
     pub use crate::operator::dedup::expires_within_watermark;
     pub use crate::operator::join::{
         JoinTable, KeyRef, SourceRows, StateExpiry, StaticTable, StreamJoinPipeline,
-        StreamJoinQuery, StreamJoinType, TimeBound, padded, table_of,
+        StreamJoinQuery, StreamJoinType, TableReload, TimeBound, padded, refresh_table, table_of,
     };
     pub use crate::operator::{
         AggregateQuery, Aggregation, DedupEntry, Deduplication, Expiring, GlobalLimit, GroupSink,
@@ -132,7 +132,7 @@ pub mod __private {
     pub use crate::output_mode::{
         APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, COMPLETE_WITHOUT_AGGREGATION,
         FinalisesGroups, LIMIT_IN_UPDATE, OutputMode, SESSION_WINDOW_IN_UPDATE,
-        SORT_NOT_IN_COMPLETE, STREAM_JOIN_IN_UPDATE, Unlimited, Unsorted, WithoutSessionWindow,
+        SORT_NOT_IN_COMPLETE, Unlimited, Unsorted, WithoutOuterStreamJoin, WithoutSessionWindow,
         WithoutStreamJoin,
     };
     pub use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind, WatermarkSpec};

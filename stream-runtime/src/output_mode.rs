@@ -80,8 +80,6 @@ pub const LIMIT_IN_UPDATE: &str =
     "Limits are not supported on streaming DataFrames/Datasets in Update output mode";
 /// Spark's rejection of update mode for a session-window aggregation.
 pub const SESSION_WINDOW_IN_UPDATE: &str = "[STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION] Invalid streaming output mode: update. This output mode is not supported for session window streaming aggregations on streaming DataFrames/DataSets.";
-/// Spark's rejection of update mode for a join of two streams (`UnsupportedOperationChecker`).
-pub const STREAM_JOIN_IN_UPDATE: &str = "Join between two streaming DataFrames/Datasets is not supported in Update output mode, only in Append output mode";
 
 /// Output mode `append` (Spark's default): emit only rows that will never change. Passed to
 /// `DataStreamWriter::output_mode`, where an unsupported mode is a compile error.
@@ -149,13 +147,24 @@ pub trait Unlimited: Pipeline {}
 )]
 pub trait WithoutSessionWindow: Pipeline {}
 
-/// Rule: a join of two streams emits a pair once, and an outer join's unmatched row once its
-/// state expires: append mode only. Implemented by queries without a stream-stream join.
+/// Rule: an outer join of two streams emits a row unmatched once its state expires, which no
+/// later batch may revise: append mode only (an inner or left semi join may also run in update
+/// mode). Implemented by queries without an outer stream-stream join.
 #[diagnostic::on_unimplemented(
-    message = "invalid streaming output mode: update is not supported by `{Self}`: it joins two streams",
+    message = "invalid streaming output mode: update is not supported by `{Self}`: it is an outer join of two streams",
     label = "`{Self}` cannot run in update mode",
-    note = "Spark: \"Join between two streaming DataFrames/Datasets is not supported in Update output mode, only in Append output mode\"",
+    note = "Spark: \"LeftOuter join between two streaming DataFrames/Datasets is not supported in Update output mode, only in Append output mode\" (likewise RightOuter and FullOuter)",
     note = "use `.output_mode(Append)`"
+)]
+pub trait WithoutOuterStreamJoin: Pipeline {}
+
+/// Rule: a join of two streams cannot re-emit a whole result table: no complete mode, even
+/// with an aggregation after it. Implemented by queries without a stream-stream join.
+#[diagnostic::on_unimplemented(
+    message = "invalid streaming output mode: complete is not supported by `{Self}`: it joins two streams",
+    label = "`{Self}` cannot run in complete mode",
+    note = "Spark: \"Inner join between two streaming DataFrames/Datasets is not supported in Complete output mode, only in Append and Update output modes\" (an outer join: only in Append output mode)",
+    note = "use `.output_mode(Append)` (or, for an inner or left semi join, `.output_mode(Update)`)"
 )]
 pub trait WithoutStreamJoin: Pipeline {}
 
@@ -164,15 +173,19 @@ pub trait WithoutStreamJoin: Pipeline {}
 pub trait SupportsAppend: FinalisesGroups + Unsorted {}
 impl<P: FinalisesGroups + Unsorted> SupportsAppend for P {}
 
-/// Pipelines that may run in complete mode: those with an aggregation ([`Aggregates`]).
-pub trait SupportsComplete: Aggregates {}
-impl<P: Aggregates> SupportsComplete for P {}
+/// Pipelines that may run in complete mode: those with an aggregation ([`Aggregates`]) and no
+/// join of two streams ([`WithoutStreamJoin`]).
+pub trait SupportsComplete: Aggregates + WithoutStreamJoin {}
+impl<P: Aggregates + WithoutStreamJoin> SupportsComplete for P {}
 
 /// Pipelines that may run in update mode: those that neither sort nor limit their result, nor
 /// aggregate session windows, nor join two streams ([`Unsorted`], [`Unlimited`],
-/// [`WithoutSessionWindow`], [`WithoutStreamJoin`]).
-pub trait SupportsUpdate: Unsorted + Unlimited + WithoutSessionWindow + WithoutStreamJoin {}
-impl<P: Unsorted + Unlimited + WithoutSessionWindow + WithoutStreamJoin> SupportsUpdate for P {}
+/// [`WithoutSessionWindow`], [`WithoutOuterStreamJoin`]).
+pub trait SupportsUpdate:
+    Unsorted + Unlimited + WithoutSessionWindow + WithoutOuterStreamJoin
+{
+}
+impl<P: Unsorted + Unlimited + WithoutSessionWindow + WithoutOuterStreamJoin> SupportsUpdate for P {}
 
 /// "Output mode `Self` can run pipeline `P`": the bound `DataStreamWriter::output_mode` checks.
 /// The typed modes ([`Append`], [`Complete`], [`Update`]) require their rules directly, so an
@@ -188,12 +201,12 @@ impl<P: FinalisesGroups + Unsorted> OutputModeFor<P> for Append {
         Ok(OutputMode::Append)
     }
 }
-impl<P: Aggregates> OutputModeFor<P> for Complete {
+impl<P: Aggregates + WithoutStreamJoin> OutputModeFor<P> for Complete {
     fn resolve(&self) -> Result<OutputMode, Error> {
         Ok(OutputMode::Complete)
     }
 }
-impl<P: Unsorted + Unlimited + WithoutSessionWindow + WithoutStreamJoin> OutputModeFor<P>
+impl<P: Unsorted + Unlimited + WithoutSessionWindow + WithoutOuterStreamJoin> OutputModeFor<P>
     for Update
 {
     fn resolve(&self) -> Result<OutputMode, Error> {

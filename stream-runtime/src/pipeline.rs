@@ -26,8 +26,8 @@ pub use crate::batch::{BatchContext, EventTimeStats, OperatorMetrics};
 pub use crate::output_mode::{
     APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, Append, COMPLETE_WITHOUT_AGGREGATION,
     Complete, FinalisesGroups, LIMIT_IN_UPDATE, NamedOutputMode, OutputMode, OutputModeFor,
-    SESSION_WINDOW_IN_UPDATE, SORT_NOT_IN_COMPLETE, STREAM_JOIN_IN_UPDATE, SupportsAppend,
-    SupportsComplete, SupportsUpdate, Unlimited, Unsorted, Update, WithoutSessionWindow,
+    SESSION_WINDOW_IN_UPDATE, SORT_NOT_IN_COMPLETE, SupportsAppend, SupportsComplete,
+    SupportsUpdate, Unlimited, Unsorted, Update, WithoutOuterStreamJoin, WithoutSessionWindow,
     WithoutStreamJoin,
 };
 

@@ -60,7 +60,7 @@ use crate::source::{JoinSources, Source, SourceContext};
 use crate::trigger::{ContinuousTrigger, QueryTrigger, Trigger};
 use crate::value::Schema;
 
-pub use crate::operator::join::{JoinTable, ReloadedTable, read_table};
+pub use crate::operator::join::{JoinTable, read_table};
 
 /// A pipeline reading from a source: Spark's streaming DataFrame.
 pub struct StreamingFrame<P, S> {
@@ -133,17 +133,18 @@ impl<P: Pipeline + JoinTable, S: Source<Row = P::Input>> StreamingFrame<P, S> {
     /// its files changed (their names, sizes or modification times): Spark re-reads a static
     /// DataFrame at every batch. Each batch probes one whole table; a read that fails fails the
     /// query. Replace the file atomically (write, then rename) so no batch reads it half
-    /// written. See [`ReloadedTable`].
+    /// written. See [`TableReload`](crate::operator::join::TableReload).
     pub fn with_table_file_reloaded(
-        self,
+        mut self,
         format: impl Into<crate::format::FileFormat>,
         path: impl AsRef<std::path::Path>,
-    ) -> Result<StreamingFrame<ReloadedTable<P>, S>>
-    where
-        S: Source<Row = P::Input>,
-    {
-        let pipeline = ReloadedTable::new(self.pipeline, format.into(), path.as_ref())?;
-        Ok(StreamingFrame::new(pipeline, self.source))
+    ) -> Result<Self> {
+        crate::operator::join::TableReload::install(
+            &mut self.pipeline,
+            format.into(),
+            path.as_ref(),
+        )?;
+        Ok(self)
     }
 }
 

@@ -10,7 +10,8 @@ sluice::pipeline! {
         select click_ts = ts, click_ad = key;
     }
 
-    query Matched from Impressions join Clicks
+    // An outer join: its unmatched rows are final when emitted, append mode only.
+    query Matched from Impressions left outer join Clicks
         on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
         select *;
     }

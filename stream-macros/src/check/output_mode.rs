@@ -109,8 +109,11 @@ pub(super) fn broken_rules(rel: &Relation) -> Vec<ModeRejection> {
     {
         out.push(ModeRejection::SessionWindowInUpdate);
     }
-    if rel.stream_join.is_some() {
-        out.push(ModeRejection::StreamJoinInUpdate);
+    if let Some(join) = &rel.stream_join {
+        if join.kind.is_outer() {
+            out.push(ModeRejection::StreamJoinInUpdate);
+        }
+        out.push(ModeRejection::StreamJoinInComplete);
     }
     out
 }
@@ -120,7 +123,8 @@ pub(super) fn broken_rules(rel: &Relation) -> Vec<ModeRejection> {
 ///   window or session window over it, or the column itself), since only then can a group be
 ///   final;
 /// - complete needs an aggregation;
-/// - update cannot emit session windows, nor the rows of a stream-stream join;
+/// - update cannot emit session windows, nor the rows of an outer stream-stream join;
+/// - complete cannot run a stream-stream join;
 /// - sorting is allowed only in complete mode; a limit is not allowed in update mode.
 ///
 /// A mode is rejected for the first rule it breaks, in this order.
@@ -144,8 +148,15 @@ pub(super) fn rejected_modes(rel: &Relation) -> Vec<(Mode, ModeRejection)> {
     {
         out.push((Mode::Update, ModeRejection::SessionWindowInUpdate));
     }
-    if rel.stream_join.is_some() {
-        out.push((Mode::Update, ModeRejection::StreamJoinInUpdate));
+    // Spark 4.3: a stream-stream join runs in append mode, and an inner or left semi one in
+    // update mode too; complete mode needs an aggregation first (rejected above without one).
+    if let Some(join) = &rel.stream_join {
+        if join.kind.is_outer() {
+            out.push((Mode::Update, ModeRejection::StreamJoinInUpdate));
+        }
+        if rel.aggregate.is_some() {
+            out.push((Mode::Complete, ModeRejection::StreamJoinInComplete));
+        }
     }
     let update_rejected =
         |out: &Vec<(Mode, ModeRejection)>| out.iter().any(|(m, _)| *m == Mode::Update);

@@ -125,8 +125,14 @@ pub(crate) fn join_items(plan: &PipelinePlan) -> JoinItems {
         many => quote!(::core::option::Option::Some((#(#many),*))),
     };
     JoinItems {
-        field: quote!(__table: ::core::option::Option<::std::sync::Arc<#table_ty>>,),
-        init: quote!(__table: ::core::option::Option::None,),
+        field: quote!(
+            __table: ::core::option::Option<::std::sync::Arc<#table_ty>>,
+            __reload: ::core::option::Option<#rt::TableReload>,
+        ),
+        init: quote!(
+            __table: ::core::option::Option::None,
+            __reload: ::core::option::Option::None,
+        ),
         items: quote! {
             #[automatically_derived]
             impl #rt::JoinTable for #name {
@@ -140,9 +146,18 @@ pub(crate) fn join_items(plan: &PipelinePlan) -> JoinItems {
                 fn set_table(&mut self, table: ::std::sync::Arc<#table_ty>) {
                     self.__table = ::core::option::Option::Some(table);
                 }
+
+                fn set_reload(&mut self, reload: #rt::TableReload) {
+                    self.__reload = ::core::option::Option::Some(reload);
+                }
+
+                fn reload_mut(&mut self) -> ::core::option::Option<&mut #rt::TableReload> {
+                    self.__reload.as_mut()
+                }
             }
         },
         enter: quote! {
+            #rt::refresh_table(self, __ctx.batch_id())?;
             __ctx.set_static_table(
                 self.__table
                     .clone()

@@ -35,7 +35,11 @@ pub(super) fn rejection_tokens(r: ModeRejection) -> TokenStream {
         ModeRejection::SortNotInComplete => quote!(#rt::SORT_NOT_IN_COMPLETE),
         ModeRejection::LimitInUpdate => quote!(#rt::LIMIT_IN_UPDATE),
         ModeRejection::SessionWindowInUpdate => quote!(#rt::SESSION_WINDOW_IN_UPDATE),
-        ModeRejection::StreamJoinInUpdate => quote!(#rt::STREAM_JOIN_IN_UPDATE),
+        // The join query's own INFO spells the join type (`stream_join.rs`); this one is its
+        // clauses' pipeline's, never checked.
+        ModeRejection::StreamJoinInUpdate | ModeRejection::StreamJoinInComplete => {
+            quote!("a stream-stream join")
+        }
     }
 }
 
@@ -47,7 +51,8 @@ pub(super) fn rule_trait(r: ModeRejection) -> TokenStream {
         ModeRejection::SortNotInComplete => quote!(Unsorted),
         ModeRejection::LimitInUpdate => quote!(Unlimited),
         ModeRejection::SessionWindowInUpdate => quote!(WithoutSessionWindow),
-        ModeRejection::StreamJoinInUpdate => quote!(WithoutStreamJoin),
+        ModeRejection::StreamJoinInUpdate => quote!(WithoutOuterStreamJoin),
+        ModeRejection::StreamJoinInComplete => quote!(WithoutStreamJoin),
     }
 }
 

@@ -279,11 +279,28 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
             let delay = w.delay_micros;
             quote!(#rt::WatermarkSpec { column: #column, delay_micros: #delay })
         });
-    let evicts = sj.left_expiry != Expiry::Never || sj.right_expiry != Expiry::Never;
+    // Spark runs a no-data batch when some operator's state can expire: the join's, or a
+    // windowed aggregation's after it.
+    let evicts = sj.left_expiry != Expiry::Never
+        || sj.right_expiry != Expiry::Never
+        || plan
+            .aggregate
+            .as_ref()
+            .is_some_and(|a| a.event_time_key.is_some());
     let unsupported = plan.rejected_modes.iter().map(|(m, r)| {
-        let m = mode_tokens(*m);
-        let r = rejection_tokens(*r);
-        quote!((#m, #r))
+        let mode = mode_tokens(*m);
+        let message = match r {
+            ModeRejection::StreamJoinInUpdate => {
+                let text = sj.kind.mode_message("Update");
+                quote!(#text)
+            }
+            ModeRejection::StreamJoinInComplete => {
+                let text = sj.kind.mode_message("Complete");
+                quote!(#text)
+            }
+            other => rejection_tokens(*other),
+        };
+        quote!((#mode, #message))
     });
     let fp = plan_fingerprint(plan);
     let explain = &plan.explain;
@@ -304,8 +321,10 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
         });
     let docs = &plan.docs;
     let struct_doc = format!(
-        " The compiled `{name}` query: `{}` joined with `{}` (output [`{row_name}`]). Output mode: `Append`. Started with `{name}::read_streams(left, right)`.",
-        sj.left.name, sj.right.name
+        " The compiled `{name}` query: `{}` joined with `{}` (output [`{row_name}`]). Output modes: `Append`{}. Started with `{name}::read_streams(left, right)`.",
+        sj.left.name,
+        sj.right.name,
+        if sj.kind.is_outer() { "" } else { ", `Update`" }
     );
     let op_ty = quote!(#rt::StreamJoinPipeline<#left_p, #right_p, #spec, #clauses>);
 

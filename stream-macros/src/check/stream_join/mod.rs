@@ -458,6 +458,23 @@ pub(super) fn join_streams(
         rel.qualified = qualified_with(&left_out, &right_out);
     }
 
+    // The sides' event-time columns keep their watermarks after the join (Spark's watermark
+    // metadata follows the column): an aggregation after the join may be keyed by a window
+    // over one. They are no watermark node of the query (the sides' are): no stage observes
+    // them.
+    for (side, columns) in [(&l, &left_out), (&r, &right_out)] {
+        if let (Some(i), Some(w)) = (side.event_time, side.watermarks.first())
+            && let Some(c) = columns.get(i)
+        {
+            rel.watermarks.push(crate::plan::Watermark {
+                column: c.name.clone(),
+                span: w.span,
+                slot: c.slot,
+                delay_micros: w.delay_micros,
+            });
+        }
+    }
+
     let key_text: Vec<String> = keys
         .iter()
         .map(|(a, b)| format!("{} = {}", rel.slots[a.0].name, rel.slots[b.0].name))
@@ -501,28 +518,14 @@ pub(super) fn join_streams(
     Some(rel)
 }
 
-/// The clauses a query may not have after a stream-stream join (Sluice runs its own clauses as
-/// a stateless pipeline over the joined rows): reported at the clause.
+/// The clauses a query may not have after a stream-stream join (its clauses run over the joined
+/// rows; an aggregation may follow the join, as in Spark): reported at the clause.
 pub(super) fn check_clauses_after(q: &parse::QueryDef, errors: &Errors) {
-    let mut aggregation_reported = false;
     for clause in &q.clauses {
         let (kw, what) = match clause {
             parse::Clause::Watermark { kw, .. } => (
                 *kw,
                 "a watermark after a stream-stream join: define it on a side, in the side's query",
-            ),
-            // `group by` and `aggregate` are one aggregation: one error.
-            parse::Clause::GroupBy { .. } | parse::Clause::Aggregate { .. }
-                if aggregation_reported =>
-            {
-                continue;
-            }
-            parse::Clause::GroupBy { kw, .. } | parse::Clause::Aggregate { kw, .. } => (
-                {
-                    aggregation_reported = true;
-                    *kw
-                },
-                "an aggregation after a stream-stream join is not supported yet: the join's rows can be written to a sink (or Kafka) and aggregated by another query",
             ),
             parse::Clause::DropDuplicates { kw, .. } => (
                 *kw,

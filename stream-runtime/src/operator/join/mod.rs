@@ -13,7 +13,7 @@ pub mod streams;
 pub mod symmetric;
 
 pub use file::read_table;
-pub use reload::ReloadedTable;
+pub use reload::{TableReload, refresh_table};
 
 pub use static_table::{JoinTable, KeyPart, KeyRef, StaticTable, padded, table_of};
 pub use streams::{SourceRows, StreamJoinPipeline};

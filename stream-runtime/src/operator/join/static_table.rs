@@ -148,6 +148,17 @@ pub trait JoinTable {
 
     /// Installs the hashed table.
     fn set_table(&mut self, table: Arc<Self::Table>);
+
+    /// Makes the query read its table again from its files when they change (see
+    /// [`TableReload`](super::TableReload)). The default ignores it (a query's stand-in).
+    fn set_reload(&mut self, reload: super::TableReload) {
+        let _ = reload;
+    }
+
+    /// The table's reload policy, if it has one.
+    fn reload_mut(&mut self) -> Option<&mut super::TableReload> {
+        None
+    }
 }
 
 /// What a table's row loop reads from the batch context: the table a query was given, or an

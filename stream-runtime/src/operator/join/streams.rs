@@ -5,7 +5,8 @@
 //! side's (`B`'s), the [`SymmetricHashJoin`] over what they emit, and the pipeline of `J`'s own
 //! clauses over the joined rows. The sides' watermark clauses are the query's watermark
 //! nodes, the left side's first: the query's watermark is the minimum of the two sides'
-//! (Spark's default policy).
+//! (Spark's default policy). The query's own clauses — an aggregation among them — run under
+//! the watermark the join propagates ([`SymmetricHashJoin::output_watermark`]).
 
 use std::marker::PhantomData;
 
@@ -14,6 +15,7 @@ use crate::error::Error;
 use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind};
 use crate::row::Row;
 use crate::source::joined::Sided;
+use crate::state;
 
 use super::symmetric::{StreamJoinQuery, SymmetricHashJoin};
 
@@ -131,28 +133,41 @@ where
             std::mem::take(&mut self.right_rows),
         );
         self.join.run_batch(left, right, ctx, &mut joined)?;
-        self.post.process(&joined, ctx, out)?;
-        self.post.finish_batch(ctx, out)
+        // The query's own clauses run under the watermark the join propagates, this batch's
+        // for eviction and the previous batch's for late rows (as an aggregation after a join
+        // does in Spark).
+        let mut post_ctx = ctx.downstream(
+            P::INFO.watermarks.len(),
+            SymmetricHashJoin::<Q>::output_watermark(ctx.watermark()),
+            SymmetricHashJoin::<Q>::output_watermark(ctx.late_watermark()),
+        );
+        self.post.process(&joined, &mut post_ctx, out)?;
+        self.post.finish_batch(&mut post_ctx, out)?;
+        ctx.absorb_counters(&post_ctx);
+        Ok(())
     }
 
-    /// Rows held in the join's state.
+    /// Rows held in state: the join's, and an aggregation's after it.
     pub fn state_rows(&self) -> usize {
-        self.join.state_rows()
+        self.join.state_rows() + self.post.state_rows()
     }
 
-    /// An estimate of the memory the join's state uses.
+    /// An estimate of the memory the state uses.
     pub fn state_bytes(&self) -> usize {
-        self.join.state_bytes()
+        self.join.state_bytes() + self.post.state_bytes()
     }
 
-    /// The join's state, for a checkpoint.
+    /// The state, for a checkpoint: the join's, then the query's own clauses' (an aggregation
+    /// after the join; empty otherwise).
     pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
-        self.join.snapshot()
+        state::encode_parts(&[self.join.snapshot()?, self.post.snapshot_state()?])
     }
 
-    /// Restores the join's state from a checkpoint.
+    /// Restores the state written by [`StreamJoinPipeline::snapshot`].
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.join.restore(bytes)
+        let parts = state::decode_parts(bytes, 2)?;
+        self.join.restore(&parts[0])?;
+        self.post.restore_state(&parts[1])
     }
 }
 

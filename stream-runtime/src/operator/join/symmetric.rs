@@ -456,6 +456,23 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
         Ok(())
     }
 
+    /// The watermark the join propagates to an operator after it, under the global watermark
+    /// `watermark` (Spark's `produceOutputWatermark`): the earliest of it and the sides' state
+    /// watermarks, since a row the join still holds may yet be emitted (an outer join's
+    /// unmatched row, with its own event time).
+    pub fn output_watermark(watermark: Option<Timestamp>) -> Option<Timestamp> {
+        let w = watermark?;
+        let w_us = w.as_millis() * MICROS_PER_MILLI;
+        let earliest = [
+            Q::LEFT_EXPIRY.threshold(Some(w)),
+            Q::RIGHT_EXPIRY.threshold(Some(w)),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(w_us, i64::min);
+        Some(Timestamp::from_micros(earliest))
+    }
+
     /// Rows held, both sides.
     pub fn state_rows(&self) -> usize {
         self.left.rows() + self.right.rows()

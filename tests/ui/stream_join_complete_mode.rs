@@ -10,6 +10,7 @@ sluice::pipeline! {
         select click_ts = ts, click_ad = key;
     }
 
+    // An aggregation may follow a stream-stream join, but not in complete mode.
     query PerAd from Impressions join Clicks
         on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
         group by ad;
@@ -17,4 +18,9 @@ sluice::pipeline! {
     }
 }
 
-fn main() {}
+fn main() {
+    use sluice::prelude::*;
+    let _ = PerAd::read_streams(MemoryStream::<Event>::new(), MemoryStream::<Event>::new())
+        .write_stream()
+        .output_mode(Complete);
+}
