@@ -92,17 +92,8 @@ impl StateExpiry {
     /// Spark's arithmetic, in milliseconds: the bound `watermark + offset` truncated to a
     /// millisecond, minus 1 ms when inclusive; the earliest bound wins.
     ///
-    /// ```
-    /// use sluice::operator::join::{StateExpiry, TimeBound};
-    /// use sluice::time::Timestamp;
-    /// // l.ts >= r.ts - 20 s (from `r.ts <= l.ts + 20 s`), inclusive.
-    /// let left = StateExpiry::Value(&[TimeBound { offset_micros: -20_000_000, inclusive: true }]);
-    /// let w = Timestamp::from_secs(100);
-    /// assert_eq!(left.threshold(Some(w)), Some(79_999_000));
-    /// assert_eq!(StateExpiry::Key.threshold(Some(w)), Some(100_000_000));
-    /// assert_eq!(StateExpiry::Never.threshold(Some(w)), None);
-    /// assert_eq!(left.threshold(None), None);
-    /// ```
+    /// With `l.ts >= r.ts - 20 s` (from `r.ts <= l.ts + 20 s`, inclusive) and a watermark of
+    /// 100 s, a left row expires at or before 79.999 s; under key expiry, at or before 100 s.
     pub fn threshold(self, watermark: Option<Timestamp>) -> Option<i64> {
         let w_ms = watermark?.as_millis();
         match self {

@@ -400,3 +400,43 @@ fn the_state_survives_a_snapshot() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].l_key.as_deref(), Some("ad2"));
 }
+
+#[test]
+fn the_state_watermark_is_sparks_millisecond_arithmetic() {
+    let left = StateExpiry::Value(&[TimeBound {
+        offset_micros: -20_000_000,
+        inclusive: true,
+    }]);
+    let w = Timestamp::from_secs(100);
+    assert_eq!(left.threshold(Some(w)), Some(79_999_000));
+    assert_eq!(StateExpiry::Key.threshold(Some(w)), Some(100_000_000));
+    assert_eq!(StateExpiry::Never.threshold(Some(w)), None);
+    assert_eq!(left.threshold(None), None);
+    // The earliest bound wins; a strict one keeps no extra millisecond; sub-millisecond
+    // offsets truncate to the millisecond (toward zero), as Spark's `toLong` does.
+    let two = StateExpiry::Value(&[
+        TimeBound {
+            offset_micros: -5_000_000,
+            inclusive: false,
+        },
+        TimeBound {
+            offset_micros: -1_500,
+            inclusive: true,
+        },
+    ]);
+    assert_eq!(two.threshold(Some(w)), Some(95_000_000));
+    assert_eq!(
+        StateExpiry::Value(&[TimeBound {
+            offset_micros: -1_500,
+            inclusive: false
+        }])
+        .threshold(Some(w)),
+        // 99 998.5 ms, truncated.
+        Some(99_998_000)
+    );
+    // The watermark a join propagates: the earliest of the global one and the sides'.
+    assert_eq!(
+        SymmetricHashJoin::<Inner>::output_watermark(Some(at(1, 30))),
+        Some(at(1, 10).plus_micros(-1_000))
+    );
+}
