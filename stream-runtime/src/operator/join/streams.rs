@@ -28,6 +28,9 @@ pub struct StreamJoinPipeline<L: Pipeline, R: Pipeline, Q: StreamJoinQuery, P> {
     right_rows: Vec<Q::Right>,
     left_input: Vec<<L as Pipeline>::Input>,
     right_input: Vec<<R as Pipeline>::Input>,
+    /// The join's output, before the query's own clauses: kept, like the buffers above, so
+    /// that a batch does not grow it from empty again.
+    joined: Vec<Q::Output>,
 }
 
 impl<L, R, Q, P> Default for StreamJoinPipeline<L, R, Q, P>
@@ -47,6 +50,7 @@ where
             right_rows: Vec::new(),
             left_input: Vec::new(),
             right_input: Vec::new(),
+            joined: Vec::new(),
         }
     }
 }
@@ -125,13 +129,15 @@ where
         ctx: &mut BatchContext,
         out: &mut Vec<P::Output>,
     ) -> Result<(), Error> {
-        let mut joined = Vec::new();
-        let (left, right) = (
-            std::mem::take(&mut self.left_rows),
-            std::mem::take(&mut self.right_rows),
-        );
-        self.join.run_batch(left, right, ctx, &mut joined)?;
-        self.post.process(&joined, ctx, out)?;
+        self.joined.clear();
+        self.join.run_batch(
+            self.left_rows.drain(..),
+            self.right_rows.drain(..),
+            ctx,
+            &mut self.joined,
+        )?;
+        self.post.process(&self.joined, ctx, out)?;
+        self.joined.clear();
         self.post.finish_batch(ctx, out)
     }
 
