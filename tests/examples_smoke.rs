@@ -161,6 +161,16 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "ad_attribution",
+        &[
+            "|clicked_at",
+            "|click_time",
+            "|false  |",
+            "Impressions: 32, attributed clicks: 4, impressions reported: 32",
+            "Every impression was reported exactly once.",
+        ],
+    ),
+    (
         "user_sessions",
         &[
             "|session_start      |session_end        |clicks|active_seconds|",

@@ -413,3 +413,78 @@ async fn an_int_key_joins_a_bigint_column() {
         .collect();
     assert_eq!(labels, [(1, s("ground")), (2, s("first"))]);
 }
+
+/// Writes `text` to `path` as a table file is meant to be replaced: a new file renamed over it,
+/// with a modification time of its own (so the change shows even within the file system's time
+/// resolution).
+fn replace_file(path: &std::path::Path, text: &str, mtime_secs: u64) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&tmp)
+        .unwrap()
+        .set_modified(
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(mtime_secs),
+        )
+        .unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test]
+async fn a_reloaded_table_is_read_again_before_the_first_batch_after_its_file_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("devices.csv");
+    replace_file(&table, "a,kitchen,0,\nb,hall,1,\n", 1_700_000_000);
+    let stream = MemoryStream::<Reading>::new();
+    let out: Arc<Mutex<Batches<LocatedRow>>> = Arc::default();
+    let sink = Arc::clone(&out);
+    let query = Located::read_stream(stream.clone())
+        .with_table_file_reloaded(Csv::new(), &table)
+        .unwrap()
+        .write_stream()
+        .foreach_batch(move |id, rows| sink.lock().unwrap().push((id, rows)))
+        .start()
+        .unwrap();
+    let rooms = |out: &Arc<Mutex<Batches<LocatedRow>>>| -> Vec<Vec<(Option<String>, String)>> {
+        out.lock()
+            .unwrap()
+            .iter()
+            .map(|(_, rows)| {
+                rows.iter()
+                    .map(|r| (r.device.clone(), r.room.clone()))
+                    .collect()
+            })
+            .collect()
+    };
+    stream.add_data(vec![
+        reading(1, Some("a"), 20.0),
+        reading(2, Some("c"), 20.0),
+    ]);
+    query.process_all_available().await.unwrap();
+    // `a` moves to the attic and `c` appears; the next batch sees the new table whole.
+    replace_file(&table, "a,attic,2,\nc,cellar,-1,\n", 1_700_000_100);
+    stream.add_data(vec![
+        reading(3, Some("a"), 20.0),
+        reading(4, Some("c"), 20.0),
+        reading(5, Some("b"), 20.0),
+    ]);
+    query.process_all_available().await.unwrap();
+    // A table that is gone fails the query, as Spark's batch would.
+    std::fs::remove_file(&table).unwrap();
+    stream.add_data(vec![reading(6, Some("a"), 20.0)]);
+    let failed = query.process_all_available().await;
+    assert_eq!(
+        rooms(&out),
+        [
+            vec![(Some(s("a")), s("kitchen"))],
+            vec![(Some(s("a")), s("attic")), (Some(s("c")), s("cellar"))],
+        ]
+    );
+    let err = failed.expect_err("a table file that is gone fails the query");
+    assert!(
+        err.to_string().contains("cannot read the static table"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("devices.csv"), "{err}");
+}

@@ -686,18 +686,20 @@ pub(crate) enum ContinuousRejection {
     Aggregation,
     Limit,
     CurrentTime,
+    StreamJoin,
 }
 
 impl ContinuousRejection {
     /// Every rule, in the order a query is checked against them: bottom-up in the plan, as
     /// Spark's checker walks it (the watermark sits below a deduplication, which sits below
     /// the aggregation; the limit above).
-    pub(crate) const ALL: [ContinuousRejection; 5] = [
+    pub(crate) const ALL: [ContinuousRejection; 6] = [
         ContinuousRejection::Watermark,
         ContinuousRejection::Deduplicate,
         ContinuousRejection::Aggregation,
         ContinuousRejection::Limit,
         ContinuousRejection::CurrentTime,
+        ContinuousRejection::StreamJoin,
     ];
 }
 

@@ -112,7 +112,7 @@ pub mod __private {
     pub use crate::batch::{BatchContext, EventTimeStats};
     pub use crate::columns::{ColumnReader, Columns, FromColumn, column_reader};
     pub use crate::continuous::rules::{
-        NoAggregation, NoCurrentTime, NoDeduplication, NoLimit, NoWatermark,
+        NoAggregation, NoCurrentTime, NoDeduplication, NoLimit, NoStreamJoin, NoWatermark,
     };
     pub use crate::error::Error;
     pub use crate::executor::Executor;

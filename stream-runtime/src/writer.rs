@@ -43,7 +43,7 @@ use crate::checkpoint::{Checkpoint, CheckpointConfig, Recovery, consistency};
 use crate::clock::Clock;
 use crate::continuous::{
     ContinuousSink, ContinuousSource, NoAggregation, NoCurrentTime, NoDeduplication, NoLimit,
-    NoWatermark,
+    NoStreamJoin, NoWatermark,
 };
 use crate::engine::{EngineState, QueryRun};
 use crate::error::Result;
@@ -60,7 +60,7 @@ use crate::source::{JoinSources, Source, SourceContext};
 use crate::trigger::{ContinuousTrigger, QueryTrigger, Trigger};
 use crate::value::Schema;
 
-pub use crate::operator::join::{JoinTable, read_table};
+pub use crate::operator::join::{JoinTable, ReloadedTable, read_table};
 
 /// A pipeline reading from a source: Spark's streaming DataFrame.
 pub struct StreamingFrame<P, S> {
@@ -126,6 +126,24 @@ impl<P: Pipeline + JoinTable, S: Source<Row = P::Input>> StreamingFrame<P, S> {
     ) -> Result<Self> {
         let rows = read_table(format, path)?;
         Ok(self.with_table(rows))
+    }
+
+    /// The static table read from a file (or a directory of files) in `format`, as
+    /// [`with_table_file`](Self::with_table_file) does, and read again before a batch whenever
+    /// its files changed (their names, sizes or modification times): Spark re-reads a static
+    /// DataFrame at every batch. Each batch probes one whole table; a read that fails fails the
+    /// query. Replace the file atomically (write, then rename) so no batch reads it half
+    /// written. See [`ReloadedTable`].
+    pub fn with_table_file_reloaded(
+        self,
+        format: impl Into<crate::format::FileFormat>,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<StreamingFrame<ReloadedTable<P>, S>>
+    where
+        S: Source<Row = P::Input>,
+    {
+        let pipeline = ReloadedTable::new(self.pipeline, format.into(), path.as_ref())?;
+        Ok(StreamingFrame::new(pipeline, self.source))
     }
 }
 
@@ -559,7 +577,7 @@ where
     /// [`SupportsContinuous`](crate::continuous::SupportsContinuous) gathers).
     pub fn start(self) -> Result<StreamingQuery>
     where
-        P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime,
+        P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime + NoStreamJoin,
         S: ContinuousSource,
         K: ContinuousSink<P::Output>,
         M: OutputModeFor<P>,

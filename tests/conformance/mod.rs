@@ -29,11 +29,13 @@ pub(crate) fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spark-oracle/golden")
 }
 
-/// Every set of scenarios the oracle produced (`golden/`, then `golden2/`: explode,
-/// deduplication, session windows, joins); scenario names are unique across sets.
-pub(crate) fn oracle_sets() -> [PathBuf; 2] {
+/// Every set of scenarios real Spark produced: the oracle's (`golden/`, then `golden2/`:
+/// explode, deduplication, session windows, joins), then `joins/` (the stream-stream join types
+/// golden2 does not show, made with the same method by `joins/make_joins.py`); scenario names
+/// are unique across sets.
+pub(crate) fn oracle_sets() -> [PathBuf; 3] {
     let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spark-oracle");
-    [oracle.join("golden"), oracle.join("golden2")]
+    [oracle.join("golden"), oracle.join("golden2"), oracle.join("joins")]
 }
 
 /// The scenario folders present in `set`, sorted by name.

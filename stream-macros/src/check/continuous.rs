@@ -14,11 +14,19 @@ pub(super) fn rejection(rel: &Relation) -> Option<ContinuousRejection> {
     ContinuousRejection::ALL
         .into_iter()
         .find(|rule| match rule {
-            ContinuousRejection::Watermark => !rel.watermarks.is_empty(),
+            // A stream-stream join's watermarks are its sides' (Spark's checker meets them
+            // first, below the join).
+            ContinuousRejection::Watermark => {
+                !rel.watermarks.is_empty()
+                    || rel.stream_join.as_ref().is_some_and(|j| {
+                        !(j.left.watermarks.is_empty() && j.right.watermarks.is_empty())
+                    })
+            }
             ContinuousRejection::Deduplicate => rel.dedup.is_some(),
             ContinuousRejection::Aggregation => rel.aggregate.is_some(),
             ContinuousRejection::Limit => rel.limit.is_some(),
             ContinuousRejection::CurrentTime => calls_current_time(rel),
+            ContinuousRejection::StreamJoin => rel.stream_join.is_some(),
         })
 }
 

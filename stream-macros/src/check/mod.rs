@@ -90,6 +90,9 @@ pub(crate) struct FailedQuery {
     pub(crate) columns: Vec<(Ident, String, SqlType)>,
     /// The declared static table it joins, if any (its stand-in can still be given rows).
     pub(crate) table: Option<Ident>,
+    /// The row types at the roots of a stream-stream join's two sides (its stand-in can still
+    /// be given two sources).
+    pub(crate) streams: Option<(InputRow, InputRow)>,
 }
 
 /// A source column: Rust field, column name, type.
@@ -206,6 +209,16 @@ pub(crate) fn check(pipeline: &parse::Pipeline, errors: &Errors) -> Checked {
                     .as_ref()
                     .and_then(|j| checker.tables.get(&j.table.to_string()))
                     .map(|(t, _)| t.clone()),
+                streams: q
+                    .join
+                    .as_ref()
+                    .filter(|j| checker.is_stream(&j.table))
+                    .map(|j| {
+                        (
+                            checker.root_input(&q.from, &mut Vec::new()),
+                            checker.root_input(&j.table, &mut Vec::new()),
+                        )
+                    }),
                 // The columns that could be typed, so code using them compiles.
                 columns: rel
                     .filter(|r| r.failure != Some(Failure::Incomplete))

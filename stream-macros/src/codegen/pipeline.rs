@@ -59,6 +59,7 @@ pub(super) fn continuous_rule_trait(r: ContinuousRejection) -> TokenStream {
         ContinuousRejection::Aggregation => quote!(NoAggregation),
         ContinuousRejection::Limit => quote!(NoLimit),
         ContinuousRejection::CurrentTime => quote!(NoCurrentTime),
+        ContinuousRejection::StreamJoin => quote!(NoStreamJoin),
     }
 }
 

@@ -9,14 +9,15 @@ use quote::{format_ident, quote};
 use super::expr::ExprGen;
 use super::paths::{input_row, rt};
 use super::pipeline::{
-    mode_tokens, pipeline_named, plan_fingerprint, rejection_tokens, rule_trait,
+    continuous_rule_trait, mode_tokens, pipeline_named, plan_fingerprint, rejection_tokens,
+    rule_trait,
 };
 use super::prefix::field_view;
 use super::row::{RowField, row_struct};
 use super::rust_type::rust_owned_type;
 use crate::plan::{
-    Expiry, Expr, JoinSide, JoinSideId, JoinSideRow, ModeRejection, PipelinePlan, SqlType,
-    StreamJoin, StreamJoinKind,
+    ContinuousRejection, Expiry, Expr, JoinSide, JoinSideId, JoinSideRow, ModeRejection,
+    PipelinePlan, SqlType, StreamJoin, StreamJoinKind,
 };
 
 /// The pipeline type of a side: its query's struct, or the source's rows as they come.
@@ -137,39 +138,43 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
     let clauses_pipeline = pipeline_named(&post, &clauses, &row_name);
 
     // --- the spec -------------------------------------------------------------------------
-    let key_parts: Vec<(TokenStream, TokenStream, TokenStream)> = sj
+    // Each key part owned, with whether it is nullable (a null part: no key).
+    let part = |slot: &crate::plan::SlotId| {
+        let (_, _, field) = sj
+            .condition_slots
+            .iter()
+            .find(|(s, _, _)| s == slot)
+            .expect("a key is a side's column");
+        let ty = plan.slot(*slot).ty;
+        (owned_field(&quote!(__row), field, ty), ty.nullable)
+    };
+    let key_tys: Vec<TokenStream> = sj
         .keys
         .iter()
-        .map(|(l, r)| {
-            let part = |slot: &crate::plan::SlotId, row: TokenStream| {
-                let (_, _, field) = sj
-                    .condition_slots
-                    .iter()
-                    .find(|(s, _, _)| s == slot)
-                    .expect("a key is a side's column");
-                let ty = plan.slot(*slot).ty;
-                let value = owned_field(&row, field, ty);
-                if ty.nullable { quote!(#value?) } else { value }
-            };
-            let ty = rust_owned_type(SqlType::non_null(plan.slot(*l).ty.ty));
-            (ty, part(l, quote!(__row)), part(r, quote!(__row)))
-        })
+        .map(|(l, _)| rust_owned_type(SqlType::non_null(plan.slot(*l).ty.ty)))
         .collect();
-    let key_ty = match key_parts.as_slice() {
-        [(one, _, _)] => quote!(#one),
-        many => {
-            let tys = many.iter().map(|(t, _, _)| t);
-            quote!((#(#tys),*))
-        }
+    let key_ty = match key_tys.as_slice() {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
     };
     let key_of = |right: bool| {
-        let parts: Vec<&TokenStream> = key_parts
+        let parts: Vec<(TokenStream, bool)> = sj
+            .keys
             .iter()
-            .map(|(_, l, r)| if right { r } else { l })
+            .map(|(l, r)| part(if right { r } else { l }))
             .collect();
         match parts.as_slice() {
-            [one] => quote!(::core::option::Option::Some(#one)),
-            many => quote!(::core::option::Option::Some((#(#many),*))),
+            // One nullable part is the key's `Option` itself.
+            [(value, true)] => value.clone(),
+            [(value, false)] => quote!(::core::option::Option::Some(#value)),
+            many => {
+                let values = many.iter().map(
+                    |(v, nullable)| {
+                        if *nullable { quote!(#v?) } else { v.clone() }
+                    },
+                );
+                quote!(::core::option::Option::Some((#(#values),*)))
+            }
         }
     };
     let (left_key, right_key) = (key_of(false), key_of(true));
@@ -287,6 +292,14 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
         .filter(|r| !plan.broken_rules.contains(r))
         .map(|r| {
             let rule = rule_trait(r);
+            quote!(#[automatically_derived] impl #rt::#rule for #name {})
+        });
+    // Every continuous-processing rule but the one the join breaks (see `pipeline.rs`).
+    let continuous = ContinuousRejection::ALL
+        .into_iter()
+        .filter(|r| plan.continuous_rejection != Some(*r))
+        .map(|r| {
+            let rule = continuous_rule_trait(r);
             quote!(#[automatically_derived] impl #rt::#rule for #name {})
         });
     let docs = &plan.docs;
@@ -466,5 +479,7 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
         }
 
         #(#supports)*
+
+        #(#continuous)*
     }
 }

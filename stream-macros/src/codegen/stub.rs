@@ -72,8 +72,27 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
         input,
         columns,
         table,
+        streams,
     } = q;
-    let input = super::paths::input_row(input);
+    // A stream-stream join's stand-in reads two sources, as the query would.
+    let (input, read_streams) = match streams {
+        Some((left, right)) => {
+            let (left, right) = (
+                super::paths::input_row(left),
+                super::paths::input_row(right),
+            );
+            (
+                quote!(#rt::Sided<#left, #right>),
+                quote! {
+                    impl #rt::ReadStreams for #name {
+                        type LeftInput = #left;
+                        type RightInput = #right;
+                    }
+                },
+            )
+        }
+        None => (super::paths::input_row(input), quote!()),
+    };
     // A query joining a declared table can still be given its rows.
     let join_table = table.as_ref().map(|table| {
         quote! {
@@ -143,5 +162,7 @@ pub(crate) fn query(q: &FailedQuery) -> TokenStream {
         #(impl #rt::#continuous for #name {})*
 
         #join_table
+
+        #read_streams
     }
 }

@@ -67,7 +67,8 @@ pub(crate) use start::start;
 pub use memory::MemoryReader;
 pub use rate::{RatePosition, RateReader};
 pub use rules::{
-    NoAggregation, NoCurrentTime, NoDeduplication, NoLimit, NoWatermark, SupportsContinuous,
+    NoAggregation, NoCurrentTime, NoDeduplication, NoLimit, NoStreamJoin, NoWatermark,
+    SupportsContinuous,
 };
 pub use sink::{ContinuousSink, EpochCommit};
 pub use socket::SocketReader;

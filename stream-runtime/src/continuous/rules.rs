@@ -64,14 +64,25 @@ pub trait NoLimit: Pipeline {}
 )]
 pub trait NoCurrentTime: Pipeline {}
 
+/// Rule: a join of two streams keeps both sides' rows until the watermark expires them, state
+/// continuous processing does not keep. Implemented by queries that do not join two streams
+/// (a stream-static join runs continuously).
+#[diagnostic::on_unimplemented(
+    message = "continuous processing does not support `{Self}`: it joins two streams",
+    label = "`{Self}` cannot run with a continuous trigger",
+    note = "Spark: \"Continuous processing does not support Join operations.\"",
+    note = "run the join with a micro-batch trigger (`Trigger::ProcessingTime`, or the default)"
+)]
+pub trait NoStreamJoin: Pipeline {}
+
 /// Pipelines that can run with a continuous trigger: those that satisfy every rule, which the
 /// continuous writer's `start` requires (each rule a bound of its own, so a query breaking one
 /// is told which). For code generic over such pipelines.
 pub trait SupportsContinuous:
-    NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime
+    NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime + NoStreamJoin
 {
 }
 impl<P> SupportsContinuous for P where
-    P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime
+    P: NoWatermark + NoDeduplication + NoAggregation + NoLimit + NoCurrentTime + NoStreamJoin
 {
 }

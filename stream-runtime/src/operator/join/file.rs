@@ -17,6 +17,23 @@ pub fn read_table<R: Row>(format: impl Into<FileFormat>, path: impl AsRef<Path>)
         source_name: path.display().to_string(),
         message: format!("cannot read the static table: {e}"),
     };
+    let mut rows = Vec::new();
+    for file in table_files(path)? {
+        let bytes = std::fs::read(&file).map_err(io)?;
+        let name = file.display().to_string();
+        let ctx = ReadContext::new(&name, R::SCHEMA, ParseMode::Permissive, "_corrupt_record")?;
+        rows.extend(format.read::<R>(&bytes, &ctx)?);
+    }
+    Ok(rows)
+}
+
+/// The files of a table at `path`: the file itself, or every file of the directory in name
+/// order, without the names Spark skips (starting with `_` or `.`).
+pub(super) fn table_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let io = |e: std::io::Error| Error::Source {
+        source_name: path.display().to_string(),
+        message: format!("cannot read the static table: {e}"),
+    };
     let files: Vec<PathBuf> = if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(io)?
@@ -33,14 +50,7 @@ pub fn read_table<R: Row>(format: impl Into<FileFormat>, path: impl AsRef<Path>)
     } else {
         vec![path.to_path_buf()]
     };
-    let mut rows = Vec::new();
-    for file in files {
-        let bytes = std::fs::read(&file).map_err(io)?;
-        let name = file.display().to_string();
-        let ctx = ReadContext::new(&name, R::SCHEMA, ParseMode::Permissive, "_corrupt_record")?;
-        rows.extend(format.read::<R>(&bytes, &ctx)?);
-    }
-    Ok(rows)
+    Ok(files)
 }
 
 #[cfg(test)]

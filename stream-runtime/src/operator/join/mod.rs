@@ -7,11 +7,13 @@
 //! projections or an aggregation is one loop.
 
 mod file;
+pub mod reload;
 mod static_table;
 pub mod streams;
 pub mod symmetric;
 
 pub use file::read_table;
+pub use reload::ReloadedTable;
 
 pub use static_table::{JoinTable, KeyPart, KeyRef, StaticTable, padded, table_of};
 pub use streams::{SourceRows, StreamJoinPipeline};

@@ -17,6 +17,9 @@ use crate::plan::{
     JoinedField, SlotDef, SlotId, SqlType, StreamJoin, StreamJoinKind, Ty,
 };
 
+mod bounds;
+
+use self::bounds::state_bounds;
 use super::expr::{Ctx, expect_bool, typed};
 use super::relation::{Column, Relation};
 
@@ -127,109 +130,6 @@ fn split_and<'e>(e: &'e parse::Expr, out: &mut Vec<&'e parse::Expr>) {
         }
         other => out.push(other),
     }
-}
-
-/// A term of a time expression in Spark's canonical sum (`StreamingJoinHelper.collectTerms`).
-#[derive(Debug, Clone, Copy)]
-enum Term {
-    /// A timestamp column, added (`true`) or subtracted.
-    Column(SlotId, bool),
-    /// A constant, µs.
-    Constant(i64),
-}
-
-/// The terms of `e` (negated if `negate`), or `None` if it is not a sum of timestamp columns
-/// and intervals.
-fn terms(e: &Expr, negate: bool, out: &mut Vec<Term>) -> Option<()> {
-    match &e.kind {
-        ExprKind::Slot(s) if e.ty.ty == Ty::Timestamp => out.push(Term::Column(*s, !negate)),
-        ExprKind::TimeShift(inner, micros) => {
-            terms(inner, negate, out)?;
-            out.push(Term::Constant(if negate { -*micros } else { *micros }));
-        }
-        _ => return None,
-    }
-    Some(())
-}
-
-/// The state watermark bound of side `this` from one conjunct `lhs < rhs` (`inclusive`: `<=`),
-/// with `other`'s event-time column standing for the watermark: Spark's
-/// `getStateWatermarkFromLessThenPredicate`.
-fn bound_from_less_than(
-    lhs: &Expr,
-    rhs: &Expr,
-    inclusive: bool,
-    side_of: &dyn Fn(SlotId) -> JoinSideId,
-    this: JoinSideId,
-    other_event_time: SlotId,
-) -> Option<(i64, bool)> {
-    let mut all = Vec::new();
-    terms(lhs, false, &mut all)?;
-    terms(rhs, true, &mut all)?;
-    let columns = |side: JoinSideId| -> Vec<(SlotId, bool)> {
-        all.iter()
-            .filter_map(|t| match t {
-                Term::Column(s, plus) if side_of(*s) == side => Some((*s, *plus)),
-                _ => None,
-            })
-            .collect()
-    };
-    let (mine, theirs) = (columns(this), columns(other(this)));
-    // One column of this side, negated: `W + c - this < 0`, i.e. `this > W + c`.
-    let [(_, false)] = mine.as_slice() else {
-        return None;
-    };
-    // The other side's event time, added: it becomes the watermark.
-    let [(s, true)] = theirs.as_slice() else {
-        return None;
-    };
-    if *s != other_event_time {
-        return None;
-    }
-    let constant: i64 = all
-        .iter()
-        .map(|t| match t {
-            Term::Constant(c) => *c,
-            Term::Column(..) => 0,
-        })
-        .sum();
-    Some((constant, inclusive))
-}
-
-fn other(side: JoinSideId) -> JoinSideId {
-    match side {
-        JoinSideId::Left => JoinSideId::Right,
-        JoinSideId::Right => JoinSideId::Left,
-    }
-}
-
-/// The bounds the condition's conjuncts give side `this`'s state (Spark's
-/// `getStateValueWatermark`, minimum taken by the runtime): empty when none can be solved.
-fn state_bounds(
-    conjuncts: &[Expr],
-    side_of: &dyn Fn(SlotId) -> JoinSideId,
-    this: JoinSideId,
-    other_event_time: Option<SlotId>,
-) -> Vec<(i64, bool)> {
-    let Some(other_event_time) = other_event_time else {
-        return Vec::new();
-    };
-    conjuncts
-        .iter()
-        .filter_map(|c| {
-            let ExprKind::Cmp(op, l, r) = &c.kind else {
-                return None;
-            };
-            let (lhs, rhs, inclusive) = match op {
-                CmpOp::Lt => (l, r, false),
-                CmpOp::Le => (l, r, true),
-                CmpOp::Gt => (r, l, false),
-                CmpOp::Ge => (r, l, true),
-                _ => return None,
-            };
-            bound_from_less_than(lhs, rhs, inclusive, side_of, this, other_event_time)
-        })
-        .collect()
 }
 
 /// Builds the relation of a stream-stream join query: the joined columns `J`'s clauses read.
@@ -413,7 +313,10 @@ pub(super) fn join_streams(
                 "the join of `{}` and `{}` has no equality of a left column and a right column",
                 l.name, r.name
             ),
-            "a stream-stream join hashes both sides' state by its keys: write e.g. `on a.key == b.key and ...`",
+            format!(
+                "a stream-stream join hashes both sides' state by its keys: write e.g. `on {}.<column> == {}.<column> and ...`",
+                l.name, r.name
+            ),
         );
         return None;
     }
@@ -495,7 +398,11 @@ pub(super) fn join_streams(
         errors.error_with_help(
             join.span,
             unbounded_join_message(kind),
-            "define a watermark on both sides (`watermark <ts> delay <interval>;` in each side's query) and bound the other side's event time by this side's, e.g. `on a.key == b.key and b.ts >= a.ts and b.ts <= a.ts + interval 1 minute`",
+            format!(
+                "define a watermark on both sides (`watermark <ts> delay <interval>;` in each side's query) and bound one side's event time by the other's, e.g. `and {r}.<ts> >= {l}.<ts> and {r}.<ts> <= {l}.<ts> + interval 1 minute`",
+                l = l.name,
+                r = r.name
+            ),
         );
         return None;
     }
@@ -597,14 +504,24 @@ pub(super) fn join_streams(
 /// The clauses a query may not have after a stream-stream join (Sluice runs its own clauses as
 /// a stateless pipeline over the joined rows): reported at the clause.
 pub(super) fn check_clauses_after(q: &parse::QueryDef, errors: &Errors) {
+    let mut aggregation_reported = false;
     for clause in &q.clauses {
         let (kw, what) = match clause {
             parse::Clause::Watermark { kw, .. } => (
                 *kw,
                 "a watermark after a stream-stream join: define it on a side, in the side's query",
             ),
+            // `group by` and `aggregate` are one aggregation: one error.
+            parse::Clause::GroupBy { .. } | parse::Clause::Aggregate { .. }
+                if aggregation_reported =>
+            {
+                continue;
+            }
             parse::Clause::GroupBy { kw, .. } | parse::Clause::Aggregate { kw, .. } => (
-                *kw,
+                {
+                    aggregation_reported = true;
+                    *kw
+                },
                 "an aggregation after a stream-stream join is not supported yet: the join's rows can be written to a sink (or Kafka) and aggregated by another query",
             ),
             parse::Clause::DropDuplicates { kw, .. } => (
@@ -624,3 +541,6 @@ pub(super) fn check_clauses_after(q: &parse::QueryDef, errors: &Errors) {
         errors.error(SpanRange::single(kw), what);
     }
 }
+
+#[cfg(test)]
+mod tests;
