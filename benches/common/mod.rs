@@ -179,6 +179,9 @@ where
     })
 }
 
+/// The two input streams of a stream-stream join.
+pub(crate) type StreamPair<L, R> = (MemoryStream<L>, MemoryStream<R>);
+
 /// Runs a stream-stream join through the engine on `threads` worker threads until it has read
 /// both streams (one batch of each per trigger). Returns the input rows the engine read, the
 /// joined rows the sink received, and the streams (freed outside the timed part).
@@ -187,11 +190,7 @@ pub(crate) fn run_join_engine<P>(
     left: MemoryStream<P::LeftInput>,
     right: MemoryStream<P::RightInput>,
     threads: usize,
-) -> (
-    u64,
-    u64,
-    (MemoryStream<P::LeftInput>, MemoryStream<P::RightInput>),
-)
+) -> (u64, u64, StreamPair<P::LeftInput, P::RightInput>)
 where
     P: ReadStreams
         + Pipeline<Input = sluice::source::Sided<P::LeftInput, P::RightInput>>
