@@ -35,7 +35,11 @@ pub(crate) fn golden_dir() -> PathBuf {
 /// are unique across sets.
 pub(crate) fn oracle_sets() -> [PathBuf; 3] {
     let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spark-oracle");
-    [oracle.join("golden"), oracle.join("golden2"), oracle.join("joins")]
+    [
+        oracle.join("golden"),
+        oracle.join("golden2"),
+        oracle.join("joins"),
+    ]
 }
 
 /// The scenario folders present in `set`, sorted by name.
