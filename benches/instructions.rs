@@ -1,4 +1,5 @@
-//! One job of one benchmark case, run once over 1 M rows, for instruction counting:
+//! One job of one benchmark case, run once over 1 M rows (case 10: 1 M of each side), for
+//! instruction counting:
 //!
 //! ```sh
 //! cargo bench --bench instructions --no-run
@@ -33,7 +34,7 @@ fn main() {
         [case, job] => (case.as_str(), job.as_str()),
         _ => {
             eprintln!(
-                "usage: instructions <case1|...|case5|case7|case8|case9> <input|generated|handwritten>"
+                "usage: instructions <case1|...|case5|case7|...|case10> <input|generated|handwritten>"
             );
             return;
         }
@@ -72,6 +73,26 @@ fn main() {
         ),
         ("case9", "handwritten") => {
             operators::handwritten::words_job(&operators::sentences(ROWS / 4), BATCH)
+        }
+        ("case10", job) => {
+            let (impressions, clicks, rows) = operators::ad_input(ROWS);
+            let batch = operators::JOIN_SIDE_BATCH;
+            match job {
+                "input" => rows.len(),
+                "generated" => drive(
+                    operators::AdClicks::new(),
+                    &rows,
+                    2 * batch,
+                    OutputMode::Append,
+                ),
+                "handwritten" => {
+                    operators::handwritten::join_job(&impressions, &clicks, batch).emitted
+                }
+                _ => {
+                    eprintln!("unknown job: {job}");
+                    return;
+                }
+            }
         }
         ("case1", "generated") => {
             drive(RoomStats::new(), &sensors(ROWS), BATCH, OutputMode::Append)

@@ -112,6 +112,16 @@ pub(crate) fn drive<P: Pipeline>(
     batch: usize,
     mode: OutputMode,
 ) -> usize {
+    drive_mut(&mut p, rows, batch, mode)
+}
+
+/// [`drive`] over a pipeline the caller keeps, to read its state afterwards.
+pub(crate) fn drive_mut<P: Pipeline>(
+    p: &mut P,
+    rows: &[P::Input],
+    batch: usize,
+    mode: OutputMode,
+) -> usize {
     let mut tracker = WatermarkTracker::new(P::INFO.watermarks);
     let mut ctx = BatchContext::for_pipeline::<P>(mode);
     let mut out = Vec::new();
@@ -164,6 +174,47 @@ where
         q.await_termination().await.expect("run");
         (
             q.recent_progress().iter().map(|p| p.num_input_rows).sum(),
+            keep,
+        )
+    })
+}
+
+/// The two input streams of a stream-stream join.
+pub(crate) type StreamPair<L, R> = (MemoryStream<L>, MemoryStream<R>);
+
+/// Runs a stream-stream join through the engine on `threads` worker threads until it has read
+/// both streams (one batch of each per trigger). Returns the input rows the engine read, the
+/// joined rows the sink received, and the streams (freed outside the timed part).
+pub(crate) fn run_join_engine<P>(
+    rt: &tokio::runtime::Runtime,
+    left: MemoryStream<P::LeftInput>,
+    right: MemoryStream<P::RightInput>,
+    threads: usize,
+) -> (u64, u64, StreamPair<P::LeftInput, P::RightInput>)
+where
+    P: ReadStreams
+        + Pipeline<Input = sluice::source::Sided<P::LeftInput, P::RightInput>>
+        + sluice::pipeline::SupportsAppend,
+{
+    let keep = (left.clone(), right.clone());
+    let emitted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = emitted.clone();
+    rt.block_on(async {
+        let q = P::read_streams(left, right)
+            .write_stream()
+            .output_mode(Append)
+            .parallelism(threads)
+            .trigger(Trigger::AvailableNow)
+            .foreach_batch(move |_, rows: Vec<P::Output>| {
+                counter.fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                drop(black_box(rows))
+            })
+            .start()
+            .expect("start");
+        q.await_termination().await.expect("run");
+        (
+            q.recent_progress().iter().map(|p| p.num_input_rows).sum(),
+            emitted.load(std::sync::atomic::Ordering::Relaxed),
             keep,
         )
     })

@@ -30,6 +30,9 @@ pub struct StreamJoinPipeline<L: Pipeline, R: Pipeline, Q: StreamJoinQuery, P> {
     right_rows: Vec<Q::Right>,
     left_input: Vec<<L as Pipeline>::Input>,
     right_input: Vec<<R as Pipeline>::Input>,
+    /// The join's output, before the query's own clauses: kept, like the buffers above, so
+    /// that a batch does not grow it from empty again.
+    joined: Vec<Q::Output>,
 }
 
 impl<L, R, Q, P> Default for StreamJoinPipeline<L, R, Q, P>
@@ -49,6 +52,7 @@ where
             right_rows: Vec::new(),
             left_input: Vec::new(),
             right_input: Vec::new(),
+            joined: Vec::new(),
         }
     }
 }
@@ -127,12 +131,13 @@ where
         ctx: &mut BatchContext,
         out: &mut Vec<P::Output>,
     ) -> Result<(), Error> {
-        let mut joined = Vec::new();
-        let (left, right) = (
-            std::mem::take(&mut self.left_rows),
-            std::mem::take(&mut self.right_rows),
-        );
-        self.join.run_batch(left, right, ctx, &mut joined)?;
+        self.joined.clear();
+        self.join.run_batch(
+            self.left_rows.drain(..),
+            self.right_rows.drain(..),
+            ctx,
+            &mut self.joined,
+        )?;
         // The query's own clauses run under the watermark the join propagates, this batch's
         // for eviction and the previous batch's for late rows (as an aggregation after a join
         // does in Spark).
@@ -141,7 +146,8 @@ where
             SymmetricHashJoin::<Q>::output_watermark(ctx.watermark()),
             SymmetricHashJoin::<Q>::output_watermark(ctx.late_watermark()),
         );
-        self.post.process(&joined, &mut post_ctx, out)?;
+        self.post.process(&self.joined, &mut post_ctx, out)?;
+        self.joined.clear();
         self.post.finish_batch(&mut post_ctx, out)?;
         ctx.absorb_counters(&post_ctx);
         Ok(())

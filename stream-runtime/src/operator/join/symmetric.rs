@@ -237,12 +237,15 @@ impl<K: Hash + Eq, R> SideState<K, R> {
 
     /// Removes the rows that expired at `threshold` — by key (`key_time`) or by their own event
     /// time (`row_time`) — and hands each removed row to `removed`; returns how many.
+    ///
+    /// Generic over the row's time and the sink (not `dyn`): the check runs for every stored row
+    /// of every batch, and inlined it is a load and a compare.
     fn remove_expired(
         &mut self,
         threshold: i64,
         key_time: Option<&KeyTime<K>>,
-        row_time: &dyn Fn(&R) -> Option<Timestamp>,
-        removed: &mut dyn FnMut(Stored<R>),
+        row_time: impl Fn(&R) -> Option<Timestamp>,
+        mut removed: impl FnMut(Stored<R>),
     ) -> u64 {
         let expired = |t: Option<Timestamp>| t.is_some_and(|t| t.as_micros() <= threshold);
         let mut count = 0;
@@ -250,7 +253,7 @@ impl<K: Hash + Eq, R> SideState<K, R> {
             if let Some(key_time) = key_time {
                 if expired(key_time(key)) {
                     count += rows.len() as u64;
-                    rows.drain(..).for_each(&mut *removed);
+                    rows.drain(..).for_each(&mut removed);
                     return false;
                 }
                 return true;
@@ -311,12 +314,12 @@ fn is_late(t: Option<Timestamp>, late: Option<Timestamp>) -> bool {
 }
 
 impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
-    /// Runs one batch: `left` and `right` are the batch's new rows of each side; the joined
-    /// rows go to `out`.
+    /// Runs one batch: `left` and `right` are the batch's new rows of each side (a `Vec`, or
+    /// a `drain` of a buffer that keeps its capacity); the joined rows go to `out`.
     pub fn run_batch(
         &mut self,
-        left: Vec<Q::Left>,
-        right: Vec<Q::Right>,
+        left: impl IntoIterator<Item = Q::Left>,
+        right: impl IntoIterator<Item = Q::Right>,
         ctx: &mut BatchContext,
         out: &mut Vec<Q::Output>,
     ) -> Result<(), Error> {
@@ -418,8 +421,8 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
             removed += self.left.remove_expired(
                 threshold,
                 key_time,
-                &Q::left_event_time,
-                &mut |s: Stored<Q::Left>| {
+                Q::left_event_time,
+                |s: Stored<Q::Left>| {
                     if emit && !s.matched {
                         out.push(Q::joined(Some(&s.row), None));
                     }
@@ -433,8 +436,8 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
             removed += self.right.remove_expired(
                 threshold,
                 key_time,
-                &Q::right_event_time,
-                &mut |s: Stored<Q::Right>| {
+                Q::right_event_time,
+                |s: Stored<Q::Right>| {
                     if emit && !s.matched {
                         out.push(Q::joined(None, Some(&s.row)));
                     }
