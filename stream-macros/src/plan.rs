@@ -470,6 +470,10 @@ pub(crate) struct JoinSide {
     pub(crate) watermarks: Vec<Watermark>,
     /// The column holding the watermarked event time, if the side still has it.
     pub(crate) event_time: Option<usize>,
+    /// The side's own pipeline, when the join pushes filters into it (Spark's optimizer moves
+    /// a side's join conjuncts and the `IS NOT NULL` of its keys into the side's plan, below
+    /// its watermark): the side's clauses and those filters. `None`: the side runs as is.
+    pub(crate) pipeline: Option<Box<PipelinePlan>>,
 }
 
 /// What a side of a stream-stream join is.

@@ -403,8 +403,67 @@ impl<'a> Checker<'a> {
             return None;
         }
         let before = self.errors.count();
-        let mut rel = stream_join::join_streams(q, join, left, right, self.errors)?;
+        let (mut rel, pushed) = stream_join::join_streams(q, join, left, right, self.errors)?;
         stream_join::check_clauses_after(q, self.errors);
+        // Each side's pipeline with the filters the join pushes into it.
+        let [left_pushed, right_pushed] = pushed;
+        for (from, pushed, suffix) in [
+            (&q.from, left_pushed, "Left"),
+            (&join.table, right_pushed, "Right"),
+        ] {
+            if pushed.is_empty() {
+                continue;
+            }
+            let Some(mut side) = self.source(from) else {
+                continue;
+            };
+            // A conjunct written with the join's qualified names (`Clicks.ts`) does not read
+            // in the side's own names: it stays in the join only.
+            let clauses: Vec<parse::Clause> = pushed
+                .into_iter()
+                .filter(|pred| {
+                    let scratch = crate::diagnostics::Errors::new();
+                    side.clone()
+                        .resolve(pred, &mut self::expr::Ctx::Row, &scratch)
+                        .is_some()
+                        && scratch.count() == 0
+                })
+                .map(|pred| parse::Clause::Where {
+                    kw: from.span(),
+                    pred,
+                })
+                .collect();
+            if clauses.is_empty() {
+                continue;
+            }
+            let variant = parse::QueryDef {
+                attrs: Vec::new(),
+                vis: q.vis.clone(),
+                name: quote::format_ident!("__{}{}", q.name, suffix),
+                from: from.clone(),
+                join: None,
+                clauses,
+                complete: true,
+            };
+            side.steps.push(format!(
+                "Query {} (filters pushed below the join)",
+                variant.name
+            ));
+            let schemas = decode::Schemas {
+                checked: &self.schemas,
+                failed: &self.failed_schemas,
+            };
+            apply_clauses(&mut side, &variant, &schemas, self.errors);
+            let plan = finish(&variant, side, self.errors).map(Box::new);
+            if let Some(j) = rel.stream_join.as_mut() {
+                let target = if suffix == "Left" {
+                    &mut j.left
+                } else {
+                    &mut j.right
+                };
+                target.pipeline = plan;
+            }
+        }
         let schemas = decode::Schemas {
             checked: &self.schemas,
             failed: &self.failed_schemas,

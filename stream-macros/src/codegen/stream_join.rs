@@ -23,6 +23,10 @@ use crate::plan::{
 /// The pipeline type of a side: its query's struct, or the source's rows as they come.
 fn side_pipeline(side: &JoinSide) -> TokenStream {
     let rt = rt();
+    if let Some(plan) = &side.pipeline {
+        let name = &plan.name;
+        return quote!(#name);
+    }
     match &side.row {
         JoinSideRow::Query(name) => quote!(#name),
         JoinSideRow::Source(row) => {
@@ -113,6 +117,12 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
     let clauses = format_ident!("__{}Clauses", name);
     let spec = format_ident!("__{}Join", name);
     let (left_p, right_p) = (side_pipeline(&sj.left), side_pipeline(&sj.right));
+    // The sides' own pipelines, where the join pushed filters into them.
+    let side_pipelines: Vec<TokenStream> = [&sj.left, &sj.right]
+        .into_iter()
+        .filter_map(|side| side.pipeline.as_deref())
+        .map(super::pipeline::pipeline)
+        .collect();
 
     // --- the joined row and the pipeline of the query's clauses over it -----------------------
     let joined_fields: Vec<RowField<'_>> = sj
@@ -329,6 +339,8 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
     let op_ty = quote!(#rt::StreamJoinPipeline<#left_p, #right_p, #spec, #clauses>);
 
     quote! {
+        #(#side_pipelines)*
+
         #joined_struct
 
         #clauses_pipeline
@@ -452,7 +464,8 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
                 unsupported_modes: &[#(#unsupported),*],
                 fingerprint: #fp,
                 plan: #explain,
-                has_scan_filters: false,
+                has_scan_filters: <#left_p as #rt::Pipeline>::INFO.has_scan_filters
+                    || <#right_p as #rt::Pipeline>::INFO.has_scan_filters,
                 input_columns: ::core::option::Option::None,
             };
 

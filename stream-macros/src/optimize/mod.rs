@@ -23,6 +23,14 @@ pub(crate) fn optimize(mut checked: Checked) -> Checked {
 
 /// Applies every rewrite to one plan.
 pub(crate) fn optimize_plan(plan: &mut PipelinePlan) {
+    // A stream-stream join's sides with pushed filters are pipelines of their own.
+    if let Some(join) = plan.stream_join.as_mut() {
+        for side in [&mut join.left, &mut join.right] {
+            if let Some(side_plan) = side.pipeline.as_mut() {
+                optimize_plan(side_plan);
+            }
+        }
+    }
     keys::cheap_keys(plan);
     prune::prune_accumulators(plan);
     ansi::drop_proven_checks(plan);

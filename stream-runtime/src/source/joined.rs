@@ -258,6 +258,12 @@ where
         })
     }
 
+    /// Whether either source counts only the rows that pass a side's scan filters (the query
+    /// then counts each side's rows as that side's pipeline reports them).
+    fn counts_rows_after_scan_filters(&self) -> bool {
+        self.left.counts_rows_after_scan_filters() || self.right.counts_rows_after_scan_filters()
+    }
+
     fn check_query(&self, stateful: bool) -> Result<()> {
         self.left.check_query(stateful)?;
         self.right.check_query(stateful)

@@ -20,6 +20,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BASE = os.path.join(HERE, "..", "golden2", "stream_stream_inner_join")
 SCRATCH = os.path.join(HERE, "scratch")
 HOWS = ["left_outer", "right_outer", "full_outer", "left_semi"]
+
+# Rows with null keys and null event times, on both sides: Spark filters a null key out of a
+# side it infers `IS NOT NULL` for (both sides of an inner join, the null-supplying side of an
+# outer join) below that side's watermark and in its scan, so such a row moves neither the
+# watermark nor `numInputRows`.
+NULLS = {
+    "left": [
+        "2024-01-01T10:00:00.000Z,ad1,1\n2024-01-01T10:00:50.000Z,,9\n",
+        "2024-01-01T10:00:05.000Z,ad2,2\n",
+        "",
+    ],
+    "right": [
+        "2024-01-01T10:00:10.000Z,ad1,10\n",
+        "2024-01-01T10:00:20.000Z,ad2,20\n,ad2,21\n",
+        "2024-01-01T10:01:00.000Z,,0\n",
+    ],
+}
 CONDITION = "ad = click_ad AND click_ts >= imp_ts AND click_ts <= imp_ts + interval 20 seconds"
 
 QUERY = '''# Spark 4.3.0, master local[2], spark.sql.shuffle.partitions=2, spark.sql.session.timeZone=UTC
@@ -65,20 +82,28 @@ def main():
              .config("spark.ui.enabled", "false")
              .config("spark.sql.session.timeZone", "UTC").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    names = {side: sorted(os.listdir(os.path.join(BASE, "input", side))) for side in ["left", "right"]}
-    for how in HOWS:
-        name = "stream_stream_%s_join_local" % how
+    runs = [("stream_stream_%s_join_local" % how, how, None) for how in HOWS]
+    runs += [("stream_stream_%s_join_nulls_local" % how, how, NULLS) for how in ["inner", "left_outer"]]
+    for name, how, inline in runs:
         out = os.path.join(HERE, name)
         shutil.rmtree(out, ignore_errors=True)
-        scratch = os.path.join(SCRATCH, how)
+        scratch = os.path.join(SCRATCH, name)
         shutil.rmtree(scratch, ignore_errors=True)
         for side in ["left", "right"]:
             os.makedirs(os.path.join(out, "input", side))
             os.makedirs(os.path.join(scratch, side))
+            if inline is None:
+                for n in sorted(os.listdir(os.path.join(BASE, "input", side))):
+                    shutil.copy(os.path.join(BASE, "input", side, n), os.path.join(out, "input", side, n))
+            else:
+                for i, text in enumerate(inline[side]):
+                    with open(os.path.join(out, "input", side, "batch-%03d.csv" % i), "w") as f:
+                        f.write(text)
+        names = {side: sorted(os.listdir(os.path.join(out, "input", side))) for side in ["left", "right"]}
+        for side in ["left", "right"]:
             for i, n in enumerate(names[side]):
-                shutil.copy(os.path.join(BASE, "input", side, n), os.path.join(out, "input", side, n))
                 to = os.path.join(scratch, side, n)
-                shutil.copy(os.path.join(BASE, "input", side, n), to)
+                shutil.copy(os.path.join(out, "input", side, n), to)
                 os.utime(to, (1_700_000_000 + i, 1_700_000_000 + i))
         left = (spark.readStream.schema("ts TIMESTAMP, key STRING, value DOUBLE")
                 .option("maxFilesPerTrigger", 1).csv(scratch + "/left"))
@@ -112,7 +137,7 @@ def main():
                     end = json.loads(s["endOffset"]) if isinstance(s["endOffset"], str) else s["endOffset"]
                     index = end["logOffset"]
                     files.append(names[side][index])
-                    with open(os.path.join(BASE, "input", side, names[side][index])) as src:
+                    with open(os.path.join(out, "input", side, names[side][index])) as src:
                         file_rows.append(sum(1 for line in src if line.strip()))
                 line = {
                     "batch": bid,

@@ -113,6 +113,7 @@ fn side(input: &SideInput, errors: &Errors) -> Option<JoinSide> {
         columns,
         watermarks: rel.watermarks.clone(),
         event_time,
+        pipeline: None,
     })
 }
 
@@ -133,13 +134,19 @@ fn split_and<'e>(e: &'e parse::Expr, out: &mut Vec<&'e parse::Expr>) {
 }
 
 /// Builds the relation of a stream-stream join query: the joined columns `J`'s clauses read.
+/// What the optimizer moves into each side (left, right): Spark's `InferFiltersFromConstraints`
+/// and `PushPredicateThroughJoin` — the `IS NOT NULL` of the side's keys and the conjuncts that
+/// read the side only (as written), for both sides of an inner or left semi join and for the
+/// null-supplying side of an outer join.
+pub(super) type Pushed = [Vec<parse::Expr>; 2];
+
 pub(super) fn join_streams(
     q: &parse::QueryDef,
     join: &JoinDef,
     left: SideInput,
     right: SideInput,
     errors: &Errors,
-) -> Option<Relation> {
+) -> Option<(Relation, Pushed)> {
     let kind = match join.kind {
         JoinKind::Inner => StreamJoinKind::Inner,
         JoinKind::LeftOuter => StreamJoinKind::LeftOuter,
@@ -258,6 +265,7 @@ pub(super) fn join_streams(
     let before = errors.count();
     let mut keys: Vec<(SlotId, SlotId)> = Vec::new();
     let mut rest: Vec<Expr> = Vec::new();
+    let mut rest_written: Vec<&parse::Expr> = Vec::new();
     for c in &conjuncts {
         let Some(e) = rel.resolve(c, &mut Ctx::Row, errors) else {
             continue;
@@ -301,6 +309,7 @@ pub(super) fn join_streams(
         }
         if let Some(e) = expect_bool(e, "a join condition", errors) {
             rest.push(e);
+            rest_written.push(c);
         }
     }
     if errors.count() != before {
@@ -346,11 +355,42 @@ pub(super) fn join_streams(
             }
         })
     };
+    let pushes = |side: JoinSideId| match kind {
+        StreamJoinKind::Inner | StreamJoinKind::LeftSemi => true,
+        StreamJoinKind::LeftOuter => side == JoinSideId::Right,
+        StreamJoinKind::RightOuter => side == JoinSideId::Left,
+        StreamJoinKind::FullOuter => false,
+    };
+    let mut pushed: Pushed = [Vec::new(), Vec::new()];
+    for (l_slot, r_slot) in &keys {
+        for (slot, side) in [(l_slot, JoinSideId::Left), (r_slot, JoinSideId::Right)] {
+            let Some((_, _, ident)) = condition_slots.iter().find(|(s, _, _)| s == slot) else {
+                continue;
+            };
+            if pushes(side) && rel.slots[slot.0].ty.nullable {
+                pushed[side as usize].push(parse::Expr::IsNull {
+                    expr: Box::new(parse::Expr::Column(ident.clone())),
+                    negated: true,
+                    end: ident.span(),
+                });
+            }
+        }
+    }
     let (mut left_only, mut right_only, mut both_sides) = (None, None, None);
-    for e in &rest {
+    for (e, written) in rest.iter().zip(&rest_written) {
         match reads(e) {
-            (true, false) => left_only = and(left_only, e),
-            (false, true) => right_only = and(right_only, e),
+            (true, false) => {
+                left_only = and(left_only, e);
+                if pushes(JoinSideId::Left) {
+                    pushed[0].push((*written).clone());
+                }
+            }
+            (false, true) => {
+                right_only = and(right_only, e);
+                if pushes(JoinSideId::Right) {
+                    pushed[1].push((*written).clone());
+                }
+            }
             (true, true) => both_sides = and(both_sides, e),
             // A constant conjunct holds (or not) for both sides alike.
             (false, false) => {
@@ -515,7 +555,7 @@ pub(super) fn join_streams(
         right_expiry,
         key_time,
     });
-    Some(rel)
+    Some((rel, pushed))
 }
 
 /// The clauses a query may not have after a stream-stream join (its clauses run over the joined

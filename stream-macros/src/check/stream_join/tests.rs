@@ -1,6 +1,6 @@
 //! The checker's rules for stream-stream joins: state bounds, validity, names.
 
-use crate::check::testing::{errors, plan};
+use crate::check::testing::{errors, plan, render};
 use crate::plan::{Expiry, StreamJoin, StreamJoinKind};
 
 /// Two sides over one schema, each with a 30 s watermark on its own renamed time.
@@ -147,4 +147,51 @@ fn a_name_both_sides_have_is_ambiguous_and_qualified_it_resolves() {
     assert_eq!(j.left_expiry, Expiry::Value(vec![(-1_000_000, true)]));
     let names: Vec<&str> = p.outputs.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, ["k", "a", "b"]);
+}
+
+#[test]
+fn the_join_pushes_key_null_tests_and_one_sided_conjuncts_into_the_sides_spark_pushes_them_to() {
+    let src = "
+        schema E { ts: Timestamp, k: Option<String>, v: f64 }
+        query A from E { watermark ts delay 30 seconds; select a_ts = ts, a_k = k, a_v = v; }
+        query B from E { watermark ts delay 30 seconds; select b_ts = ts, b_k = k; }
+    ";
+    let condition = "a_k == b_k and a_v > 1 and b_ts >= a_ts and b_ts <= a_ts + interval 5 seconds";
+    let pushed = |kind: &str| -> (Vec<String>, Vec<String>) {
+        let p = plan(&format!(
+            "{src} query J from A {kind} join B on {condition} {{ select *; }}"
+        ));
+        let j = p.stream_join.unwrap();
+        let filters = |side: &crate::plan::JoinSide| -> Vec<String> {
+            side.pipeline
+                .as_ref()
+                .map(|p| {
+                    p.filters
+                        .iter()
+                        .map(|f| format!("{} @{:?}", render(p, &f.pred), f.phase))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        (filters(&j.left), filters(&j.right))
+    };
+    // Inner: both sides' keys, and `a_v > 1` into A — below A's watermark and into the scan,
+    // as Spark's optimizer places them.
+    assert_eq!(
+        pushed("inner"),
+        (
+            vec![
+                "(k is not null) @Scan".to_string(),
+                "(v Gt 1.0) @Scan".to_string()
+            ],
+            vec!["(k is not null) @Scan".to_string()]
+        )
+    );
+    // A left outer join's left side is kept whole (its unmatched rows are output); the
+    // null-supplying right side gets its key's test.
+    assert_eq!(
+        pushed("left outer"),
+        (vec![], vec!["(k is not null) @Scan".to_string()])
+    );
+    assert_eq!(pushed("full outer"), (vec![], vec![]));
 }

@@ -82,6 +82,11 @@ fn run_side<S: Pipeline>(
     }
     let mut side_ctx = ctx.fork_nodes(S::INFO.watermarks.len());
     side.process(input, &mut side_ctx, out)?;
+    // A side with scan filters counts the rows that pass them (Spark's file scan does); one
+    // without counts them all.
+    if !S::INFO.has_scan_filters {
+        side_ctx.add_scanned_rows(input.len() as u64);
+    }
     input.clear();
     ctx.absorb_nodes(&side_ctx, first_node);
     Ok(())
