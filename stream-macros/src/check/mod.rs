@@ -394,6 +394,60 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// The pipeline of side `from` of join query `q` with the filters the join pushes into it
+    /// (see `stream_join::Pushed`): the side's relation, then a `where` per filter, as if
+    /// `query __<Q><Left|Right> from <side> { where ...; }`; `None` when nothing is pushed.
+    fn side_with_pushed_filters(
+        &mut self,
+        q: &parse::QueryDef,
+        from: &Ident,
+        pushed: Vec<parse::Expr>,
+        suffix: &str,
+    ) -> Option<Box<PipelinePlan>> {
+        if pushed.is_empty() {
+            return None;
+        }
+        let mut side = self.source(from)?;
+        // A conjunct written with the join's qualified names (`Clicks.ts`) does not read in the
+        // side's own names: it stays in the join only.
+        let clauses: Vec<parse::Clause> = pushed
+            .into_iter()
+            .filter(|pred| {
+                let scratch = Errors::new();
+                side.clone()
+                    .resolve(pred, &mut self::expr::Ctx::Row, &scratch)
+                    .is_some()
+                    && scratch.count() == 0
+            })
+            .map(|pred| parse::Clause::Where {
+                kw: from.span(),
+                pred,
+            })
+            .collect();
+        if clauses.is_empty() {
+            return None;
+        }
+        let variant = parse::QueryDef {
+            attrs: Vec::new(),
+            vis: q.vis.clone(),
+            name: quote::format_ident!("__{}{}", q.name, suffix),
+            from: from.clone(),
+            join: None,
+            clauses,
+            complete: true,
+        };
+        side.steps.push(format!(
+            "Query {} (filters pushed below the join)",
+            variant.name
+        ));
+        let schemas = decode::Schemas {
+            checked: &self.schemas,
+            failed: &self.failed_schemas,
+        };
+        apply_clauses(&mut side, &variant, &schemas, self.errors);
+        finish(&variant, side, self.errors).map(Box::new)
+    }
+
     /// The relation of `query J from A join B on ... { ... }` with `B` a stream.
     fn stream_join(&mut self, q: &'a parse::QueryDef, join: &parse::JoinDef) -> Option<Relation> {
         let left = self.join_side(&q.from);
@@ -407,62 +461,11 @@ impl<'a> Checker<'a> {
         stream_join::check_clauses_after(q, self.errors);
         // Each side's pipeline with the filters the join pushes into it.
         let [left_pushed, right_pushed] = pushed;
-        for (from, pushed, suffix) in [
-            (&q.from, left_pushed, "Left"),
-            (&join.table, right_pushed, "Right"),
-        ] {
-            if pushed.is_empty() {
-                continue;
-            }
-            let Some(mut side) = self.source(from) else {
-                continue;
-            };
-            // A conjunct written with the join's qualified names (`Clicks.ts`) does not read
-            // in the side's own names: it stays in the join only.
-            let clauses: Vec<parse::Clause> = pushed
-                .into_iter()
-                .filter(|pred| {
-                    let scratch = crate::diagnostics::Errors::new();
-                    side.clone()
-                        .resolve(pred, &mut self::expr::Ctx::Row, &scratch)
-                        .is_some()
-                        && scratch.count() == 0
-                })
-                .map(|pred| parse::Clause::Where {
-                    kw: from.span(),
-                    pred,
-                })
-                .collect();
-            if clauses.is_empty() {
-                continue;
-            }
-            let variant = parse::QueryDef {
-                attrs: Vec::new(),
-                vis: q.vis.clone(),
-                name: quote::format_ident!("__{}{}", q.name, suffix),
-                from: from.clone(),
-                join: None,
-                clauses,
-                complete: true,
-            };
-            side.steps.push(format!(
-                "Query {} (filters pushed below the join)",
-                variant.name
-            ));
-            let schemas = decode::Schemas {
-                checked: &self.schemas,
-                failed: &self.failed_schemas,
-            };
-            apply_clauses(&mut side, &variant, &schemas, self.errors);
-            let plan = finish(&variant, side, self.errors).map(Box::new);
-            if let Some(j) = rel.stream_join.as_mut() {
-                let target = if suffix == "Left" {
-                    &mut j.left
-                } else {
-                    &mut j.right
-                };
-                target.pipeline = plan;
-            }
+        let left_plan = self.side_with_pushed_filters(q, &q.from, left_pushed, "Left");
+        let right_plan = self.side_with_pushed_filters(q, &join.table, right_pushed, "Right");
+        if let Some(j) = rel.stream_join.as_mut() {
+            j.left.pipeline = left_plan;
+            j.right.pipeline = right_plan;
         }
         let schemas = decode::Schemas {
             checked: &self.schemas,
