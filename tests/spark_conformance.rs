@@ -337,6 +337,8 @@ scenarios! {
         stream_static_inner_join => StaticInnerJoin,
         // Held back: the oracle's notes say left outer stream-static joins are among them.
         stream_static_left_outer_join => StaticLeftOuterJoin,
+        // The same, from real Spark (tests/spark-oracle/joins/make_static.py).
+        stream_static_left_outer_join_local => StaticLeftOuterJoin,
     }
     two_streams: {
         stream_stream_inner_join => ImpressionClicks,
