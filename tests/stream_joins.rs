@@ -76,6 +76,16 @@ sluice::pipeline! {
         aggregate count = count(*);
     }
 
+    /// Keys that equate the watermarked times: both sides' rows expire by key, once the
+    /// watermark passes the time they hold (Spark's state key predicate).
+    query SameInstant from Impressions join Clicks on ad == click_ad and imp_ts == click_ts {
+        select ad, imp_ts;
+    }
+
+    query SameInstantOrNot from Impressions left join Clicks on ad == click_ad and imp_ts == click_ts {
+        select ad, imp_ts, click_ts;
+    }
+
     /// Matches per ad, in update mode (an inner join may run in it).
     query MatchesPerAd from Impressions join Clicks
         on ad == click_ad and click_ts >= imp_ts and click_ts <= imp_ts + interval 20 seconds {
@@ -141,8 +151,17 @@ where
     P: ReadStreams<LeftInput = Event, RightInput = Event>
         + Pipeline<Input = sluice::source::Sided<Event, Event>>,
 {
+    run_over::<P>(golden(), mode).await
+}
+
+/// [`run_in`] over `batches` (impressions, clicks) instead of the golden scenario's.
+async fn run_over<P>(batches: Vec<(Vec<Event>, Vec<Event>)>, mode: &str) -> Run
+where
+    P: ReadStreams<LeftInput = Event, RightInput = Event>
+        + Pipeline<Input = sluice::source::Sided<Event, Event>>,
+{
     let (left, right) = (MemoryStream::new(), MemoryStream::new());
-    for (l, r) in golden() {
+    for (l, r) in batches {
         left.add_data(l);
         right.add_data(r);
     }
@@ -487,5 +506,58 @@ async fn a_join_and_the_aggregation_after_it_restart_from_their_checkpoint() {
     assert_eq!(
         rows(restarted.into_iter().map(|(_, rows)| rows).collect()),
         rows(self::rows(&run::<ClicksPerWindow>().await)),
+    );
+}
+
+/// Spark 4.3.0's output for `ad = click_ad AND imp_ts = click_ts` over these batches, inner and
+/// left outer: the keys hold the watermarked time, so both sides' rows leave by key — `c`
+/// (10:00:40), never clicked, is emitted alone once the watermark (10:01:10) passes it, in the
+/// final no-data batch.
+#[tokio::test]
+async fn keys_holding_the_event_time_expire_the_state_by_key() {
+    let batches = || {
+        vec![
+            (
+                vec![ev("10:00:00", "a", 1.0), ev("10:00:05", "b", 2.0)],
+                vec![ev("10:00:00", "a", 10.0)],
+            ),
+            (
+                vec![ev("10:00:40", "c", 3.0)],
+                vec![ev("10:00:05", "b", 20.0), ev("10:00:50", "z", 0.0)],
+            ),
+            (
+                vec![ev("10:01:40", "d", 4.0)],
+                vec![ev("10:01:50", "z", 0.0)],
+            ),
+        ]
+    };
+    let inner = run_over::<SameInstant>(batches(), "append").await;
+    let watermarks: Vec<Option<Timestamp>> = inner.iter().map(|(_, _, w)| *w).collect();
+    assert_eq!(
+        watermarks,
+        [
+            Some(Timestamp::EPOCH),
+            Some(at("09:59:30")),
+            Some(at("10:00:10")),
+            Some(at("10:01:10")),
+        ]
+    );
+    assert_eq!(
+        rows(&inner),
+        [
+            vec!["a | 2024-01-01 10:00:00"],
+            vec!["b | 2024-01-01 10:00:05"],
+            vec![],
+            vec![],
+        ]
+    );
+    assert_eq!(
+        rows(&run_over::<SameInstantOrNot>(batches(), "append").await),
+        [
+            vec!["a | 2024-01-01 10:00:00 | 2024-01-01 10:00:00"],
+            vec!["b | 2024-01-01 10:00:05 | 2024-01-01 10:00:05"],
+            vec![],
+            vec!["c | 2024-01-01 10:00:40 | NULL"],
+        ]
     );
 }
