@@ -297,8 +297,8 @@ pub(super) fn apply_join(
     });
 }
 
-/// The conjuncts of `e` (`a and b and c`).
-fn split_and<'e>(e: &'e parse::Expr, out: &mut Vec<&'e parse::Expr>) {
+/// The conjuncts of `e` (`a and b and c`), for a join with a table or with a stream.
+pub(super) fn split_and<'e>(e: &'e parse::Expr, out: &mut Vec<&'e parse::Expr>) {
     match e {
         parse::Expr::Binary {
             op: BinOp::And,

@@ -78,6 +78,54 @@ pub(super) fn plan_fingerprint(plan: &PipelinePlan) -> u64 {
     fingerprint(&format!("{}\n{schema_text}", plan.explain))
 }
 
+/// The `Pipeline` methods of a query whose state is a runtime operator in its `op` field
+/// (an aggregation, a session-window aggregation, a stream-stream join): each delegates to it.
+/// `enter` runs first in `process` (a stream-static join hands over its table).
+pub(super) fn delegate_to_op(
+    input_ty: &TokenStream,
+    row_name: &syn::Ident,
+    enter: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    quote! {
+        #[inline]
+        fn process(
+            &mut self,
+            __input: &[#input_ty],
+            __ctx: &mut #rt::BatchContext,
+            __out: &mut ::std::vec::Vec<#row_name>,
+        ) -> ::core::result::Result<(), #rt::Error> {
+            let _ = __out;
+            #enter
+            self.op.process(__input, __ctx)
+        }
+
+        fn finish_batch(
+            &mut self,
+            __ctx: &mut #rt::BatchContext,
+            __out: &mut ::std::vec::Vec<#row_name>,
+        ) -> ::core::result::Result<(), #rt::Error> {
+            self.op.finish_batch(__ctx, __out)
+        }
+
+        fn state_rows(&self) -> usize {
+            self.op.state_rows()
+        }
+
+        fn state_bytes(&self) -> usize {
+            self.op.state_bytes()
+        }
+
+        fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
+            self.op.snapshot()
+        }
+
+        fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
+            self.op.restore(bytes)
+        }
+    }
+}
+
 /// FNV-1a, for the plan fingerprint.
 fn fingerprint(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -218,43 +266,7 @@ pub(super) fn pipeline_named(
                     quote!(#rt::Aggregation<#name>),
                 )
             };
-            let methods = quote! {
-                #[inline]
-                fn process(
-                    &mut self,
-                    __input: &[#input_ty],
-                    __ctx: &mut #rt::BatchContext,
-                    __out: &mut ::std::vec::Vec<#row_name>,
-                ) -> ::core::result::Result<(), #rt::Error> {
-                    let _ = __out;
-                    #enter
-                    self.op.process(__input, __ctx)
-                }
-
-                fn finish_batch(
-                    &mut self,
-                    __ctx: &mut #rt::BatchContext,
-                    __out: &mut ::std::vec::Vec<#row_name>,
-                ) -> ::core::result::Result<(), #rt::Error> {
-                    self.op.finish_batch(__ctx, __out)
-                }
-
-                fn state_rows(&self) -> usize {
-                    self.op.state_rows()
-                }
-
-                fn state_bytes(&self) -> usize {
-                    self.op.state_bytes()
-                }
-
-                fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
-                    self.op.snapshot()
-                }
-
-                fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
-                    self.op.restore(bytes)
-                }
-            };
+            let methods = delegate_to_op(&input_ty, row_name, enter);
             // The aggregation runs as map tasks, an exchange and reduce workers over state
             // partitions; session windows keep their state whole and take the trait's serial
             // defaults (see docs/parallelism.md).

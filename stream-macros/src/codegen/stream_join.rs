@@ -9,8 +9,8 @@ use quote::{format_ident, quote};
 use super::expr::ExprGen;
 use super::paths::{input_row, rt};
 use super::pipeline::{
-    continuous_rule_trait, mode_tokens, pipeline_named, plan_fingerprint, rejection_tokens,
-    rule_trait,
+    continuous_rule_trait, delegate_to_op, mode_tokens, pipeline_named, plan_fingerprint,
+    rejection_tokens, rule_trait,
 };
 use super::prefix::field_view;
 use super::row::{RowField, row_struct};
@@ -337,6 +337,7 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
         if sj.kind.is_outer() { "" } else { ", `Update`" }
     );
     let op_ty = quote!(#rt::StreamJoinPipeline<#left_p, #right_p, #spec, #clauses>);
+    let methods = delegate_to_op(&quote!(Self::Input), &row_name, &quote!());
 
     quote! {
         #(#side_pipelines)*
@@ -469,39 +470,7 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
                 input_columns: ::core::option::Option::None,
             };
 
-            fn process(
-                &mut self,
-                __input: &[Self::Input],
-                __ctx: &mut #rt::BatchContext,
-                __out: &mut ::std::vec::Vec<#row_name>,
-            ) -> ::core::result::Result<(), #rt::Error> {
-                let _ = __out;
-                self.op.process(__input, __ctx)
-            }
-
-            fn finish_batch(
-                &mut self,
-                __ctx: &mut #rt::BatchContext,
-                __out: &mut ::std::vec::Vec<#row_name>,
-            ) -> ::core::result::Result<(), #rt::Error> {
-                self.op.finish_batch(__ctx, __out)
-            }
-
-            fn state_rows(&self) -> usize {
-                self.op.state_rows()
-            }
-
-            fn state_bytes(&self) -> usize {
-                self.op.state_bytes()
-            }
-
-            fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
-                self.op.snapshot()
-            }
-
-            fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
-                self.op.restore(bytes)
-            }
+            #methods
         }
 
         #[automatically_derived]

@@ -21,6 +21,7 @@ mod bounds;
 
 use self::bounds::state_bounds;
 use super::expr::{Ctx, expect_bool, typed};
+use super::join::split_and;
 use super::relation::{Column, Relation};
 
 /// The key types a join may hash (as a stream-static join's).
@@ -115,22 +116,6 @@ fn side(input: &SideInput, errors: &Errors) -> Option<JoinSide> {
         event_time,
         pipeline: None,
     })
-}
-
-/// The conjuncts of `e` (`a and b and c`).
-fn split_and<'e>(e: &'e parse::Expr, out: &mut Vec<&'e parse::Expr>) {
-    match e {
-        parse::Expr::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            split_and(lhs, out);
-            split_and(rhs, out);
-        }
-        other => out.push(other),
-    }
 }
 
 /// Builds the relation of a stream-stream join query: the joined columns `J`'s clauses read.
