@@ -65,6 +65,12 @@ spec!(RightOuter, StreamJoinType::RightOuter);
 spec!(FullOuter, StreamJoinType::FullOuter);
 spec!(LeftSemi, StreamJoinType::LeftSemi);
 
+/// The context of batch `id` of a two-watermark query in append mode, running under
+/// `watermark`, `late` the previous batch's.
+fn batch(id: u64, watermark: Option<Timestamp>, late: Option<Timestamp>) -> BatchContext {
+    BatchContext::new(id, OutputMode::Append, watermark, late, Timestamp::EPOCH, 2)
+}
+
 /// `10:mm:ss` on 2024-01-01.
 fn at(mm: i64, ss: i64) -> Timestamp {
     Timestamp::from_secs(1_704_103_200 + mm * 60 + ss)
@@ -118,14 +124,7 @@ fn run<Q: StreamJoinQuery<Left = Event, Right = Event, Output = JoinedEvents>>(
         .into_iter()
         .enumerate()
         .map(|(id, (left, right, watermark))| {
-            let mut ctx = BatchContext::new(
-                id as u64,
-                OutputMode::Append,
-                Some(watermark),
-                Some(late),
-                Timestamp::EPOCH,
-                2,
-            );
+            let mut ctx = batch(id as u64, Some(watermark), Some(late));
             late = watermark;
             let mut out = Vec::new();
             join.run_batch(left, right, &mut ctx, &mut out).unwrap();
@@ -230,7 +229,7 @@ fn a_left_semi_join_emits_each_impression_once_on_its_first_click() {
     let mut join = SymmetricHashJoin::<LeftSemi>::default();
     let out = run(&mut join);
     // A second click for ad1 within the range, in a later batch: ad1 is not emitted again.
-    let mut ctx = BatchContext::new(7, OutputMode::Append, None, None, Timestamp::EPOCH, 2);
+    let mut ctx = batch(7, None, None);
     let mut more = Vec::new();
     let mut fresh = SymmetricHashJoin::<LeftSemi>::default();
     fresh
@@ -263,14 +262,7 @@ fn a_left_semi_join_emits_each_impression_once_on_its_first_click() {
 #[test]
 fn late_rows_are_dropped_against_the_previous_batchs_watermark() {
     let mut join = SymmetricHashJoin::<Inner>::default();
-    let mut ctx = BatchContext::new(
-        3,
-        OutputMode::Append,
-        Some(at(1, 0)),
-        Some(at(0, 30)),
-        Timestamp::EPOCH,
-        2,
-    );
+    let mut ctx = batch(3, Some(at(1, 0)), Some(at(0, 30)));
     let mut out = Vec::new();
     // 10:00:30 is at the previous watermark: late. 10:00:31 is not.
     join.run_batch(
@@ -290,14 +282,7 @@ fn a_right_row_its_state_watermark_expires_is_stored_only_by_a_right_outer_join(
     // Watermark 10:01:00: a click at 10:00:50 (after the previous watermark, 10:00:00) is not
     // late, but the right state watermark (10:00:59.999) already expires it.
     let batch = |join: &mut dyn FnMut(&mut BatchContext, &mut Vec<JoinedEvents>)| {
-        let mut ctx = BatchContext::new(
-            1,
-            OutputMode::Append,
-            Some(at(1, 0)),
-            Some(at(0, 0)),
-            Timestamp::EPOCH,
-            2,
-        );
+        let mut ctx = batch(1, Some(at(1, 0)), Some(at(0, 0)));
         let mut out = Vec::new();
         join(&mut ctx, &mut out);
         (ctx.metrics(), out)
@@ -336,26 +321,12 @@ fn null_keys_match_nothing_and_an_outer_join_still_emits_them() {
         key: None,
         value: None,
     };
-    let mut ctx = BatchContext::new(
-        0,
-        OutputMode::Append,
-        Some(at(0, 0)),
-        None,
-        Timestamp::EPOCH,
-        2,
-    );
+    let mut ctx = batch(0, Some(at(0, 0)), None);
     let mut out = Vec::new();
     join.run_batch(vec![null_key(1)], vec![null_key(2)], &mut ctx, &mut out)
         .unwrap();
     assert!(out.is_empty(), "null keys do not match: {out:?}");
-    let mut ctx = BatchContext::new(
-        1,
-        OutputMode::Append,
-        Some(at(5, 0)),
-        None,
-        Timestamp::EPOCH,
-        2,
-    );
+    let mut ctx = batch(1, Some(at(5, 0)), None);
     join.run_batch(vec![], vec![], &mut ctx, &mut out).unwrap();
     assert_eq!(out.len(), 2, "both expire unmatched: {out:?}");
     assert_eq!(join.state_rows(), 0);
@@ -364,14 +335,7 @@ fn null_keys_match_nothing_and_an_outer_join_still_emits_them() {
 #[test]
 fn the_state_survives_a_snapshot() {
     let mut join = SymmetricHashJoin::<LeftOuter>::default();
-    let mut ctx = BatchContext::new(
-        0,
-        OutputMode::Append,
-        Some(Timestamp::EPOCH),
-        None,
-        Timestamp::EPOCH,
-        2,
-    );
+    let mut ctx = batch(0, Some(Timestamp::EPOCH), None);
     let mut out = Vec::new();
     join.run_batch(
         vec![ev(0, 0, "ad1"), ev(0, 5, "ad2")],
@@ -385,14 +349,7 @@ fn the_state_survives_a_snapshot() {
     restored.restore(&bytes).unwrap();
     assert_eq!(restored.side_rows(), (2, 1));
     // The matched flags came back too: only ad2 is emitted unmatched when both expire.
-    let mut ctx = BatchContext::new(
-        1,
-        OutputMode::Append,
-        Some(at(5, 0)),
-        None,
-        Timestamp::EPOCH,
-        2,
-    );
+    let mut ctx = batch(1, Some(at(5, 0)), None);
     let mut out = Vec::new();
     restored
         .run_batch(vec![], vec![], &mut ctx, &mut out)
