@@ -271,6 +271,36 @@ impl Broker {
         records
     }
 
+    /// The offsets `group` committed for partitions `0..partitions` of `topic` (OffsetFetch);
+    /// a partition never committed is absent.
+    pub(crate) fn group_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        partitions: i32,
+    ) -> BTreeMap<i32, i64> {
+        let consumer: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("a consumer");
+        let mut wanted = TopicPartitionList::new();
+        for p in 0..partitions {
+            wanted.add_partition(topic, p);
+        }
+        consumer
+            .committed_offsets(wanted, TIMEOUT)
+            .expect("OffsetFetch")
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(o) => Some((e.partition(), o)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The latest offset (high watermark) of a partition.
     pub(crate) fn latest(&self, topic: &str, partition: i32) -> i64 {
         self.consumer()
@@ -349,7 +379,8 @@ impl TestProducer {
     }
 }
 
-fn signal(pid: u32, name: &str) {
+/// Sends process `pid` the signal `name` (`STOP`, `CONT`) with `kill`.
+pub(crate) fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")
         .args([&format!("-{name}"), &pid.to_string()])
         .status()
