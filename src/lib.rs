@@ -47,6 +47,10 @@ pub use stream_runtime::{
 #[cfg(feature = "kafka")]
 pub use stream_runtime::rdkafka;
 
+/// A query with state in several processes, a query per Kafka partition (feature `kafka`).
+#[cfg(feature = "kafka")]
+pub use stream_runtime::scale_out;
+
 // The names most programs use, at the root.
 pub use stream_runtime::{
     Append, BatchContext, Clock, Complete, DataStreamWriter, Error, OutputMode, Pipeline,

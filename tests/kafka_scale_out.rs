@@ -14,17 +14,14 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluice::prelude::*;
 
-use common::kafka::{Broker, note, signal, topic, uuid_like};
+use common::kafka::{Broker, note, topic, uuid_like};
+use common::members::{Dirs, Member, PARTITIONS, at_most_doubled, committed_rows, wait_for_split};
 
 sluice::pipeline! {
     /// Every record, its key and value as text.
@@ -42,7 +39,6 @@ sluice::pipeline! {
     }
 }
 
-const PARTITIONS: i32 = 6;
 /// Twelve keys; a key's rows are all in one partition (key `k<n>` in partition `n % 6`).
 const KEYS: u64 = 12;
 
@@ -112,133 +108,26 @@ fn scale_out_member() {
     });
 }
 
-/// A member process and its directories.
-struct Member {
-    child: Child,
-    /// Closed to stop the member cleanly.
-    stdin: Option<ChildStdin>,
-    output: tempfile::TempDir,
-    checkpoint: tempfile::TempDir,
-    /// The partition numbers the member reports owning, as they change.
-    owns: Receiver<BTreeSet<i32>>,
-    last_owned: BTreeSet<i32>,
-    /// The commits the group refused, as the member last reported.
-    rejected: Arc<Mutex<u64>>,
+/// A member running `Records` with its own checkpoint and sink.
+fn start_member(broker: &Broker, topic: &str, group: &str) -> Member {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    restart_member(broker, topic, group, dirs)
 }
 
-impl Member {
-    fn start(broker: &Broker, topic: &str, group: &str) -> Member {
-        let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        Member::spawn(broker, topic, group, dirs)
-    }
-
-    /// Starts a member process over `(output, checkpoint)`, new or a stopped member's.
-    fn spawn(
-        broker: &Broker,
-        topic: &str,
-        group: &str,
-        (output, checkpoint): (tempfile::TempDir, tempfile::TempDir),
-    ) -> Member {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["scale_out_member", "--exact", "--nocapture"])
-            .env(
-                "SLUICE_SCALE_OUT_MEMBER",
-                format!(
-                    "{}|{topic}|{group}|{}|{}",
-                    broker.bootstrap,
-                    output.path().display(),
-                    checkpoint.path().display()
-                ),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, owns) = channel();
-        let rejected = Arc::new(Mutex::new(0));
-        let reported = rejected.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(list) = line.strip_prefix("MEMBER_PARTITIONS ") {
-                    let set: BTreeSet<i32> = list
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(|tp| tp.rsplit('-').next().unwrap().parse().unwrap())
-                        .collect();
-                    let _ = tx.send(set);
-                } else if let Some(n) = line.strip_prefix("MEMBER_REJECTED ") {
-                    *reported.lock().unwrap() = n.parse().unwrap();
-                } else {
-                    note(&format!("member: {line}"));
-                }
-            }
-        });
-        Member {
-            stdin: child.stdin.take(),
-            child,
-            output,
-            checkpoint,
-            owns,
-            last_owned: BTreeSet::new(),
-            rejected,
-        }
-    }
-
-    /// Stops the member cleanly (closes its input; it stops its query and leaves the group)
-    /// and hands back its directories, for a restart.
-    fn stop(mut self) -> (tempfile::TempDir, tempfile::TempDir) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "the member failed: {status}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "the member did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // `Member` has a `Drop`, so its fields are moved out by swapping.
-        let output = std::mem::replace(&mut self.output, tempfile::tempdir().unwrap());
-        let checkpoint = std::mem::replace(&mut self.checkpoint, tempfile::tempdir().unwrap());
-        (output, checkpoint)
-    }
-
-    /// Sends the member a signal (`STOP`, `CONT`).
-    fn signal(&self, name: &str) {
-        signal(self.child.id(), name);
-    }
-
-    fn owned(&mut self) -> &BTreeSet<i32> {
-        while let Ok(set) = self.owns.try_recv() {
-            self.last_owned = set;
-        }
-        &self.last_owned
-    }
-
-    fn rows(&self) -> Vec<String> {
-        committed_rows(self.output.path())
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Member {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Every row the file sink in `dir` committed, sorted.
-fn committed_rows(dir: &Path) -> Vec<String> {
-    let mut rows: Vec<String> = common::crash::output(dir).into_values().flatten().collect();
-    rows.sort();
-    rows
+/// A member running `Records` over `dirs` (output, checkpoint): new or a stopped member's.
+fn restart_member(broker: &Broker, topic: &str, group: &str, dirs: Dirs) -> Member {
+    let config = format!(
+        "{}|{topic}|{group}|{}|{}",
+        broker.bootstrap,
+        dirs.0.path().display(),
+        dirs.1.path().display()
+    );
+    Member::spawn(
+        "scale_out_member",
+        "SLUICE_SCALE_OUT_MEMBER",
+        config,
+        Some(dirs),
+    )
 }
 
 /// Sends records `range` of the input: record `n` has key `k<n % 12>` and goes to the
@@ -280,43 +169,6 @@ fn single_run(broker: &Broker, topic: &str) -> Vec<String> {
         query.await_termination().await.unwrap();
     });
     committed_rows(output.path())
-}
-
-/// Waits until the members own disjoint sets of partitions covering all six, each `want`
-/// partitions (`None`: any number, but each at least one), and have kept them for four
-/// seconds: Tansu 0.6.0 answers a JoinGroup without waiting for the other members to rejoin
-/// (a follower's join pauses three seconds instead), so for a moment after a join a
-/// partition can be assigned to two members (`docs/scale-out.md`); the input is sent once
-/// the group is settled.
-fn wait_for_split(members: &mut [&mut Member], want: Option<usize>) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut settled: Option<(Vec<BTreeSet<i32>>, Instant)> = None;
-    loop {
-        let owned: Vec<BTreeSet<i32>> = members.iter_mut().map(|m| m.owned().clone()).collect();
-        let union: BTreeSet<i32> = owned.iter().flatten().copied().collect();
-        let total: usize = owned.iter().map(BTreeSet::len).sum();
-        let sizes_ok = owned
-            .iter()
-            .all(|o| want.map_or(!o.is_empty(), |w| o.len() == w));
-        if union.len() == PARTITIONS as usize && total == PARTITIONS as usize && sizes_ok {
-            match &settled {
-                Some((split, since)) if *split == owned => {
-                    if since.elapsed() >= Duration::from_secs(4) {
-                        note(&format!("members own {owned:?}"));
-                        return;
-                    }
-                }
-                _ => settled = Some((owned.clone(), Instant::now())),
-            }
-        } else {
-            settled = None;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the members did not split the partitions: {owned:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The members' committed rows, all together (sorted), once they hold at least `expected`
@@ -370,7 +222,7 @@ fn partition_of(row: &str) -> i32 {
 /// A member joins a running group; waits until the group's partitions are split evenly among
 /// all of them.
 fn join(members: &mut Vec<Member>, broker: &Broker, topic: &str, group: &str) {
-    members.push(Member::start(broker, topic, group));
+    members.push(start_member(broker, topic, group));
     let each = PARTITIONS as usize / members.len();
     let mut all: Vec<&mut Member> = members.iter_mut().collect();
     wait_for_split(&mut all, Some(each));
@@ -422,23 +274,6 @@ fn members_joining_mid_stream_together_equal_one_process() {
     }
 }
 
-/// The rows of `all` (sorted) that appear more than once; panics if one appears more than
-/// twice.
-fn at_most_doubled(all: &[String]) -> Vec<String> {
-    let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
-    for row in all {
-        *counts.entry(row).or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(row, n)| {
-            assert_eq!(n, 2, "{row} appears {n} times");
-            row.clone()
-        })
-        .collect()
-}
-
 /// A member killed with SIGKILL mid-stream: its partitions move to the two others after the
 /// session timeout, which resume them from the group's committed offsets. Nothing is missing;
 /// a row appears twice only if it is of a partition the killed member owned (it had reached
@@ -451,9 +286,9 @@ fn a_killed_members_partitions_are_resumed_by_the_others() {
     let group = format!("scale-out-kill-{}", uuid_like());
 
     // Three start at the same instant.
-    let mut a = Member::start(&broker, &topic, &group);
-    let mut b = Member::start(&broker, &topic, &group);
-    let mut c = Member::start(&broker, &topic, &group);
+    let mut a = start_member(&broker, &topic, &group);
+    let mut b = start_member(&broker, &topic, &group);
+    let mut c = start_member(&broker, &topic, &group);
     wait_for_split(&mut [&mut a, &mut b, &mut c], Some(2));
     produce(&broker, &topic, 0..150);
     // Kill `c` while it has rows of its own to read.
@@ -518,18 +353,21 @@ fn members_stopped_together_resume_from_their_checkpoints() {
     let group = format!("scale-out-restart-{}", uuid_like());
 
     let mut members: Vec<Member> = (0..3)
-        .map(|_| Member::start(&broker, &topic, &group))
+        .map(|_| start_member(&broker, &topic, &group))
         .collect();
     wait_for_split(&mut members.iter_mut().collect::<Vec<_>>(), Some(2));
     produce(&broker, &topic, 0..150);
     union_when_done(&members.iter().collect::<Vec<_>>(), 150);
     let before: Vec<common::crash::Output> = members
         .iter()
-        .map(|m| common::crash::output(m.output.path()))
+        .map(|m| common::crash::output(m.output()))
         .collect();
     note(&format!(
         "before the stop the members own {:?}",
-        members.iter_mut().map(|m| m.owned().clone()).collect::<Vec<_>>()
+        members
+            .iter_mut()
+            .map(|m| m.owned().clone())
+            .collect::<Vec<_>>()
     ));
     let dirs: Vec<_> = members.into_iter().map(Member::stop).collect();
     assert_eq!(
@@ -542,7 +380,7 @@ fn members_stopped_together_resume_from_their_checkpoints() {
 
     let mut members: Vec<Member> = dirs
         .into_iter()
-        .map(|dirs| Member::spawn(&broker, &topic, &group, dirs))
+        .map(|dirs| restart_member(&broker, &topic, &group, dirs.expect("its own directories")))
         .collect();
     wait_for_split(&mut members.iter_mut().collect::<Vec<_>>(), Some(2));
     produce(&broker, &topic, 150..300);
@@ -551,12 +389,15 @@ fn members_stopped_together_resume_from_their_checkpoints() {
     assert_eq!(expected.len(), 300);
     let all = union_when_done(&members.iter().collect::<Vec<_>>(), expected.len());
     let doubled = at_most_doubled(&all);
-    note(&format!("rows read twice after the restart: {}", doubled.len()));
+    note(&format!(
+        "rows read twice after the restart: {}",
+        doubled.len()
+    ));
     let mut distinct = all;
     distinct.dedup();
     assert_eq!(distinct, expected, "rows are missing");
     for (n, (member, before)) in members.iter().zip(&before).enumerate() {
-        let after = common::crash::output(member.output.path());
+        let after = common::crash::output(member.output());
         let last_before = before.keys().next_back().copied();
         for (batch, rows) in &after {
             match before.get(batch) {
@@ -591,9 +432,9 @@ fn a_frozen_member_rejoins_without_losing_rows() {
     broker.create_topic(&topic, PARTITIONS);
     let group = format!("scale-out-freeze-{}", uuid_like());
 
-    let mut a = Member::start(&broker, &topic, &group);
-    let mut b = Member::start(&broker, &topic, &group);
-    let mut c = Member::start(&broker, &topic, &group);
+    let mut a = start_member(&broker, &topic, &group);
+    let mut b = start_member(&broker, &topic, &group);
+    let mut c = start_member(&broker, &topic, &group);
     wait_for_split(&mut [&mut a, &mut b, &mut c], Some(2));
     produce(&broker, &topic, 0..150);
     union_when_done(&[&a, &b, &c], 150);
@@ -632,7 +473,7 @@ fn a_frozen_member_rejoins_without_losing_rows() {
             .iter()
             .enumerate()
             .flat_map(|(n, m)| {
-                common::crash::output(m.output.path())
+                common::crash::output(m.output())
                     .into_iter()
                     .filter(|(_, rows)| rows.contains(row))
                     .map(move |(batch, _)| (n, batch))

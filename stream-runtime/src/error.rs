@@ -90,6 +90,15 @@ pub enum Error {
         message: String,
     },
 
+    /// Another process holds the checkpoint's lock: it runs a query on the same checkpoint.
+    #[error("checkpoint {}: {message}", path.display())]
+    CheckpointInUse {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, and what to do.
+        message: String,
+    },
+
     /// An I/O error, with what was being done.
     #[error("{context}: {source}")]
     Io {

@@ -72,6 +72,8 @@ pub mod pipeline;
 pub mod progress;
 pub mod query;
 pub mod row;
+#[cfg(feature = "kafka")]
+pub mod scale_out;
 pub mod sink;
 pub mod source;
 #[doc(hidden)]

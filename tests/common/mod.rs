@@ -8,6 +8,8 @@ pub(crate) mod crash;
 pub(crate) mod examples;
 #[cfg(feature = "kafka")]
 pub(crate) mod kafka;
+#[cfg(feature = "kafka")]
+pub(crate) mod members;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

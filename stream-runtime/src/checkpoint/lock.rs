@@ -162,7 +162,7 @@ fn read_holder(file: &mut File) -> Option<Holder> {
 
 fn in_use(path: &Path, holder: Option<&Holder>) -> Error {
     let who = holder.map_or_else(|| "another process".to_string(), Holder::describe);
-    Error::Checkpoint {
+    Error::CheckpointInUse {
         path: path.to_path_buf(),
         message: format!(
             "the checkpoint is in use by {who}: two queries on one checkpoint would overwrite \

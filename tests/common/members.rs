@@ -1,0 +1,206 @@
+//! Members of a consumer group as real processes, for the scale-out tests: this test binary
+//! re-executed as a worker test, and the waits and checks over what the members own and wrote.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::kafka::{note, signal};
+
+/// The partitions of the members' input topic.
+pub(crate) const PARTITIONS: i32 = 6;
+
+/// A member process: this test binary re-executed as a worker test, its configuration in an
+/// environment variable. It reports on standard error the partitions it owns
+/// (`MEMBER_PARTITIONS t-0,t-3`) and the commits the group refused (`MEMBER_REJECTED n`), and
+/// stops cleanly when its standard input closes.
+pub(crate) struct Member {
+    child: Child,
+    /// Closed to stop the member cleanly.
+    stdin: Option<ChildStdin>,
+    /// Its own sink and checkpoint directories, if it has its own (members running a query
+    /// per partition share theirs).
+    dirs: Option<Dirs>,
+    /// The partition numbers the member reports owning, as they change.
+    owns: Receiver<BTreeSet<i32>>,
+    last_owned: BTreeSet<i32>,
+    /// The commits the group refused, as the member last reported.
+    pub(crate) rejected: Arc<Mutex<u64>>,
+}
+
+/// A member's output and checkpoint directories.
+pub(crate) type Dirs = (tempfile::TempDir, tempfile::TempDir);
+
+impl Member {
+    /// Starts `worker` (a test of this binary) with `config` in the environment variable `var`;
+    /// `dirs` are the member's own directories, kept while it lives and handed back by
+    /// [`Member::stop`].
+    pub(crate) fn spawn(worker: &str, var: &str, config: String, dirs: Option<Dirs>) -> Member {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([worker, "--exact", "--nocapture"])
+            .env(var, config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, owns) = channel();
+        let rejected = Arc::new(Mutex::new(0));
+        let reported = rejected.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(list) = line.strip_prefix("MEMBER_PARTITIONS ") {
+                    let set: BTreeSet<i32> = list
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|tp| tp.rsplit('-').next().unwrap().parse().unwrap())
+                        .collect();
+                    let _ = tx.send(set);
+                } else if let Some(n) = line.strip_prefix("MEMBER_REJECTED ") {
+                    *reported.lock().unwrap() = n.parse().unwrap();
+                } else {
+                    note(&format!("member: {line}"));
+                }
+            }
+        });
+        Member {
+            stdin: child.stdin.take(),
+            child,
+            dirs,
+            owns,
+            last_owned: BTreeSet::new(),
+            rejected,
+        }
+    }
+
+    /// The member's own output directory.
+    pub(crate) fn output(&self) -> &Path {
+        self.dirs
+            .as_ref()
+            .expect("the member's own directories")
+            .0
+            .path()
+    }
+
+    /// The member's own checkpoint directory.
+    pub(crate) fn checkpoint(&self) -> &Path {
+        self.dirs
+            .as_ref()
+            .expect("the member's own directories")
+            .1
+            .path()
+    }
+
+    /// Stops the member cleanly (closes its input; it stops its queries and leaves the group)
+    /// and hands back its own directories, for a restart.
+    pub(crate) fn stop(mut self) -> Option<Dirs> {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "the member failed: {status}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the member did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.dirs.take()
+    }
+
+    /// Sends the member a signal (`STOP`, `CONT`).
+    pub(crate) fn signal(&self, name: &str) {
+        signal(self.child.id(), name);
+    }
+
+    /// The partitions the member last reported owning.
+    pub(crate) fn owned(&mut self) -> &BTreeSet<i32> {
+        while let Ok(set) = self.owns.try_recv() {
+            self.last_owned = set;
+        }
+        &self.last_owned
+    }
+
+    /// Every row the member's own file sink committed, sorted.
+    pub(crate) fn rows(&self) -> Vec<String> {
+        committed_rows(self.output())
+    }
+
+    /// Kills the member with SIGKILL.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until the members own disjoint sets of partitions covering all six, each `want`
+/// partitions (`None`: any number, but each at least one), and have kept them for four
+/// seconds: Tansu 0.6.0 answers a JoinGroup without waiting for the other members to rejoin
+/// (a follower's join pauses three seconds instead), so for a moment after a join a
+/// partition can be assigned to two members (`docs/scale-out.md`); the input is sent once
+/// the group is settled.
+pub(crate) fn wait_for_split(members: &mut [&mut Member], want: Option<usize>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut settled: Option<(Vec<BTreeSet<i32>>, Instant)> = None;
+    loop {
+        let owned: Vec<BTreeSet<i32>> = members.iter_mut().map(|m| m.owned().clone()).collect();
+        let union: BTreeSet<i32> = owned.iter().flatten().copied().collect();
+        let total: usize = owned.iter().map(BTreeSet::len).sum();
+        let sizes_ok = owned
+            .iter()
+            .all(|o| want.map_or(!o.is_empty(), |w| o.len() == w));
+        if union.len() == PARTITIONS as usize && total == PARTITIONS as usize && sizes_ok {
+            match &settled {
+                Some((split, since)) if *split == owned => {
+                    if since.elapsed() >= Duration::from_secs(4) {
+                        note(&format!("members own {owned:?}"));
+                        return;
+                    }
+                }
+                _ => settled = Some((owned.clone(), Instant::now())),
+            }
+        } else {
+            settled = None;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the members did not split the partitions: {owned:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The rows of `all` (sorted) that appear more than once; panics if one appears more than
+/// twice.
+pub(crate) fn at_most_doubled(all: &[String]) -> Vec<String> {
+    let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+    for row in all {
+        *counts.entry(row).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(row, n)| {
+            assert_eq!(n, 2, "{row} appears {n} times");
+            row.clone()
+        })
+        .collect()
+}
+
+/// Every row the file sink in `dir` committed, sorted.
+pub(crate) fn committed_rows(dir: &Path) -> Vec<String> {
+    let mut rows: Vec<String> = super::crash::output(dir).into_values().flatten().collect();
+    rows.sort();
+    rows
+}

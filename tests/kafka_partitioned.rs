@@ -1,0 +1,308 @@
+//! A query with state shared by several processes, a query per partition
+//! (`sluice::scale_out::PartitionedQuery`, `docs/scale-out.md`), against a real broker (Tansu,
+//! `tests/common/kafka.rs`), the members real processes (`tests/common/members.rs`).
+//!
+//! The query counts each key's records; all of a key's records are in one partition. Every
+//! update a partition's query commits must be exact: a key's count `n` with its greatest
+//! sequence number `last` means exactly the key's records up to `last` were counted, once. A
+//! partition that moved without its state would count again from one; one processed by two
+//! members at once, or replayed into kept state, would count some records twice.
+
+#![cfg(feature = "kafka")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sluice::prelude::*;
+use sluice::scale_out::PartitionedQuery;
+
+use common::kafka::{Broker, note, topic, uuid_like};
+use common::members::{Member, PARTITIONS, wait_for_split};
+
+sluice::pipeline! {
+    schema Reading { key: String, seq: i64 }
+
+    /// Records per key, and the greatest sequence number counted.
+    query Counts from Kafka {
+        parse value as json Reading mode fail_fast;
+        group by key;
+        aggregate n = count(), last = max(seq);
+    }
+}
+
+/// Twelve keys; key `k<n>` is always in partition `n % 6`.
+const KEYS: u64 = 12;
+
+/// A member: runs `Counts` per partition it is assigned, as a member of the group named in
+/// `SLUICE_PARTITIONED_MEMBER` (`bootstrap|topic|group|output root|checkpoint root`), until
+/// killed or its standard input closes; prints the partitions whose queries it runs
+/// (`MEMBER_PARTITIONS 0,3`) when they change.
+#[test]
+fn partitioned_member() {
+    let Ok(config) = std::env::var("SLUICE_PARTITIONED_MEMBER") else {
+        return;
+    };
+    let parts: Vec<String> = config.split('|').map(str::to_string).collect();
+    let [bootstrap, topic, group, output, checkpoints] = &parts[..] else {
+        panic!("bad member config {config}")
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stdin_closed = stop.clone();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        stdin_closed.store(true, Ordering::SeqCst);
+    });
+    let servers = bootstrap.clone();
+    let output = PathBuf::from(output);
+    let member = runtime
+        .block_on(async {
+            PartitionedQuery::new(bootstrap, group, topic)
+                .checkpoint_root(checkpoints)
+                .option("kafka.session.timeout.ms", "6000")
+                .option("kafka.heartbeat.interval.ms", "300")
+                .start(move |task| {
+                    Counts::read_stream(
+                        task.source(
+                            KafkaSource::new()
+                                .bootstrap_servers(&servers)
+                                .starting_offsets(StartingOffsets::Earliest)
+                                .max_offsets_per_trigger(4)
+                                .poll_timeout(Duration::from_secs(10)),
+                        ),
+                    )
+                    .write_stream()
+                    .output_mode(Update)
+                    .foreach_batch(batch_writer(output.join(task.partition().to_string())))
+                    .checkpoint_location(task.checkpoint_location())
+                    .trigger(Trigger::ProcessingTime(Duration::from_millis(50)))
+                    .start()
+                })
+        })
+        .unwrap();
+    let mut last = None;
+    while !stop.load(Ordering::SeqCst) {
+        let running = member.running();
+        if last.as_ref() != Some(&running) {
+            let list: Vec<String> = running.iter().map(ToString::to_string).collect();
+            eprintln!("MEMBER_PARTITIONS {}", list.join(","));
+            last = Some(running);
+        }
+        assert!(member.exception().is_none(), "{:?}", member.exception());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    member.stop().unwrap();
+}
+
+/// A `foreach_batch` sink idempotent by batch id: batch `b`'s rows go to `<dir>/<b>.json`,
+/// written whole (a temporary file renamed), so a batch run again after a crash writes the
+/// same file again.
+fn batch_writer(dir: PathBuf) -> impl FnMut(u64, Vec<CountsRow>) -> std::io::Result<()> {
+    move |batch, rows| {
+        std::fs::create_dir_all(&dir)?;
+        let text: String = rows
+            .iter()
+            .map(|r| serde_json::json!({"key": r.key, "n": r.n, "last": r.last}).to_string() + "\n")
+            .collect();
+        let part = dir.join(format!(".{batch}.json.tmp"));
+        std::fs::write(&part, text)?;
+        std::fs::rename(part, dir.join(format!("{batch}.json")))
+    }
+}
+
+/// The directories all members share: the partitions' sinks and checkpoints.
+struct Shared {
+    output: tempfile::TempDir,
+    checkpoints: tempfile::TempDir,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            output: tempfile::tempdir().unwrap(),
+            checkpoints: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn member(&self, broker: &Broker, topic: &str, group: &str) -> Member {
+        let config = format!(
+            "{}|{topic}|{group}|{}|{}",
+            broker.bootstrap,
+            self.output.path().display(),
+            self.checkpoints.path().display()
+        );
+        Member::spawn(
+            "partitioned_member",
+            "SLUICE_PARTITIONED_MEMBER",
+            config,
+            None,
+        )
+    }
+}
+
+/// Sends records `range`: record `n` is `{"key":"k<n % 12>","seq":n}`, keyed by its key, in
+/// partition `(n % 12) % 6`.
+fn produce(broker: &Broker, topic: &str, range: std::ops::Range<u64>) {
+    let producer = broker.producer();
+    for n in range {
+        let key = n % KEYS;
+        producer.send(
+            topic,
+            (key % PARTITIONS as u64) as i32,
+            Some(&format!("k{key}")),
+            &format!(r#"{{"key":"k{key}","seq":{n}}}"#),
+        );
+    }
+}
+
+/// One committed update: a key's count and greatest sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Update {
+    n: u64,
+    last: u64,
+}
+
+/// Every update each partition's sink committed, per key, in batch order.
+fn updates(output: &Path) -> BTreeMap<String, Vec<(i32, u64, Update)>> {
+    let mut all: BTreeMap<String, Vec<(i32, u64, Update)>> = BTreeMap::new();
+    for partition in 0..PARTITIONS {
+        let dir = output.join(partition.to_string());
+        if !dir.exists() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(batch) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            for row in std::fs::read_to_string(&path).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(row).unwrap();
+                let update = Update {
+                    n: v["n"].as_u64().unwrap(),
+                    last: v["last"].as_u64().unwrap(),
+                };
+                all.entry(v["key"].as_str().unwrap().to_string())
+                    .or_default()
+                    .push((partition, batch, update));
+            }
+        }
+    }
+    for updates in all.values_mut() {
+        updates.sort_by_key(|(_, batch, _)| *batch);
+    }
+    all
+}
+
+/// Waits until every key's last update counts `per_key` records (at most 120 s).
+fn wait_for_counts(output: &Path, per_key: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let latest: BTreeMap<String, u64> = updates(output)
+            .into_iter()
+            .map(|(k, u)| (k, u.last().unwrap().2.n))
+            .collect();
+        if latest.len() == KEYS as usize && latest.values().all(|n| *n == per_key) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the counts did not reach {per_key}: {latest:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Checks every committed update: a key's updates are in its partition's sink only, their
+/// counts grow batch after batch, and each is exact — `n` is the number of the key's records
+/// up to `last` (key `k<i>`'s records are `i, i + 12, i + 24, ...`). Returns the updates.
+fn check_exact(output: &Path) -> usize {
+    let mut count = 0;
+    for (key, updates) in updates(output) {
+        let i: u64 = key[1..].parse().unwrap();
+        let mut previous = 0;
+        for (partition, batch, update) in updates {
+            assert_eq!(
+                partition as u64,
+                i % PARTITIONS as u64,
+                "{key} in partition {partition}'s sink"
+            );
+            assert_eq!(
+                update.n,
+                (update.last - i) / KEYS + 1,
+                "{key}: batch {batch} of partition {partition} counted {} records up to {}",
+                update.n,
+                update.last
+            );
+            assert!(
+                update.n > previous,
+                "{key}: batch {batch} of partition {partition} counts {} after {previous}",
+                update.n
+            );
+            previous = update.n;
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Two members share the partitions' queries; a third joins (partitions move to it, each
+/// query stopped where it was and started in the new process from the partition's
+/// checkpoint); then one of the first two is killed with SIGKILL mid-stream (its partitions'
+/// queries resume in the others from their checkpoints after the session timeout). Every
+/// update committed along the way is exact, and the final counts are the input's.
+#[test]
+fn a_partitions_state_follows_it_to_its_next_member() {
+    let broker = Broker::start();
+    let topic = topic("partitioned");
+    broker.create_topic(&topic, PARTITIONS);
+    let group = format!("partitioned-{}", uuid_like());
+    let shared = Shared::new();
+
+    let mut a = shared.member(&broker, &topic, &group);
+    let mut b = shared.member(&broker, &topic, &group);
+    wait_for_split(&mut [&mut a, &mut b], Some(3));
+    produce(&broker, &topic, 0..120);
+    wait_for_counts(shared.output.path(), 10);
+
+    let mut c = shared.member(&broker, &topic, &group);
+    wait_for_split(&mut [&mut a, &mut b, &mut c], Some(2));
+    note(&format!(
+        "after the join: {:?}",
+        [&mut a, &mut b, &mut c].map(|m| m.owned().clone())
+    ));
+    produce(&broker, &topic, 120..360);
+    // Kill `b` while its queries read (four records per batch, so it takes a while).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while updates(shared.output.path())
+        .values()
+        .all(|u| u.last().unwrap().2.n <= 10)
+    {
+        assert!(Instant::now() < deadline, "nothing was read after the join");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let b_owned = b.owned().clone();
+    b.kill();
+    let killed = Instant::now();
+    wait_for_split(&mut [&mut a, &mut c], None);
+    note(&format!(
+        "the killed member's partitions {b_owned:?} resumed elsewhere within {:?}",
+        killed.elapsed()
+    ));
+    wait_for_counts(shared.output.path(), 30);
+    let checked = check_exact(shared.output.path());
+    note(&format!("{checked} committed updates, all exact"));
+}
