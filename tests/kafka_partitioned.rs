@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +41,8 @@ const KEYS: u64 = 12;
 /// A member: runs `Counts` per partition it is assigned, as a member of the group named in
 /// `SLUICE_PARTITIONED_MEMBER` (`bootstrap|topic|group|output root|checkpoint root`), until
 /// killed or its standard input closes; prints the partitions whose queries it runs
-/// (`MEMBER_PARTITIONS 0,3`) when they change.
+/// (`MEMBER_PARTITIONS 0,3`) and those assigned to it but still held by their previous owner
+/// (`MEMBER_WAITING 1`) when they change.
 #[test]
 fn partitioned_member() {
     let Ok(config) = std::env::var("SLUICE_PARTITIONED_MEMBER") else {
@@ -89,13 +90,23 @@ fn partitioned_member() {
                 })
         })
         .unwrap();
-    let mut last = None;
+    let list = |ps: &[i32]| ps.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let (mut last, mut last_waiting) = (None, None);
     while !stop.load(Ordering::SeqCst) {
         let running = member.running();
         if last.as_ref() != Some(&running) {
-            let list: Vec<String> = running.iter().map(ToString::to_string).collect();
-            eprintln!("MEMBER_PARTITIONS {}", list.join(","));
-            last = Some(running);
+            eprintln!("MEMBER_PARTITIONS {}", list(&running));
+            last = Some(running.clone());
+        }
+        // Assigned here, but their previous owner still holds their checkpoints.
+        let waiting: Vec<i32> = member
+            .assigned()
+            .into_iter()
+            .filter(|p| !running.contains(p))
+            .collect();
+        if last_waiting.as_ref() != Some(&waiting) {
+            eprintln!("MEMBER_WAITING {}", list(&waiting));
+            last_waiting = Some(waiting);
         }
         assert!(member.exception().is_none(), "{:?}", member.exception());
         std::thread::sleep(Duration::from_millis(20));
@@ -303,6 +314,115 @@ fn a_partitions_state_follows_it_to_its_next_member() {
         killed.elapsed()
     ));
     wait_for_counts(shared.output.path(), 30);
+    let checked = check_exact(shared.output.path());
+    note(&format!("{checked} committed updates, all exact"));
+}
+
+/// The latest count of every key.
+fn latest_counts(output: &Path) -> BTreeMap<String, u64> {
+    updates(output)
+        .into_iter()
+        .map(|(k, u)| (k, u.last().unwrap().2.n))
+        .collect()
+}
+
+/// A member frozen (SIGSTOP) past its session: the group gives its partitions to the others,
+/// but they cannot start them while the frozen process holds their checkpoints, so nobody
+/// processes them meanwhile (the lock fences the frozen member instead of the group's
+/// generation). Woken (SIGCONT), it hears it lost them, stops their queries, and the others
+/// resume them from their checkpoints. Every update is exact.
+#[test]
+fn a_frozen_members_partitions_wait_for_it_to_let_go() {
+    let broker = Broker::start();
+    let topic = topic("partitioned-freeze");
+    broker.create_topic(&topic, PARTITIONS);
+    let group = format!("partitioned-freeze-{}", uuid_like());
+    let shared = Shared::new();
+
+    let mut a = shared.member(&broker, &topic, &group);
+    let mut b = shared.member(&broker, &topic, &group);
+    let mut c = shared.member(&broker, &topic, &group);
+    wait_for_split(&mut [&mut a, &mut b, &mut c], Some(2));
+    produce(&broker, &topic, 0..120);
+    wait_for_counts(shared.output.path(), 10);
+    let c_owned = c.owned().clone();
+    c.signal("STOP");
+    produce(&broker, &topic, 120..240);
+
+    // The others are assigned the frozen member's partitions after its session expires, and
+    // wait for their checkpoints.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = |m: &Member| -> BTreeSet<i32> {
+        m.report("WAITING")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|p| p.parse().unwrap())
+            .collect()
+    };
+    while waiting(&a).union(&waiting(&b)).copied().collect::<BTreeSet<_>>() != c_owned {
+        assert!(
+            Instant::now() < deadline,
+            "the frozen member's partitions {c_owned:?} were not reassigned: waiting {:?} and {:?}",
+            waiting(&a),
+            waiting(&b)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Meanwhile the other partitions are read to the end, and the frozen member's not at all.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let counts = latest_counts(shared.output.path());
+        let of_c = |key: &String| {
+            c_owned.contains(&((key[1..].parse::<u64>().unwrap() % PARTITIONS as u64) as i32))
+        };
+        if counts.iter().all(|(k, n)| *n == if of_c(k) { 10 } else { 20 }) {
+            break;
+        }
+        assert!(
+            counts.iter().all(|(k, n)| !of_c(k) || *n == 10),
+            "a partition of the frozen member was processed: {counts:?}"
+        );
+        assert!(Instant::now() < deadline, "the others did not read on: {counts:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(waiting(&a).len() + waiting(&b).len(), c_owned.len());
+
+    c.signal("CONT");
+    wait_for_counts(shared.output.path(), 20);
+    let checked = check_exact(shared.output.path());
+    note(&format!("{checked} committed updates, all exact"));
+}
+
+/// Every member stopped cleanly, then as many started again over the same checkpoints: each
+/// partition's query resumes from its checkpoint, state and offsets, wherever the group puts
+/// it now. Every update is exact.
+#[test]
+fn members_stopped_together_resume_every_partitions_state() {
+    let broker = Broker::start();
+    let topic = topic("partitioned-restart");
+    broker.create_topic(&topic, PARTITIONS);
+    let group = format!("partitioned-restart-{}", uuid_like());
+    let shared = Shared::new();
+
+    let mut members: Vec<Member> = (0..3)
+        .map(|_| shared.member(&broker, &topic, &group))
+        .collect();
+    wait_for_split(&mut members.iter_mut().collect::<Vec<_>>(), Some(2));
+    produce(&broker, &topic, 0..120);
+    wait_for_counts(shared.output.path(), 10);
+    for member in members {
+        member.stop();
+    }
+    // Sent while no member runs.
+    produce(&broker, &topic, 120..180);
+    let mut members: Vec<Member> = (0..3)
+        .map(|_| shared.member(&broker, &topic, &group))
+        .collect();
+    wait_for_counts(shared.output.path(), 15);
+    wait_for_split(&mut members.iter_mut().collect::<Vec<_>>(), Some(2));
+    produce(&broker, &topic, 180..240);
+    wait_for_counts(shared.output.path(), 20);
     let checked = check_exact(shared.output.path());
     note(&format!("{checked} committed updates, all exact"));
 }

@@ -466,7 +466,7 @@ fn a_frozen_member_rejoins_without_losing_rows() {
         "rows read twice: {} sent while the member was frozen, {} after it rejoined; commits the group refused the woken member: {}",
         while_frozen.len(),
         after.len(),
-        c.rejected.lock().unwrap()
+        c.report("REJECTED").unwrap_or_else(|| "0".into())
     ));
     for row in while_frozen {
         let readers: Vec<(usize, u64)> = [&a, &b, &c]

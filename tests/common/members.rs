@@ -16,8 +16,8 @@ pub(crate) const PARTITIONS: i32 = 6;
 
 /// A member process: this test binary re-executed as a worker test, its configuration in an
 /// environment variable. It reports on standard error the partitions it owns
-/// (`MEMBER_PARTITIONS t-0,t-3`) and the commits the group refused (`MEMBER_REJECTED n`), and
-/// stops cleanly when its standard input closes.
+/// (`MEMBER_PARTITIONS t-0,t-3`) and other facts as `MEMBER_<WHAT> <value>` lines (the commits
+/// the group refused, `MEMBER_REJECTED 2`), and stops cleanly when its standard input closes.
 pub(crate) struct Member {
     child: Child,
     /// Closed to stop the member cleanly.
@@ -28,8 +28,8 @@ pub(crate) struct Member {
     /// The partition numbers the member reports owning, as they change.
     owns: Receiver<BTreeSet<i32>>,
     last_owned: BTreeSet<i32>,
-    /// The commits the group refused, as the member last reported.
-    pub(crate) rejected: Arc<Mutex<u64>>,
+    /// The last value of each `MEMBER_<WHAT>` line but the partitions, by `WHAT`.
+    reports: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 /// A member's output and checkpoint directories.
@@ -49,8 +49,8 @@ impl Member {
             .spawn()
             .unwrap();
         let (tx, owns) = channel();
-        let rejected = Arc::new(Mutex::new(0));
-        let reported = rejected.clone();
+        let reports = Arc::new(Mutex::new(BTreeMap::new()));
+        let reported = reports.clone();
         let stderr = child.stderr.take().unwrap();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -61,8 +61,14 @@ impl Member {
                         .map(|tp| tp.rsplit('-').next().unwrap().parse().unwrap())
                         .collect();
                     let _ = tx.send(set);
-                } else if let Some(n) = line.strip_prefix("MEMBER_REJECTED ") {
-                    *reported.lock().unwrap() = n.parse().unwrap();
+                } else if let Some((what, value)) = line
+                    .strip_prefix("MEMBER_")
+                    .and_then(|fact| fact.split_once(' '))
+                {
+                    reported
+                        .lock()
+                        .unwrap()
+                        .insert(what.to_string(), value.to_string());
                 } else {
                     note(&format!("member: {line}"));
                 }
@@ -74,8 +80,13 @@ impl Member {
             dirs,
             owns,
             last_owned: BTreeSet::new(),
-            rejected,
+            reports,
         }
+    }
+
+    /// What the member last reported of `what` (`MEMBER_<what> <value>`).
+    pub(crate) fn report(&self, what: &str) -> Option<String> {
+        self.reports.lock().unwrap().get(what).cloned()
     }
 
     /// The member's own output directory.
