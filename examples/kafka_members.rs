@@ -15,6 +15,16 @@
 //!
 //! With `--members N` the example starts N copies of itself as member processes (`--member 1`
 //! to `--member N`), waits for them and prints what each read.
+//!
+//! `--stateful` runs a query with state instead: readings per room (the producer keys each
+//! record by its room, so all of a room's readings are in one partition), a query per
+//! partition (`sluice::scale_out::PartitionedQuery`) in whichever member the group assigns the
+//! partition to, every partition's checkpoint under one directory all members share
+//! (`--checkpoint`), so a partition's counts move with it:
+//!
+//! ```sh
+//! cargo run --release --features kafka --example kafka_members -- --members 3 --stateful
+//! ```
 
 #[path = "common/mod.rs"]
 mod common;
@@ -25,6 +35,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use sluice::prelude::*;
+use sluice::scale_out::PartitionedQuery;
 
 sluice::pipeline! {
     /// A reading as `kafka_sensor_producer` writes it.
@@ -41,6 +52,14 @@ sluice::pipeline! {
         parse value as json Reading mode drop_malformed;
         where temperature > 25;
         select timestamp, room_name, temperature, partition, alert_type = "HIGH TEMPERATURE ALERT";
+    }
+
+    /// Readings and average temperature per room: state, kept per partition (a room's
+    /// readings are all in one partition).
+    pub query RoomCounts from Kafka {
+        parse value as json Reading mode drop_malformed;
+        group by room_name;
+        aggregate readings = count(*), avg_temp = avg(temperature);
     }
 }
 
@@ -63,6 +82,9 @@ async fn main() -> Result<(), sluice::Error> {
         dir => PathBuf::from(dir),
     };
     kafka::create_topics(&servers, &[&input]).await?;
+    if std::env::args().any(|a| a == "--stateful") {
+        return run_partitioned(&servers, &input, &group, &member, checkpoint, seconds).await;
+    }
     let query = Alerts::read_stream(
         KafkaSource::new()
             .bootstrap_servers(&servers)
@@ -98,11 +120,61 @@ async fn main() -> Result<(), sluice::Error> {
     Ok(())
 }
 
+/// One member of a query per partition: `RoomCounts` for each partition the group assigns
+/// this process, each partition's checkpoint under `root` (shared by all members).
+async fn run_partitioned(
+    servers: &str,
+    input: &str,
+    group: &str,
+    member: &str,
+    root: PathBuf,
+    seconds: u64,
+) -> Result<(), sluice::Error> {
+    let reader = servers.to_string();
+    let partitioned = PartitionedQuery::new(servers, group, input)
+        .checkpoint_root(&root)
+        .option("kafka.session.timeout.ms", "6000")
+        .start(move |task| {
+            RoomCounts::read_stream(
+                task.source(
+                    KafkaSource::new()
+                        .bootstrap_servers(&reader)
+                        .starting_offsets(StartingOffsets::Earliest),
+                ),
+            )
+            .write_stream()
+            .output_mode(Update)
+            .format(ConsoleSink::new().truncate(false))
+            .checkpoint_location(task.checkpoint_location())
+            // One input partition per query: no thread pool each.
+            .parallelism(1)
+            .trigger(Trigger::processing_time("1 second")?)
+            .start()
+        })?;
+    println!("Member {member} of group {group}, a query per partition of {input} at {servers}...");
+    common::sleep(seconds).await;
+    let ran = partitioned.running();
+    let rows: u64 = partitioned
+        .queries()
+        .values()
+        .flat_map(|q| q.recent_progress())
+        .map(|p| p.num_input_rows)
+        .sum();
+    tokio::task::spawn_blocking(move || partitioned.stop())
+        .await
+        .map_err(|e| sluice::Error::InvalidArgument(format!("the member's stop failed: {e}")))??;
+    println!(
+        "Member {member} read {rows} readings; it ran the queries of partitions {ran:?} at the end"
+    );
+    Ok(())
+}
+
 /// Starts `n` copies of this program as members 1 to `n`, each with its own checkpoint, waits
 /// for them, and passes each member's last line on.
 fn run_members(n: usize) -> Result<(), sluice::Error> {
     let exe = std::env::current_exe().map_err(|e| sluice::Error::io("this example's path", e))?;
     let base = std::env::temp_dir().join(format!("sluice-members-{}", std::process::id()));
+    let stateful = std::env::args().any(|a| a == "--stateful");
     let forwarded: Vec<String> = ["seconds", "bootstrap", "input", "group"]
         .iter()
         .flat_map(|name| {
@@ -121,8 +193,14 @@ fn run_members(n: usize) -> Result<(), sluice::Error> {
             Command::new(&exe)
                 .args(&forwarded)
                 .args(["--member", &member.to_string()])
+                .args(stateful.then_some("--stateful"))
                 .arg("--checkpoint")
-                .arg(base.join(member.to_string()))
+                // A checkpoint each, or (a query per partition) one root all share.
+                .arg(if stateful {
+                    base.clone()
+                } else {
+                    base.join(member.to_string())
+                })
                 .stdout(Stdio::piped())
                 .spawn()
                 .map_err(|e| sluice::Error::io("starting a member", e))

@@ -191,3 +191,72 @@ fn the_members_example_shares_a_topic_between_processes() {
         records.len()
     );
 }
+
+/// `kafka_members --members 2 --stateful` runs readings per room as a query per partition in two
+/// member processes: between them they run the queries of every partition at the end, each
+/// partition's in one member only, and no reading is counted twice.
+#[test]
+fn the_members_example_runs_a_query_per_partition() {
+    let broker = Broker::start();
+    let readings = topic("partitioned-readings");
+    run(
+        "kafka_sensor_producer",
+        &[
+            "--seconds",
+            "2",
+            "--bootstrap",
+            &broker.bootstrap,
+            "--topic",
+            &readings,
+        ],
+    )
+    .unwrap();
+    let records = broker.read_all(&readings, 3);
+    assert!(!records.is_empty());
+    let group = topic("partitioned-group");
+    let (stdout, _) = run(
+        "kafka_members",
+        &[
+            "--members",
+            "2",
+            "--stateful",
+            "--seconds",
+            "14",
+            "--bootstrap",
+            &broker.bootstrap,
+            "--input",
+            &readings,
+            "--group",
+            &group,
+        ],
+    )
+    .unwrap();
+    assert!(stdout.starts_with("Starting 2 members...\n"), "{stdout}");
+    let summaries: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("Member "))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{stdout}");
+    let mut read = 0;
+    let mut ran = Vec::new();
+    for (i, line) in summaries.iter().enumerate() {
+        let rest = line
+            .strip_prefix(&format!("Member {} read ", i + 1))
+            .unwrap_or_else(|| panic!("{line}"));
+        read += rest.split(' ').next().unwrap().parse::<usize>().unwrap();
+        let partitions = rest.split('[').nth(1).unwrap().split(']').next().unwrap();
+        ran.extend(
+            partitions
+                .split(", ")
+                .filter(|p| !p.is_empty())
+                .map(|p| p.parse::<i32>().unwrap()),
+        );
+    }
+    ran.sort();
+    assert_eq!(ran, vec![0, 1, 2], "{stdout}");
+    assert!(
+        read > 0 && read <= records.len(),
+        "{read} readings counted of {}: {stdout}",
+        records.len()
+    );
+}

@@ -90,7 +90,12 @@ fn partitioned_member() {
                 })
         })
         .unwrap();
-    let list = |ps: &[i32]| ps.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let list = |ps: &[i32]| {
+        ps.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let (mut last, mut last_waiting) = (None, None);
     while !stop.load(Ordering::SeqCst) {
         let running = member.running();
@@ -360,7 +365,12 @@ fn a_frozen_members_partitions_wait_for_it_to_let_go() {
             .map(|p| p.parse().unwrap())
             .collect()
     };
-    while waiting(&a).union(&waiting(&b)).copied().collect::<BTreeSet<_>>() != c_owned {
+    while waiting(&a)
+        .union(&waiting(&b))
+        .copied()
+        .collect::<BTreeSet<_>>()
+        != c_owned
+    {
         assert!(
             Instant::now() < deadline,
             "the frozen member's partitions {c_owned:?} were not reassigned: waiting {:?} and {:?}",
@@ -376,14 +386,20 @@ fn a_frozen_members_partitions_wait_for_it_to_let_go() {
         let of_c = |key: &String| {
             c_owned.contains(&((key[1..].parse::<u64>().unwrap() % PARTITIONS as u64) as i32))
         };
-        if counts.iter().all(|(k, n)| *n == if of_c(k) { 10 } else { 20 }) {
+        if counts
+            .iter()
+            .all(|(k, n)| *n == if of_c(k) { 10 } else { 20 })
+        {
             break;
         }
         assert!(
             counts.iter().all(|(k, n)| !of_c(k) || *n == 10),
             "a partition of the frozen member was processed: {counts:?}"
         );
-        assert!(Instant::now() < deadline, "the others did not read on: {counts:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the others did not read on: {counts:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(waiting(&a).len() + waiting(&b).len(), c_owned.len());

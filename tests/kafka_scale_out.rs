@@ -526,7 +526,7 @@ fn members_refuse_a_query_with_state_and_a_pattern() {
         .expect_err("a stateful member is refused");
     assert_eq!(
         error.to_string(),
-        "consumer_group(\"rooms\"): a query with state (an aggregation or a deduplication) cannot share its input partitions with other processes yet: the state of a partition would not move with the partition when the group reassigns it. Run it in one process (without consumer_group)"
+        "consumer_group(\"rooms\"): a query with state (an aggregation or a deduplication) cannot share its input partitions with other processes this way: the state of a partition would not move with the partition when the group reassigns it. Run a query per partition with sluice::scale_out::PartitionedQuery (its state moves with its partition; docs/scale-out.md), or run it in one process (without consumer_group)"
     );
     // A group assigns the partitions of subscribed topics only.
     let (_, sink) = common::typed_collector::<RecordsRow>();

@@ -398,11 +398,12 @@ impl Source for KafkaSource {
     }
 
     /// A member of a consumer group refuses a query with state: a partition's state would
-    /// not move with the partition to its next owner (not built yet, `docs/scale-out.md`).
+    /// not move with the partition to its next owner (a query per partition does that:
+    /// [`crate::scale_out::PartitionedQuery`]).
     fn check_query(&self, stateful: bool) -> Result<()> {
         match &self.consumer_group {
             Some(group) if stateful => Err(Error::InvalidArgument(format!(
-                "consumer_group(\"{group}\"): a query with state (an aggregation or a deduplication) cannot share its input partitions with other processes yet: the state of a partition would not move with the partition when the group reassigns it. Run it in one process (without consumer_group)"
+                "consumer_group(\"{group}\"): a query with state (an aggregation or a deduplication) cannot share its input partitions with other processes this way: the state of a partition would not move with the partition when the group reassigns it. Run a query per partition with sluice::scale_out::PartitionedQuery (its state moves with its partition; docs/scale-out.md), or run it in one process (without consumer_group)"
             ))),
             _ => Ok(()),
         }

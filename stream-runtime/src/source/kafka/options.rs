@@ -171,8 +171,9 @@ impl KafkaSource {
     /// are committed to the group once the sink has the batch, and a partition newly assigned
     /// to this member is read from the group's committed offset (or, never committed, from
     /// [`starting_offsets`](Self::starting_offsets)). Each member keeps a checkpoint of its
-    /// own. Only with [`subscribe`](Self::subscribe), and for queries without state: the
-    /// model, the guarantees and what is not built yet are in `docs/scale-out.md`.
+    /// own. Only with [`subscribe`](Self::subscribe), and for queries without state (a query
+    /// with state runs a query per partition instead, [`crate::scale_out::PartitionedQuery`]):
+    /// the model, the guarantees and what is not built yet are in `docs/scale-out.md`.
     ///
     /// The group's session timeout is librdkafka's `session.timeout.ms` (45 s by default;
     /// `option("kafka.session.timeout.ms", "6000")`): how long a member that died without
