@@ -19,13 +19,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sluice::prelude::*;
-use sluice::scale_out::PartitionedQuery;
+use sluice::scale_out::{PartitionTask, PartitionedQuery};
 
 use common::kafka::{Broker, note, topic, uuid_like};
 use common::members::{Member, PARTITIONS, wait_for_split};
 
 sluice::pipeline! {
     schema Reading { key: String, seq: i64 }
+
+    /// A record re-keyed by its group key, for the topic that partitions by it.
+    query Rekey from Kafka {
+        parse value as json Reading mode fail_fast;
+        select key, seq;
+    }
 
     /// Records per key, and the greatest sequence number counted.
     query Counts from Kafka {
@@ -39,17 +45,22 @@ sluice::pipeline! {
 const KEYS: u64 = 12;
 
 /// A member: runs `Counts` per partition it is assigned, as a member of the group named in
-/// `SLUICE_PARTITIONED_MEMBER` (`bootstrap|topic|group|output root|checkpoint root`), until
-/// killed or its standard input closes; prints the partitions whose queries it runs
+/// `SLUICE_PARTITIONED_MEMBER` (`mode|bootstrap|topic|group|output root|checkpoint root`),
+/// until killed or its standard input closes; prints the partitions whose queries it runs
 /// (`MEMBER_PARTITIONS 0,3`) and those assigned to it but still held by their previous owner
 /// (`MEMBER_WAITING 1`) when they change.
+///
+/// Mode `counts`: over `topic`, keyed by the group key. Mode `repartition`: first `Rekey` per
+/// partition of `topic` (group `<group>-rekey`) into `<topic>-repartition` keyed by the group
+/// key, then `Counts` per partition of that topic (group `group`); the first stage's partitions
+/// are printed as `MEMBER_REKEY 0,3`.
 #[test]
 fn partitioned_member() {
     let Ok(config) = std::env::var("SLUICE_PARTITIONED_MEMBER") else {
         return;
     };
     let parts: Vec<String> = config.split('|').map(str::to_string).collect();
-    let [bootstrap, topic, group, output, checkpoints] = &parts[..] else {
+    let [mode, bootstrap, topic, group, output, checkpoints] = &parts[..] else {
         panic!("bad member config {config}")
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,48 +74,93 @@ fn partitioned_member() {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         stdin_closed.store(true, Ordering::SeqCst);
     });
-    let servers = bootstrap.clone();
-    let output = PathBuf::from(output);
-    let member = runtime
-        .block_on(async {
-            PartitionedQuery::new(bootstrap, group, topic)
-                .checkpoint_root(checkpoints)
-                .option("kafka.session.timeout.ms", "6000")
-                .option("kafka.heartbeat.interval.ms", "300")
-                .start(move |task| {
-                    Counts::read_stream(
-                        task.source(
-                            KafkaSource::new()
-                                .bootstrap_servers(&servers)
-                                .starting_offsets(StartingOffsets::Earliest)
-                                .max_offsets_per_trigger(4)
-                                .poll_timeout(Duration::from_secs(10)),
-                        ),
-                    )
-                    .write_stream()
-                    .output_mode(Update)
-                    .foreach_batch(batch_writer(output.join(task.partition().to_string())))
-                    .checkpoint_location(task.checkpoint_location())
-                    .trigger(Trigger::ProcessingTime(Duration::from_millis(50)))
-                    .start()
-                })
-        })
-        .unwrap();
+    let checkpoints = PathBuf::from(checkpoints);
+    let member = |group: &str, topic: &str, root: PathBuf| {
+        PartitionedQuery::new(bootstrap, group, topic)
+            .checkpoint_root(root)
+            .option("kafka.session.timeout.ms", "6000")
+            .option("kafka.heartbeat.interval.ms", "300")
+    };
+    let source = {
+        let servers = bootstrap.clone();
+        move |task: &PartitionTask| {
+            task.source(
+                KafkaSource::new()
+                    .bootstrap_servers(&servers)
+                    .starting_offsets(StartingOffsets::Earliest)
+                    .max_offsets_per_trigger(4)
+                    .poll_timeout(Duration::from_secs(10)),
+            )
+        }
+    };
+    let counts = {
+        let output = PathBuf::from(output);
+        let source = source.clone();
+        move |task: &PartitionTask| {
+            Counts::read_stream(source(task))
+                .write_stream()
+                .output_mode(Update)
+                .foreach_batch(batch_writer(output.join(task.partition().to_string())))
+                .checkpoint_location(task.checkpoint_location())
+                .parallelism(1)
+                .trigger(Trigger::ProcessingTime(Duration::from_millis(50)))
+                .start()
+        }
+    };
+    let (rekey, count) = runtime.block_on(async {
+        match mode.as_str() {
+            "counts" => (
+                None,
+                member(group, topic, checkpoints).start(counts).unwrap(),
+            ),
+            "repartition" => {
+                let repartition = format!("{topic}-repartition");
+                let servers = bootstrap.clone();
+                let target = repartition.clone();
+                let rekey = member(&format!("{group}-rekey"), topic, checkpoints.join("rekey"))
+                    .start(move |task| {
+                        Rekey::read_stream(source(task))
+                            .write_stream()
+                            .format(
+                                KafkaSink::new()
+                                    .bootstrap_servers(&servers)
+                                    .topic(&target)
+                                    .key_column("key")
+                                    .value_json()
+                                    // One record per produce request: Tansu 0.6.0's
+                                    // ListOffsets is wrong after a request of several.
+                                    .option("kafka.linger.ms", "0")
+                                    .option("kafka.batch.num.messages", "1"),
+                            )
+                            .checkpoint_location(task.checkpoint_location())
+                            .parallelism(1)
+                            .trigger(Trigger::ProcessingTime(Duration::from_millis(50)))
+                            .start()
+                    })
+                    .unwrap();
+                let count = member(group, &repartition, checkpoints.join("count"))
+                    .start(counts)
+                    .unwrap();
+                (Some(rekey), count)
+            }
+            other => panic!("unknown member mode {other}"),
+        }
+    });
     let list = |ps: &[i32]| {
         ps.iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(",")
     };
-    let (mut last, mut last_waiting) = (None, None);
+    let (mut last, mut last_waiting, mut last_rekey) = (None, None, None);
     while !stop.load(Ordering::SeqCst) {
-        let running = member.running();
+        let running = count.running();
         if last.as_ref() != Some(&running) {
             eprintln!("MEMBER_PARTITIONS {}", list(&running));
             last = Some(running.clone());
         }
         // Assigned here, but their previous owner still holds their checkpoints.
-        let waiting: Vec<i32> = member
+        let waiting: Vec<i32> = count
             .assigned()
             .into_iter()
             .filter(|p| !running.contains(p))
@@ -113,10 +169,21 @@ fn partitioned_member() {
             eprintln!("MEMBER_WAITING {}", list(&waiting));
             last_waiting = Some(waiting);
         }
-        assert!(member.exception().is_none(), "{:?}", member.exception());
+        if let Some(rekey) = &rekey {
+            let running = rekey.running();
+            if last_rekey.as_ref() != Some(&running) {
+                eprintln!("MEMBER_REKEY {}", list(&running));
+                last_rekey = Some(running);
+            }
+            assert!(rekey.exception().is_none(), "{:?}", rekey.exception());
+        }
+        assert!(count.exception().is_none(), "{:?}", count.exception());
         std::thread::sleep(Duration::from_millis(20));
     }
-    member.stop().unwrap();
+    if let Some(rekey) = rekey {
+        rekey.stop().unwrap();
+    }
+    count.stop().unwrap();
 }
 
 /// A `foreach_batch` sink idempotent by batch id: batch `b`'s rows go to `<dir>/<b>.json`,
@@ -150,8 +217,13 @@ impl Shared {
     }
 
     fn member(&self, broker: &Broker, topic: &str, group: &str) -> Member {
+        self.member_in("counts", broker, topic, group)
+    }
+
+    /// A member in `mode` (`counts` or `repartition`, see `partitioned_member`).
+    fn member_in(&self, mode: &str, broker: &Broker, topic: &str, group: &str) -> Member {
         let config = format!(
-            "{}|{topic}|{group}|{}|{}",
+            "{mode}|{}|{topic}|{group}|{}|{}",
             broker.bootstrap,
             self.output.path().display(),
             self.checkpoints.path().display()
@@ -441,4 +513,85 @@ fn members_stopped_together_resume_every_partitions_state() {
     wait_for_counts(shared.output.path(), 20);
     let checked = check_exact(shared.output.path());
     note(&format!("{checked} committed updates, all exact"));
+}
+
+/// Sends records `range` scattered over the partitions whatever their group key: record `n` is
+/// `{"key":"k<n % 12>","seq":n}`, keyed `r<n>`, in partition `(n / 12) % 6`, so every key has
+/// records in every partition.
+fn produce_scattered(broker: &Broker, topic: &str, range: std::ops::Range<u64>) {
+    let producer = broker.producer();
+    for n in range {
+        producer.send(
+            topic,
+            ((n / KEYS) % PARTITIONS as u64) as i32,
+            Some(&format!("r{n}")),
+            &format!(r#"{{"key":"k{}","seq":{n}}}"#, n % KEYS),
+        );
+    }
+}
+
+/// The repartition path, for a group key that is not the topic's key (as Kafka Streams does
+/// it): every member runs a stateless query per input partition (`Rekey`, its own group) that
+/// writes each record to `<topic>-repartition` keyed by the group key, so all of a key's
+/// records land in one partition of it, and the counting query per partition of that topic
+/// (a second group). A second member joins mid-stream; both stages' partitions move with their
+/// checkpoints. The repartition topic holds every input record once, each key's in one
+/// partition; every key's count grows batch after batch in that partition's sink and ends at
+/// the key's number of records.
+#[test]
+fn a_group_key_that_is_not_the_topics_key_goes_through_a_repartition_topic() {
+    let broker = Broker::start();
+    let topic = topic("partitioned-rekey");
+    let repartition = format!("{topic}-repartition");
+    broker.create_topic(&topic, PARTITIONS);
+    broker.create_topic(&repartition, PARTITIONS);
+    let group = format!("partitioned-rekey-{}", uuid_like());
+    let shared = Shared::new();
+
+    let mut a = shared.member_in("repartition", &broker, &topic, &group);
+    wait_for_split(&mut [&mut a], Some(PARTITIONS as usize));
+    produce_scattered(&broker, &topic, 0..180);
+    wait_for_counts(shared.output.path(), 15);
+    let mut b = shared.member_in("repartition", &broker, &topic, &group);
+    wait_for_split(&mut [&mut a, &mut b], Some(3));
+    produce_scattered(&broker, &topic, 180..360);
+    wait_for_counts(shared.output.path(), 30);
+    note(&format!(
+        "rekeying at the end: {:?} and {:?}",
+        a.report("REKEY"),
+        b.report("REKEY")
+    ));
+
+    let mut by_key: BTreeMap<String, (BTreeSet<i32>, Vec<u64>)> = BTreeMap::new();
+    for record in broker.read_all(&repartition, PARTITIONS) {
+        let v: serde_json::Value = serde_json::from_str(record.value.as_deref().unwrap()).unwrap();
+        let key = v["key"].as_str().unwrap().to_string();
+        assert_eq!(record.key.as_deref(), Some(key.as_str()));
+        let entry = by_key.entry(key).or_default();
+        entry.0.insert(record.partition);
+        entry.1.push(v["seq"].as_u64().unwrap());
+    }
+    assert_eq!(by_key.len(), KEYS as usize);
+    for (key, (partitions, mut seqs)) in by_key.clone() {
+        let i: u64 = key[1..].parse().unwrap();
+        assert_eq!(partitions.len(), 1, "{key} is in partitions {partitions:?}");
+        seqs.sort();
+        let expected: Vec<u64> = (0..30).map(|j| i + j * KEYS).collect();
+        assert_eq!(seqs, expected, "{key}'s records in the repartition topic");
+    }
+    for (key, updates) in updates(shared.output.path()) {
+        let mut previous = 0;
+        for (partition, batch, update) in updates {
+            assert!(
+                by_key[&key].0.contains(&partition),
+                "{key} counted in partition {partition}'s sink"
+            );
+            assert!(
+                update.n > previous && update.n <= 30,
+                "{key}: batch {batch} of partition {partition} counts {} after {previous}",
+                update.n
+            );
+            previous = update.n;
+        }
+    }
 }
