@@ -595,3 +595,95 @@ fn a_group_key_that_is_not_the_topics_key_goes_through_a_repartition_topic() {
         }
     }
 }
+
+/// Settings `PartitionedQuery` cannot take are refused at start, with what to do.
+#[test]
+fn a_partitioned_query_refuses_what_it_cannot_run() {
+    let start = |query: PartitionedQuery| -> String {
+        query
+            .start(|_: &PartitionTask| -> sluice::Result<StreamingQuery> {
+                unreachable!("no partition is started")
+            })
+            .expect_err("refused")
+            .to_string()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let query = || PartitionedQuery::new("127.0.0.1:9", "g", "t");
+    assert_eq!(
+        start(query()),
+        "PartitionedQuery needs checkpoint_root: each partition's state is kept there, where its next owner reads it"
+    );
+    assert_eq!(
+        start(query().checkpoint_root("/tmp/x")),
+        "PartitionedQuery::start must be called within a Tokio runtime"
+    );
+    let _runtime = runtime.enter();
+    assert_eq!(
+        start(
+            query()
+                .checkpoint_root("/tmp/x")
+                .option("session.timeout.ms", "6000")
+        ),
+        "unknown partitioned query option `session.timeout.ms`: Kafka client settings start with `kafka.`"
+    );
+    assert_eq!(
+        start(
+            query()
+                .checkpoint_root("/tmp/x")
+                .option("kafka.group.id", "other")
+        ),
+        "Kafka option 'group.id' is not supported: the group is the one given to PartitionedQuery::new, and it commits no offsets (they are in the partitions' checkpoints)"
+    );
+}
+
+/// A partition's query that cannot start fails the member: it stops its other queries, leaves
+/// the group, and `stop()` returns the error.
+#[test]
+fn a_partition_that_cannot_start_fails_the_member() {
+    let broker = Broker::start();
+    let topic = topic("partitioned-fail");
+    broker.create_topic(&topic, 2);
+    let checkpoints = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers = broker.bootstrap.clone();
+    let member = runtime
+        .block_on(async {
+            PartitionedQuery::new(&broker.bootstrap, format!("g-{}", uuid_like()), &topic)
+                .checkpoint_root(checkpoints.path())
+                .start(move |task| {
+                    // Partition 1's source also subscribes: `start` refuses it.
+                    let mut source = KafkaSource::new().bootstrap_servers(&servers);
+                    if task.partition() == 1 {
+                        source = source.subscribe([task.topic()]);
+                    }
+                    Counts::read_stream(task.source(source))
+                        .write_stream()
+                        .output_mode(Update)
+                        .foreach_batch(|_, _| ())
+                        .checkpoint_location(task.checkpoint_location())
+                        .start()
+                })
+        })
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while member.exception().is_none() {
+        assert!(Instant::now() < deadline, "the member did not fail");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let error = member.stop().expect_err("the member failed").to_string();
+    assert!(
+        error.starts_with("source consumer group g-")
+            && error.ends_with(&format!(
+                ": the query of partition {topic}-1 could not start: Only one of the following options can be specified for Kafka source: subscribe, subscribe_pattern, assign."
+            )),
+        "{error}"
+    );
+}
