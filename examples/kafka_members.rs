@@ -143,6 +143,7 @@ async fn run_partitioned(
                 ),
             )
             .write_stream()
+            .query_name(format!("room-counts-{}", task.partition()))
             .output_mode(Update)
             .format(ConsoleSink::new().truncate(false))
             .checkpoint_location(task.checkpoint_location())
@@ -163,8 +164,10 @@ async fn run_partitioned(
     tokio::task::spawn_blocking(move || partitioned.stop())
         .await
         .map_err(|e| sluice::Error::InvalidArgument(format!("the member's stop failed: {e}")))??;
+    let partitions: Vec<String> = ran.iter().map(|p| format!("{input}-{p}")).collect();
     println!(
-        "Member {member} read {rows} readings; it ran the queries of partitions {ran:?} at the end"
+        "Member {member} read {rows} readings (a query per partition); its partitions at the end: [{}]",
+        partitions.join(",")
     );
     Ok(())
 }

@@ -22,7 +22,7 @@ use sluice::prelude::*;
 use sluice::scale_out::{PartitionTask, PartitionedQuery};
 
 use common::kafka::{Broker, note, topic, uuid_like};
-use common::members::{Member, PARTITIONS, wait_for_split};
+use common::members::{Member, PARTITIONS, member_process, wait_for_split};
 
 sluice::pipeline! {
     schema Reading { key: String, seq: i64 }
@@ -63,17 +63,7 @@ fn partitioned_member() {
     let [mode, bootstrap, topic, group, output, checkpoints] = &parts[..] else {
         panic!("bad member config {config}")
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let stdin_closed = stop.clone();
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
-        stdin_closed.store(true, Ordering::SeqCst);
-    });
+    let (runtime, stop) = member_process();
     let checkpoints = PathBuf::from(checkpoints);
     let member = |group: &str, topic: &str, root: PathBuf| {
         PartitionedQuery::new(bootstrap, group, topic)

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +14,23 @@ use super::kafka::{note, signal};
 
 /// The partitions of the members' input topic.
 pub(crate) const PARTITIONS: i32 = 6;
+
+/// In a member process: a runtime for its queries, and a flag set when its standard input
+/// closes (how [`Member::stop`] tells it to stop cleanly).
+pub(crate) fn member_process() -> (tokio::runtime::Runtime, Arc<AtomicBool>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stdin_closed = stop.clone();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        stdin_closed.store(true, Ordering::SeqCst);
+    });
+    (runtime, stop)
+}
 
 /// A member process: this test binary re-executed as a worker test, its configuration in an
 /// environment variable. It reports on standard error the partitions it owns

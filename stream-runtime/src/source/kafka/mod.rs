@@ -96,6 +96,10 @@ pub struct KafkaSource {
     membership: Option<Membership>,
     /// The partitions the last planned batch covered (a member's).
     planned: BTreeSet<TopicPartition>,
+    /// A member's partitions that came back to it while its own offset is behind the group's
+    /// (another member read them meanwhile): read from the group's offset, until a batch's
+    /// start passes it.
+    rebased: PartitionOffsets,
     clock: Option<Clock>,
     /// Where batch 0 starts, resolved once (and kept in the checkpoint).
     initial: Option<PartitionOffsets>,
@@ -495,10 +499,9 @@ impl Source for KafkaSource {
 
 impl KafkaSource {
     /// A member's partitions for the next batch, with their (earliest, latest) offsets: those
-    /// the group assigns it now, except a newly assigned one whose committed offset in the
-    /// group is ahead of this member's own (another member read it meanwhile). Such a
-    /// partition is left out of this batch, so that it is absent from the next batch's start
-    /// and read from the group's offset there ([`KafkaSource::member_from`]).
+    /// the group assigns it now. A newly assigned one whose committed offset in the group is
+    /// ahead of this member's own (another member read it meanwhile) is read from the group's
+    /// offset ([`KafkaSource::member_from`]).
     fn member_watermarks(
         &mut self,
         start: Option<&KafkaOffset>,
@@ -518,19 +521,23 @@ impl KafkaSource {
             .cloned()
             .collect();
         let committed = membership.committed(&gained)?;
-        let plan: BTreeSet<TopicPartition> = owned
-            .into_iter()
-            .filter(|tp| {
-                !(gained.contains(tp) && committed.get(tp).is_some_and(|g| *g > starts[tp]))
-            })
-            .collect();
-        self.planned = plan.clone();
-        self.client()?.watermarks(&plan)
+        // Kept until a batch's start passes the group's offset: a batch planned from it may
+        // not run (no new record), and the next plan must not fall back to the stale offset.
+        self.rebased
+            .retain(|tp, group| owned.contains(tp) && starts.get(tp).is_some_and(|s| s < group));
+        for (tp, group) in committed {
+            if group > starts[&tp] {
+                self.rebased.insert(tp, group);
+            }
+        }
+        self.planned = owned.clone();
+        self.client()?.watermarks(&owned)
     }
 
     /// Where a batch starts reading `partitions`: the start offsets, and, for a member, a
     /// partition absent from them at the group's committed offset, or where the query
-    /// started (`starting_offsets`) if the group never committed it.
+    /// started (`starting_offsets`) if the group never committed it; a partition that came
+    /// back behind the group's offset at the group's offset.
     fn member_from(
         &self,
         start: Option<&KafkaOffset>,
@@ -540,6 +547,13 @@ impl KafkaSource {
             return Ok(self.start_offsets(start));
         };
         let mut from = start.map(|s| s.partitions().clone()).unwrap_or_default();
+        for (tp, group) in &self.rebased {
+            if let Some(own) = from.get_mut(tp)
+                && partitions.contains(tp)
+            {
+                *own = (*own).max(*group);
+            }
+        }
         let absent: BTreeSet<TopicPartition> = partitions
             .iter()
             .filter(|tp| !from.contains_key(*tp))

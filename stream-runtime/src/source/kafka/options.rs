@@ -54,6 +54,7 @@ impl KafkaSource {
             subscription: None,
             membership: None,
             planned: BTreeSet::new(),
+            rebased: PartitionOffsets::new(),
             client: None,
             clock: None,
             initial: None,
