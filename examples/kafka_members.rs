@@ -161,9 +161,7 @@ async fn run_partitioned(
         .flat_map(|q| q.recent_progress())
         .map(|p| p.num_input_rows)
         .sum();
-    tokio::task::spawn_blocking(move || partitioned.stop())
-        .await
-        .map_err(|e| sluice::Error::InvalidArgument(format!("the member's stop failed: {e}")))??;
+    partitioned.stop().await?;
     let partitions: Vec<String> = ran.iter().map(|p| format!("{input}-{p}")).collect();
     println!(
         "Member {member} read {rows} readings (a query per partition); its partitions at the end: [{}]",

@@ -171,9 +171,9 @@ fn partitioned_member() {
         std::thread::sleep(Duration::from_millis(20));
     }
     if let Some(rekey) = rekey {
-        rekey.stop().unwrap();
+        rekey.stop_blocking().unwrap();
     }
-    count.stop().unwrap();
+    count.stop_blocking().unwrap();
 }
 
 /// A `foreach_batch` sink idempotent by batch id: batch `b`'s rows go to `<dir>/<b>.json`,
@@ -668,7 +668,10 @@ fn a_partition_that_cannot_start_fails_the_member() {
         assert!(Instant::now() < deadline, "the member did not fail");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let error = member.stop().expect_err("the member failed").to_string();
+    let error = runtime
+        .block_on(member.stop())
+        .expect_err("the member failed")
+        .to_string();
     assert!(
         error.starts_with("source consumer group g-")
             && error.ends_with(&format!(

@@ -155,7 +155,7 @@ impl ConsumerContext for TaskContext {
 ///             .start()
 ///     })?;
 /// // ... until the process is told to stop:
-/// member.stop()?;
+/// member.stop().await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -232,7 +232,8 @@ impl PartitionedQuery {
 
     /// Joins the group and runs, on a thread of its own, the query `start` builds for each
     /// partition this process is assigned, until [`PartitionedMember::stop`]. Must be called
-    /// within a Tokio runtime (the queries run on it).
+    /// within a multi-threaded Tokio runtime (the queries run on it, and the member's thread
+    /// waits on it for a query it stops).
     pub fn start<F>(self, start: F) -> Result<PartitionedMember>
     where
         F: FnMut(&PartitionTask) -> Result<StreamingQuery> + Send + 'static,
@@ -388,7 +389,7 @@ impl Worker {
 }
 
 /// This process's membership: the queries of the partitions it runs. Stop it with
-/// [`PartitionedMember::stop`] (dropping it stops it too, without waiting).
+/// [`PartitionedMember::stop`] (dropping it stops it too, without waiting for its queries).
 #[derive(Debug)]
 pub struct PartitionedMember {
     group: String,
@@ -421,10 +422,22 @@ impl PartitionedMember {
     }
 
     /// Stops every query of this process (each finishes its batch in flight) and leaves the
-    /// group, so that the others take the partitions over at once. Blocks until done: call it
-    /// from a thread that may block (`spawn_blocking` in async code). Returns the member's
+    /// group, so that the others take the partitions over at once. Returns the member's
     /// failure, if it failed.
-    pub fn stop(mut self) -> Result<()> {
+    pub async fn stop(self) -> Result<()> {
+        let group = self.group.clone();
+        tokio::task::spawn_blocking(move || self.stop_blocking())
+            .await
+            .map_err(|e| Error::Source {
+                source_name: format!("consumer group {group}"),
+                message: format!("stopping the member failed: {e}"),
+            })?
+    }
+
+    /// [`PartitionedMember::stop`] for code outside async functions: blocks until every query
+    /// of this process stopped and the member left the group. Not from within a Tokio worker
+    /// (the queries it waits for run there).
+    pub fn stop_blocking(mut self) -> Result<()> {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
             thread.join().map_err(|_| Error::Source {
