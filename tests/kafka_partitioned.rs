@@ -22,7 +22,7 @@ use sluice::prelude::*;
 use sluice::scale_out::{PartitionTask, PartitionedQuery};
 
 use common::kafka::{Broker, note, topic, uuid_like};
-use common::members::{Member, PARTITIONS, member_process, wait_for_split};
+use common::members::{KEYS, Member, PARTITIONS, member_process, produce_keyed, wait_for_split};
 
 sluice::pipeline! {
     schema Reading { key: String, seq: i64 }
@@ -40,9 +40,6 @@ sluice::pipeline! {
         aggregate n = count(), last = max(seq);
     }
 }
-
-/// Twelve keys; key `k<n>` is always in partition `n % 6`.
-const KEYS: u64 = 12;
 
 /// A member: runs `Counts` per partition it is assigned, as a member of the group named in
 /// `SLUICE_PARTITIONED_MEMBER` (`mode|bootstrap|topic|group|output root|checkpoint root`),
@@ -230,16 +227,9 @@ impl Shared {
 /// Sends records `range`: record `n` is `{"key":"k<n % 12>","seq":n}`, keyed by its key, in
 /// partition `(n % 12) % 6`.
 fn produce(broker: &Broker, topic: &str, range: std::ops::Range<u64>) {
-    let producer = broker.producer();
-    for n in range {
-        let key = n % KEYS;
-        producer.send(
-            topic,
-            (key % PARTITIONS as u64) as i32,
-            Some(&format!("k{key}")),
-            &format!(r#"{{"key":"k{key}","seq":{n}}}"#),
-        );
-    }
+    produce_keyed(broker, topic, range, |n| {
+        format!(r#"{{"key":"k{}","seq":{n}}}"#, n % KEYS)
+    });
 }
 
 /// One committed update: a key's count and greatest sequence number.

@@ -22,7 +22,8 @@ use sluice::prelude::*;
 
 use common::kafka::{Broker, note, topic, uuid_like};
 use common::members::{
-    Dirs, Member, PARTITIONS, at_most_doubled, committed_rows, member_process, wait_for_split,
+    Dirs, Member, PARTITIONS, at_most_doubled, committed_rows, member_process, produce_keyed,
+    wait_for_split,
 };
 
 sluice::pipeline! {
@@ -40,9 +41,6 @@ sluice::pipeline! {
         aggregate n = count();
     }
 }
-
-/// Twelve keys; a key's rows are all in one partition (key `k<n>` in partition `n % 6`).
-const KEYS: u64 = 12;
 
 /// A member: runs `Records` as a member of the group named in `SLUICE_SCALE_OUT_MEMBER`
 /// (`bootstrap|topic|group|output|checkpoint`) until killed, or stopped (`query.stop()`: the
@@ -122,19 +120,10 @@ fn restart_member(broker: &Broker, topic: &str, group: &str, dirs: Dirs) -> Memb
     )
 }
 
-/// Sends records `range` of the input: record `n` has key `k<n % 12>` and goes to the
-/// partition `(n % 12) % 6`.
+/// Sends records `range` of the input: record `n` has key `k<n % 12>`, goes to the partition
+/// `(n % 12) % 6` and has the value `v<n>`.
 fn produce(broker: &Broker, topic: &str, range: std::ops::Range<u64>) {
-    let producer = broker.producer();
-    for n in range {
-        let key = n % KEYS;
-        producer.send(
-            topic,
-            (key % PARTITIONS as u64) as i32,
-            Some(&format!("k{key}")),
-            &format!("v{n}"),
-        );
-    }
+    produce_keyed(broker, topic, range, |n| format!("v{n}"));
 }
 
 /// One process's run over the whole topic (no group): the rows every member run must equal.

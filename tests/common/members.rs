@@ -227,6 +227,30 @@ pub(crate) fn at_most_doubled(all: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Twelve keys for the members' input: key `k<n>` is always in partition `n % 6`.
+pub(crate) const KEYS: u64 = 12;
+
+/// Sends records `range` keyed by their group key: record `n` has key `k<n % 12>`, goes to the
+/// partition `(n % 12) % 6` (so a key's records are all in one partition), and has the value
+/// `value(n)`.
+pub(crate) fn produce_keyed(
+    broker: &super::kafka::Broker,
+    topic: &str,
+    range: std::ops::Range<u64>,
+    value: impl Fn(u64) -> String,
+) {
+    let producer = broker.producer();
+    for n in range {
+        let key = n % KEYS;
+        producer.send(
+            topic,
+            (key % PARTITIONS as u64) as i32,
+            Some(&format!("k{key}")),
+            &value(n),
+        );
+    }
+}
+
 /// Every row the file sink in `dir` committed, sorted.
 pub(crate) fn committed_rows(dir: &Path) -> Vec<String> {
     let mut rows: Vec<String> = super::crash::output(dir).into_values().flatten().collect();
