@@ -87,6 +87,7 @@ pub(super) fn delegate_to_op(
     enter: &TokenStream,
 ) -> TokenStream {
     let rt = rt();
+    let state = state_methods("op", true, None);
     quote! {
         #[inline]
         fn process(
@@ -108,20 +109,47 @@ pub(super) fn delegate_to_op(
             self.op.finish_batch(__ctx, __out)
         }
 
+        #state
+    }
+}
+
+/// The `Pipeline` state methods of a query whose state is the runtime operator in the field
+/// `field`: its rows, its bytes when `bytes` (an operator that measures them), and its snapshot
+/// — the operator's own, or `parts` (snapshot and restore bodies) when the query's state is
+/// more than that operator.
+pub(super) fn state_methods(
+    field: &str,
+    bytes: bool,
+    parts: Option<(TokenStream, TokenStream)>,
+) -> TokenStream {
+    let rt = rt();
+    let field = syn::Ident::new(field, proc_macro2::Span::call_site());
+    let bytes = bytes.then(|| {
+        quote! {
+            fn state_bytes(&self) -> usize {
+                self.#field.state_bytes()
+            }
+        }
+    });
+    let (snapshot, restore) = parts.unwrap_or_else(|| {
+        (
+            quote!(self.#field.snapshot()),
+            quote!(self.#field.restore(bytes)),
+        )
+    });
+    quote! {
         fn state_rows(&self) -> usize {
-            self.op.state_rows()
+            self.#field.state_rows()
         }
 
-        fn state_bytes(&self) -> usize {
-            self.op.state_bytes()
-        }
+        #bytes
 
         fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
-            self.op.snapshot()
+            #snapshot
         }
 
         fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
-            self.op.restore(bytes)
+            #restore
         }
     }
 }

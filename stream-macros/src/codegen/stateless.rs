@@ -11,6 +11,7 @@ use quote::{quote, quote_spanned};
 
 use super::dedup::{DedupTypes, dedup_types};
 use super::paths::rt;
+use super::pipeline::state_methods;
 use super::prefix::{Prefix, output_row};
 use crate::plan::PipelinePlan;
 
@@ -153,6 +154,7 @@ pub(crate) fn stateless(
         },
         (false, Some(limit)) => {
             let (n, span) = (limit.rows, limit.span.generated());
+            let limit_state = state_methods("limit", false, None);
             Stateless {
                 fields: quote!(limit: #rt::GlobalLimit,),
                 init: quote_spanned!(span=> limit: #rt::GlobalLimit::new(#n),),
@@ -177,17 +179,7 @@ pub(crate) fn stateless(
                         )
                     }
 
-                    fn state_rows(&self) -> usize {
-                        self.limit.state_rows()
-                    }
-
-                    fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
-                        self.limit.snapshot()
-                    }
-
-                    fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
-                        self.limit.restore(bytes)
-                    }
+                    #limit_state
                 },
             }
         }
@@ -207,7 +199,7 @@ pub(crate) fn stateless(
                 None => (dedup_process(quote!()), quote!(), quote!()),
             };
             // A `limit` after the deduplication: both states in one snapshot.
-            let (snapshot, restore) = if limit.is_some() {
+            let parts = limit.is_some().then(|| {
                 (
                     quote!(#rt::encode_parts(&[self.dedup.snapshot()?, self.limit.snapshot()?])),
                     quote! {
@@ -216,12 +208,8 @@ pub(crate) fn stateless(
                         self.limit.restore(&__parts[1])
                     },
                 )
-            } else {
-                (
-                    quote!(self.dedup.snapshot()),
-                    quote!(self.dedup.restore(bytes)),
-                )
-            };
+            });
+            let dedup_state = state_methods("dedup", true, parts);
             Stateless {
                 fields: quote!(dedup: #rt::Deduplication<#entry>, #limit_field),
                 init: quote!(dedup: ::core::default::Default::default(), #limit_init),
@@ -238,21 +226,7 @@ pub(crate) fn stateless(
                         ::core::result::Result::Ok(())
                     }
 
-                    fn state_rows(&self) -> usize {
-                        self.dedup.state_rows()
-                    }
-
-                    fn state_bytes(&self) -> usize {
-                        self.dedup.state_bytes()
-                    }
-
-                    fn snapshot_state(&self) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::Error> {
-                        #snapshot
-                    }
-
-                    fn restore_state(&mut self, bytes: &[u8]) -> ::core::result::Result<(), #rt::Error> {
-                        #restore
-                    }
+                    #dedup_state
                 },
                 items,
             }
