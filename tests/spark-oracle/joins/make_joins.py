@@ -14,7 +14,9 @@ import json
 import os
 import shutil
 
-from pyspark.sql import SparkSession, functions as F
+from pyspark.sql import functions as F
+
+from oracle import collector, data_rows, end_offset, spark_session, stage
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASE = os.path.join(HERE, "..", "golden2", "stream_stream_inner_join")
@@ -62,14 +64,6 @@ query.awaitTermination()
 '''
 
 
-def ts(v):
-    return v.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
-
-
-def cell(v):
-    return ts(v) if hasattr(v, "strftime") else v
-
-
 def normalise_watermark(w):
     if w is None:
         return None
@@ -77,11 +71,7 @@ def normalise_watermark(w):
 
 
 def main():
-    spark = (SparkSession.builder.master("local[2]")
-             .config("spark.sql.shuffle.partitions", "2")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = spark_session()
     runs = [("stream_stream_%s_join_local" % how, how, None) for how in HOWS]
     runs += [("stream_stream_%s_join_nulls_local" % how, how, NULLS) for how in ["inner", "left_outer"]]
     for name, how, inline in runs:
@@ -91,7 +81,6 @@ def main():
         shutil.rmtree(scratch, ignore_errors=True)
         for side in ["left", "right"]:
             os.makedirs(os.path.join(out, "input", side))
-            os.makedirs(os.path.join(scratch, side))
             if inline is None:
                 for n in sorted(os.listdir(os.path.join(BASE, "input", side))):
                     shutil.copy(os.path.join(BASE, "input", side, n), os.path.join(out, "input", side, n))
@@ -101,10 +90,7 @@ def main():
                         f.write(text)
         names = {side: sorted(os.listdir(os.path.join(out, "input", side))) for side in ["left", "right"]}
         for side in ["left", "right"]:
-            for i, n in enumerate(names[side]):
-                to = os.path.join(scratch, side, n)
-                shutil.copy(os.path.join(out, "input", side, n), to)
-                os.utime(to, (1_700_000_000 + i, 1_700_000_000 + i))
+            stage([os.path.join(out, "input", side, n) for n in names[side]], os.path.join(scratch, side))
         left = (spark.readStream.schema("ts TIMESTAMP, key STRING, value DOUBLE")
                 .option("maxFilesPerTrigger", 1).csv(scratch + "/left"))
         right = (spark.readStream.schema("ts TIMESTAMP, key STRING, value DOUBLE")
@@ -114,13 +100,7 @@ def main():
         result = l.join(r, F.expr(CONDITION), how)
         columns = [f.name for f in result.schema.fields]
         batches = {}
-
-        def collect(df, bid):
-            rows = [[cell(x) for x in row] for row in df.collect()]
-            rows.sort(key=lambda r: json.dumps([(x is not None, x) for x in r]))
-            batches[bid] = [dict(zip(columns, r)) for r in rows]
-
-        q = (result.writeStream.outputMode("append").foreachBatch(collect)
+        q = (result.writeStream.outputMode("append").foreachBatch(collector(columns, batches, sort=True))
              .option("checkpointLocation", os.path.join(scratch, "checkpoint"))
              .trigger(availableNow=True).start())
         q.awaitTermination()
@@ -134,11 +114,9 @@ def main():
                 files, file_rows = [], []
                 data = any(s["startOffset"] != s["endOffset"] for s in p["sources"])
                 for side, s in zip(["left", "right"], p["sources"]):
-                    end = json.loads(s["endOffset"]) if isinstance(s["endOffset"], str) else s["endOffset"]
-                    index = end["logOffset"]
+                    index = end_offset(s)["logOffset"]
                     files.append(names[side][index])
-                    with open(os.path.join(out, "input", side, names[side][index])) as src:
-                        file_rows.append(sum(1 for line in src if line.strip()))
+                    file_rows.append(data_rows(os.path.join(out, "input", side, names[side][index])))
                 line = {
                     "batch": bid,
                     "file": files if data else None,

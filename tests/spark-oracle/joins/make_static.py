@@ -12,41 +12,27 @@ import json
 import os
 import shutil
 
-from pyspark.sql import SparkSession, functions as F
+from pyspark.sql import functions as F
+
+from oracle import collector, data_rows, end_offset, spark_session, stage
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASE = os.path.join(HERE, "..", "golden2", "stream_static_inner_join")
 NAME = "stream_static_left_outer_join_local"
 
 
-def ts(v):
-    frac = ""
-    if v.microsecond % 1000:
-        frac = ".%06d" % v.microsecond
-    elif v.microsecond:
-        frac = ".%03d" % (v.microsecond // 1000)
-    return v.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
-
-
 def main():
-    spark = (SparkSession.builder.master("local[2]")
-             .config("spark.sql.shuffle.partitions", "2")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = spark_session()
     out = os.path.join(HERE, NAME)
     scratch = os.path.join(HERE, "scratch", NAME)
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(os.path.join(out, "input"))
-    os.makedirs(scratch)
     shutil.copy(os.path.join(BASE, "static.csv"), os.path.join(out, "static.csv"))
     names = sorted(os.listdir(os.path.join(BASE, "input")))
-    for i, n in enumerate(names):
+    for n in names:
         shutil.copy(os.path.join(BASE, "input", n), os.path.join(out, "input", n))
-        to = os.path.join(scratch, n)
-        shutil.copy(os.path.join(BASE, "input", n), to)
-        os.utime(to, (1_700_000_000 + i, 1_700_000_000 + i))
+    stage([os.path.join(BASE, "input", n) for n in names], scratch)
     src = (spark.readStream.schema("ts TIMESTAMP, key STRING, value DOUBLE")
            .option("maxFilesPerTrigger", 1).csv(scratch))
     static = spark.read.schema("ts TIMESTAMP, key STRING, value DOUBLE").csv(os.path.join(out, "static.csv"))
@@ -54,12 +40,7 @@ def main():
               .select("ts", "key", "value", "weight"))
     columns = [f.name for f in result.schema.fields]
     batches = {}
-
-    def collect(df, bid):
-        rows = [[ts(x) if hasattr(x, "strftime") else x for x in row] for row in df.collect()]
-        batches[bid] = [dict(zip(columns, r)) for r in rows]
-
-    q = (result.writeStream.outputMode("append").foreachBatch(collect)
+    q = (result.writeStream.outputMode("append").foreachBatch(collector(columns, batches))
          .option("checkpointLocation", os.path.join(scratch, "checkpoint"))
          .trigger(availableNow=True).start())
     q.awaitTermination()
@@ -73,11 +54,9 @@ def main():
         for p in sorted(q.recentProgress, key=lambda p: p["batchId"]):
             bid = p["batchId"]
             s = p["sources"][0]
-            end = json.loads(s["endOffset"]) if isinstance(s["endOffset"], str) else s["endOffset"]
             data = s["startOffset"] != s["endOffset"]
-            name = names[end["logOffset"]]
-            with open(os.path.join(BASE, "input", name)) as src_file:
-                file_rows = sum(1 for line in src_file if line.strip())
+            name = names[end_offset(s)["logOffset"]]
+            file_rows = data_rows(os.path.join(BASE, "input", name))
             f.write(json.dumps({
                 "batch": bid,
                 "file": name if data else None,
