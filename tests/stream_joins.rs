@@ -195,13 +195,17 @@ fn rows(run: &Run) -> Vec<Vec<String>> {
     run.iter().map(|(_, rows, _)| rows.clone()).collect()
 }
 
+/// The watermark each batch ran under.
+fn watermarks(run: &Run) -> Vec<Option<Timestamp>> {
+    run.iter().map(|(_, _, w)| *w).collect()
+}
+
 #[tokio::test]
 async fn an_inner_join_emits_each_pair_in_the_batch_its_second_row_arrives() {
     let run = run::<Matched>().await;
-    let watermarks: Vec<Option<Timestamp>> = run.iter().map(|(_, _, w)| *w).collect();
     // Spark's: the minimum of the sides' watermarks, then a no-data batch for the last one.
     assert_eq!(
-        watermarks,
+        watermarks(&run),
         [
             Some(Timestamp::EPOCH),
             Some(at("09:59:36")),
@@ -532,9 +536,8 @@ async fn keys_holding_the_event_time_expire_the_state_by_key() {
         ]
     };
     let inner = run_over::<SameInstant>(batches(), "append").await;
-    let watermarks: Vec<Option<Timestamp>> = inner.iter().map(|(_, _, w)| *w).collect();
     assert_eq!(
-        watermarks,
+        watermarks(&inner),
         [
             Some(Timestamp::EPOCH),
             Some(at("09:59:30")),
