@@ -22,7 +22,9 @@ use sluice::prelude::*;
 use sluice::scale_out::{PartitionTask, PartitionedQuery};
 
 use common::kafka::{Broker, note, topic, uuid_like};
-use common::members::{KEYS, Member, PARTITIONS, member_process, produce_keyed, wait_for_split};
+use common::members::{
+    KEYS, Member, PARTITIONS, member_process, produce_keyed, topic_and_group, wait_for_split,
+};
 
 sluice::pipeline! {
     schema Reading { key: String, seq: i64 }
@@ -335,9 +337,7 @@ fn check_exact(output: &Path) -> usize {
 #[test]
 fn a_partitions_state_follows_it_to_its_next_member() {
     let broker = Broker::start();
-    let topic = topic("partitioned");
-    broker.create_topic(&topic, PARTITIONS);
-    let group = format!("partitioned-{}", uuid_like());
+    let (topic, group) = topic_and_group(&broker, "partitioned");
     let shared = Shared::new();
 
     let mut a = shared.member(&broker, &topic, &group);
@@ -391,9 +391,7 @@ fn latest_counts(output: &Path) -> BTreeMap<String, u64> {
 #[test]
 fn a_frozen_members_partitions_wait_for_it_to_let_go() {
     let broker = Broker::start();
-    let topic = topic("partitioned-freeze");
-    broker.create_topic(&topic, PARTITIONS);
-    let group = format!("partitioned-freeze-{}", uuid_like());
+    let (topic, group) = topic_and_group(&broker, "partitioned-freeze");
     let shared = Shared::new();
 
     let mut a = shared.member(&broker, &topic, &group);
@@ -468,9 +466,7 @@ fn a_frozen_members_partitions_wait_for_it_to_let_go() {
 #[test]
 fn members_stopped_together_resume_every_partitions_state() {
     let broker = Broker::start();
-    let topic = topic("partitioned-restart");
-    broker.create_topic(&topic, PARTITIONS);
-    let group = format!("partitioned-restart-{}", uuid_like());
+    let (topic, group) = topic_and_group(&broker, "partitioned-restart");
     let shared = Shared::new();
 
     let mut members: Vec<Member> = (0..3)

@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use sluice::prelude::*;
 
-use common::kafka::{Broker, note, topic, uuid_like};
+use common::kafka::{Broker, note};
 use common::members::{
     Dirs, Member, PARTITIONS, at_most_doubled, committed_rows, member_process, produce_keyed,
-    wait_for_split,
+    topic_and_group, wait_for_split,
 };
 
 sluice::pipeline! {
@@ -219,9 +219,7 @@ fn join(members: &mut Vec<Member>, broker: &Broker, topic: &str, group: &str) {
 #[test]
 fn members_joining_mid_stream_together_equal_one_process() {
     let broker = Broker::start();
-    let topic = topic("scale-out");
-    broker.create_topic(&topic, PARTITIONS);
-    let group = format!("scale-out-{}", uuid_like());
+    let (topic, group) = topic_and_group(&broker, "scale-out");
     let mut members = Vec::new();
     join(&mut members, &broker, &topic, &group);
     produce(&broker, &topic, 0..60);
@@ -262,9 +260,7 @@ fn members_joining_mid_stream_together_equal_one_process() {
 #[test]
 fn a_killed_members_partitions_are_resumed_by_the_others() {
     let broker = Broker::start();
-    let topic = topic("scale-out-kill");
-    broker.create_topic(&topic, PARTITIONS);
-    let group = format!("scale-out-kill-{}", uuid_like());
+    let (topic, group) = topic_and_group(&broker, "scale-out-kill");
 
     // Three start at the same instant.
     let mut a = start_member(&broker, &topic, &group);
@@ -329,9 +325,7 @@ fn sequence_of(row: &str) -> u64 {
 #[test]
 fn members_stopped_together_resume_from_their_checkpoints() {
     let broker = Broker::start();
-    let topic = topic("scale-out-restart");
-    broker.create_topic(&topic, PARTITIONS);
-    let group = format!("scale-out-restart-{}", uuid_like());
+    let (topic, group) = topic_and_group(&broker, "scale-out-restart");
 
     let mut members: Vec<Member> = (0..3)
         .map(|_| start_member(&broker, &topic, &group))
@@ -412,9 +406,7 @@ fn members_stopped_together_resume_from_their_checkpoints() {
 #[test]
 fn a_frozen_member_rejoins_without_losing_rows() {
     let broker = Broker::start();
-    let topic = topic("scale-out-freeze");
-    broker.create_topic(&topic, PARTITIONS);
-    let group = format!("scale-out-freeze-{}", uuid_like());
+    let (topic, group) = topic_and_group(&broker, "scale-out-freeze");
 
     let mut a = start_member(&broker, &topic, &group);
     let mut b = start_member(&broker, &topic, &group);

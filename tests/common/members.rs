@@ -227,6 +227,14 @@ pub(crate) fn at_most_doubled(all: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A new topic of [`PARTITIONS`] partitions named after `name`, and a new group id for its
+/// members.
+pub(crate) fn topic_and_group(broker: &super::kafka::Broker, name: &str) -> (String, String) {
+    let topic = super::kafka::topic(name);
+    broker.create_topic(&topic, PARTITIONS);
+    (topic, format!("{name}-{}", super::kafka::uuid_like()))
+}
+
 /// Twelve keys for the members' input: key `k<n>` is always in partition `n % 6`.
 pub(crate) const KEYS: u64 = 12;
 
