@@ -323,3 +323,72 @@ async fn a_restart_from_a_checkpoint_reads_only_new_files() {
     assert_eq!(written.len(), 8);
     assert_eq!(written[7].key.as_deref(), Some("c"));
 }
+
+/// Runs `P` over the CSV files of `dir` in one batch on `threads` threads; returns its output
+/// rows in the order the sink received them, and the input rows the progress counted.
+async fn run_on_threads<P, M>(dir: &Path, mode: M, threads: usize) -> (Vec<P::Output>, u64)
+where
+    P: Pipeline<Input = Reading> + Default,
+    P::Output: Clone,
+    M: sluice::pipeline::OutputModeFor<P> + Send + 'static,
+{
+    use std::sync::{Arc, Mutex};
+    let rows: Arc<Mutex<Vec<P::Output>>> = Arc::default();
+    let collected = Arc::clone(&rows);
+    let query = sluice::StreamingFrame::new(P::default(), FileSource::<Reading>::csv(dir))
+        .write_stream()
+        .output_mode(mode)
+        .parallelism(threads)
+        .foreach_batch(move |_, batch: Vec<P::Output>| {
+            collected.lock().unwrap().extend(batch);
+        })
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap();
+    query.await_termination().await.unwrap();
+    let input: u64 = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.num_input_rows)
+        .sum();
+    let rows = rows.lock().unwrap().clone();
+    (rows, input)
+}
+
+#[tokio::test]
+async fn one_large_file_is_read_by_every_thread_with_the_same_result() {
+    // 150 000 readings, 1 ms apart over 5 keys, with a null key and value now and then: one
+    // file, one batch. On several threads the file is cut into input partitions (pieces of
+    // 64 Ki rows), which must give the rows and the aggregates one thread gives.
+    let input = tempfile::tempdir().unwrap();
+    let text: String = (0..150_000i64)
+        .map(|i| {
+            let ts = Timestamp::from_millis(1_704_103_200_000 + i).to_rfc3339();
+            match i % 997 {
+                0 => format!("{ts},,\n"),
+                _ => format!("{ts},k{},{}\n", i % 5, (i % 13) as f64 / 2.0),
+            }
+        })
+        .collect();
+    fs::write(input.path().join("readings.csv"), text).unwrap();
+
+    let (serial, read) = run_on_threads::<NullsStateless, _>(input.path(), Append, 1).await;
+    assert_eq!((serial.len(), read), (150_000, 150_000));
+    assert_eq!(serial[149_999].key.as_deref(), Some("k4"));
+    let (windows, _) = run_on_threads::<TumblingAppend, _>(input.path(), Append, 1).await;
+    // 150 s of readings in 10-second windows, 5 keys and the null key: the windows the end of
+    // input's watermark (149.999 s − 30 s) closed, those ending by 110 s.
+    assert_eq!(windows.len(), 11 * 6);
+    for threads in [2, 4] {
+        let (rows, read) = run_on_threads::<NullsStateless, _>(input.path(), Append, threads).await;
+        assert_eq!(read, 150_000, "on {threads} threads");
+        // A stateless query's rows keep the input's order, whatever thread read them.
+        assert!(rows == serial, "on {threads} threads the rows differ");
+        let (rows, _) = run_on_threads::<TumblingAppend, _>(input.path(), Append, threads).await;
+        assert_eq!(
+            sorted_cells(&rows),
+            sorted_cells(&windows),
+            "on {threads} threads"
+        );
+    }
+}

@@ -91,6 +91,9 @@ pub(crate) struct Chunks<'f, R> {
     pub(super) rows: Vec<R>,
     pub(super) chunk_rows: usize,
     pub(super) on_chunk: Option<&'f mut dyn FnMut(Vec<R>) -> Result<()>>,
+    /// Rows the reader said are still coming ([`Chunks::expect_rows`]): each new chunk is
+    /// sized for them up front.
+    expected: usize,
 }
 
 impl<'f, R> Chunks<'f, R> {
@@ -103,6 +106,7 @@ impl<'f, R> Chunks<'f, R> {
             rows: Vec::new(),
             chunk_rows,
             on_chunk: Some(on_chunk),
+            expected: 0,
         }
     }
 
@@ -112,6 +116,7 @@ impl<'f, R> Chunks<'f, R> {
             rows: Vec::new(),
             chunk_rows: usize::MAX,
             on_chunk: None,
+            expected: 0,
         }
     }
 
@@ -119,6 +124,7 @@ impl<'f, R> Chunks<'f, R> {
     /// to one chunk: the rows are then built without the vector growing under them.
     #[cfg(feature = "parquet")]
     pub(crate) fn expect_rows(&mut self, rows: usize) {
+        self.expected = rows;
         self.rows.reserve(rows.min(self.chunk_rows));
     }
 
@@ -130,7 +136,11 @@ impl<'f, R> Chunks<'f, R> {
     /// Hands on the rows appended so far if they fill a chunk.
     pub(crate) fn flush(&mut self) -> Result<()> {
         if self.rows.len() >= self.chunk_rows {
+            self.expected = self.expected.saturating_sub(self.rows.len());
             self.finish()?;
+            // The next chunk is built without growing under its rows when their number is
+            // known (a Parquet file's); otherwise it grows as text records come.
+            self.rows.reserve(self.expected.min(self.chunk_rows));
         }
         Ok(())
     }

@@ -2,9 +2,10 @@
 //! each read on its own by one task, in chunks of bounded size, only when a task gets to it.
 //!
 //! Sources split a batch the way their data is split — the rate source by `num_partitions` and
-//! into blocks of rows, the file source by file, Kafka by topic partition, a memory stream by
-//! added batch — and produce the rows lazily, so a batch's rows are never all in memory at once:
-//! peak memory depends on the chunk size and the number of tasks, not on the batch's size.
+//! into blocks of rows, the file source by file (a file cut along its pieces when a batch has
+//! fewer files than tasks), Kafka by topic partition, a memory stream by added batch — and
+//! produce the rows lazily, so a batch's rows are never all in memory at once: peak memory
+//! depends on the chunk size and the number of tasks, not on the batch's size.
 
 use std::fmt;
 use std::sync::Arc;
@@ -135,22 +136,29 @@ impl<R: Send + Sync + 'static> BatchInput<R> {
     }
 }
 
-/// A partition of rows already in memory, handed out whole.
+/// A partition of rows already in memory, handed out chunk by chunk as they are.
 #[derive(Debug)]
 pub struct Chunks<R> {
-    rows: Option<RowChunk<R>>,
+    chunks: std::vec::IntoIter<RowChunk<R>>,
 }
 
 impl<R> Chunks<R> {
     /// A partition of one chunk.
     pub fn one(rows: RowChunk<R>) -> Self {
-        Chunks { rows: Some(rows) }
+        Chunks::many(vec![rows])
+    }
+
+    /// A partition of these chunks, in order.
+    pub fn many(chunks: Vec<RowChunk<R>>) -> Self {
+        Chunks {
+            chunks: chunks.into_iter(),
+        }
     }
 }
 
 impl<R: Send + Sync + 'static> PartitionReader<R> for Chunks<R> {
     fn next_chunk(&mut self, _max_rows: usize) -> Result<Option<RowChunk<R>>> {
-        Ok(self.rows.take())
+        Ok(self.chunks.next())
     }
 }
 

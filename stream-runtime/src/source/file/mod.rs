@@ -24,7 +24,10 @@ use crate::error::{Error, Result};
 use crate::format::{Csv, FileFormat, Json, ParseMode, PreparedFormat, Projection, ReadContext};
 use crate::row::Row;
 
-use super::{Backlog, BacklogUnit, ReadLimit, RowChunk, Source, SourceContext, SourceMetrics};
+use super::{
+    Backlog, BacklogUnit, BatchInput, ReadLimit, ReadPlan, RowChunk, Source, SourceContext,
+    SourceMetrics,
+};
 
 pub use log::{FileLog, LOG_FILE_NAME, LoggedFile};
 pub use readiness::{
@@ -109,6 +112,8 @@ pub struct FileSource<R> {
     projection: Projection,
     /// What reading a file needs, shared with the threads that read (built at the first read).
     reader: Option<std::sync::Arc<reader::FileReader>>,
+    /// The rows of a piece of a file as it is read ([`reader::PIECE_ROWS`]; fewer in tests).
+    piece_rows: usize,
     /// The next batches' files, being read while the current batch is processed.
     read_ahead: std::collections::VecDeque<reader::ReadAhead<R>>,
     rows: PhantomData<fn() -> R>,
@@ -156,9 +161,17 @@ impl<R: Row> FileSource<R> {
             unlogged: 0,
             projection: Projection::all(),
             reader: None,
+            piece_rows: reader::PIECE_ROWS,
             read_ahead: std::collections::VecDeque::new(),
             rows: PhantomData,
         }
+    }
+
+    /// Reads files in pieces of at most about `rows` rows (tests cut small files).
+    #[cfg(test)]
+    pub(crate) fn piece_rows(mut self, rows: usize) -> Self {
+        self.piece_rows = rows;
+        self
     }
 
     /// CSV files with Spark's default options (`readStream.csv(dir)`).
@@ -519,15 +532,26 @@ impl<R: Row> Source for FileSource<R> {
         start: Option<&FileOffset>,
         end: &FileOffset,
     ) -> Result<Vec<RowChunk<R>>> {
-        let start = start.map_or(0, |o| o.log_offset) as usize;
-        let end = end.log_offset as usize;
-        if end > self.log.len() || start > end {
-            return Err(self.source_error(format!(
-                "offsets {start}..{end} are beyond the {} files in the file source log",
-                self.log.len()
-            )));
-        }
-        self.read_files(start, end)
+        let (start, end) = self.batch_range(start, end)?;
+        let files = self.read_files(start, end)?;
+        // One chunk per file (a file's pieces joined).
+        Ok(files
+            .into_iter()
+            .map(|pieces| match pieces.len() {
+                1 => RowChunk::Owned(pieces.into_iter().next().unwrap_or_default()),
+                _ => RowChunk::Owned(pieces.into_iter().flatten().collect()),
+            })
+            .collect())
+    }
+
+    fn read_batch(
+        &mut self,
+        start: Option<&FileOffset>,
+        end: &FileOffset,
+        plan: ReadPlan,
+    ) -> Result<BatchInput<R>> {
+        let (start, end) = self.batch_range(start, end)?;
+        Ok(read::partitions(self.read_files(start, end)?, plan))
     }
 
     fn prune_columns(&mut self, columns: &'static [&'static str]) {

@@ -10,22 +10,40 @@ use std::time::SystemTime;
 use crate::error::{Error, Result};
 use crate::format::FileFormat;
 use crate::row::Row;
-use crate::source::RowChunk;
+use crate::source::input::Chunks;
+use crate::source::{BatchInput, Partition, ReadPlan, RowChunk};
 
 use super::reader::{FileRead, FileReader, FileTask, ReadAhead, read_all};
 
 /// How many batches the file source reads ahead of the one the engine processes: two, so
 /// that with one file a batch both cores decode while the engine folds the current batch.
 const READ_AHEAD_BATCHES: usize = 2;
-use super::{FileSource, LoggedFile, dead_letter};
+use super::{FileOffset, FileSource, LoggedFile, dead_letter};
 
 impl<R: Row> FileSource<R> {
+    /// The log indexes of the files in `(start, end]`, checked against the log.
+    pub(super) fn batch_range(
+        &self,
+        start: Option<&FileOffset>,
+        end: &FileOffset,
+    ) -> Result<(usize, usize)> {
+        let start = start.map_or(0, |o| o.log_offset) as usize;
+        let end = end.log_offset as usize;
+        if end > self.log.len() || start > end {
+            return Err(self.source_error(format!(
+                "offsets {start}..{end} are beyond the {} files in the file source log",
+                self.log.len()
+            )));
+        }
+        Ok((start, end))
+    }
+
     /// Reads logged files `start..end` (a batch): files are read in parallel, or were read
     /// ahead while the previous batch ran; what each read found is then recorded file by
-    /// file, in log order, as a sequential read would.
-    pub(super) fn read_files(&mut self, start: usize, end: usize) -> Result<Vec<RowChunk<R>>> {
+    /// file, in log order, as a sequential read would. Returns each file's rows, in pieces
+    /// ([`FileReader::read_pieces`]), as the batch's files are listed (a skipped file has none).
+    pub(super) fn read_files(&mut self, start: usize, end: usize) -> Result<Vec<Vec<Vec<R>>>> {
         let mut tasks = Vec::with_capacity(end - start);
-        // One chunk per file, as the batch's files are listed (a skipped file's is empty).
         let mut skipped = Vec::new();
         for index in start..end {
             match self.plan_read(index)? {
@@ -55,26 +73,20 @@ impl<R: Row> FileSource<R> {
             }
             _ => read_all(&reader, &tasks),
         };
-        let mut chunks = Vec::with_capacity(end - start);
+        let mut files = Vec::with_capacity(end - start);
         let mut reads = tasks.iter().zip(reads).peekable();
         for index in start..end {
             if skipped.contains(&index) {
-                chunks.push(RowChunk::Owned(Vec::new()));
+                files.push(Vec::new());
                 continue;
             }
             let Some((task, read)) = reads.next() else {
                 break;
             };
-            let rows = self.record_read(task, read)?.chunks;
-            let one_chunk: Vec<R> = match rows.len() {
-                0 => Vec::new(),
-                1 => rows.into_iter().next().unwrap_or_default(),
-                _ => rows.into_iter().flatten().collect(),
-            };
-            chunks.push(RowChunk::Owned(one_chunk));
+            files.push(self.record_read(task, read)?.chunks);
         }
         self.start_read_ahead(start, end);
-        Ok(chunks)
+        Ok(files)
     }
 
     /// The reader of this source's files.
@@ -86,6 +98,7 @@ impl<R: Row> FileSource<R> {
                 corrupt_column: self.corrupt_column.clone(),
                 keep_rejected: self.dead_letter_dir.is_some(),
                 projection: self.projection.clone(),
+                piece_rows: self.piece_rows,
             }));
         }
         Arc::clone(self.reader.as_ref().expect("just set"))
@@ -262,6 +275,39 @@ impl<R: Row> FileSource<R> {
         }
         Ok(self.log.files()[index].clone())
     }
+}
+
+/// A batch's files as input partitions: each file one partition or, when the batch has
+/// fewer files than `plan.tasks`, cut into as many partitions of contiguous pieces as give
+/// every task a share (Spark splits a large file into several partitions too). The
+/// partitions come in file order, each file's in row order, so the batch's rows are the
+/// files' in log order, as one thread would read them.
+pub(super) fn partitions<R: Send + Sync + 'static>(
+    files: Vec<Vec<Vec<R>>>,
+    plan: ReadPlan,
+) -> BatchInput<R> {
+    let per_file = plan.tasks.div_ceil(files.len().max(1));
+    let mut partitions: Vec<Partition<R>> = Vec::with_capacity(files.len() * per_file);
+    for pieces in files {
+        let rows: usize = pieces.iter().map(Vec::len).sum();
+        let parts = plan.splits(rows, per_file).min(pieces.len()).max(1);
+        // A piece goes to the partition its middle row falls in, so the partitions hold
+        // nearly equal numbers of rows, in order.
+        let mut grouped: Vec<Vec<RowChunk<R>>> = (0..parts).map(|_| Vec::new()).collect();
+        let mut before = 0;
+        for piece in pieces {
+            let middle = before + piece.len() / 2;
+            let part = (middle * parts / rows.max(1)).min(parts - 1);
+            before += piece.len();
+            grouped[part].push(RowChunk::Owned(piece));
+        }
+        partitions.extend(
+            grouped
+                .into_iter()
+                .map(|chunks| Box::new(Chunks::many(chunks)) as Partition<R>),
+        );
+    }
+    BatchInput::new(partitions)
 }
 
 pub(super) fn millis_since_epoch(t: SystemTime) -> i64 {

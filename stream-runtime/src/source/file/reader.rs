@@ -17,6 +17,11 @@ use crate::format::{
 };
 use crate::row::Row;
 
+/// The rows of a piece of a file as it is read: the unit a batch's input partitions are cut
+/// along (see `FileSource::read_batch`). Large enough that a piece's bookkeeping is nothing
+/// beside its rows, small enough that a 1 M-row file gives each of a few threads a share.
+pub(crate) const PIECE_ROWS: usize = 64 * 1024;
+
 /// What reading a file needs, shared by the threads that read a batch's files.
 #[derive(Debug, Clone)]
 pub(crate) struct FileReader {
@@ -25,6 +30,8 @@ pub(crate) struct FileReader {
     pub(crate) corrupt_column: String,
     pub(crate) keep_rejected: bool,
     pub(crate) projection: Projection,
+    /// The rows of a piece ([`PIECE_ROWS`]).
+    pub(crate) piece_rows: usize,
 }
 
 /// One unit of work: the `index`-th logged file, read up to `limit` bytes (line formats
@@ -46,7 +53,7 @@ impl FileTask {
 /// What reading one file gave.
 #[derive(Debug)]
 pub(crate) struct FileRead<R> {
-    /// The rows, in chunks of at most the projection's chunk size.
+    /// The rows, in pieces (see [`FileReader::read_pieces`]).
     pub(crate) chunks: Vec<Vec<R>>,
     /// What the malformed-record policy did.
     pub(crate) counts: MalformedCounts,
@@ -59,35 +66,21 @@ pub(crate) struct FileRead<R> {
 }
 
 impl FileReader {
-    /// Reads one file, each chunk of about the projection's chunk size going to `on_chunk`
-    /// as soon as it is decoded: the unit of work a parallel reader runs on a thread of its
-    /// own. The returned [`FileRead`] holds no rows.
-    // The entry point of a reader of partitions; today's batches read files whole.
-    #[allow(dead_code)]
-    pub(crate) fn read<R: Row>(
-        &self,
-        task: &FileTask,
-        on_chunk: &mut dyn FnMut(Vec<R>) -> Result<()>,
-    ) -> FileRead<R> {
-        self.read_into(
-            task,
-            Chunks::new(self.projection.max_chunk_rows(), on_chunk),
-        )
-        .0
-    }
-
-    /// Reads one file, keeping its rows in the result, in one chunk.
-    pub(crate) fn read_collected<R: Row>(&self, task: &FileTask) -> FileRead<R> {
-        let (mut outcome, rows) = self.read_into(task, Chunks::collect());
-        outcome.chunks = vec![rows];
+    /// Reads one file, keeping its rows in the result in pieces of about `piece_rows` rows,
+    /// in order: the pieces a batch's input partitions are made of.
+    pub(crate) fn read_pieces<R: Row>(&self, task: &FileTask) -> FileRead<R> {
+        let mut pieces = Vec::new();
+        let rows = self.piece_rows.max(1);
+        let mut keep = |piece| {
+            pieces.push(piece);
+            Ok(())
+        };
+        let mut outcome = self.read_into(task, Chunks::new(rows, &mut keep));
+        outcome.chunks = pieces;
         outcome
     }
 
-    fn read_into<R: Row>(
-        &self,
-        task: &FileTask,
-        mut chunks: Chunks<'_, R>,
-    ) -> (FileRead<R>, Vec<R>) {
+    fn read_into<R: Row>(&self, task: &FileTask, mut chunks: Chunks<'_, R>) -> FileRead<R> {
         let shown = task.shown();
         let mut outcome = FileRead {
             chunks: Vec::new(),
@@ -98,10 +91,10 @@ impl FileReader {
         };
         let mut bytes = match std::fs::read(&task.path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (outcome, Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return outcome,
             Err(e) => {
                 outcome.result = Err(Error::io(format!("cannot read {shown}"), e));
-                return (outcome, Vec::new());
+                return outcome;
             }
         };
         outcome.size = Some(bytes.len() as u64);
@@ -113,7 +106,7 @@ impl FileReader {
             Ok(ctx) => ctx,
             Err(e) => {
                 outcome.result = Err(e);
-                return (outcome, Vec::new());
+                return outcome;
             }
         };
         outcome.result = match self.prepared.format() {
@@ -138,7 +131,7 @@ impl FileReader {
         ctx.log_summary();
         outcome.counts = ctx.counts();
         outcome.rejected = ctx.take_rejected();
-        (outcome, chunks.into_rows())
+        outcome
     }
 }
 
@@ -152,7 +145,7 @@ fn threads() -> usize {
 pub(crate) fn read_all<R: Row>(reader: &FileReader, tasks: &[FileTask]) -> Vec<FileRead<R>> {
     let threads = threads().min(tasks.len());
     if threads <= 1 {
-        return tasks.iter().map(|t| reader.read_collected(t)).collect();
+        return tasks.iter().map(|t| reader.read_pieces(t)).collect();
     }
     let next = AtomicUsize::new(0);
     let dispatch = tracing::dispatcher::get_default(|d| d.clone());
@@ -165,7 +158,7 @@ pub(crate) fn read_all<R: Row>(reader: &FileReader, tasks: &[FileTask]) -> Vec<F
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(task) = tasks.get(i) else { break };
-                            done.push((i, reader.read_collected(task)));
+                            done.push((i, reader.read_pieces(task)));
                         }
                         done
                     })

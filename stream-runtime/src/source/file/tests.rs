@@ -576,3 +576,93 @@ fn skip_file_never_skips_a_file_of_a_committed_batch() {
         [vec![event(0, Some("a"), Some(1.0))], vec![]]
     );
 }
+
+/// The rows of each input partition of a batch.
+fn partition_rows<R: Clone + Send + Sync + 'static>(input: BatchInput<R>) -> Vec<Vec<R>> {
+    input
+        .into_partitions()
+        .into_iter()
+        .map(|mut p| {
+            let mut rows = Vec::new();
+            while let Some(chunk) = p.next_chunk(usize::MAX).unwrap() {
+                rows.extend_from_slice(&chunk);
+            }
+            rows
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_of_fewer_files_than_tasks_is_cut_into_partitions_of_pieces_in_order() {
+    let plan = |tasks| ReadPlan {
+        tasks,
+        chunk_rows: 1024,
+    };
+    // One file of three pieces (5 000 rows each), numbered in row order.
+    let file = |first: u64| -> Vec<Vec<u64>> {
+        (0..3)
+            .map(|p| (first + p * 5_000..first + (p + 1) * 5_000).collect())
+            .collect()
+    };
+    let sizes = |parts: &[Vec<u64>]| parts.iter().map(Vec::len).collect::<Vec<_>>();
+    let joined = |parts: Vec<Vec<u64>>| parts.concat();
+
+    // One thread: one partition per file, whole.
+    let parts = partition_rows(read::partitions(vec![file(0)], plan(1)));
+    assert_eq!(sizes(&parts), [15_000]);
+    // Two threads, one file: two partitions, the pieces by their middle row (2 500 | 7 500,
+    // 12 500 of 15 000 rows: one piece, then two).
+    let parts = partition_rows(read::partitions(vec![file(0)], plan(2)));
+    assert_eq!(sizes(&parts), [5_000, 10_000]);
+    assert_eq!(joined(parts), (0..15_000).collect::<Vec<_>>());
+    // Four threads: no more partitions than pieces.
+    let parts = partition_rows(read::partitions(vec![file(0)], plan(4)));
+    assert_eq!(sizes(&parts), [5_000, 5_000, 5_000]);
+    // Two files, two threads: a partition per file; four threads: each file cut in two,
+    // the partitions in file order.
+    let files = || vec![file(0), file(15_000)];
+    let parts = partition_rows(read::partitions(files(), plan(2)));
+    assert_eq!(sizes(&parts), [15_000, 15_000]);
+    let parts = partition_rows(read::partitions(files(), plan(4)));
+    assert_eq!(sizes(&parts), [5_000, 10_000, 5_000, 10_000]);
+    assert_eq!(joined(parts), (0..30_000).collect::<Vec<_>>());
+    // Too few rows to be worth a task of their own ([`MIN_SPLIT_ROWS`]): one partition. A
+    // skipped file (no pieces) is an empty partition in its place.
+    let small = vec![vec![
+        (0..3_000).collect::<Vec<u64>>(),
+        (3_000..6_000).collect(),
+    ]];
+    let parts = partition_rows(read::partitions(small, plan(2)));
+    assert_eq!(sizes(&parts), [6_000]);
+    let parts = partition_rows(read::partitions(vec![Vec::new(), file(0)], plan(2)));
+    assert_eq!(sizes(&parts), [0, 15_000]);
+}
+
+#[test]
+fn a_file_read_for_several_tasks_gives_the_rows_one_thread_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..20_000)
+        .map(|i| line(i, if i % 2 == 0 { "a" } else { "b" }, i as f64))
+        .collect();
+    put(dir.path(), "a.csv", &text, 0);
+    let batch = |tasks: usize| {
+        let mut source = open(FileSource::<Event>::csv(dir.path()).piece_rows(8_192));
+        let end = source.latest_offset(None, ReadLimit::Configured).unwrap();
+        let plan = ReadPlan {
+            tasks,
+            chunk_rows: 1024,
+        };
+        partition_rows(source.read_batch(None, &end.unwrap(), plan).unwrap())
+    };
+    let whole = batch(1);
+    assert_eq!(whole.len(), 1);
+    assert_eq!(whole[0].len(), 20_000);
+    assert_eq!(whole[0][19_999], event(19_999, Some("b"), Some(19_999.0)));
+    // The CSV reader hands on pieces of 8 192 records: 8 192 | 8 192, 3 616 rows.
+    let cut = batch(2);
+    assert_eq!(
+        cut.iter().map(Vec::len).collect::<Vec<_>>(),
+        [8_192, 11_808]
+    );
+    assert_eq!(cut.concat(), whole[0]);
+}
