@@ -198,10 +198,14 @@ fn json_lines() -> impl Strategy<Value = Vec<u8>> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
+        // Past `i64` too (a JSON integer serde holds as unsigned).
+        any::<u64>().prop_map(serde_json::Value::from),
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(serde_json::Value::from),
         "[a-zA-Z0-9:.\\- TZ]{0,30}".prop_map(serde_json::Value::from),
+        // Strings the line escapes (read unescaped, not borrowed from the line).
+        "[a-z\"\\\\\n\t\u{e9}\u{1F600}]{0,8}".prop_map(serde_json::Value::from),
         Just(serde_json::Value::from("2024-01-01T10:00:00Z")),
         Just(serde_json::Value::from("NaN")),
     ];
@@ -216,6 +220,63 @@ fn json_lines() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::btree_map("(ts|key|value|b|i|l|d|s|t|_corrupt_record)", value, 0..6)
             .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()).to_string());
     proptest::collection::vec(line, 0..6).prop_map(|lines| lines.join("\n").into_bytes())
+}
+
+/// JSON lines whose fields mostly suit the test schemas' columns (timestamps, numbers of every
+/// kind serde reads, booleans, strings with and without escapes), so that most records convert
+/// and the conversion of each kind of value is compared, not only the rejection of a record.
+fn typed_json_lines() -> impl Strategy<Value = Vec<u8>> {
+    use serde_json::Value as J;
+    let number = prop_oneof![
+        any::<i64>().prop_map(J::from),
+        (-1_000i64..1_000).prop_map(J::from),
+        any::<u64>().prop_map(J::from),
+        (-1e6f64..1e6).prop_map(J::from),
+        Just(J::from("NaN")),
+        Just(J::Null),
+    ];
+    let text = prop_oneof![
+        "[a-zA-Z0-9 ]{0,8}".prop_map(J::from),
+        "[a-z\"\\\\\n\u{e9}]{0,6}".prop_map(J::from),
+        (0i64..100).prop_map(J::from),
+        Just(J::Null),
+    ];
+    let time = prop_oneof![
+        (0i64..4_000_000_000_000)
+            .prop_map(|ms| J::from(crate::time::Timestamp::from_millis(ms).to_rfc3339())),
+        (0i64..4_000_000_000).prop_map(J::from),
+        Just(J::from("2024-01-01 10:00:00")),
+        Just(J::Null),
+    ];
+    let line = (
+        proptest::option::of(time.clone()),
+        proptest::option::of(text.clone()),
+        proptest::option::of(number.clone()),
+        proptest::option::of(any::<bool>().prop_map(J::from)),
+        proptest::option::of(number.clone()),
+        proptest::option::of(number),
+        proptest::option::of(text),
+        proptest::option::of(time),
+    )
+        .prop_map(|(ts, key, value, b, i, d, s, t)| {
+            let fields = [
+                ("ts", ts),
+                ("key", key),
+                ("value", value),
+                ("b", b),
+                ("i", i.clone()),
+                ("l", i),
+                ("d", d),
+                ("s", s),
+                ("t", t),
+            ];
+            let object: serde_json::Map<String, J> = fields
+                .into_iter()
+                .filter_map(|(name, v)| v.map(|v| (name.to_string(), v)))
+                .collect();
+            J::Object(object).to_string()
+        });
+    proptest::collection::vec(line, 1..6).prop_map(|lines| lines.join("\n").into_bytes())
 }
 
 #[test]
@@ -280,7 +341,10 @@ fn typed_text_readers_read_exactly_as_the_value_readers() {
     check(
         "typed JSON lines reader against the value reader",
         300,
-        (modes(), prop_oneof![json_lines(), bytes()]),
+        (
+            modes(),
+            prop_oneof![json_lines(), typed_json_lines(), bytes()],
+        ),
         |(mode, bytes)| {
             let json = FileFormat::from(Json::new());
             same_for_all_schemas(&json, mode, &bytes)?;

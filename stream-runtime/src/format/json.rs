@@ -31,7 +31,8 @@ pub(super) fn read<R: Row>(
         .enumerate()
         .map(|(i, f)| ctx.is_data_column(i).then_some(f.name))
         .collect();
-    let mut slots: Vec<Option<J>> = vec![None; names.len()];
+    // One vector of slots for every line: each line's fields borrow from that line.
+    let mut recycled: Vec<Option<Field<'_>>> = Vec::with_capacity(names.len());
     for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -39,6 +40,7 @@ pub(super) fn read<R: Row>(
         }
         // The JVM decodes invalid UTF-8 as U+FFFD, and so does Spark's reader.
         let text = String::from_utf8_lossy(line);
+        let mut slots = reuse(recycled, names.len());
         let malformed = record_cells(
             &text,
             &names,
@@ -48,17 +50,146 @@ pub(super) fn read<R: Row>(
             &mut builder,
         );
         builder.end_record(ctx, n as u64 + 1, malformed, || text.to_string(), chunks)?;
+        recycled = reuse(slots, 0);
     }
     builder.flush(ctx, chunks)?;
     chunks.finish()
 }
 
+/// `slots` emptied and refilled with `n` empty slots, for fields of another lifetime: the
+/// allocation is kept (collecting a vector's own iterator into one of the same layout reuses
+/// its buffer).
+fn reuse<'b>(mut slots: Vec<Option<Field<'_>>>, n: usize) -> Vec<Option<Field<'b>>> {
+    slots.clear();
+    let mut slots: Vec<Option<Field<'b>>> = slots.into_iter().map(|_| None).collect();
+    slots.resize_with(n, || None);
+    slots
+}
+
+/// A field's value as the line holds it: scalars as they are, a string borrowed from the line
+/// when it has no escapes, arrays and objects as JSON values.
+#[derive(Debug)]
+enum Field<'de> {
+    Null,
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(std::borrow::Cow<'de, str>),
+    Nested(J),
+}
+
+impl Field<'_> {
+    /// The field as a JSON value (what the general conversion and its messages take).
+    fn into_json(self) -> J {
+        match self {
+            Field::Null => J::Null,
+            Field::Bool(b) => J::Bool(b),
+            Field::I64(i) => J::from(i),
+            Field::U64(u) => J::from(u),
+            Field::F64(f) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+            Field::Str(s) => J::String(s.into_owned()),
+            Field::Nested(json) => json,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Field<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Field<'de>, E> {
+        Ok(Field::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Field<'de>, E> {
+        Ok(Field::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Field<'de>, E> {
+        Ok(Field::I64(i))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Field<'de>, E> {
+        // As `serde_json::Value` holds it: a non-negative integer is a `u64` only past `i64`.
+        Ok(i64::try_from(u).map_or(Field::U64(u), Field::I64))
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Field<'de>, E> {
+        Ok(Field::F64(f))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Field<'de>, E> {
+        Ok(Field::Str(std::borrow::Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Field<'de>, E> {
+        Ok(Field::Str(std::borrow::Cow::Owned(s.to_string())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Field<'de>, E> {
+        Ok(Field::Str(std::borrow::Cow::Owned(s)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Field<'de>, A::Error> {
+        use serde::Deserialize;
+        J::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Field::Nested)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Field<'de>, A::Error> {
+        use serde::Deserialize;
+        J::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Field::Nested)
+    }
+}
+
+/// A field as a typed cell of `data_type`: the common cases straight from the line (no JSON
+/// value built, a string borrowed until it is kept), every other one — and every error —
+/// through [`from_json_cell`], so both give the same cells and the same messages.
+fn from_field_cell(
+    field: Field<'_>,
+    data_type: DataType,
+    timestamp_format: Option<&TimestampFormat>,
+) -> Result<Option<Cell>, String> {
+    let cell = match (data_type, &field) {
+        (_, Field::Null) => return Ok(None),
+        (DataType::Long, Field::I64(i)) => Some(Cell::Long(*i)),
+        (DataType::Int, Field::I64(i)) => i32::try_from(*i).ok().map(Cell::Int),
+        (DataType::Double, Field::F64(f)) => Some(Cell::Double(*f)),
+        (DataType::Double, Field::I64(i)) => Some(Cell::Double(*i as f64)),
+        (DataType::Boolean, Field::Bool(b)) => Some(Cell::Boolean(*b)),
+        (DataType::Timestamp, Field::Str(s)) => {
+            parse_cell(s, DataType::Timestamp, timestamp_format).ok()
+        }
+        (DataType::Timestamp, Field::I64(i)) => i.checked_mul(1_000_000).map(Cell::Timestamp),
+        _ => None,
+    };
+    match (cell, field) {
+        (Some(cell), _) => Ok(Some(cell)),
+        // The string itself, moved (no copy when the line had to unescape it).
+        (None, Field::Str(s)) if data_type == DataType::String => {
+            Ok(Some(Cell::String(s.into_owned())))
+        }
+        (None, field) => from_json_cell(&field.into_json(), data_type, timestamp_format),
+    }
+}
+
 /// Parses one line into the builder's columns; returns why it is malformed, if it is (as
 /// [`read_record`], typed).
-fn record_cells(
-    text: &str,
+fn record_cells<'de>(
+    text: &'de str,
     names: &[Option<&'static str>],
-    slots: &mut [Option<J>],
+    slots: &mut [Option<Field<'de>>],
     timestamp_format: Option<&TimestampFormat>,
     ctx: &ReadContext<'_>,
     builder: &mut RecordBuilder,
@@ -85,19 +216,14 @@ fn record_cells(
         let data_type = ctx.schema.fields()[i].data_type;
         if data_type == DataType::String && !builder.keeps(i) {
             // Any JSON value reads into a string: nothing to check, nothing to keep.
-            if json.is_null() {
+            if matches!(json, Field::Null) {
                 builder.set(i, None);
             } else {
                 builder.set_unread(i);
             }
             continue;
         }
-        let cell = match (data_type, json) {
-            // The string itself, moved (no copy).
-            (DataType::String, J::String(s)) => Ok(Some(Cell::String(s))),
-            (_, json) => from_json_cell(&json, data_type, timestamp_format),
-        };
-        match cell {
+        match from_field_cell(json, data_type, timestamp_format) {
             Ok(cell) => builder.set(i, cell),
             Err(message) => {
                 malformed.get_or_insert_with(|| Malformed::field(name, message));
@@ -111,9 +237,9 @@ fn record_cells(
 /// Visits one JSON line: an object's fields of the schema are kept in `slots` (the last of a
 /// repeated name wins, as in a JSON object read whole), the others skipped; any other JSON
 /// value is walked to its end and named (`Err("an array")`).
-struct Line<'s> {
+struct Line<'s, 'de> {
     names: &'s [Option<&'static str>],
-    slots: &'s mut [Option<J>],
+    slots: &'s mut [Option<Field<'de>>],
 }
 
 /// A field name, as the index of the schema column it names.
@@ -139,7 +265,7 @@ impl<'de> serde::de::Visitor<'de> for Key<'_> {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Line<'_> {
+impl<'de> serde::de::Visitor<'de> for Line<'_, 'de> {
     type Value = Result<(), &'static str>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,7 +275,7 @@ impl<'de> serde::de::Visitor<'de> for Line<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while let Some(key) = map.next_key_seed(Key(self.names))? {
             match key {
-                Some(i) => self.slots[i] = Some(map.next_value::<J>()?),
+                Some(i) => self.slots[i] = Some(map.next_value::<Field<'de>>()?),
                 None => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
