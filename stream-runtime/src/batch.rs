@@ -229,6 +229,7 @@ impl BatchContext {
         self.metrics.rows_dropped_by_watermark += task.metrics.rows_dropped_by_watermark;
         self.metrics.state_rows_updated += task.metrics.state_rows_updated;
         self.metrics.state_rows_removed += task.metrics.state_rows_removed;
+        self.metrics.duplicates_dropped += task.metrics.duplicates_dropped;
         self.scanned_rows += task.scanned_rows;
         self.malformed_records += task.malformed_records;
     }

@@ -52,3 +52,19 @@ pub fn decode_parts(bytes: &[u8], n: usize) -> Result<Vec<Vec<u8>>, Error> {
         })
     }
 }
+
+/// The state partition of a key hash, of `n`.
+///
+/// The partition is taken from the top of the hash's low 32 bits, which a table's bucket index
+/// (the lowest bits) and control bytes (the top seven) do not use until it has 2^29 buckets, so
+/// splitting the groups costs the tables no hash quality.
+#[inline]
+pub(crate) fn partition_of(hash: u64, n: usize) -> usize {
+    ((u64::from(hash as u32) * n as u64) >> 32) as usize
+}
+
+/// The worker (reduce task) of a key hash, given the state partitions and the workers.
+#[inline]
+pub(crate) fn worker_of(hash: u64, partitions: usize, workers: usize) -> usize {
+    partition_of(hash, partitions) % workers
+}

@@ -1,6 +1,8 @@
 //! JSON lines to values and back, with the conversions Spark's `JacksonParser` and
 //! `JacksonGenerator` make.
 
+use std::borrow::Cow;
+
 use serde_json::Value as J;
 
 use crate::error::Result;
@@ -24,46 +26,70 @@ pub(super) fn read<R: Row>(
     chunks: &mut Chunks<'_, R>,
 ) -> Result<()> {
     let mut builder = RecordBuilder::new(ctx, |i| projection.reads(i), projection.max_chunk_rows());
-    let names: Vec<Option<&'static str>> = ctx
+    let columns: Vec<Option<Column>> = ctx
         .schema
         .fields()
         .iter()
         .enumerate()
-        .map(|(i, f)| ctx.is_data_column(i).then_some(f.name))
+        .map(|(i, f)| {
+            ctx.is_data_column(i).then_some(Column {
+                name: f.name,
+                data_type: f.data_type,
+                // Any JSON value reads into a string: nothing to check, nothing to keep.
+                unread_string: f.data_type == DataType::String && !builder.keeps(i),
+            })
+        })
         .collect();
-    // One vector of slots for every line: each line's fields borrow from that line.
-    let mut recycled: Vec<Option<Field<'_>>> = Vec::with_capacity(names.len());
-    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
+    let mut slots: Vec<Option<Converted>> = (0..columns.len()).map(|_| None).collect();
+    // The JVM decodes invalid UTF-8 as U+FFFD, and so does Spark's reader: a file that is
+    // valid UTF-8 (nearly every one) is checked once and its lines borrowed, the others are
+    // decoded line by line.
+    let lines: Box<dyn Iterator<Item = Cow<'_, str>>> = match std::str::from_utf8(bytes) {
+        Ok(text) => Box::new(text.split('\n').map(Cow::Borrowed)),
+        Err(_) => Box::new(bytes.split(|&b| b == b'\n').map(String::from_utf8_lossy)),
+    };
+    for (n, line) in lines.enumerate() {
+        let text = line.strip_suffix('\r').unwrap_or(&line);
+        if text.bytes().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        // The JVM decodes invalid UTF-8 as U+FFFD, and so does Spark's reader.
-        let text = String::from_utf8_lossy(line);
-        let mut slots = reuse(recycled, names.len());
-        let malformed = record_cells(
-            &text,
-            &names,
-            &mut slots,
-            timestamp_format,
-            ctx,
-            &mut builder,
-        );
+        let malformed = record_cells(text, &columns, &mut slots, timestamp_format, &mut builder);
         builder.end_record(ctx, n as u64 + 1, malformed, || text.to_string(), chunks)?;
-        recycled = reuse(slots, 0);
     }
     builder.flush(ctx, chunks)?;
     chunks.finish()
 }
 
-/// `slots` emptied and refilled with `n` empty slots, for fields of another lifetime: the
-/// allocation is kept (collecting a vector's own iterator into one of the same layout reuses
-/// its buffer).
-fn reuse<'b>(mut slots: Vec<Option<Field<'_>>>, n: usize) -> Vec<Option<Field<'b>>> {
-    slots.clear();
-    let mut slots: Vec<Option<Field<'b>>> = slots.into_iter().map(|_| None).collect();
-    slots.resize_with(n, || None);
-    slots
+/// A schema column that lines' fields are read into.
+struct Column {
+    name: &'static str,
+    data_type: DataType,
+    /// A string column the query does not read: its values are neither converted nor kept.
+    unread_string: bool,
+}
+
+/// What a line's field of a column became, converted as the line was read.
+enum Converted {
+    /// A cell of the column's type (`None`: null).
+    Cell(Option<Cell>),
+    /// A value of an unread string column, and whether it was null.
+    Unread { null: bool },
+    /// Why the value does not convert.
+    Bad(String),
+}
+
+impl Column {
+    fn convert(&self, field: Field<'_>, timestamp_format: Option<&TimestampFormat>) -> Converted {
+        if self.unread_string {
+            return Converted::Unread {
+                null: matches!(field, Field::Null),
+            };
+        }
+        match from_field_cell(field, self.data_type, timestamp_format) {
+            Ok(cell) => Converted::Cell(cell),
+            Err(message) => Converted::Bad(message),
+        }
+    }
 }
 
 /// A field's value as the line holds it: scalars as they are, a string borrowed from the line
@@ -75,7 +101,7 @@ enum Field<'de> {
     I64(i64),
     U64(u64),
     F64(f64),
-    Str(std::borrow::Cow<'de, str>),
+    Str(Cow<'de, str>),
     Nested(J),
 }
 
@@ -131,15 +157,15 @@ impl<'de> serde::de::Visitor<'de> for FieldVisitor {
     }
 
     fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Field<'de>, E> {
-        Ok(Field::Str(std::borrow::Cow::Borrowed(s)))
+        Ok(Field::Str(Cow::Borrowed(s)))
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Field<'de>, E> {
-        Ok(Field::Str(std::borrow::Cow::Owned(s.to_string())))
+        Ok(Field::Str(Cow::Owned(s.to_string())))
     }
 
     fn visit_string<E>(self, s: String) -> Result<Field<'de>, E> {
-        Ok(Field::Str(std::borrow::Cow::Owned(s)))
+        Ok(Field::Str(Cow::Owned(s)))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Field<'de>, A::Error> {
@@ -186,17 +212,21 @@ fn from_field_cell(
 
 /// Parses one line into the builder's columns; returns why it is malformed, if it is (as
 /// [`read_record`], typed).
-fn record_cells<'de>(
-    text: &'de str,
-    names: &[Option<&'static str>],
-    slots: &mut [Option<Field<'de>>],
+fn record_cells(
+    text: &str,
+    columns: &[Option<Column>],
+    slots: &mut [Option<Converted>],
     timestamp_format: Option<&TimestampFormat>,
-    ctx: &ReadContext<'_>,
     builder: &mut RecordBuilder,
 ) -> Option<Malformed> {
     slots.iter_mut().for_each(|s| *s = None);
     let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = serde::Deserializer::deserialize_any(&mut de, Line { names, slots })
+    let line = Line {
+        columns,
+        slots,
+        timestamp_format,
+    };
+    let parsed = serde::Deserializer::deserialize_any(&mut de, line)
         .and_then(|object| de.end().map(|()| object));
     let mut malformed = match parsed {
         Ok(Ok(())) => None,
@@ -206,27 +236,15 @@ fn record_cells<'de>(
         Err(e) => Some(Malformed::record(format!("invalid JSON: {e}"))),
     };
     let object = malformed.is_none();
-    for (i, name) in names.iter().enumerate() {
-        let Some(name) = name else { continue };
-        let json = if object { slots[i].take() } else { None };
-        let Some(json) = json else {
-            builder.set(i, None);
-            continue;
-        };
-        let data_type = ctx.schema.fields()[i].data_type;
-        if data_type == DataType::String && !builder.keeps(i) {
-            // Any JSON value reads into a string: nothing to check, nothing to keep.
-            if matches!(json, Field::Null) {
-                builder.set(i, None);
-            } else {
-                builder.set_unread(i);
-            }
-            continue;
-        }
-        match from_field_cell(json, data_type, timestamp_format) {
-            Ok(cell) => builder.set(i, cell),
-            Err(message) => {
-                malformed.get_or_insert_with(|| Malformed::field(name, message));
+    for (i, column) in columns.iter().enumerate() {
+        let Some(column) = column else { continue };
+        let converted = if object { slots[i].take() } else { None };
+        match converted {
+            None | Some(Converted::Unread { null: true }) => builder.set(i, None),
+            Some(Converted::Unread { null: false }) => builder.set_unread(i),
+            Some(Converted::Cell(cell)) => builder.set(i, cell),
+            Some(Converted::Bad(message)) => {
+                malformed.get_or_insert_with(|| Malformed::field(column.name, message));
                 builder.set(i, None);
             }
         }
@@ -234,16 +252,17 @@ fn record_cells<'de>(
     malformed
 }
 
-/// Visits one JSON line: an object's fields of the schema are kept in `slots` (the last of a
-/// repeated name wins, as in a JSON object read whole), the others skipped; any other JSON
-/// value is walked to its end and named (`Err("an array")`).
-struct Line<'s, 'de> {
-    names: &'s [Option<&'static str>],
-    slots: &'s mut [Option<Field<'de>>],
+/// Visits one JSON line: an object's fields of the schema are converted into `slots` (the last
+/// of a repeated name wins, as in a JSON object read whole), the others skipped; any other
+/// JSON value is walked to its end and named (`Err("an array")`).
+struct Line<'s> {
+    columns: &'s [Option<Column>],
+    slots: &'s mut [Option<Converted>],
+    timestamp_format: Option<&'s TimestampFormat>,
 }
 
 /// A field name, as the index of the schema column it names.
-struct Key<'s>(&'s [Option<&'static str>]);
+struct Key<'s>(&'s [Option<Column>]);
 
 impl<'de> serde::de::DeserializeSeed<'de> for Key<'_> {
     type Value = Option<usize>;
@@ -261,11 +280,14 @@ impl<'de> serde::de::Visitor<'de> for Key<'_> {
     }
 
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().position(|n| *n == Some(key)))
+        Ok(self
+            .0
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.name == key)))
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Line<'_, 'de> {
+impl<'de> serde::de::Visitor<'de> for Line<'_> {
     type Value = Result<(), &'static str>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -273,10 +295,13 @@ impl<'de> serde::de::Visitor<'de> for Line<'_, 'de> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while let Some(key) = map.next_key_seed(Key(self.names))? {
-            match key {
-                Some(i) => self.slots[i] = Some(map.next_value::<Field<'de>>()?),
-                None => {
+        while let Some(key) = map.next_key_seed(Key(self.columns))? {
+            match (key, key.and_then(|i| self.columns[i].as_ref())) {
+                (Some(i), Some(column)) => {
+                    let field = map.next_value::<Field<'de>>()?;
+                    self.slots[i] = Some(column.convert(field, self.timestamp_format));
+                }
+                _ => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
             }

@@ -35,7 +35,7 @@ use hashbrown::{Equivalent, HashTable};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::table::{BatchMarks, HASHER, Partial, Table, Upsert, partition_of, worker_of};
+use self::table::{BatchMarks, HASHER, Partial, Table, Upsert};
 use super::accumulator::Accumulators;
 use crate::batch::BatchContext;
 use crate::error::Error;
@@ -43,7 +43,7 @@ use crate::executor::Executor;
 use crate::output_mode::OutputMode;
 use crate::row::Row;
 use crate::source::BatchInput;
-use crate::state;
+use crate::state::{self, partition_of, worker_of};
 
 /// The state partitions of a query when nothing else decides them (a pipeline driven by hand;
 /// the engine uses the checkpoint's or the writer's).

@@ -15,21 +15,11 @@ use crate::batch::BatchContext;
 use crate::error::Error;
 use crate::operator::accumulator::Accumulators;
 use crate::output_mode::OutputMode;
-use crate::state::{self, FixedState};
+use crate::state::{self, FixedState, worker_of};
 
 /// The hasher of every group table (fixed seed: the same partitions and order on every run of
 /// the same binary).
 pub(super) const HASHER: FixedState = state::fixed_state();
-
-/// The state partition of a key hash, of `n`.
-///
-/// The partition is taken from the top of the hash's low 32 bits, which a table's bucket index
-/// (the lowest bits) and control bytes (the top seven) do not use until it has 2^29 buckets, so
-/// splitting the groups costs the tables no hash quality.
-#[inline]
-pub(super) fn partition_of(hash: u64, n: usize) -> usize {
-    ((u64::from(hash as u32) * n as u64) >> 32) as usize
-}
 
 /// One group in the state: its accumulators and the last batch that updated it.
 #[derive(Debug, Clone, Default)]
@@ -246,12 +236,6 @@ impl<K, A> Partial<K, A> {
             dropped: 0,
         }
     }
-}
-
-/// The reduce worker of a key hash, given the state partitions and the workers.
-#[inline]
-pub(super) fn worker_of(hash: u64, partitions: usize, workers: usize) -> usize {
-    partition_of(hash, partitions) % workers
 }
 
 impl<K: GroupKey, A: Accumulators> GroupSink<K, A> for Partial<K, A> {
