@@ -371,6 +371,13 @@ fn threads(c: &mut Criterion) {
     // 1 M keys, every key once in one 1-minute window: one batch of 1 M rows.
     let n = 1_000_000;
     thread_curve::<Tumbling>(c, "threads_case5_1m_keys", &keyed(n, n as i64, 60), n);
+    // Every reading twice, keys evicted a minute after their event time (case 7).
+    thread_curve::<operators::UniqueReadings>(
+        c,
+        "threads_case7_dedup",
+        &operators::duplicated(CURVE_ROWS),
+        BATCH,
+    );
 }
 
 criterion_group!(

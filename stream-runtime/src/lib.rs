@@ -127,9 +127,9 @@ pub mod __private {
         StreamJoinQuery, StreamJoinType, TableReload, TimeBound, padded, refresh_table, table_of,
     };
     pub use crate::operator::{
-        AggregateQuery, Aggregation, DedupEntry, Deduplication, Expiring, GlobalLimit, GroupSink,
-        NEVER_EXPIRES, SessionAggregation, SessionQuery, SessionSink, StatelessQuery,
-        run_stateless,
+        AggregateQuery, Aggregation, DedupEntry, DedupQuery, Deduplication, Expiring, GlobalLimit,
+        GroupSink, NEVER_EXPIRES, SeenKeys, SessionAggregation, SessionQuery, SessionSink,
+        StatelessQuery, run_stateless,
     };
     pub use crate::output_mode::{
         APPEND_AGGREGATION_WITHOUT_WATERMARK, Aggregates, COMPLETE_WITHOUT_AGGREGATION,

@@ -216,20 +216,11 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
         (quote!(), quote!())
     };
     let table_decl = super::join::fetch_table(plan);
-    let (dedup_decl, dedup_report) = if plan.dedup.is_some() {
-        (
-            quote!(let mut __dedup = self.dedup.batch(__ctx);),
-            quote!(__dedup.report(__ctx);),
-        )
-    } else {
-        (quote!(), quote!())
-    };
     Prefix {
         body,
         before: quote! {
             #(let mut #stats = #rt::EventTimeStats::default();)*
             #scanned_decl
-            #dedup_decl
             #table_decl
         },
         // The statistics are handed over by copy: a local whose address is never taken stays
@@ -237,7 +228,6 @@ pub(crate) fn prefix<'g, 'p>(g: &'g ExprGen<'p>) -> Prefix<'g, 'p> {
         after: quote! {
             #(__ctx.observe_event_times(#indexes, &{ #stats });)*
             #scanned_report
-            #dedup_report
         },
         has_scan_filters,
     }

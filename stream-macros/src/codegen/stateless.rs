@@ -3,8 +3,11 @@
 //! by `run_stateless`); the runtime's state of a `drop duplicates` (the keys seen) and of a
 //! global `limit` (the rows emitted).
 //!
-//! A deduplication is one state over every key, so its query runs its partitions in order on
-//! one thread (the `Pipeline` trait's default `run_batch`); see docs/parallelism.md.
+//! A deduplication's loop is the runtime's `DedupQuery::map`, asking the `SeenKeys` it is given
+//! (`__dedup`); `Deduplication::run_batch` runs it on one thread or on every worker for the
+//! keys of its state partitions. With a `limit` after it, the rows a batch emits depend on
+//! their order, so that query reads its partitions in order on one thread (the `Pipeline`
+//! trait's default `run_batch`); see docs/parallelism.md.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -55,10 +58,38 @@ pub(crate) fn stateless(
     } else {
         quote!()
     };
-    // The deduplication's row loop: `process`, run on the partitions in order. A `limit` after
-    // it does not stop the loop: Spark's streaming local limit consumes its whole input, so
-    // the keys of the rows it does not emit are remembered all the same.
-    let dedup_process = |limit_apply: TokenStream| {
+    // The deduplication's row loop, given the state's view. A `limit` after it does not stop
+    // the loop: Spark's streaming local limit consumes its whole input, so the keys of the rows
+    // it does not emit are remembered all the same.
+    let dedup_map = |entry: &TokenStream| {
+        quote! {
+            #[automatically_derived]
+            impl #rt::DedupQuery for #query {
+                type Input = #input_ty;
+                type Output = #row_name;
+                type Entry = #entry;
+
+                #[inline]
+                fn map(
+                    __input: &[#input_ty],
+                    __ctx: &mut #rt::BatchContext,
+                    __dedup: &mut #rt::SeenKeys<'_, #entry>,
+                    __out: &mut ::std::vec::Vec<#row_name>,
+                ) -> ::core::result::Result<(), #rt::Error> {
+                    #before
+                    for __row in __input {
+                        #row_loop
+                    }
+                    #after
+                    ::core::result::Result::Ok(())
+                }
+            }
+        }
+    };
+    let dedup_process = |limit_apply: Option<TokenStream>| {
+        let start = limit_apply
+            .as_ref()
+            .map(|_| quote!(let __start = __out.len();));
         quote! {
             fn process(
                 &mut self,
@@ -67,14 +98,12 @@ pub(crate) fn stateless(
                 __out: &mut ::std::vec::Vec<#row_name>,
             ) -> ::core::result::Result<(), #rt::Error> {
                 #enter
-                #before
-                let __start = __out.len();
-                for __row in __input {
-                    #row_loop
-                }
+                #start
+                let mut __dedup = self.dedup.batch(__ctx);
+                let __result = <Self as #rt::DedupQuery>::map(__input, __ctx, &mut __dedup, __out);
+                __dedup.report(__ctx);
+                __result?;
                 #limit_apply
-                let _ = __start;
-                #after
                 ::core::result::Result::Ok(())
             }
         }
@@ -185,18 +214,53 @@ pub(crate) fn stateless(
         }
         (true, limit) => {
             let types = DedupTypes::of(plan);
-            let items = dedup_types(plan, &types);
             let entry = &types.entry;
+            let items = dedup_types(plan, &types);
+            let map = dedup_map(entry);
+            let items = quote!(#items #map);
             let (methods, limit_field, limit_init) = match limit {
                 Some(limit) => {
                     let (n, span) = (limit.rows, limit.span.generated());
                     (
-                        dedup_process(quote!(self.limit.apply(__out, __start);)),
+                        dedup_process(Some(quote!(self.limit.apply(__out, __start);))),
                         quote!(limit: #rt::GlobalLimit,),
                         quote_spanned!(span=> limit: #rt::GlobalLimit::new(#n),),
                     )
                 }
-                None => (dedup_process(quote!()), quote!(), quote!()),
+                // Without a limit the keys are partitioned and the batch runs on every worker.
+                None => {
+                    let process = dedup_process(None);
+                    (
+                        quote! {
+                            #process
+
+                            #run_batch {
+                                #enter
+                                self.dedup.run_batch::<Self>(__input, __ctx, __out, __exec)
+                            }
+
+                            fn configure_state(&mut self, __partitions: usize, __workers: usize) {
+                                self.dedup.configure(__partitions, __workers);
+                            }
+
+                            fn snapshot_partitions(
+                                &self,
+                                __partitions: usize,
+                            ) -> ::core::result::Result<::std::vec::Vec<::std::vec::Vec<u8>>, #rt::Error> {
+                                self.dedup.snapshot_partitions(__partitions)
+                            }
+
+                            fn restore_partitions(
+                                &mut self,
+                                __parts: &[::std::vec::Vec<u8>],
+                            ) -> ::core::result::Result<(), #rt::Error> {
+                                self.dedup.restore_partitions(__parts)
+                            }
+                        },
+                        quote!(),
+                        quote!(),
+                    )
+                }
             };
             // A `limit` after the deduplication: both states in one snapshot.
             let parts = limit.is_some().then(|| {

@@ -24,6 +24,16 @@
 //! - the first row of a key passes, every later one is dropped (`numDroppedDuplicateRows`);
 //! - at the end of the batch, keys that expire at or before the *current* watermark are
 //!   forgotten (`numRemovedStateRows`).
+//!
+//! On several threads ([`Deduplication::run_batch`]) the keys are split by the hash of the key
+//! into state partitions (each snapshotted on its own), and each worker owns the keys of its
+//! partitions (`partition % workers`), as the aggregation's reduce workers do. Every worker
+//! runs the row loop ([`DedupQuery::map`]) over every chunk of the batch, in input order, and
+//! decides only the rows whose key it owns: a key's first row is the one a single thread would
+//! keep, whichever worker owns it. The prefix before the deduplication (filters, projections)
+//! is computed by every worker — the price of not carrying the rows' computed columns across
+//! an exchange — so this pays where the state's lookups dominate; the rows of one worker come
+//! before the next one's in the output (a batch's order is not guaranteed, as in Spark).
 
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
@@ -35,7 +45,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::BatchContext;
 use crate::error::Error;
-use crate::state::{self, FixedState};
+use crate::executor::Executor;
+use crate::row::Row;
+use crate::source::BatchInput;
+use crate::state::{self, FixedState, partition_of, worker_of};
 
 /// The hasher of the table of keys seen (fixed seed, as every state table).
 const HASHER: FixedState = state::fixed_state();
@@ -84,19 +97,65 @@ where
     }
 }
 
-/// The keys a deduplication has seen.
-pub struct Deduplication<E> {
+/// What `pipeline!` generates for a query that drops duplicates, and
+/// [`Deduplication::run_batch`] runs: its row loop.
+pub trait DedupQuery: Send + 'static {
+    /// The rows the query reads.
+    type Input: Row;
+    /// The rows it emits.
+    type Output: Row;
+    /// What the state stores per key.
+    type Entry: DedupEntry;
+
+    /// Runs the fused row loop over `input`: the prefix, then `seen.is_late(...)` and
+    /// `seen.first(...)` (the row is skipped when they say so), then the clauses after the
+    /// deduplication, each row that passes pushed to `out`. Records event-time statistics in
+    /// `ctx`.
+    fn map(
+        input: &[Self::Input],
+        ctx: &mut BatchContext,
+        seen: &mut SeenKeys<'_, Self::Entry>,
+        out: &mut Vec<Self::Output>,
+    ) -> Result<(), Error>;
+}
+
+/// The keys of one worker's state partitions.
+struct Keys<E> {
     seen: HashTable<E>,
     /// The earliest expiry in the table (`NEVER_EXPIRES` when empty), so that a batch whose
     /// watermark cannot evict anything does not scan the table.
     earliest: i64,
 }
 
+impl<E> Default for Keys<E> {
+    fn default() -> Self {
+        Keys {
+            seen: HashTable::new(),
+            earliest: NEVER_EXPIRES,
+        }
+    }
+}
+
+impl<E: DedupEntry> Keys<E> {
+    fn insert(&mut self, hash: u64, entry: E) {
+        self.earliest = self.earliest.min(entry.expires());
+        self.seen.insert_unique(hash, entry, hash_of);
+    }
+}
+
+/// The keys a deduplication has seen.
+pub struct Deduplication<E> {
+    /// One table per worker (one when the query runs on one thread).
+    tables: Vec<Keys<E>>,
+    /// The state partitions the keys are split into.
+    partitions: usize,
+}
+
 impl<E> Default for Deduplication<E> {
     fn default() -> Self {
         Deduplication {
-            seen: HashTable::new(),
-            earliest: NEVER_EXPIRES,
+            tables: vec![Keys::default()],
+            partitions: crate::operator::aggregate::DEFAULT_STATE_PARTITIONS,
         }
     }
 }
@@ -104,7 +163,12 @@ impl<E> Default for Deduplication<E> {
 impl<E> Debug for Deduplication<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deduplication")
-            .field("keys", &self.seen.len())
+            .field(
+                "keys",
+                &self.tables.iter().map(|t| t.seen.len()).sum::<usize>(),
+            )
+            .field("tables", &self.tables.len())
+            .field("partitions", &self.partitions)
             .finish()
     }
 }
@@ -114,18 +178,119 @@ fn hash_of<E: DedupEntry>(entry: &E) -> u64 {
     HASHER.hash_one(entry.key())
 }
 
+/// One worker of a batch on several threads: its keys, its view of the batch, its rows.
+struct Worker<'t, E, O> {
+    keys: &'t mut Keys<E>,
+    ctx: BatchContext,
+    out: Vec<O>,
+}
+
 impl<E: DedupEntry> Deduplication<E> {
-    /// The row loop's view of the state for one chunk of a batch: lateness and first sight.
-    /// Its counters reach the batch's progress through [`SeenKeys::report`].
-    pub fn batch(&mut self, ctx: &BatchContext) -> SeenKeys<'_, E> {
-        SeenKeys {
-            late: ctx.late_watermark().map_or(i64::MIN, |w| w.as_micros()),
-            earliest: self.earliest,
-            dedup: self,
-            dropped: 0,
-            inserted: 0,
-            duplicates: 0,
+    /// The state partitions and the number of workers (tables) the keys are spread over; keys
+    /// already held move to their table.
+    pub fn configure(&mut self, partitions: usize, workers: usize) {
+        let (partitions, workers) = (partitions.max(1), workers.max(1));
+        if partitions == self.partitions && workers == self.tables.len() {
+            return;
         }
+        let old = std::mem::replace(
+            &mut self.tables,
+            (0..workers).map(|_| Keys::default()).collect(),
+        );
+        self.partitions = partitions;
+        for table in old {
+            for entry in table.seen {
+                self.insert(entry);
+            }
+        }
+    }
+
+    fn insert(&mut self, entry: E) {
+        let hash = hash_of(&entry);
+        let t = worker_of(hash, self.partitions, self.tables.len());
+        self.tables[t].insert(hash, entry);
+    }
+
+    /// The row loop's view of the state for one chunk of a batch on one thread: lateness and
+    /// first sight. Its counters reach the batch's progress through [`SeenKeys::report`].
+    pub fn batch(&mut self, ctx: &BatchContext) -> SeenKeys<'_, E> {
+        self.configure(self.partitions, 1);
+        SeenKeys::new(&mut self.tables[0], ctx, Owner::All)
+    }
+
+    /// Runs a batch on the executor's threads — the row loop of `Q` over every chunk, on one
+    /// thread, or on every worker for the keys it owns — then [`Deduplication::finish_batch`].
+    /// Returns the rows read.
+    pub fn run_batch<Q: DedupQuery<Entry = E>>(
+        &mut self,
+        input: BatchInput<Q::Input>,
+        ctx: &mut BatchContext,
+        out: &mut Vec<Q::Output>,
+        exec: &Executor,
+    ) -> Result<u64, Error> {
+        self.configure(self.partitions, exec.threads());
+        let chunk_rows = exec.chunk_rows();
+        let rows = if self.tables.len() == 1 {
+            input.for_each_chunk(chunk_rows, |chunk| {
+                let mut seen = SeenKeys::new(&mut self.tables[0], ctx, Owner::All);
+                let result = Q::map(chunk, ctx, &mut seen, out);
+                seen.report(ctx);
+                result
+            })?
+        } else {
+            self.run_on_workers::<Q>(input, ctx, out, exec)?
+        };
+        self.finish_batch(ctx);
+        Ok(rows)
+    }
+
+    fn run_on_workers<Q: DedupQuery<Entry = E>>(
+        &mut self,
+        input: BatchInput<Q::Input>,
+        ctx: &mut BatchContext,
+        out: &mut Vec<Q::Output>,
+        exec: &Executor,
+    ) -> Result<u64, Error> {
+        let (workers, partitions) = (self.tables.len(), self.partitions);
+        let mut tasks: Vec<Worker<'_, E, Q::Output>> = self
+            .tables
+            .iter_mut()
+            .map(|keys| Worker {
+                keys,
+                ctx: ctx.fork(),
+                out: Vec::new(),
+            })
+            .collect();
+        let rows = input.for_each_chunk(exec.chunk_rows(), |chunk| {
+            exec.run_each(&mut tasks, |w, task| {
+                let owner = Owner::Worker {
+                    worker: w,
+                    workers,
+                    partitions,
+                };
+                let mut seen = SeenKeys::new(task.keys, &task.ctx, owner);
+                let result = Q::map(chunk, &mut task.ctx, &mut seen, &mut task.out);
+                seen.report(&mut task.ctx);
+                result
+            })
+        })?;
+        // Every worker ran the prefix and the lateness check over every row, so the first one's
+        // statistics (event times, rows scanned, late rows) are the batch's; each other worker
+        // adds the counters of the keys it owns.
+        for (w, task) in tasks.iter_mut().enumerate() {
+            if w == 0 {
+                ctx.absorb(&task.ctx);
+            } else {
+                let m = task.ctx.metrics();
+                ctx.add_state_rows_updated(m.state_rows_updated);
+                ctx.add_duplicates_dropped(m.duplicates_dropped);
+            }
+        }
+        out.reserve(tasks.iter().map(|t| t.out.len()).sum());
+        for task in &mut tasks {
+            out.append(&mut task.out);
+        }
+        Ok(rows)
     }
 
     /// Ends the batch: forgets the keys that expire at or before the watermark this batch ran
@@ -134,57 +299,108 @@ impl<E: DedupEntry> Deduplication<E> {
         let Some(watermark) = ctx.watermark().map(|w| w.as_micros()) else {
             return;
         };
-        if self.earliest > watermark {
-            return;
-        }
-        let before = self.seen.len();
-        let mut earliest = NEVER_EXPIRES;
-        self.seen.retain(|entry| {
-            let expires = entry.expires();
-            let keep = expires > watermark;
-            if keep {
-                earliest = earliest.min(expires);
+        let mut removed = 0;
+        for table in &mut self.tables {
+            if table.earliest > watermark {
+                continue;
             }
-            keep
-        });
-        self.earliest = earliest;
-        ctx.add_state_rows_removed((before - self.seen.len()) as u64);
+            let before = table.seen.len();
+            let mut earliest = NEVER_EXPIRES;
+            table.seen.retain(|entry| {
+                let expires = entry.expires();
+                let keep = expires > watermark;
+                if keep {
+                    earliest = earliest.min(expires);
+                }
+                keep
+            });
+            table.earliest = earliest;
+            removed += (before - table.seen.len()) as u64;
+        }
+        if removed > 0 {
+            ctx.add_state_rows_removed(removed);
+        }
     }
 
     /// Number of keys held.
     pub fn state_rows(&self) -> usize {
-        self.seen.len()
+        self.tables.iter().map(|t| t.seen.len()).sum()
     }
 
     /// An estimate of the memory the state uses, in bytes.
     pub fn state_bytes(&self) -> usize {
-        self.seen.allocation_size()
+        self.tables.iter().map(|t| t.seen.allocation_size()).sum()
     }
 
-    /// Serialises the state: every entry.
+    /// Serialises the whole state in one piece: every entry.
     pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
-        let entries: Vec<&E> = self.seen.iter().collect();
+        let entries: Vec<&E> = self.tables.iter().flat_map(|t| t.seen.iter()).collect();
         state::encode(&entries)
+    }
+
+    /// Serialises the state one state partition at a time, `partitions` of them: the entries
+    /// whose key hashes to each.
+    pub fn snapshot_partitions(&self, partitions: usize) -> Result<Vec<Vec<u8>>, Error> {
+        let partitions = partitions.max(1);
+        let mut parts: Vec<Vec<&E>> = vec![Vec::new(); partitions];
+        for entry in self.tables.iter().flat_map(|t| t.seen.iter()) {
+            parts[partition_of(hash_of(entry), partitions)].push(entry);
+        }
+        parts.iter().map(state::encode).collect()
     }
 
     /// Replaces the state with one written by [`Deduplication::snapshot`].
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let entries: Vec<E> = state::decode(bytes)?;
-        let mut seen = HashTable::with_capacity(entries.len());
-        let mut earliest = NEVER_EXPIRES;
-        for entry in entries {
-            earliest = earliest.min(entry.expires());
-            seen.insert_unique(hash_of(&entry), entry, hash_of);
+        self.restore_partitions(&[bytes])
+    }
+
+    /// Replaces the state with the partitions written by
+    /// [`Deduplication::snapshot_partitions`] (or one piece by [`Deduplication::snapshot`],
+    /// as a checkpoint written before the state was partitioned holds in partition 0); each
+    /// entry goes to the table its key belongs to now.
+    pub fn restore_partitions(&mut self, parts: &[impl AsRef<[u8]>]) -> Result<(), Error> {
+        let decoded: Vec<Vec<E>> = parts
+            .iter()
+            .map(|bytes| state::decode(bytes.as_ref()))
+            .collect::<Result<_, _>>()?;
+        self.tables = (0..self.tables.len()).map(|_| Keys::default()).collect();
+        for entry in decoded.into_iter().flatten() {
+            self.insert(entry);
         }
-        self.seen = seen;
-        self.earliest = earliest;
         Ok(())
+    }
+}
+
+/// Which keys a [`SeenKeys`] decides: all (one thread), or those of one worker's partitions.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    All,
+    Worker {
+        worker: usize,
+        workers: usize,
+        partitions: usize,
+    },
+}
+
+impl Owner {
+    #[inline]
+    fn owns(self, hash: u64) -> bool {
+        match self {
+            Owner::All => true,
+            Owner::Worker {
+                worker,
+                workers,
+                partitions,
+            } => worker_of(hash, partitions, workers) == worker,
+        }
     }
 }
 
 /// What the generated row loop asks a [`Deduplication`] during one chunk of a batch.
 pub struct SeenKeys<'s, E> {
-    dedup: &'s mut Deduplication<E>,
+    keys: &'s mut Keys<E>,
+    /// Which keys this view decides; the others' rows are skipped, uncounted.
+    owner: Owner,
     /// Rows at or before this event time (µs) are late: the previous batch's watermark.
     late: i64,
     /// The earliest expiry, kept here while the chunk runs.
@@ -203,7 +419,19 @@ impl<E> Debug for SeenKeys<'_, E> {
     }
 }
 
-impl<E: DedupEntry> SeenKeys<'_, E> {
+impl<'s, E: DedupEntry> SeenKeys<'s, E> {
+    fn new(keys: &'s mut Keys<E>, ctx: &BatchContext, owner: Owner) -> Self {
+        SeenKeys {
+            late: ctx.late_watermark().map_or(i64::MIN, |w| w.as_micros()),
+            earliest: keys.earliest,
+            keys,
+            owner,
+            dropped: 0,
+            inserted: 0,
+            duplicates: 0,
+        }
+    }
+
     /// Whether a row with this event time (µs) is late, judged against the previous batch's
     /// watermark; a late row is counted as dropped and must be skipped.
     #[inline]
@@ -218,13 +446,16 @@ impl<E: DedupEntry> SeenKeys<'_, E> {
 
     /// Whether the key of `entry` is seen for the first time: the entry is then remembered
     /// until the watermark reaches its expiry, and the row passes. A duplicate is counted and
-    /// must be skipped.
+    /// must be skipped, as must (uncounted) a row whose key another worker owns.
     #[inline]
     pub fn first(&mut self, entry: E) -> bool {
         let hash = hash_of(&entry);
+        if !self.owner.owns(hash) {
+            return false;
+        }
         // One probe finds the key or the slot for it: unlike a group, a key is often new.
         match self
-            .dedup
+            .keys
             .seen
             .entry(hash, |e| e.key() == entry.key(), hash_of)
         {
@@ -249,8 +480,11 @@ impl<E: DedupEntry> SeenKeys<'_, E> {
         Q: Hash + Equivalent<E::Key> + ?Sized,
     {
         let hash = HASHER.hash_one(key);
+        if !self.owner.owns(hash) {
+            return false;
+        }
         match self
-            .dedup
+            .keys
             .seen
             .entry(hash, |e| key.equivalent(e.key()), hash_of)
         {
@@ -271,7 +505,7 @@ impl<E: DedupEntry> SeenKeys<'_, E> {
     /// Reports the chunk's counters to the batch: rows dropped as late, keys added, duplicates
     /// dropped.
     pub fn report(self, ctx: &mut BatchContext) {
-        self.dedup.earliest = self.earliest;
+        self.keys.earliest = self.earliest;
         ctx.add_dropped_by_watermark(self.dropped);
         ctx.add_state_rows_updated(self.inserted);
         ctx.add_duplicates_dropped(self.duplicates);
@@ -547,5 +781,181 @@ mod tests {
         assert_eq!(built, 1, "an entry is built for a new key only");
         assert!(!seen.is_late(i64::MIN + 1), "no watermark: nothing is late");
         assert_eq!(op.state_rows(), 2);
+    }
+
+    /// `drop duplicates within watermark (key)` over the test rows, written by hand as the
+    /// generated row loop: late rows dropped, then a key's first row kept; the event time of
+    /// every row observed (watermark node 0), as a watermark clause before it would.
+    struct WithinByKey;
+
+    impl DedupQuery for WithinByKey {
+        type Input = crate::test_rows::Event;
+        type Output = crate::test_rows::Event;
+        type Entry = Expiring<Option<String>>;
+
+        fn map(
+            input: &[Self::Input],
+            ctx: &mut BatchContext,
+            seen: &mut SeenKeys<'_, Self::Entry>,
+            out: &mut Vec<Self::Output>,
+        ) -> Result<(), Error> {
+            let mut stats = crate::batch::EventTimeStats::default();
+            for row in input {
+                let ts = row.ts.map(|t| t.as_micros());
+                if let Some(t) = ts {
+                    stats.observe(t);
+                }
+                if ts.is_some_and(|t| seen.is_late(t)) {
+                    continue;
+                }
+                let entry = Expiring {
+                    key: row.key.clone(),
+                    expires: expires_within_watermark(ts, 30_000),
+                };
+                if seen.first(entry) {
+                    out.push(row.clone());
+                }
+            }
+            ctx.observe_event_times(0, &stats);
+            Ok(())
+        }
+    }
+
+    /// Batches of rows `(seconds, key)`, each cut into three input partitions, through `op` on
+    /// `threads` threads, each batch under the watermark given with it. Returns each batch's
+    /// rows (sorted), its counters and its event times' count and maximum.
+    fn run_parallel(
+        op: &mut Deduplication<Expiring<Option<String>>>,
+        threads: usize,
+        batches: &[(Vec<(i64, String)>, Option<i64>)],
+    ) -> Vec<(Vec<(i64, String)>, Counters, (u64, i64))> {
+        use crate::source::RowChunk;
+        use crate::test_rows::event;
+        let exec = Executor::new(threads, 5).unwrap();
+        let wm = |w: Option<i64>| w.map(Timestamp::from_secs);
+        let mut ctx = BatchContext::new(
+            0,
+            OutputMode::Append,
+            wm(batches[0].1),
+            None,
+            Timestamp::EPOCH,
+            1,
+        );
+        let mut results = Vec::new();
+        for (i, (rows, watermark)) in batches.iter().enumerate() {
+            if i > 0 {
+                ctx.advance(wm(*watermark), Timestamp::EPOCH);
+            }
+            let events: Vec<_> = rows
+                .iter()
+                .map(|(s, k)| event(s * 1000 - 1_704_103_200_000, Some(k), None))
+                .collect();
+            let third = events.len().div_ceil(3).max(1);
+            let chunks = events
+                .chunks(third)
+                .map(|c| RowChunk::Owned(c.to_vec()))
+                .collect();
+            let mut out = Vec::new();
+            let read = op
+                .run_batch::<WithinByKey>(
+                    BatchInput::from_chunks(chunks),
+                    &mut ctx,
+                    &mut out,
+                    &exec,
+                )
+                .unwrap();
+            assert_eq!(read, rows.len() as u64);
+            let mut kept: Vec<(i64, String)> = out
+                .iter()
+                .map(|e| (e.ts.unwrap().as_micros() / SECOND, e.key.clone().unwrap()))
+                .collect();
+            kept.sort();
+            let m = ctx.metrics();
+            let counters = (
+                m.rows_dropped_by_watermark,
+                m.state_rows_updated,
+                m.state_rows_removed,
+                m.duplicates_dropped,
+            );
+            // Observed once per row, whatever the threads.
+            let stats = &ctx.event_time_stats()[0];
+            results.push((kept, counters, (stats.count, stats.max / SECOND)));
+        }
+        results
+    }
+
+    #[test]
+    fn on_several_threads_each_key_is_decided_once_as_on_one() {
+        // 40 keys over 400 rows, 1 s apart, repeated across batches; a 30-second delay: keys
+        // expire and come back, rows arrive late.
+        let rows = |from: i64, n: i64, step: i64| -> Vec<(i64, String)> {
+            (0..n)
+                .map(|i| (from + (i * step) % 200, format!("k{}", (i * 7) % 40)))
+                .collect()
+        };
+        let batches = vec![
+            (rows(0, 400, 1), None),
+            (rows(100, 400, 3), Some(170)),
+            (rows(50, 400, 5), Some(270)),
+            (Vec::new(), Some(400)),
+        ];
+        let mut serial = Deduplication::default();
+        let want = run_parallel(&mut serial, 1, &batches);
+        // Keys added, late rows, duplicates and evictions all happen.
+        let some = |f: fn(&Counters) -> u64| want.iter().any(|(_, c, _)| f(c) > 0);
+        assert!(
+            some(|c| c.0) && some(|c| c.1) && some(|c| c.2) && some(|c| c.3),
+            "{want:?}"
+        );
+        for threads in [2, 3] {
+            let mut op = Deduplication::default();
+            assert_eq!(
+                run_parallel(&mut op, threads, &batches),
+                want,
+                "on {threads} threads"
+            );
+            assert_eq!(op.state_rows(), serial.state_rows());
+            assert_eq!(op.tables.len(), threads);
+        }
+    }
+
+    #[test]
+    fn partition_snapshots_restore_on_any_number_of_threads() {
+        let batch = |from: i64| -> Vec<(i64, String)> {
+            (0..300)
+                .map(|i| (from + i, format!("k{}", i % 50)))
+                .collect()
+        };
+        let first = vec![(batch(0), None)];
+        let more = vec![(batch(10), Some(0)), (batch(200), Some(100))];
+        let mut op = Deduplication::default();
+        op.configure(4, 2);
+        run_parallel(&mut op, 2, &first);
+        let mut serial = Deduplication::default();
+        run_parallel(&mut serial, 1, &first);
+        let want = run_parallel(&mut serial, 1, &more);
+
+        // Four partitions, each holding only its keys, restored on three threads.
+        let parts = op.snapshot_partitions(4).unwrap();
+        assert_eq!(parts.len(), 4);
+        let mut restored = Deduplication::default();
+        restored.configure(4, 3);
+        restored.restore_partitions(&parts).unwrap();
+        assert_eq!(restored.state_rows(), 50);
+        assert_eq!(run_parallel(&mut restored, 3, &more), want);
+
+        // A checkpoint written before the state was partitioned: everything in partition 0.
+        let whole = [
+            op.snapshot().unwrap(),
+            state::encode(&Vec::<Expiring<Option<String>>>::new()).unwrap(),
+        ];
+        let mut restored = Deduplication::default();
+        restored.configure(2, 2);
+        restored.restore_partitions(&whole).unwrap();
+        assert!(
+            restored.tables.iter().all(|t| !t.seen.is_empty()),
+            "keys re-routed by hash"
+        );
+        assert_eq!(run_parallel(&mut restored, 2, &more), want);
     }
 }

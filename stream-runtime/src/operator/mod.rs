@@ -25,7 +25,7 @@ pub mod stateless;
 
 pub use accumulator::{Accumulator, Accumulators};
 pub use aggregate::{AggregateQuery, Aggregation, GroupKey, GroupSink};
-pub use dedup::{DedupEntry, Deduplication, Expiring, NEVER_EXPIRES, SeenKeys};
+pub use dedup::{DedupEntry, DedupQuery, Deduplication, Expiring, NEVER_EXPIRES, SeenKeys};
 pub use join::{JoinTable, StaticTable};
 pub use limit::GlobalLimit;
 pub use session::{SessionAggregation, SessionQuery, SessionSink};
