@@ -378,6 +378,13 @@ fn threads(c: &mut Criterion) {
         &operators::duplicated(CURVE_ROWS),
         BATCH,
     );
+    // 10 000 keys in 100-second bursts, sessions closed after each (case 8).
+    thread_curve::<operators::KeySessions>(
+        c,
+        "threads_case8_sessions",
+        &operators::bursts(CURVE_ROWS, 10_000),
+        BATCH,
+    );
 }
 
 criterion_group!(

@@ -70,8 +70,8 @@ fn operator_worker() {
                 .format(FileSink::json(output))
                 .checkpoint_location(checkpoint)
                 .snapshot_interval(2)
-                // Two workers over four state partitions whatever the machine: the keys seen
-                // are snapshotted per partition, and a kill can land between their files.
+                // Two workers over four state partitions whatever the machine (both queries):
+                // the state is snapshotted per partition, and a kill can land between the files.
                 .parallelism(2)
                 .state_partitions(4)
                 .trigger(Trigger::AvailableNow)
@@ -83,6 +83,8 @@ fn operator_worker() {
                 .format(FileSink::json(output))
                 .checkpoint_location(checkpoint)
                 .snapshot_interval(2)
+                .parallelism(2)
+                .state_partitions(4)
                 .trigger(Trigger::AvailableNow)
                 .start()
                 .unwrap(),

@@ -296,12 +296,9 @@ pub(super) fn pipeline_named(
             };
             let methods = delegate_to_op(&input_ty, row_name, enter);
             // The aggregation runs as map tasks, an exchange and reduce workers over state
-            // partitions; session windows keep their state whole and take the trait's serial
-            // defaults (see docs/parallelism.md).
-            let partitioned = if session {
-                quote!()
-            } else {
-                quote! {
+            // partitions; a session-window aggregation on every worker for the keys of its
+            // partitions (see docs/parallelism.md). Both operators have the same methods.
+            let partitioned = quote! {
                 fn run_batch(
                     &mut self,
                     __input: #rt::BatchInput<#input_ty>,
@@ -329,8 +326,6 @@ pub(super) fn pipeline_named(
                     __parts: &[::std::vec::Vec<u8>],
                 ) -> ::core::result::Result<(), #rt::Error> {
                     self.op.restore_partitions(__parts)
-                }
-
                 }
             };
             let methods = quote!(#methods #partitioned);

@@ -26,14 +26,11 @@
 //!   forgotten (`numRemovedStateRows`).
 //!
 //! On several threads ([`Deduplication::run_batch`]) the keys are split by the hash of the key
-//! into state partitions (each snapshotted on its own), and each worker owns the keys of its
-//! partitions (`partition % workers`), as the aggregation's reduce workers do. Every worker
-//! runs the row loop ([`DedupQuery::map`]) over every chunk of the batch, in input order, and
-//! decides only the rows whose key it owns: a key's first row is the one a single thread would
-//! keep, whichever worker owns it. The prefix before the deduplication (filters, projections)
-//! is computed by every worker — the price of not carrying the rows' computed columns across
-//! an exchange — so this pays where the state's lookups dominate; the rows of one worker come
-//! before the next one's in the output (a batch's order is not guaranteed, as in Spark).
+//! into state partitions (each snapshotted on its own) owned by the workers, and every worker
+//! runs the row loop ([`DedupQuery::map`]) over every chunk of the batch, deciding the rows
+//! whose key it owns (`operator/keyed.rs`): a key's first row is the one a single thread would
+//! keep, whichever worker owns it. The rows of one worker come before the next one's in the
+//! output (a batch's order is not guaranteed, as in Spark).
 
 use std::fmt::{self, Debug};
 use std::hash::{BuildHasher, Hash};
@@ -43,6 +40,7 @@ use hashbrown::{Equivalent, HashTable};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::keyed::{Owner, run_on_every_worker};
 use crate::batch::BatchContext;
 use crate::error::Error;
 use crate::executor::Executor;
@@ -178,13 +176,6 @@ fn hash_of<E: DedupEntry>(entry: &E) -> u64 {
     HASHER.hash_one(entry.key())
 }
 
-/// One worker of a batch on several threads: its keys, its view of the batch, its rows.
-struct Worker<'t, E, O> {
-    keys: &'t mut Keys<E>,
-    ctx: BatchContext,
-    out: Vec<O>,
-}
-
 impl<E: DedupEntry> Deduplication<E> {
     /// The state partitions and the number of workers (tables) the keys are spread over; keys
     /// already held move to their table.
@@ -251,44 +242,28 @@ impl<E: DedupEntry> Deduplication<E> {
         out: &mut Vec<Q::Output>,
         exec: &Executor,
     ) -> Result<u64, Error> {
-        let (workers, partitions) = (self.tables.len(), self.partitions);
-        let mut tasks: Vec<Worker<'_, E, Q::Output>> = self
+        let partitions = self.partitions;
+        let mut workers: Vec<(&mut Keys<E>, Vec<Q::Output>)> = self
             .tables
             .iter_mut()
-            .map(|keys| Worker {
-                keys,
-                ctx: ctx.fork(),
-                out: Vec::new(),
-            })
+            .map(|keys| (keys, Vec::new()))
             .collect();
-        let rows = input.for_each_chunk(exec.chunk_rows(), |chunk| {
-            exec.run_each(&mut tasks, |w, task| {
-                let owner = Owner::Worker {
-                    worker: w,
-                    workers,
-                    partitions,
-                };
-                let mut seen = SeenKeys::new(task.keys, &task.ctx, owner);
-                let result = Q::map(chunk, &mut task.ctx, &mut seen, &mut task.out);
-                seen.report(&mut task.ctx);
+        let rows = run_on_every_worker(
+            input,
+            ctx,
+            exec,
+            partitions,
+            &mut workers,
+            |chunk, task_ctx, (keys, rows), owner| {
+                let mut seen = SeenKeys::new(keys, task_ctx, owner);
+                let result = Q::map(chunk, task_ctx, &mut seen, rows);
+                seen.report(task_ctx);
                 result
-            })
-        })?;
-        // Every worker ran the prefix and the lateness check over every row, so the first one's
-        // statistics (event times, rows scanned, late rows) are the batch's; each other worker
-        // adds the counters of the keys it owns.
-        for (w, task) in tasks.iter_mut().enumerate() {
-            if w == 0 {
-                ctx.absorb(&task.ctx);
-            } else {
-                let m = task.ctx.metrics();
-                ctx.add_state_rows_updated(m.state_rows_updated);
-                ctx.add_duplicates_dropped(m.duplicates_dropped);
-            }
-        }
-        out.reserve(tasks.iter().map(|t| t.out.len()).sum());
-        for task in &mut tasks {
-            out.append(&mut task.out);
+            },
+        )?;
+        out.reserve(workers.iter().map(|(_, rows)| rows.len()).sum());
+        for (_, rows) in &mut workers {
+            out.append(rows);
         }
         Ok(rows)
     }
@@ -368,31 +343,6 @@ impl<E: DedupEntry> Deduplication<E> {
             self.insert(entry);
         }
         Ok(())
-    }
-}
-
-/// Which keys a [`SeenKeys`] decides: all (one thread), or those of one worker's partitions.
-#[derive(Debug, Clone, Copy)]
-enum Owner {
-    All,
-    Worker {
-        worker: usize,
-        workers: usize,
-        partitions: usize,
-    },
-}
-
-impl Owner {
-    #[inline]
-    fn owns(self, hash: u64) -> bool {
-        match self {
-            Owner::All => true,
-            Owner::Worker {
-                worker,
-                workers,
-                partitions,
-            } => worker_of(hash, partitions, workers) == worker,
-        }
     }
 }
 

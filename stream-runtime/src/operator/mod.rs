@@ -12,12 +12,15 @@
 //! - [`join`]: stream-static joins, a hashed table the row loop probes;
 //! - [`stateless`]: a query without aggregation, its partitions run side by side;
 //! - [`limit`]: the global `limit` of a query without aggregation;
+//! - `keyed` (private): a batch run on every worker, each deciding the rows of its keys
+//!   (deduplication, session windows);
 //! - `result` (private): `order by` / `limit` of the grouping operators' results.
 
 pub mod accumulator;
 pub mod aggregate;
 pub mod dedup;
 pub mod join;
+mod keyed;
 pub mod limit;
 mod result;
 pub mod session;

@@ -22,6 +22,12 @@
 //! into sessions ([`SessionQuery::map`]), and how a session becomes an output row. The row loop
 //! reaches a session through [`SessionSink::session`]: a hash of the typed key, one probe, then
 //! the key's few sessions searched from the latest.
+//!
+//! On several threads ([`SessionAggregation::run_batch`]) the keys are split by hash into the
+//! state partitions (each snapshotted on its own), owned by the workers; every worker runs the
+//! row loop over every chunk and places the rows of the keys it owns (`operator/keyed.rs`), so
+//! a key's rows reach its sessions in input order, as on one thread. The rows of another
+//! worker's keys are fed to a scratch accumulator that is never read.
 
 use std::cmp::Ordering;
 use std::fmt::{self, Debug};
@@ -31,12 +37,15 @@ use hashbrown::{Equivalent, HashTable};
 
 use super::accumulator::Accumulators;
 use super::aggregate::GroupKey;
+use super::keyed::{Owner, run_on_every_worker};
 use super::result::{limit_appended, sort_and_limit};
 use crate::batch::BatchContext;
 use crate::error::Error;
+use crate::executor::Executor;
 use crate::output_mode::{OutputMode, SESSION_WINDOW_IN_UPDATE};
 use crate::row::Row;
-use crate::state::{self, FixedState};
+use crate::source::BatchInput;
+use crate::state::{self, FixedState, partition_of, worker_of};
 use crate::time::{Timestamp, Window};
 
 /// The hasher of the session table (fixed seed, as every state table).
@@ -133,12 +142,37 @@ type Snapshot<K, A> = (Vec<(K, Vec<(i64, i64, A)>)>, u64);
 /// Every key with its sessions.
 type Table<K, A> = HashTable<(K, Vec<Session<A>>)>;
 
+/// The keys of one worker's state partitions, with their sessions.
+struct Keys<K, A> {
+    keys: Table<K, A>,
+    /// Sessions held, over these keys.
+    sessions: usize,
+}
+
+impl<K, A> Default for Keys<K, A> {
+    fn default() -> Self {
+        Keys {
+            keys: HashTable::new(),
+            sessions: 0,
+        }
+    }
+}
+
+impl<K: GroupKey, A> Keys<K, A> {
+    fn insert(&mut self, hash: u64, key: K, sessions: Vec<Session<A>>) {
+        self.sessions += sessions.len();
+        self.keys
+            .insert_unique(hash, (key, sessions), |(k, _)| HASHER.hash_one(k));
+    }
+}
+
 /// The state of a session-window aggregation, and the rules that run it.
 pub struct SessionAggregation<Q: SessionQuery> {
-    /// Per key, its sessions sorted by start; no two touch.
-    keys: Table<Q::Key, Q::Acc>,
-    /// Sessions held, over every key.
-    sessions: usize,
+    /// One table per worker (one when the query runs on one thread). In each, per key, its
+    /// sessions sorted by start; no two touch.
+    tables: Vec<Keys<Q::Key, Q::Acc>>,
+    /// The state partitions the keys are split into.
+    partitions: usize,
     /// Rows a `limit` let through so far (append mode).
     emitted: u64,
 }
@@ -146,8 +180,8 @@ pub struct SessionAggregation<Q: SessionQuery> {
 impl<Q: SessionQuery> Default for SessionAggregation<Q> {
     fn default() -> Self {
         SessionAggregation {
-            keys: HashTable::new(),
-            sessions: 0,
+            tables: vec![Keys::default()],
+            partitions: super::aggregate::DEFAULT_STATE_PARTITIONS,
             emitted: 0,
         }
     }
@@ -156,29 +190,93 @@ impl<Q: SessionQuery> Default for SessionAggregation<Q> {
 impl<Q: SessionQuery> Debug for SessionAggregation<Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionAggregation")
-            .field("keys", &self.keys.len())
-            .field("sessions", &self.sessions)
+            .field(
+                "keys",
+                &self.tables.iter().map(|t| t.keys.len()).sum::<usize>(),
+            )
+            .field("sessions", &self.state_rows())
+            .field("tables", &self.tables.len())
             .finish()
     }
 }
 
 impl<Q: SessionQuery> SessionAggregation<Q> {
-    /// Feeds one chunk of a batch's input into the sessions (see [`SessionQuery::map`]).
+    /// The state partitions and the number of workers (tables) the keys are spread over; keys
+    /// already held move to their table.
+    pub fn configure(&mut self, partitions: usize, workers: usize) {
+        let (partitions, workers) = (partitions.max(1), workers.max(1));
+        if partitions == self.partitions && workers == self.tables.len() {
+            return;
+        }
+        let old = std::mem::replace(
+            &mut self.tables,
+            (0..workers).map(|_| Keys::default()).collect(),
+        );
+        self.partitions = partitions;
+        for table in old {
+            for (key, sessions) in table.keys {
+                self.insert(key, sessions);
+            }
+        }
+    }
+
+    fn insert(&mut self, key: Q::Key, sessions: Vec<Session<Q::Acc>>) {
+        let hash = HASHER.hash_one(&key);
+        let t = worker_of(hash, self.partitions, self.tables.len());
+        self.tables[t].insert(hash, key, sessions);
+    }
+
+    /// Feeds one chunk of a batch's input into the sessions (see [`SessionQuery::map`]), on
+    /// the calling thread: once per table, each placing the rows of its keys.
     pub fn process(&mut self, input: &[Q::Input], ctx: &mut BatchContext) -> Result<(), Error> {
-        let mut merge = Merge {
-            late: ctx.late_watermark().map_or(i64::MIN, Timestamp::as_micros),
-            mark: ctx.batch_id() + 1,
-            op: self,
-            dropped: 0,
-            updated: 0,
-            removed: 0,
+        let (workers, partitions) = (self.tables.len(), self.partitions);
+        for (worker, keys) in self.tables.iter_mut().enumerate() {
+            let owner = match workers {
+                1 => Owner::All,
+                _ => Owner::Worker {
+                    worker,
+                    workers,
+                    partitions,
+                },
+            };
+            // Every pass sees every row: the first one's statistics are the batch's.
+            let mut pass = if worker == 0 { None } else { Some(ctx.fork()) };
+            place::<Q>(input, pass.as_mut().unwrap_or(ctx), keys, owner)?;
+            if let Some(pass) = pass {
+                let m = pass.metrics();
+                ctx.add_state_rows_updated(m.state_rows_updated);
+                ctx.add_state_rows_removed(m.state_rows_removed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a batch on the executor's threads — the row loop over every chunk, on one thread,
+    /// or on every worker for the keys it owns — then [`SessionAggregation::finish_batch`].
+    /// Returns the rows read.
+    pub fn run_batch(
+        &mut self,
+        input: BatchInput<Q::Input>,
+        ctx: &mut BatchContext,
+        out: &mut Vec<Q::Output>,
+        exec: &Executor,
+    ) -> Result<u64, Error> {
+        self.configure(self.partitions, exec.threads());
+        let rows = if self.tables.len() == 1 {
+            input.for_each_chunk(exec.chunk_rows(), |chunk| self.process(chunk, ctx))?
+        } else {
+            let partitions = self.partitions;
+            run_on_every_worker(
+                input,
+                ctx,
+                exec,
+                partitions,
+                &mut self.tables,
+                |chunk, task_ctx, keys, owner| place::<Q>(chunk, task_ctx, keys, owner),
+            )?
         };
-        let result = Q::map(input, ctx, &mut merge);
-        let (dropped, updated, removed) = (merge.dropped, merge.updated, merge.removed);
-        ctx.add_dropped_by_watermark(dropped);
-        ctx.add_state_rows_updated(updated);
-        ctx.add_state_rows_removed(removed);
-        result
+        self.finish_batch(ctx, out)?;
+        Ok(rows)
     }
 
     /// Ends the batch: in complete mode emits every session (sorted and limited if the query
@@ -190,8 +288,8 @@ impl<Q: SessionQuery> SessionAggregation<Q> {
     ) -> Result<(), Error> {
         match ctx.output_mode() {
             OutputMode::Complete => {
-                let mut rows = Vec::with_capacity(self.sessions);
-                for (key, sessions) in &self.keys {
+                let mut rows = Vec::with_capacity(self.state_rows());
+                for (key, sessions) in self.tables.iter().flat_map(|t| &t.keys) {
                     for s in sessions {
                         if let Some(row) = Q::emit(key, window(s), &s.acc, ctx)? {
                             rows.push(row);
@@ -207,22 +305,25 @@ impl<Q: SessionQuery> SessionAggregation<Q> {
                     let watermark = watermark.as_micros();
                     let mut removed = 0;
                     let mut failed = None;
-                    self.keys.retain(|(key, sessions)| {
-                        // Sessions are sorted by start, hence by end: the closed ones come first.
-                        let closed = sessions.partition_point(|s| s.end <= watermark);
-                        for s in sessions.drain(..closed) {
-                            removed += 1;
-                            if failed.is_none() {
-                                match Q::emit(key, window(&s), &s.acc, ctx) {
-                                    Ok(Some((row, _))) => out.push(row),
-                                    Ok(None) => {}
-                                    Err(e) => failed = Some(e),
+                    for table in &mut self.tables {
+                        let before = removed;
+                        table.keys.retain(|(key, sessions)| {
+                            // Sorted by start, hence by end: the closed sessions come first.
+                            let closed = sessions.partition_point(|s| s.end <= watermark);
+                            for s in sessions.drain(..closed) {
+                                removed += 1;
+                                if failed.is_none() {
+                                    match Q::emit(key, window(&s), &s.acc, ctx) {
+                                        Ok(Some((row, _))) => out.push(row),
+                                        Ok(None) => {}
+                                        Err(e) => failed = Some(e),
+                                    }
                                 }
                             }
-                        }
-                        !sessions.is_empty()
-                    });
-                    self.sessions -= removed;
+                            !sessions.is_empty()
+                        });
+                        table.sessions -= removed - before;
+                    }
                     ctx.add_state_rows_removed(removed as u64);
                     if let Some(e) = failed {
                         return Err(e);
@@ -239,54 +340,109 @@ impl<Q: SessionQuery> SessionAggregation<Q> {
 
     /// Number of sessions held (Spark's state rows: one per session).
     pub fn state_rows(&self) -> usize {
-        self.sessions
+        self.tables.iter().map(|t| t.sessions).sum()
     }
 
     /// An estimate of the memory the state uses, in bytes.
     pub fn state_bytes(&self) -> usize {
-        self.keys.allocation_size()
-            + self
-                .keys
-                .iter()
-                .map(|(_, s)| s.capacity() * size_of::<Session<Q::Acc>>())
-                .sum::<usize>()
+        self.tables
+            .iter()
+            .map(|t| {
+                t.keys.allocation_size()
+                    + t.keys
+                        .iter()
+                        .map(|(_, s)| s.capacity() * size_of::<Session<Q::Acc>>())
+                        .sum::<usize>()
+            })
+            .sum()
     }
 
-    /// Serialises the state: every key's sessions, and the rows a limit let through.
+    /// Serialises the whole state in one piece: every key's sessions, and the rows a limit let
+    /// through.
     pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
-        let keys = self.keys.iter().map(|(key, sessions)| {
+        Ok(self.encode_partitions(1)?.remove(0))
+    }
+
+    /// Serialises the state one state partition at a time, `partitions` of them: the keys
+    /// whose hash falls in each, with their sessions (the limit's count rides with partition 0).
+    pub fn snapshot_partitions(&self, partitions: usize) -> Result<Vec<Vec<u8>>, Error> {
+        self.encode_partitions(partitions.max(1))
+    }
+
+    fn encode_partitions(&self, partitions: usize) -> Result<Vec<Vec<u8>>, Error> {
+        type Part<'a, K, A> = Vec<(&'a K, Vec<(i64, i64, &'a A)>)>;
+        let mut parts: Vec<Part<'_, Q::Key, Q::Acc>> =
+            (0..partitions).map(|_| Vec::new()).collect();
+        for (key, sessions) in self.tables.iter().flat_map(|t| &t.keys) {
             let sessions: Vec<_> = sessions.iter().map(|s| (s.start, s.end, &s.acc)).collect();
-            (key, sessions)
-        });
-        state::encode(&(keys.collect::<Vec<_>>(), self.emitted))
+            parts[partition_of(HASHER.hash_one(key), partitions)].push((key, sessions));
+        }
+        parts
+            .iter()
+            .enumerate()
+            .map(|(p, keys)| state::encode(&(keys, if p == 0 { self.emitted } else { 0 })))
+            .collect()
     }
 
     /// Replaces the state with one written by [`SessionAggregation::snapshot`].
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let (keys, emitted): Snapshot<Q::Key, Q::Acc> = state::decode(bytes)?;
-        let mut table = HashTable::with_capacity(keys.len());
-        let mut count = 0;
-        for (key, sessions) in keys {
-            count += sessions.len();
-            let sessions = sessions
-                .into_iter()
-                .map(|(start, end, acc)| Session {
-                    start,
-                    end,
-                    acc,
-                    updated_in: 0,
-                })
-                .collect();
-            let hash = HASHER.hash_one(&key);
-            table.insert_unique(hash, (key, sessions), |(k, _): &(Q::Key, _)| {
-                HASHER.hash_one(k)
-            });
+        self.restore_partitions(&[bytes])
+    }
+
+    /// Replaces the state with the partitions written by
+    /// [`SessionAggregation::snapshot_partitions`] (or one piece, as a checkpoint written
+    /// before the state was partitioned holds in partition 0); each key goes to the table it
+    /// belongs to now.
+    pub fn restore_partitions(&mut self, parts: &[impl AsRef<[u8]>]) -> Result<(), Error> {
+        let decoded: Vec<Snapshot<Q::Key, Q::Acc>> = parts
+            .iter()
+            .map(|bytes| state::decode(bytes.as_ref()))
+            .collect::<Result<_, _>>()?;
+        self.tables = (0..self.tables.len()).map(|_| Keys::default()).collect();
+        self.emitted = 0;
+        for (keys, emitted) in decoded {
+            self.emitted += emitted;
+            for (key, sessions) in keys {
+                let sessions = sessions
+                    .into_iter()
+                    .map(|(start, end, acc)| Session {
+                        start,
+                        end,
+                        acc,
+                        updated_in: 0,
+                    })
+                    .collect();
+                self.insert(key, sessions);
+            }
         }
-        self.keys = table;
-        self.sessions = count;
-        self.emitted = emitted;
         Ok(())
     }
+}
+
+/// Runs the row loop of `Q` over `input` into the sessions of `keys`, for the keys `owner`
+/// decides, with its counters reported to `ctx`.
+fn place<Q: SessionQuery>(
+    input: &[Q::Input],
+    ctx: &mut BatchContext,
+    keys: &mut Keys<Q::Key, Q::Acc>,
+    owner: Owner,
+) -> Result<(), Error> {
+    let mut merge = Merge::<Q> {
+        late: ctx.late_watermark().map_or(i64::MIN, Timestamp::as_micros),
+        mark: ctx.batch_id() + 1,
+        keys,
+        owner,
+        scratch: Q::Acc::default(),
+        dropped: 0,
+        updated: 0,
+        removed: 0,
+    };
+    let result = Q::map(input, ctx, &mut merge);
+    let (dropped, updated, removed) = (merge.dropped, merge.updated, merge.removed);
+    ctx.add_dropped_by_watermark(dropped);
+    ctx.add_state_rows_updated(updated);
+    ctx.add_state_rows_removed(removed);
+    result
 }
 
 fn window<A>(s: &Session<A>) -> Window {
@@ -298,7 +454,12 @@ fn window<A>(s: &Session<A>) -> Window {
 
 /// The [`SessionSink`] that places rows into the operator's sessions in place.
 struct Merge<'s, Q: SessionQuery> {
-    op: &'s mut SessionAggregation<Q>,
+    keys: &'s mut Keys<Q::Key, Q::Acc>,
+    /// Which keys are placed here; another worker's rows go to `scratch`.
+    owner: Owner,
+    /// What the row loop updates for a row of a key placed elsewhere: reset for each such
+    /// row (so that it cannot overflow where the key's own session would not), never read.
+    scratch: Q::Acc,
     late: i64,
     /// `batch_id + 1`: the mark of a session changed in this batch.
     mark: u64,
@@ -383,7 +544,11 @@ impl<Q: SessionQuery> SessionSink<Q::Key, Q::Acc> for Merge<'_, Q> {
     #[inline]
     fn session(&mut self, key: Q::Key, event_time: i64) -> Result<&mut Q::Acc, Error> {
         let hash = HASHER.hash_one(&key);
-        let SessionAggregation { keys, sessions, .. } = &mut *self.op;
+        if !self.owner.owns(hash) {
+            self.scratch = Q::Acc::default();
+            return Ok(&mut self.scratch);
+        }
+        let Keys { keys, sessions } = &mut *self.keys;
         let (_, list) = match keys.find_entry(hash, |(k, _)| *k == key) {
             Ok(found) => found.into_mut(),
             Err(absent) => absent
@@ -406,7 +571,11 @@ impl<Q: SessionQuery> SessionSink<Q::Key, Q::Acc> for Merge<'_, Q> {
         for<'q> Q::Key: From<&'q R>,
     {
         let hash = HASHER.hash_one(key);
-        let SessionAggregation { keys, sessions, .. } = &mut *self.op;
+        if !self.owner.owns(hash) {
+            self.scratch = Q::Acc::default();
+            return Ok(&mut self.scratch);
+        }
+        let Keys { keys, sessions } = &mut *self.keys;
         let (_, list) = match keys.find_entry(hash, |(k, _)| key.equivalent(k)) {
             Ok(found) => found.into_mut(),
             Err(absent) => absent

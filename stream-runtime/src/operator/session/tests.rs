@@ -361,3 +361,133 @@ fn complete_mode_sorts_and_limits_the_sessions() {
     let r = run(&mut op, OutputMode::Complete, &[(B0, None)]);
     assert_eq!(r[0].0, [out(0, 15, "a", 2, 3.0)]);
 }
+
+/// [`run`] through [`SessionAggregation::run_batch`] on `threads` threads, each batch in two
+/// input partitions (every thread a share of the keys, each running the row loop over every
+/// row).
+fn run_on<Q: SessionQuery<Input = Event, Output = Out>>(
+    threads: usize,
+    op: &mut SessionAggregation<Q>,
+    mode: OutputMode,
+    batches: &[(&[Event], Option<i64>)],
+) -> Vec<(Vec<Out>, (u64, u64, u64))> {
+    use crate::executor::Executor;
+    use crate::source::{BatchInput, RowChunk};
+    let exec = Executor::new(threads, 1).unwrap();
+    let wm = |w: Option<i64>| {
+        Some(w.map_or(Timestamp::EPOCH, |s| {
+            Timestamp::from_micros(T0 + s * SECOND)
+        }))
+    };
+    let mut ctx = BatchContext::new(
+        0,
+        mode,
+        wm(batches[0].1),
+        wm(batches[0].1),
+        Timestamp::EPOCH,
+        1,
+    );
+    let mut results = Vec::new();
+    for (i, (rows, watermark)) in batches.iter().enumerate() {
+        if i > 0 {
+            ctx.advance(wm(*watermark), Timestamp::EPOCH);
+        }
+        let (a, b) = rows.split_at(rows.len() / 2);
+        let input = BatchInput::from_chunks(vec![
+            RowChunk::Owned(a.to_vec()),
+            RowChunk::Owned(b.to_vec()),
+        ]);
+        let mut out = Vec::new();
+        let read = op.run_batch(input, &mut ctx, &mut out, &exec).unwrap();
+        assert_eq!(read, rows.len() as u64);
+        out.sort_by(|x, y| (&x.2, x.0).cmp(&(&y.2, y.0)));
+        let m = ctx.metrics();
+        results.push((
+            out,
+            (
+                m.rows_dropped_by_watermark,
+                m.state_rows_updated,
+                m.state_rows_removed,
+            ),
+        ));
+    }
+    results
+}
+
+#[test]
+fn on_several_threads_every_key_gets_the_sessions_of_one_thread() {
+    // The oracle scenario's batches, then more keys, so that every worker owns some.
+    let many: Vec<Event> = (0..60)
+        .map(|i| {
+            Event(
+                100 + i % 30,
+                ["a", "b", "c", "d", "e", "f", "g"][i as usize % 7],
+                i as f64,
+            )
+        })
+        .collect();
+    let batches: &[(&[Event], Option<i64>)] = &[
+        (B0, None),
+        (B1, Some(0)),
+        (&many, Some(10)),
+        (B3, Some(40)),
+        (B4, Some(100)),
+        (&[], Some(300)),
+    ];
+    let want = run(
+        &mut SessionAggregation::<Sessions>::default(),
+        OutputMode::Append,
+        batches,
+    );
+    assert!(
+        want.iter().any(|(_, c)| c.0 > 0) && want.iter().any(|(_, c)| c.2 > 0),
+        "{want:?}"
+    );
+    for threads in [1, 2, 3] {
+        let mut op = SessionAggregation::<Sessions>::default();
+        assert_eq!(
+            run_on(threads, &mut op, OutputMode::Append, batches),
+            want,
+            "{threads} threads"
+        );
+        assert_eq!(op.tables.len(), threads);
+    }
+    // Several tables driven through `process` on the calling thread: the same again.
+    let mut op = SessionAggregation::<Sessions>::default();
+    op.configure(4, 3);
+    assert_eq!(run(&mut op, OutputMode::Append, batches), want);
+    // Complete mode: every session of every worker, each batch.
+    let complete = run(
+        &mut SessionAggregation::<Sessions>::default(),
+        OutputMode::Complete,
+        batches,
+    );
+    let mut op = SessionAggregation::<Sessions>::default();
+    assert_eq!(run_on(2, &mut op, OutputMode::Complete, batches), complete);
+}
+
+#[test]
+fn partition_snapshots_restore_the_sessions_on_any_number_of_threads() {
+    let first: &[(&[Event], Option<i64>)] = &[(B0, None), (B1, Some(0))];
+    let rest: &[(&[Event], Option<i64>)] = &[(B3, Some(10)), (B4, Some(40)), (&[], Some(150))];
+    let mut op = SessionAggregation::<Sessions>::default();
+    op.configure(4, 2);
+    run_on(2, &mut op, OutputMode::Append, first);
+    let mut serial = SessionAggregation::<Sessions>::default();
+    run(&mut serial, OutputMode::Append, first);
+    let want = run_from(2, &mut serial, OutputMode::Append, rest);
+
+    let parts = op.snapshot_partitions(4).unwrap();
+    let mut restored = SessionAggregation::<Sessions>::default();
+    restored.configure(4, 3);
+    restored.restore_partitions(&parts).unwrap();
+    assert_eq!(restored.state_rows(), 3);
+    assert_eq!(run_from(2, &mut restored, OutputMode::Append, rest), want);
+    // The whole state in one piece (a checkpoint from before the state was partitioned).
+    let mut restored = SessionAggregation::<Sessions>::default();
+    restored.configure(4, 2);
+    restored
+        .restore_partitions(&[op.snapshot().unwrap()])
+        .unwrap();
+    assert_eq!(run_from(2, &mut restored, OutputMode::Append, rest), want);
+}
