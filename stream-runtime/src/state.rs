@@ -68,3 +68,25 @@ pub(crate) fn partition_of(hash: u64, n: usize) -> usize {
 pub(crate) fn worker_of(hash: u64, partitions: usize, workers: usize) -> usize {
     partition_of(hash, partitions) % workers
 }
+
+/// Re-splits an operator's tables, one per worker, for `partitions` state partitions and
+/// `workers` workers: when either changed, `tables` becomes `workers` fresh tables (`fresh`),
+/// `current` the new partitions, and the old tables are returned for the operator to re-insert
+/// their entries where their keys now belong; `None` when nothing changed.
+pub(crate) fn resplit<T>(
+    tables: &mut Vec<T>,
+    current: &mut usize,
+    partitions: usize,
+    workers: usize,
+    fresh: impl Fn() -> T,
+) -> Option<Vec<T>> {
+    let (partitions, workers) = (partitions.max(1), workers.max(1));
+    if partitions == *current && workers == tables.len() {
+        return None;
+    }
+    *current = partitions;
+    Some(std::mem::replace(
+        tables,
+        (0..workers).map(|_| fresh()).collect(),
+    ))
+}

@@ -154,6 +154,51 @@ pub(super) fn state_methods(
     }
 }
 
+/// The `Pipeline` methods of a query whose state is split into state partitions by the runtime
+/// operator in the field `field` (an aggregation, a session-window aggregation, a
+/// deduplication): the batch run on the executor's threads (`run` names the operator's
+/// `run_batch`, turbofish included), and the partitions configured, snapshotted and restored.
+pub(super) fn partitioned_methods(
+    field: &str,
+    run: TokenStream,
+    input_ty: &TokenStream,
+    row_name: &syn::Ident,
+    enter: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    let field = syn::Ident::new(field, proc_macro2::Span::call_site());
+    quote! {
+        fn run_batch(
+            &mut self,
+            __input: #rt::BatchInput<#input_ty>,
+            __ctx: &mut #rt::BatchContext,
+            __out: &mut ::std::vec::Vec<#row_name>,
+            __exec: &#rt::Executor,
+        ) -> ::core::result::Result<u64, #rt::Error> {
+            #enter
+            self.#field.#run(__input, __ctx, __out, __exec)
+        }
+
+        fn configure_state(&mut self, __partitions: usize, __workers: usize) {
+            self.#field.configure(__partitions, __workers);
+        }
+
+        fn snapshot_partitions(
+            &self,
+            __partitions: usize,
+        ) -> ::core::result::Result<::std::vec::Vec<::std::vec::Vec<u8>>, #rt::Error> {
+            self.#field.snapshot_partitions(__partitions)
+        }
+
+        fn restore_partitions(
+            &mut self,
+            __parts: &[::std::vec::Vec<u8>],
+        ) -> ::core::result::Result<(), #rt::Error> {
+            self.#field.restore_partitions(__parts)
+        }
+    }
+}
+
 /// FNV-1a, for the plan fingerprint.
 fn fingerprint(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -298,36 +343,8 @@ pub(super) fn pipeline_named(
             // The aggregation runs as map tasks, an exchange and reduce workers over state
             // partitions; a session-window aggregation on every worker for the keys of its
             // partitions (see docs/parallelism.md). Both operators have the same methods.
-            let partitioned = quote! {
-                fn run_batch(
-                    &mut self,
-                    __input: #rt::BatchInput<#input_ty>,
-                    __ctx: &mut #rt::BatchContext,
-                    __out: &mut ::std::vec::Vec<#row_name>,
-                    __exec: &#rt::Executor,
-                ) -> ::core::result::Result<u64, #rt::Error> {
-                    #enter
-                    self.op.run_batch(__input, __ctx, __out, __exec)
-                }
-
-                fn configure_state(&mut self, __partitions: usize, __workers: usize) {
-                    self.op.configure(__partitions, __workers);
-                }
-
-                fn snapshot_partitions(
-                    &self,
-                    __partitions: usize,
-                ) -> ::core::result::Result<::std::vec::Vec<::std::vec::Vec<u8>>, #rt::Error> {
-                    self.op.snapshot_partitions(__partitions)
-                }
-
-                fn restore_partitions(
-                    &mut self,
-                    __parts: &[::std::vec::Vec<u8>],
-                ) -> ::core::result::Result<(), #rt::Error> {
-                    self.op.restore_partitions(__parts)
-                }
-            };
+            let partitioned =
+                partitioned_methods("op", quote!(run_batch), &input_ty, row_name, enter);
             let methods = quote!(#methods #partitioned);
             (
                 kind,

@@ -14,7 +14,7 @@ use quote::{quote, quote_spanned};
 
 use super::dedup::{DedupTypes, dedup_types};
 use super::paths::rt;
-use super::pipeline::state_methods;
+use super::pipeline::{partitioned_methods, state_methods};
 use super::prefix::{Prefix, output_row};
 use crate::plan::PipelinePlan;
 
@@ -230,36 +230,14 @@ pub(crate) fn stateless(
                 // Without a limit the keys are partitioned and the batch runs on every worker.
                 None => {
                     let process = dedup_process(None);
-                    (
-                        quote! {
-                            #process
-
-                            #run_batch {
-                                #enter
-                                self.dedup.run_batch::<Self>(__input, __ctx, __out, __exec)
-                            }
-
-                            fn configure_state(&mut self, __partitions: usize, __workers: usize) {
-                                self.dedup.configure(__partitions, __workers);
-                            }
-
-                            fn snapshot_partitions(
-                                &self,
-                                __partitions: usize,
-                            ) -> ::core::result::Result<::std::vec::Vec<::std::vec::Vec<u8>>, #rt::Error> {
-                                self.dedup.snapshot_partitions(__partitions)
-                            }
-
-                            fn restore_partitions(
-                                &mut self,
-                                __parts: &[::std::vec::Vec<u8>],
-                            ) -> ::core::result::Result<(), #rt::Error> {
-                                self.dedup.restore_partitions(__parts)
-                            }
-                        },
-                        quote!(),
-                        quote!(),
-                    )
+                    let partitioned = partitioned_methods(
+                        "dedup",
+                        quote!(run_batch::<Self>),
+                        &input_ty,
+                        row_name,
+                        enter,
+                    );
+                    (quote!(#process #partitioned), quote!(), quote!())
                 }
             };
             // A `limit` after the deduplication: both states in one snapshot.

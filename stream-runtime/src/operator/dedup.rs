@@ -180,16 +180,14 @@ impl<E: DedupEntry> Deduplication<E> {
     /// The state partitions and the number of workers (tables) the keys are spread over; keys
     /// already held move to their table.
     pub fn configure(&mut self, partitions: usize, workers: usize) {
-        let (partitions, workers) = (partitions.max(1), workers.max(1));
-        if partitions == self.partitions && workers == self.tables.len() {
-            return;
-        }
-        let old = std::mem::replace(
+        let old = state::resplit(
             &mut self.tables,
-            (0..workers).map(|_| Keys::default()).collect(),
+            &mut self.partitions,
+            partitions,
+            workers,
+            Keys::default,
         );
-        self.partitions = partitions;
-        for table in old {
+        for table in old.into_iter().flatten() {
             for entry in table.seen {
                 self.insert(entry);
             }
@@ -223,10 +221,7 @@ impl<E: DedupEntry> Deduplication<E> {
         let chunk_rows = exec.chunk_rows();
         let rows = if self.tables.len() == 1 {
             input.for_each_chunk(chunk_rows, |chunk| {
-                let mut seen = SeenKeys::new(&mut self.tables[0], ctx, Owner::All);
-                let result = Q::map(chunk, ctx, &mut seen, out);
-                seen.report(ctx);
-                result
+                decide::<Q>(chunk, ctx, &mut self.tables[0], Owner::All, out)
             })?
         } else {
             self.run_on_workers::<Q>(input, ctx, out, exec)?
@@ -254,12 +249,7 @@ impl<E: DedupEntry> Deduplication<E> {
             exec,
             partitions,
             &mut workers,
-            |chunk, task_ctx, (keys, rows), owner| {
-                let mut seen = SeenKeys::new(keys, task_ctx, owner);
-                let result = Q::map(chunk, task_ctx, &mut seen, rows);
-                seen.report(task_ctx);
-                result
-            },
+            |chunk, task_ctx, (keys, rows), owner| decide::<Q>(chunk, task_ctx, keys, owner, rows),
         )?;
         out.reserve(workers.iter().map(|(_, rows)| rows.len()).sum());
         for (_, rows) in &mut workers {
@@ -344,6 +334,21 @@ impl<E: DedupEntry> Deduplication<E> {
         }
         Ok(())
     }
+}
+
+/// Runs the row loop of `Q` over `input` against `keys`, deciding the rows of the keys `owner`
+/// decides, with its counters reported to `ctx`.
+fn decide<Q: DedupQuery>(
+    input: &[Q::Input],
+    ctx: &mut BatchContext,
+    keys: &mut Keys<Q::Entry>,
+    owner: Owner,
+    out: &mut Vec<Q::Output>,
+) -> Result<(), Error> {
+    let mut seen = SeenKeys::new(keys, ctx, owner);
+    let result = Q::map(input, ctx, &mut seen, out);
+    seen.report(ctx);
+    result
 }
 
 /// What the generated row loop asks a [`Deduplication`] during one chunk of a batch.

@@ -194,16 +194,14 @@ impl<Q: AggregateQuery> Aggregation<Q> {
     /// The state partitions and the number of reduce workers (tables) the groups are spread
     /// over; groups already held move to their table.
     pub fn configure(&mut self, partitions: usize, workers: usize) {
-        let (partitions, workers) = (partitions.max(1), workers.max(1));
-        if partitions == self.partitions && workers == self.tables.len() {
-            return;
-        }
-        let old = std::mem::replace(
+        let old = state::resplit(
             &mut self.tables,
-            (0..workers).map(|_| Table::new()).collect(),
+            &mut self.partitions,
+            partitions,
+            workers,
+            Table::new,
         );
-        self.partitions = partitions;
-        for table in old {
+        for table in old.into_iter().flatten() {
             for (key, group) in table.groups {
                 self.insert(key, group.acc);
             }

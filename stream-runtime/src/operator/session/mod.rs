@@ -204,16 +204,14 @@ impl<Q: SessionQuery> SessionAggregation<Q> {
     /// The state partitions and the number of workers (tables) the keys are spread over; keys
     /// already held move to their table.
     pub fn configure(&mut self, partitions: usize, workers: usize) {
-        let (partitions, workers) = (partitions.max(1), workers.max(1));
-        if partitions == self.partitions && workers == self.tables.len() {
-            return;
-        }
-        let old = std::mem::replace(
+        let old = state::resplit(
             &mut self.tables,
-            (0..workers).map(|_| Keys::default()).collect(),
+            &mut self.partitions,
+            partitions,
+            workers,
+            Keys::default,
         );
-        self.partitions = partitions;
-        for table in old {
+        for table in old.into_iter().flatten() {
             for (key, sessions) in table.keys {
                 self.insert(key, sessions);
             }

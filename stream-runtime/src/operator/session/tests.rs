@@ -115,6 +115,32 @@ fn run_from<Q: SessionQuery<Input = Event, Output = Out>>(
     mode: OutputMode,
     batches: &[(&[Event], Option<i64>)],
 ) -> Vec<(Vec<Out>, (u64, u64, u64))> {
+    drive(None, first_batch, op, mode, batches)
+}
+
+/// [`run`] through [`SessionAggregation::run_batch`] on `threads` threads, each batch in two
+/// input partitions (every thread a share of the keys, each running the row loop over every
+/// row).
+fn run_on<Q: SessionQuery<Input = Event, Output = Out>>(
+    threads: usize,
+    op: &mut SessionAggregation<Q>,
+    mode: OutputMode,
+    batches: &[(&[Event], Option<i64>)],
+) -> Vec<(Vec<Out>, (u64, u64, u64))> {
+    drive(Some(threads), 0, op, mode, batches)
+}
+
+/// Runs the batches through `process` and `finish_batch` in two chunks each (`threads`:
+/// `None`), or through `run_batch` in two input partitions on `threads` threads.
+fn drive<Q: SessionQuery<Input = Event, Output = Out>>(
+    threads: Option<usize>,
+    first_batch: u64,
+    op: &mut SessionAggregation<Q>,
+    mode: OutputMode,
+    batches: &[(&[Event], Option<i64>)],
+) -> Vec<(Vec<Out>, (u64, u64, u64))> {
+    use crate::executor::Executor;
+    use crate::source::{BatchInput, RowChunk};
     let wm = |w: Option<i64>| {
         Some(w.map_or(Timestamp::EPOCH, |s| {
             Timestamp::from_micros(T0 + s * SECOND)
@@ -134,10 +160,21 @@ fn run_from<Q: SessionQuery<Input = Event, Output = Out>>(
             ctx.advance(wm(*watermark), Timestamp::EPOCH);
         }
         let (a, b) = rows.split_at(rows.len() / 2);
-        op.process(a, &mut ctx).unwrap();
-        op.process(b, &mut ctx).unwrap();
         let mut out = Vec::new();
-        op.finish_batch(&mut ctx, &mut out).unwrap();
+        match threads {
+            None => {
+                op.process(a, &mut ctx).unwrap();
+                op.process(b, &mut ctx).unwrap();
+                op.finish_batch(&mut ctx, &mut out).unwrap();
+            }
+            Some(threads) => {
+                let exec = Executor::new(threads, 1).unwrap();
+                let chunks = vec![RowChunk::Owned(a.to_vec()), RowChunk::Owned(b.to_vec())];
+                let input = BatchInput::from_chunks(chunks);
+                let read = op.run_batch(input, &mut ctx, &mut out, &exec).unwrap();
+                assert_eq!(read, rows.len() as u64);
+            }
+        }
         out.sort_by(|x, y| (&x.2, x.0).cmp(&(&y.2, y.0)));
         let m = ctx.metrics();
         results.push((
@@ -360,58 +397,6 @@ fn complete_mode_sorts_and_limits_the_sessions() {
     let mut op = SessionAggregation::<Busiest>::default();
     let r = run(&mut op, OutputMode::Complete, &[(B0, None)]);
     assert_eq!(r[0].0, [out(0, 15, "a", 2, 3.0)]);
-}
-
-/// [`run`] through [`SessionAggregation::run_batch`] on `threads` threads, each batch in two
-/// input partitions (every thread a share of the keys, each running the row loop over every
-/// row).
-fn run_on<Q: SessionQuery<Input = Event, Output = Out>>(
-    threads: usize,
-    op: &mut SessionAggregation<Q>,
-    mode: OutputMode,
-    batches: &[(&[Event], Option<i64>)],
-) -> Vec<(Vec<Out>, (u64, u64, u64))> {
-    use crate::executor::Executor;
-    use crate::source::{BatchInput, RowChunk};
-    let exec = Executor::new(threads, 1).unwrap();
-    let wm = |w: Option<i64>| {
-        Some(w.map_or(Timestamp::EPOCH, |s| {
-            Timestamp::from_micros(T0 + s * SECOND)
-        }))
-    };
-    let mut ctx = BatchContext::new(
-        0,
-        mode,
-        wm(batches[0].1),
-        wm(batches[0].1),
-        Timestamp::EPOCH,
-        1,
-    );
-    let mut results = Vec::new();
-    for (i, (rows, watermark)) in batches.iter().enumerate() {
-        if i > 0 {
-            ctx.advance(wm(*watermark), Timestamp::EPOCH);
-        }
-        let (a, b) = rows.split_at(rows.len() / 2);
-        let input = BatchInput::from_chunks(vec![
-            RowChunk::Owned(a.to_vec()),
-            RowChunk::Owned(b.to_vec()),
-        ]);
-        let mut out = Vec::new();
-        let read = op.run_batch(input, &mut ctx, &mut out, &exec).unwrap();
-        assert_eq!(read, rows.len() as u64);
-        out.sort_by(|x, y| (&x.2, x.0).cmp(&(&y.2, y.0)));
-        let m = ctx.metrics();
-        results.push((
-            out,
-            (
-                m.rows_dropped_by_watermark,
-                m.state_rows_updated,
-                m.state_rows_removed,
-            ),
-        ));
-    }
-    results
 }
 
 #[test]
