@@ -210,9 +210,8 @@ pub(crate) fn wait_for_split(members: &mut [&mut Member], want: Option<usize>) {
     }
 }
 
-/// The rows of `all` (sorted) that appear more than once; panics if one appears more than
-/// twice.
-pub(crate) fn at_most_doubled(all: &[String]) -> Vec<String> {
+/// The rows of `all` (sorted) that appear more than once, with how many times each appears.
+pub(crate) fn read_more_than_once(all: &[String]) -> Vec<(String, usize)> {
     let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
     for row in all {
         *counts.entry(row).or_default() += 1;
@@ -220,9 +219,18 @@ pub(crate) fn at_most_doubled(all: &[String]) -> Vec<String> {
     counts
         .into_iter()
         .filter(|(_, n)| *n > 1)
+        .map(|(row, n)| (row.clone(), n))
+        .collect()
+}
+
+/// The rows of `all` (sorted) that appear more than once; panics if one appears more than
+/// twice.
+pub(crate) fn at_most_doubled(all: &[String]) -> Vec<String> {
+    read_more_than_once(all)
+        .into_iter()
         .map(|(row, n)| {
             assert_eq!(n, 2, "{row} appears {n} times");
-            row.clone()
+            row
         })
         .collect()
 }
