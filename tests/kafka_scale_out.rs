@@ -438,9 +438,9 @@ fn a_frozen_member_rejoins_without_losing_rows() {
     // so the partition's next owner reads them once more: a row may be read three times. Rows
     // sent after it rejoined may be read twice by any two members, Tansu's missing JoinGroup
     // barrier again.
-    let repeated = read_more_than_once(&all);
-    let (while_frozen, after): (Vec<&(String, usize)>, Vec<&(String, usize)>) =
-        repeated.iter().partition(|(row, _)| sequence_of(row) < 300);
+    let (while_frozen, after): (Vec<_>, Vec<_>) = read_more_than_once(&all)
+        .into_iter()
+        .partition(|(row, _)| sequence_of(row) < 300);
     note(&format!(
         "rows read more than once: {} sent while the member was frozen (at most {} times), {} after it rejoined; commits the group refused the woken member: {}",
         while_frozen.len(),
@@ -454,7 +454,7 @@ fn a_frozen_member_rejoins_without_losing_rows() {
             "{row}, sent after the member rejoined, was read {n} times"
         );
     }
-    for (row, _) in while_frozen {
+    for (row, _) in &while_frozen {
         let readers: Vec<(usize, u64)> = [&a, &b, &c]
             .iter()
             .enumerate()
@@ -467,7 +467,7 @@ fn a_frozen_member_rejoins_without_losing_rows() {
             .collect();
         assert!(
             c_owned.contains(&partition_of(row)),
-            "{row} was read twice (member, batch: {readers:?}), and the frozen member owned {c_owned:?}"
+            "{row} was read again (member, batch: {readers:?}), and the frozen member owned {c_owned:?}"
         );
     }
     all.dedup();
