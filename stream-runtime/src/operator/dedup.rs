@@ -776,14 +776,21 @@ mod tests {
         }
     }
 
+    /// Rows `(seconds, key)`.
+    type Keyed = Vec<(i64, String)>;
+    /// A batch's rows and the watermark it runs under (seconds).
+    type Batch = (Keyed, Option<i64>);
+    /// A batch's kept rows (sorted), counters, and event times' count and maximum (seconds).
+    type BatchResult = (Keyed, Counters, (u64, i64));
+
     /// Batches of rows `(seconds, key)`, each cut into three input partitions, through `op` on
     /// `threads` threads, each batch under the watermark given with it. Returns each batch's
     /// rows (sorted), its counters and its event times' count and maximum.
     fn run_parallel(
         op: &mut Deduplication<Expiring<Option<String>>>,
         threads: usize,
-        batches: &[(Vec<(i64, String)>, Option<i64>)],
-    ) -> Vec<(Vec<(i64, String)>, Counters, (u64, i64))> {
+        batches: &[Batch],
+    ) -> Vec<BatchResult> {
         use crate::source::RowChunk;
         use crate::test_rows::event;
         let exec = Executor::new(threads, 5).unwrap();
@@ -820,7 +827,7 @@ mod tests {
                 )
                 .unwrap();
             assert_eq!(read, rows.len() as u64);
-            let mut kept: Vec<(i64, String)> = out
+            let mut kept: Keyed = out
                 .iter()
                 .map(|e| (e.ts.unwrap().as_micros() / SECOND, e.key.clone().unwrap()))
                 .collect();
@@ -843,7 +850,7 @@ mod tests {
     fn on_several_threads_each_key_is_decided_once_as_on_one() {
         // 40 keys over 400 rows, 1 s apart, repeated across batches; a 30-second delay: keys
         // expire and come back, rows arrive late.
-        let rows = |from: i64, n: i64, step: i64| -> Vec<(i64, String)> {
+        let rows = |from: i64, n: i64, step: i64| -> Keyed {
             (0..n)
                 .map(|i| (from + (i * step) % 200, format!("k{}", (i * 7) % 40)))
                 .collect()
@@ -876,7 +883,7 @@ mod tests {
 
     #[test]
     fn partition_snapshots_restore_on_any_number_of_threads() {
-        let batch = |from: i64| -> Vec<(i64, String)> {
+        let batch = |from: i64| -> Keyed {
             (0..300)
                 .map(|i| (from + i, format!("k{}", i % 50)))
                 .collect()
