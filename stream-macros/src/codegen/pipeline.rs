@@ -444,6 +444,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cast_column_read_by_concat_is_printed_into_it_not_built() {
+        // The seed's sensor stream and alert: `room_id` is printed into `room_name`, and as no
+        // output reads it, its own string is never built.
+        let code = generated(
+            "query S from Rate {
+                select timestamp, value, room_id = cast(value % 5 as string);
+                with room_name = concat(\"Room_\", room_id);
+                select timestamp, room_name;
+            }
+            query A from S { where room_name != \"x\"; select room_name; }",
+        );
+        assert!(!code.contains("to_spark_string"), "{code}");
+        assert!(
+            code.contains("SparkDisplay::push_spark_str(&(value_1%5i64),&mut__s);"),
+            "{code}"
+        );
+        // Read by an output too, the column is built for it as before.
+        let code = generated(
+            "query S from Rate {
+                select value, room_id = cast(value % 5 as string);
+                select room_id, room_name = concat(\"Room_\", room_id);
+            }",
+        );
+        assert!(code.contains("to_spark_string"), "{code}");
+        assert!(code.contains("push_spark_str(&(value_"), "{code}");
+    }
+
+    #[test]
     fn integer_keys_are_copied_string_keys_are_borrowed_for_lookups() {
         let code =
             generated("query Q from Rate { group by k = value % 5; aggregate n = count(); }");

@@ -35,10 +35,14 @@ fn lower_concat(g: &ExprGen<'_>, call: &Call, ty: SqlType) -> Code {
     let rt = rt();
     let args = &call.args;
     let is_literal = |a: &crate::plan::Expr| matches!(a.kind, ExprKind::Lit(Literal::Str(_)));
+    // `cast(x as string)` is printed from `x` itself, without building its string first.
+    let printed = |a: &'_ crate::plan::Expr| -> crate::plan::Expr {
+        crate::optimize::strings::is_cast_to_string(a).map_or_else(|| a.clone(), Clone::clone)
+    };
     let dynamic: Vec<Code> = args
         .iter()
         .filter(|a| !is_literal(a))
-        .map(|a| g.expr(a))
+        .map(|a| g.expr(&printed(a)))
         .collect();
     let literal_len: usize = args
         .iter()
@@ -63,7 +67,7 @@ fn lower_concat(g: &ExprGen<'_>, call: &Call, ty: SqlType) -> Code {
                 _ => {
                     let n = &names[next];
                     next += 1;
-                    if a.ty.ty == Ty::Str {
+                    if printed(a).ty.ty == Ty::Str {
                         parts.extend(quote!(__s.push_str(#n);));
                     } else {
                         parts.extend(

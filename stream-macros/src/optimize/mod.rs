@@ -4,11 +4,13 @@
 //! - [`keys`]: group keys stored as something cheaper than their value (an integer for
 //!   `concat("Room_", value % 5)`, a branch index for a `case` of string literals);
 //! - [`prune`]: accumulators nothing reads are dropped;
+//! - [`strings`]: a cast-to-string column read by `concat` is printed into its result;
 //! - [`ansi`]: arithmetic proven unable to overflow or fail loses its run-time ANSI check.
 
 mod ansi;
 mod keys;
 mod prune;
+pub(crate) mod strings;
 
 use crate::check::Checked;
 use crate::plan::PipelinePlan;
@@ -33,5 +35,6 @@ pub(crate) fn optimize_plan(plan: &mut PipelinePlan) {
     }
     keys::cheap_keys(plan);
     prune::prune_accumulators(plan);
+    strings::print_casts_in_place(plan);
     ansi::drop_proven_checks(plan);
 }
