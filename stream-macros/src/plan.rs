@@ -267,6 +267,19 @@ pub(crate) enum ExprKind {
 }
 
 impl Expr {
+    /// `x` when this is `cast(x as string)` of a value that is not a string: what `concat`
+    /// prints without building the string first (see `optimize/strings.rs`).
+    pub(crate) fn cast_to_string_of(&self) -> Option<&Expr> {
+        match &self.kind {
+            ExprKind::Cast(inner)
+                if self.ty.ty == Ty::Str && !matches!(inner.ty.ty, Ty::Str | Ty::Null) =>
+            {
+                Some(inner)
+            }
+            _ => None,
+        }
+    }
+
     /// Calls `f` on every slot the expression reads.
     pub(crate) fn for_each_slot(&self, f: &mut impl FnMut(SlotId)) {
         match &self.kind {

@@ -37,7 +37,8 @@ fn lower_concat(g: &ExprGen<'_>, call: &Call, ty: SqlType) -> Code {
     let is_literal = |a: &crate::plan::Expr| matches!(a.kind, ExprKind::Lit(Literal::Str(_)));
     // `cast(x as string)` is printed from `x` itself, without building its string first.
     let printed = |a: &'_ crate::plan::Expr| -> crate::plan::Expr {
-        crate::optimize::strings::is_cast_to_string(a).map_or_else(|| a.clone(), Clone::clone)
+        a.cast_to_string_of()
+            .map_or_else(|| a.clone(), Clone::clone)
     };
     let dynamic: Vec<Code> = args
         .iter()

@@ -10,7 +10,7 @@
 mod ansi;
 mod keys;
 mod prune;
-pub(crate) mod strings;
+mod strings;
 
 use crate::check::Checked;
 use crate::plan::PipelinePlan;

@@ -5,7 +5,7 @@
 //! reads it — for the seed's alert, never: one allocation and one free fewer per row.
 
 use crate::functions::CONCAT;
-use crate::plan::{Expr, ExprKind, PipelinePlan, Slot, SlotDef, Ty};
+use crate::plan::{Expr, ExprKind, PipelinePlan, Slot, SlotDef};
 
 /// Inlines casts to string into the `concat`s that define computed columns.
 pub(super) fn print_casts_in_place(plan: &mut PipelinePlan) {
@@ -41,19 +41,6 @@ pub(super) fn print_casts_in_place(plan: &mut PipelinePlan) {
     }
 }
 
-/// Whether `e` is `cast(x as string)` of a value that is not a string: what `concat` can print
-/// without building the string first.
-pub(crate) fn is_cast_to_string(e: &Expr) -> Option<&Expr> {
-    match &e.kind {
-        ExprKind::Cast(inner)
-            if e.ty.ty == Ty::Str && !matches!(inner.ty.ty, Ty::Str | Ty::Null) =>
-        {
-            Some(inner)
-        }
-        _ => None,
-    }
-}
-
 /// The definition of the column `arg` reads, if it is a cast to string.
 fn cast_column(slots: &[Slot], arg: &Expr) -> Option<Expr> {
     let ExprKind::Slot(s) = &arg.kind else {
@@ -62,7 +49,7 @@ fn cast_column(slots: &[Slot], arg: &Expr) -> Option<Expr> {
     let SlotDef::Let(def) = &slots[s.0].def else {
         return None;
     };
-    is_cast_to_string(def).map(|_| def.clone())
+    def.cast_to_string_of().map(|_| def.clone())
 }
 
 #[cfg(test)]
