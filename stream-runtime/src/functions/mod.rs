@@ -108,6 +108,14 @@ mod tests {
     #[test]
     fn spark_string_forms() {
         assert_eq!(3_i64.to_spark_string(), "3");
+        assert_eq!(i64::MIN.to_spark_string(), "-9223372036854775808");
+        assert_eq!((-7_i32).to_spark_string(), "-7");
+        assert_eq!(0_i32.to_spark_string(), "0");
+        assert_eq!(false.to_spark_string(), "false");
+        // Appended, not replacing what the buffer holds (`concat` prints into one string).
+        let mut room = String::from("Room_");
+        4_i64.push_spark_str(&mut room);
+        assert_eq!(room, "Room_4");
         assert_eq!(20.1_f64.to_spark_string(), "20.1");
         assert_eq!(20.0_f64.to_spark_string(), "20.0");
         assert_eq!(true.to_spark_string(), "true");
