@@ -311,6 +311,14 @@ fn case10(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // The join's keys split over two workers (the sides' clauses stay on the query's task).
+    g.bench_function("runtime_2_threads", |b| {
+        b.iter_batched(
+            streams,
+            |(l, r)| run_join_engine::<operators::AdClicks>(&rt, l, r, 2),
+            BatchSize::LargeInput,
+        )
+    });
     g.finish();
 }
 

@@ -6,7 +6,8 @@
 //! The harness is `tests/common/crash.rs` (see `tests/crash_recovery.rs`): this binary
 //! re-executes itself as a worker running the join to completion over two directories of CSV
 //! files (impressions, clicks), into the file sink, with a checkpoint and a snapshot every two
-//! batches; the parent kills workers with `SIGKILL` at every failpoint of every batch and at
+//! batches, the join on two workers with its state in four partitions (each snapshotted on its
+//! own); the parent kills workers with `SIGKILL` at every failpoint of every batch and at
 //! random instants, restarts them until one finishes, and checks that the committed output
 //! equals an uninterrupted run's, batch by batch, row for row. Needs `--features failpoints`.
 
@@ -71,6 +72,10 @@ fn join_worker() {
             .format(FileSink::json(output))
             .checkpoint_location(checkpoint)
             .snapshot_interval(2)
+            // The join's keys spread over two workers, its state in four partitions, each
+            // snapshotted on its own.
+            .parallelism(2)
+            .state_partitions(4)
             .trigger(Trigger::AvailableNow)
             .start()
             .unwrap();

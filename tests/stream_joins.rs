@@ -513,6 +513,78 @@ async fn a_join_and_the_aggregation_after_it_restart_from_their_checkpoint() {
     );
 }
 
+/// The size of each state partition's newest snapshot file of operator 0.
+fn newest_snapshot_sizes(checkpoint: &std::path::Path, partitions: usize) -> Vec<u64> {
+    (0..partitions)
+        .map(|p| {
+            let dir = checkpoint.join(format!("state/0/{p}"));
+            std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|entry| entry.unwrap().path())
+                .filter(|path| path.extension().is_some_and(|e| e == "snapshot"))
+                .max_by_key(|path| {
+                    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                    stem.parse::<u64>().unwrap()
+                })
+                .map(|path| std::fs::metadata(path).unwrap().len())
+                .unwrap_or_else(|| panic!("no snapshot in {}", dir.display()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_join_on_two_threads_restores_its_partitioned_state_on_one() {
+    let checkpoint = tempfile::tempdir().unwrap();
+    let (left, right) = (MemoryStream::<Event>::new(), MemoryStream::<Event>::new());
+    let start = |collector: &common::Collector, threads: usize| {
+        Everything::read_streams(
+            left.clone().max_batches_per_trigger(1),
+            right.clone().max_batches_per_trigger(1),
+        )
+        .write_stream()
+        .checkpoint_location(checkpoint.path())
+        .snapshot_interval(1)
+        .parallelism(threads)
+        .state_partitions(4)
+        .foreach_batch(collector.sink::<EverythingRow>())
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap()
+    };
+    let batches = golden();
+    for (l, r) in batches[..3].iter().cloned() {
+        left.add_data(l);
+        right.add_data(r);
+    }
+    let first = common::Collector::new();
+    start(&first, 2).await_termination().await.unwrap();
+    // Each partition is snapshotted on its own: the six ads held are spread over them (an
+    // empty partition's file is the smallest).
+    let sizes = newest_snapshot_sizes(checkpoint.path(), 4);
+    let smallest = *sizes.iter().min().unwrap();
+    assert!(
+        sizes.iter().filter(|&&s| s > smallest).count() >= 2,
+        "the join's rows are spread over the partitions: {sizes:?}"
+    );
+    for (l, r) in batches[3..].iter().cloned() {
+        left.add_data(l);
+        right.add_data(r);
+    }
+    let second = common::Collector::new();
+    start(&second, 1).await_termination().await.unwrap();
+    let mut restarted = first.sorted();
+    restarted.extend(second.sorted());
+    let rows =
+        |batches: Vec<Vec<String>>| -> Vec<String> { batches.into_iter().flatten().collect() };
+    // Every pair once and every unmatched row once, as an uninterrupted run on one thread.
+    let mut got = rows(restarted.into_iter().map(|(_, rows)| rows).collect());
+    let mut expected = rows(self::rows(&run::<Everything>().await));
+    got.sort();
+    expected.sort();
+    assert!(expected.len() >= 8, "{expected:?}");
+    assert_eq!(got, expected);
+}
+
 /// Spark 4.3.0's output for `ad = click_ad AND imp_ts = click_ts` over these batches, inner and
 /// left outer: the keys hold the watermarked time, so both sides' rows leave by key — `c`
 /// (10:00:40), never clicked, is emitted alone once the watermark (10:01:10) passes it, in the

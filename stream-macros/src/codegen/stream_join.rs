@@ -9,8 +9,8 @@ use quote::{format_ident, quote};
 use super::expr::ExprGen;
 use super::paths::{input_row, rt};
 use super::pipeline::{
-    continuous_rule_trait, delegate_to_op, mode_tokens, pipeline_named, plan_fingerprint,
-    rejection_tokens, rule_trait,
+    continuous_rule_trait, delegate_to_op, mode_tokens, partitioned_methods, pipeline_named,
+    plan_fingerprint, rejection_tokens, rule_trait,
 };
 use super::prefix::field_view;
 use super::row::{RowField, row_struct};
@@ -337,7 +337,14 @@ pub(super) fn stream_join(plan: &PipelinePlan) -> TokenStream {
         if sj.kind.is_outer() { "" } else { ", `Update`" }
     );
     let op_ty = quote!(#rt::StreamJoinPipeline<#left_p, #right_p, #spec, #clauses>);
-    let methods = delegate_to_op(&quote!(Self::Input), &row_name, &quote!());
+    let mut methods = delegate_to_op(&quote!(Self::Input), &row_name, &quote!());
+    methods.extend(partitioned_methods(
+        "op",
+        quote!(run_batch),
+        &quote!(Self::Input),
+        &row_name,
+        &quote!(),
+    ));
 
     quote! {
         #(#side_pipelines)*

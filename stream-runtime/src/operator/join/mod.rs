@@ -1,5 +1,6 @@
 //! Joins. A stream-stream join ([`SymmetricHashJoin`], [`StreamJoinPipeline`]) keeps both
-//! sides' rows in state until the watermark expires them (see [`symmetric`]).
+//! sides' rows in state until the watermark expires them (see [`symmetric`]), its keys split
+//! over the workers ([`PartitionedJoin`], see [`partitioned`]).
 //!
 //! A stream-static join ([`StaticTable`]) is a lookup in a table hashed once, probed by
 //! the generated row loop for every stream row: it needs no state, no exchange and no
@@ -7,12 +8,14 @@
 //! projections or an aggregation is one loop.
 
 mod file;
+pub mod partitioned;
 pub mod reload;
 mod static_table;
 pub mod streams;
 pub mod symmetric;
 
 pub use file::read_table;
+pub use partitioned::PartitionedJoin;
 pub use reload::{TableReload, refresh_table};
 
 pub use static_table::{JoinTable, KeyPart, KeyRef, StaticTable, padded, table_of};

@@ -7,16 +7,22 @@
 //! nodes, the left side's first: the query's watermark is the minimum of the two sides'
 //! (Spark's default policy). The query's own clauses — an aggregation among them — run under
 //! the watermark the join propagates ([`SymmetricHashJoin::output_watermark`]).
+//!
+//! The join itself runs on every worker, its keys split over them ([`PartitionedJoin`]); the
+//! sides' clauses before it and the query's own clauses after it run on the query's task.
 
 use std::marker::PhantomData;
 
 use crate::batch::BatchContext;
 use crate::error::Error;
+use crate::executor::Executor;
 use crate::pipeline::{Pipeline, PipelineInfo, PipelineKind};
 use crate::row::Row;
+use crate::source::BatchInput;
 use crate::source::joined::Sided;
 use crate::state;
 
+use super::partitioned::PartitionedJoin;
 use super::symmetric::{StreamJoinQuery, SymmetricHashJoin};
 
 /// The parts of a stream-stream join query (see the [module](self)); the generated query
@@ -24,7 +30,7 @@ use super::symmetric::{StreamJoinQuery, SymmetricHashJoin};
 pub struct StreamJoinPipeline<L: Pipeline, R: Pipeline, Q: StreamJoinQuery, P> {
     left: L,
     right: R,
-    join: SymmetricHashJoin<Q>,
+    join: PartitionedJoin<Q>,
     post: P,
     left_rows: Vec<Q::Left>,
     right_rows: Vec<Q::Right>,
@@ -46,7 +52,7 @@ where
         StreamJoinPipeline {
             left: L::default(),
             right: R::default(),
-            join: SymmetricHashJoin::default(),
+            join: PartitionedJoin::default(),
             post: P::default(),
             left_rows: Vec::new(),
             right_rows: Vec::new(),
@@ -136,12 +142,37 @@ where
         ctx: &mut BatchContext,
         out: &mut Vec<P::Output>,
     ) -> Result<(), Error> {
+        self.finish(ctx, out, None)
+    }
+
+    /// Runs a batch: every chunk of `input` through its side's clauses, then the join on the
+    /// executor's workers and the query's own clauses. Returns the rows read.
+    pub fn run_batch(
+        &mut self,
+        input: BatchInput<Sided<L::Input, R::Input>>,
+        ctx: &mut BatchContext,
+        out: &mut Vec<P::Output>,
+        exec: &Executor,
+    ) -> Result<u64, Error> {
+        let rows = input.for_each_chunk(exec.chunk_rows(), |chunk| self.process(chunk, ctx))?;
+        self.finish(ctx, out, Some(exec))?;
+        Ok(rows)
+    }
+
+    /// [`StreamJoinPipeline::finish_batch`], the join on `exec`'s threads when given.
+    fn finish(
+        &mut self,
+        ctx: &mut BatchContext,
+        out: &mut Vec<P::Output>,
+        exec: Option<&Executor>,
+    ) -> Result<(), Error> {
         self.joined.clear();
         self.join.run_batch(
-            self.left_rows.drain(..),
-            self.right_rows.drain(..),
+            &mut self.left_rows,
+            &mut self.right_rows,
             ctx,
             &mut self.joined,
+            exec,
         )?;
         // The query's own clauses run under the watermark the join propagates, this batch's
         // for eviction and the previous batch's for late rows (as an aggregation after a join
@@ -168,17 +199,53 @@ where
         self.join.state_bytes() + self.post.state_bytes()
     }
 
+    /// Fixes the state partitions and the number of workers the join's keys are spread over.
+    pub fn configure(&mut self, partitions: usize, workers: usize) {
+        self.join.configure(partitions, workers);
+    }
+
     /// The state, for a checkpoint: the join's, then the query's own clauses' (an aggregation
     /// after the join; empty otherwise).
     pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
         state::encode_parts(&[self.join.snapshot()?, self.post.snapshot_state()?])
     }
 
+    /// The state, one snapshot per state partition, each in the layout of
+    /// [`StreamJoinPipeline::snapshot`]: the join's rows of that partition's keys, and — in
+    /// partition 0 — the query's own clauses' state, which is kept whole.
+    pub fn snapshot_partitions(&self, partitions: usize) -> Result<Vec<Vec<u8>>, Error> {
+        let post = self.post.snapshot_state()?;
+        let pieces = self.join.snapshot_partitions(partitions)?;
+        pieces
+            .into_iter()
+            .enumerate()
+            .map(|(p, join)| {
+                let post = if p == 0 { post.clone() } else { Vec::new() };
+                state::encode_parts(&[join, post])
+            })
+            .collect()
+    }
+
     /// Restores the state written by [`StreamJoinPipeline::snapshot`].
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let parts = state::decode_parts(bytes, 2)?;
-        self.join.restore(&parts[0])?;
-        self.post.restore_state(&parts[1])
+        self.restore_partitions(&[bytes.to_vec()])
+    }
+
+    /// Restores the state written by [`StreamJoinPipeline::snapshot_partitions`] — or by
+    /// [`StreamJoinPipeline::snapshot`] in partition 0 and nothing in the others, as a
+    /// checkpoint written when the join's state was kept whole holds it.
+    pub fn restore_partitions(&mut self, parts: &[Vec<u8>]) -> Result<(), Error> {
+        let mut decoded = Vec::with_capacity(parts.len());
+        for bytes in parts.iter().filter(|bytes| !bytes.is_empty()) {
+            decoded.push(state::decode_parts(bytes, 2)?);
+        }
+        self.join
+            .restore_pieces(decoded.iter().map(|parts| parts[0].as_slice()))?;
+        // The query's own clauses' state is kept whole, in partition 0.
+        match parts.first() {
+            Some(first) if !first.is_empty() => self.post.restore_state(&decoded[0][1]),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -171,7 +171,7 @@ pub trait StreamJoinQuery: Send + 'static {
 
 /// A stored row and whether it has matched a row of the other side.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Stored<R> {
+pub(super) struct Stored<R> {
     row: R,
     matched: bool,
 }
@@ -181,10 +181,19 @@ struct Stored<R> {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound(serialize = "K: Serialize, R: Serialize"))]
 #[serde(bound(deserialize = "K: DeserializeOwned + Hash + Eq, R: DeserializeOwned"))]
-struct SideState<K, R> {
+pub(super) struct SideState<K, R> {
     #[serde(with = "keyed")]
-    by_key: HashMap<K, Vec<Stored<R>>, FixedState>,
-    unkeyed: Vec<Stored<R>>,
+    pub(super) by_key: HashMap<K, Vec<Stored<R>>, FixedState>,
+    pub(super) unkeyed: Vec<Stored<R>>,
+}
+
+/// Some of a side's state, borrowed, serialised as the [`SideState`] it reads back as: the
+/// keyed rows as a list of pairs, then the unkeyed rows.
+#[derive(Serialize)]
+#[serde(bound(serialize = "K: Serialize, R: Serialize"))]
+pub(super) struct SideView<'a, K, R> {
+    pub(super) by_key: Vec<(&'a K, &'a Vec<Stored<R>>)>,
+    pub(super) unkeyed: &'a [Stored<R>],
 }
 
 /// The keyed rows as a list of pairs (a snapshot does not depend on the hasher).
@@ -216,7 +225,7 @@ mod keyed {
 type KeyTime<K> = dyn Fn(&K) -> Option<Timestamp>;
 
 impl<K: Hash + Eq, R> SideState<K, R> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         SideState {
             by_key: HashMap::with_hasher(fixed_state()),
             unkeyed: Vec::new(),
@@ -225,6 +234,14 @@ impl<K: Hash + Eq, R> SideState<K, R> {
 
     fn rows(&self) -> usize {
         self.by_key.values().map(Vec::len).sum::<usize>() + self.unkeyed.len()
+    }
+
+    /// Moves `other`'s rows into this side: a key's rows after those already held.
+    pub(super) fn merge(&mut self, other: SideState<K, R>) {
+        for (key, rows) in other.by_key {
+            self.by_key.entry(key).or_default().extend(rows);
+        }
+        self.unkeyed.extend(other.unkeyed);
     }
 
     fn append(&mut self, key: Option<K>, row: R, matched: bool) {
@@ -286,8 +303,8 @@ impl<K: Hash + Eq, R> SideState<K, R> {
 
 /// The state and the batch logic of a stream-stream join.
 pub struct SymmetricHashJoin<Q: StreamJoinQuery> {
-    left: SideState<Q::Key, Q::Left>,
-    right: SideState<Q::Key, Q::Right>,
+    pub(super) left: SideState<Q::Key, Q::Left>,
+    pub(super) right: SideState<Q::Key, Q::Right>,
 }
 
 impl<Q: StreamJoinQuery> Default for SymmetricHashJoin<Q> {
@@ -500,4 +517,4 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
 
 #[cfg(test)]
 #[path = "symmetric_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -12,7 +12,7 @@ use crate::test_rows::{Event, JoinedEvents};
 /// imp_ts + interval 20 seconds`.
 macro_rules! spec {
     ($name:ident, $join:expr) => {
-        struct $name;
+        pub(crate) struct $name;
         impl StreamJoinQuery for $name {
             type Left = Event;
             type Right = Event;
@@ -67,16 +67,20 @@ spec!(LeftSemi, StreamJoinType::LeftSemi);
 
 /// The context of batch `id` of a two-watermark query in append mode, running under
 /// `watermark`, `late` the previous batch's.
-fn batch(id: u64, watermark: Option<Timestamp>, late: Option<Timestamp>) -> BatchContext {
+pub(crate) fn batch(
+    id: u64,
+    watermark: Option<Timestamp>,
+    late: Option<Timestamp>,
+) -> BatchContext {
     BatchContext::new(id, OutputMode::Append, watermark, late, Timestamp::EPOCH, 2)
 }
 
 /// `10:mm:ss` on 2024-01-01.
-fn at(mm: i64, ss: i64) -> Timestamp {
+pub(crate) fn at(mm: i64, ss: i64) -> Timestamp {
     Timestamp::from_secs(1_704_103_200 + mm * 60 + ss)
 }
 
-fn ev(mm: i64, ss: i64, key: &str) -> Event {
+pub(crate) fn ev(mm: i64, ss: i64, key: &str) -> Event {
     Event {
         ts: Some(at(mm, ss)),
         key: Some(key.into()),
@@ -85,7 +89,7 @@ fn ev(mm: i64, ss: i64, key: &str) -> Event {
 }
 
 /// The golden scenario's batches: (left rows, right rows, the watermark Spark ran it under).
-fn golden() -> Vec<(Vec<Event>, Vec<Event>, Timestamp)> {
+pub(crate) fn golden() -> Vec<(Vec<Event>, Vec<Event>, Timestamp)> {
     vec![
         (
             vec![ev(0, 0, "ad1"), ev(0, 5, "ad2"), ev(0, 6, "ad3")],
