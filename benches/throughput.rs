@@ -290,6 +290,9 @@ fn case10(c: &mut Criterion) {
         "the engine emits what the pipeline does"
     );
     assert_eq!(read, rows.len() as u64, "the engine reads every row");
+    let (left, right) = streams();
+    let (_, on_two, _) = run_join_engine::<operators::AdClicks>(&rt, left, right, 2);
+    assert_eq!(on_two, engine_emitted, "and the same rows on two threads");
 
     let mut g = c.benchmark_group("case10_stream_join_10k_ads");
     g.throughput(Throughput::Elements(rows.len() as u64));
