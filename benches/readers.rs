@@ -13,7 +13,13 @@
 //! ```
 //!
 //! `--interleaved` times each reader and its baseline in turn, round after round, so a machine
-//! shared with other work loads both alike.
+//! shared with other work loads both alike. `--count <case> <sluice|arrow|none>` runs one read
+//! of one case once (`csv`, `json`, `parquet`, `parquet_2_of_4`; `none` only writes the files),
+//! for counting its instructions — which do not move with the machine's load:
+//!
+//! ```sh
+//! valgrind --tool=callgrind target/release/deps/readers-<hash> --count csv sluice
+//! ```
 
 // `criterion_group!` defines an undocumented function.
 #![allow(missing_docs)]
@@ -153,8 +159,9 @@ fn readers(c: &mut Criterion) {
 }
 
 /// Each reader and its baseline in turn, round after round, so both see the same load; prints
-/// the median milliseconds, rows/s and bytes/s of each, and the ratio reader / baseline.
-fn interleaved() {
+/// the median milliseconds, rows/s and bytes/s of each, and the ratio reader / baseline. With
+/// `count` (a case and a job), runs that job once instead.
+fn interleaved(count: Option<(&str, &str)>) {
     const ROUNDS: usize = 30;
     let rate = rate_rows();
     let parquet: FileFormat = Parquet::new().into();
@@ -195,6 +202,21 @@ fn interleaved() {
             Box::new(|| arrow_parquet(&files[3], &[0, 1])),
         ),
     ];
+    if let Some((case, job)) = count {
+        let names = ["parquet", "csv", "json", "parquet_2_of_4"];
+        let i = names
+            .iter()
+            .position(|n| *n == case)
+            .unwrap_or_else(|| panic!("--count: a case of {names:?}, not {case}"));
+        let rows = match job {
+            "sluice" => cases[i].2(),
+            "arrow" => cases[i].3(),
+            "none" => ROWS,
+            other => panic!("--count: a job of sluice, arrow or none, not {other}"),
+        };
+        assert_eq!(rows, ROWS);
+        return;
+    }
     let mut times = vec![(Vec::new(), Vec::new()); cases.len()];
     let time = |job: &Job<'_>| {
         let started = std::time::Instant::now();
@@ -238,8 +260,16 @@ fn interleaved() {
 criterion_group!(benches, readers);
 
 fn main() {
-    if std::env::args().any(|a| a == "--interleaved") {
-        interleaved();
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--interleaved") {
+        interleaved(None);
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--count") {
+        let (Some(case), Some(job)) = (args.get(at + 1), args.get(at + 2)) else {
+            panic!("--count <case> <sluice|arrow|none>");
+        };
+        interleaved(Some((case, job)));
         return;
     }
     benches();

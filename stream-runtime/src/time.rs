@@ -97,10 +97,16 @@ impl Timestamp {
     /// `2024-01-01T10:00:05Z`, `2024-01-01T10:00:05.000Z`, `2024-01-01 10:00:05`,
     /// `2024-01-01T10:00:05+02:00`, `2024-01-01` (midnight). Times without an offset are UTC.
     pub fn parse(text: &str) -> Result<Self, TimeParseError> {
+        // The form files hold most (`2024-01-01T10:00:05.000Z`), read without chrono (and,
+        // as it begins with a digit and ends with `Z`, before trimming); every other form, and
+        // anything this does not accept, goes the general way below.
+        if let Some(ts) = parse_utc_fast(text) {
+            return Ok(ts);
+        }
         let s = text.trim();
-        // The form files hold most (`2024-01-01T10:00:05.000Z`), read without chrono; every
-        // other form, and anything this does not accept, goes the general way below.
-        if let Some(ts) = parse_utc_fast(s) {
+        if s.len() != text.len()
+            && let Some(ts) = parse_utc_fast(s)
+        {
             return Ok(ts);
         }
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
@@ -359,50 +365,52 @@ pub fn format_interval(micros: i64) -> String {
 /// truncated, as chrono's `timestamp_micros` does). `None` for anything else.
 fn parse_utc_fast(s: &str) -> Option<Timestamp> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[b.len() - 1] != b'Z' {
+    let n = b.len();
+    if n < 20 || b[n - 1] != b'Z' {
         return None;
     }
-    let digits = |from: usize, n: usize| -> Option<i64> {
-        b.get(from..from + n)?.iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
+    // The fixed part as an array, so that every index below is checked at compile time.
+    let Ok(h) = <&[u8; 19]>::try_from(&b[..19]) else {
+        return None;
     };
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    let d = |i: usize| h[i].wrapping_sub(b'0');
+    let digits_ok = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        .into_iter()
+        .fold(true, |ok, i| ok & (d(i) < 10));
+    if !digits_ok || h[4] != b'-' || h[7] != b'-' || h[10] != b'T' || h[13] != b':' || h[16] != b':'
+    {
         return None;
     }
-    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
-    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+    let two = |i: usize| i64::from(d(i)) * 10 + i64::from(d(i + 1));
+    let (year, month, day) = (two(0) * 100 + two(2), two(5), two(8));
+    let (hour, minute, second) = (two(11), two(14), two(17));
     if !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
+    const MONTH_DAYS: [i64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if day < 1 || day > month_days[month as usize - 1] {
+    let month_days = MONTH_DAYS[month as usize - 1] + i64::from(month == 2 && leap);
+    if day < 1 || day > month_days {
         return None;
     }
-    let micros_of_fraction = match &b[19..b.len() - 1] {
+    let micros_of_fraction = match &b[19..n - 1] {
         [] => 0,
         [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            let value = digits(20, fraction.len())?;
+            let mut value = 0;
+            for &c in fraction {
+                let d = c.wrapping_sub(b'0');
+                if d >= 10 {
+                    return None;
+                }
+                value = value * 10 + i64::from(d);
+            }
             // To microseconds: pad to six digits, or cut the digits past them.
-            let n = fraction.len() as u32;
+            const POW10: [i64; 6] = [1, 10, 100, 1_000, 10_000, 100_000];
+            let n = fraction.len();
             if n <= 6 {
-                value * 10i64.pow(6 - n)
+                value * POW10[6 - n]
             } else {
-                value / 10i64.pow(n - 6)
+                value / POW10[n - 6]
             }
         }
         _ => return None,

@@ -1,5 +1,7 @@
 //! CSV records to values and back, with Spark's CSV options and null/NaN conventions.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::value::{DataType, Schema, Value, format_double};
@@ -37,6 +39,63 @@ pub(super) fn read<R: Row>(
     chunks.finish()
 }
 
+/// A record's fields as text: checked as UTF-8 once for the whole record (an ASCII record, the
+/// usual one, in one pass over its bytes), or — a record that is not valid UTF-8 — decoded field
+/// by field, each invalid sequence replaced, as Spark's reader does.
+enum RecordText {
+    Utf8(::csv::StringRecord),
+    Bytes(::csv::ByteRecord),
+}
+
+impl RecordText {
+    fn new(record: ::csv::ByteRecord) -> Self {
+        match ::csv::StringRecord::from_byte_record(record) {
+            Ok(text) => RecordText::Utf8(text),
+            Err(e) => RecordText::Bytes(e.into_byte_record()),
+        }
+    }
+
+    /// The record's buffer back, for the next record.
+    fn into_byte_record(self) -> ::csv::ByteRecord {
+        match self {
+            RecordText::Utf8(text) => text.into_byte_record(),
+            RecordText::Bytes(bytes) => bytes,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            RecordText::Utf8(text) => text.len(),
+            RecordText::Bytes(bytes) => bytes.len(),
+        }
+    }
+
+    fn fields(&self) -> Fields<'_> {
+        match self {
+            RecordText::Utf8(text) => Fields::Utf8(text.iter()),
+            RecordText::Bytes(bytes) => Fields::Bytes(bytes.iter()),
+        }
+    }
+}
+
+/// The fields of a [`RecordText`], in order.
+enum Fields<'r> {
+    Utf8(::csv::StringRecordIter<'r>),
+    Bytes(::csv::ByteRecordIter<'r>),
+}
+
+impl<'r> Iterator for Fields<'r> {
+    type Item = Cow<'r, str>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Cow<'r, str>> {
+        match self {
+            Fields::Utf8(fields) => fields.next().map(Cow::Borrowed),
+            Fields::Bytes(fields) => fields.next().map(String::from_utf8_lossy),
+        }
+    }
+}
+
 /// Walks a file's CSV records (the header skipped if there is one), calling `f` with each
 /// record, its line number and a function giving its raw text (line breaks trimmed) for the
 /// corrupt-record column and the malformed-record log: what the typed reader and the
@@ -45,12 +104,14 @@ fn for_each_record(
     opts: &Csv,
     bytes: &[u8],
     ctx: &ReadContext<'_>,
-    mut f: impl FnMut(&::csv::ByteRecord, u64, &dyn Fn() -> String) -> Result<()>,
+    mut f: impl FnMut(&RecordText, u64, &dyn Fn() -> String) -> Result<()>,
 ) -> Result<()> {
     let mut reader = reader(opts, bytes);
-    let mut record = ::csv::ByteRecord::new();
+    // The one record buffer, moved into each record's text and back out of it.
+    let mut buffer = Some(::csv::ByteRecord::new());
     let mut first = true;
     loop {
+        let mut record = buffer.take().expect("the record buffer is back");
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
@@ -62,6 +123,7 @@ fn for_each_record(
             }
         }
         if std::mem::take(&mut first) && opts.header {
+            buffer = Some(record);
             continue;
         }
         let (start_byte, line) = record
@@ -78,7 +140,9 @@ fn for_each_record(
                 .map_or(from, |i| i + 1);
             String::from_utf8_lossy(&raw[from..to]).into_owned()
         };
-        f(&record, line, &raw)?;
+        let text = RecordText::new(record);
+        f(&text, line, &raw)?;
+        buffer = Some(text.into_byte_record());
     }
     Ok(())
 }
@@ -86,7 +150,7 @@ fn for_each_record(
 /// Parses one record's fields into the builder's columns, in schema order; returns why the
 /// record is malformed, if it is (as [`record_values`], typed).
 fn record_cells(
-    record: &::csv::ByteRecord,
+    record: &RecordText,
     data_columns: &[usize],
     opts: &Csv,
     timestamp_format: Option<&TimestampFormat>,
@@ -103,13 +167,12 @@ fn record_cells(
             record.len()
         ))
     });
-    let mut fields = record.iter();
+    let mut fields = record.fields();
     for &i in data_columns {
-        let Some(field_bytes) = fields.next() else {
+        let Some(text) = fields.next() else {
             builder.set(i, None);
             continue;
         };
-        let text = String::from_utf8_lossy(field_bytes);
         // Spark reads an empty field as null, quoted (`""`) or not, with the default
         // `nullValue`.
         if text.is_empty() || *text == *opts.null_value {
@@ -191,6 +254,7 @@ pub(super) fn read_one(
     };
     let (values, malformed) = match reader.read_byte_record(&mut record) {
         Ok(true) => {
+            let record = RecordText::new(record);
             let (values, malformed) =
                 record_values(&record, &data_columns, opts, timestamp_format, ctx);
             let mut rest = ::csv::ByteRecord::new();
@@ -234,7 +298,7 @@ fn reader<'b>(opts: &Csv, bytes: &'b [u8]) -> ::csv::Reader<&'b [u8]> {
 
 /// One record's values in schema order, and why it is malformed, if it is.
 fn record_values(
-    record: &::csv::ByteRecord,
+    record: &RecordText,
     data_columns: &[usize],
     opts: &Csv,
     timestamp_format: Option<&TimestampFormat>,
@@ -251,8 +315,7 @@ fn record_values(
             record.len()
         ))
     });
-    for (field_bytes, &i) in record.iter().zip(data_columns) {
-        let text = String::from_utf8_lossy(field_bytes);
+    for (text, &i) in record.fields().zip(data_columns) {
         // Spark reads an empty field as null, quoted (`""`) or not, with the default
         // `nullValue`.
         if text.is_empty() || text == opts.null_value {

@@ -248,6 +248,32 @@ fn non_utf8_bytes_read_as_replacement_characters() {
     )
     .unwrap();
     assert_eq!(rows[0].key.as_deref(), Some("caf\u{FFFD}"));
+    // A record is checked whole (ASCII, UTF-8, or decoded field by field): records of each
+    // kind in turn through the one record buffer.
+    let rows: Vec<Event> = read(
+        Csv::new(),
+        ParseMode::FailFast,
+        "2024-01-01T10:00:01Z,a,1\n2024-01-01T10:00:02Z,caf\u{e9},2\n"
+            .as_bytes()
+            .iter()
+            .chain(b"2024-01-01T10:00:03Z,\xff\xfe,3\n2024-01-01T10:00:04Z,b,4\n")
+            .copied()
+            .collect::<Vec<u8>>()
+            .as_slice(),
+    )
+    .unwrap();
+    let keys: Vec<Option<&str>> = rows.iter().map(|r| r.key.as_deref()).collect();
+    assert_eq!(
+        keys,
+        [
+            Some("a"),
+            Some("caf\u{e9}"),
+            Some("\u{FFFD}\u{FFFD}"),
+            Some("b")
+        ]
+    );
+    let values: Vec<Option<f64>> = rows.iter().map(|r| r.value).collect();
+    assert_eq!(values, [Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
     let rows: Vec<Event> = read(
         Json::new(),
         ParseMode::FailFast,
