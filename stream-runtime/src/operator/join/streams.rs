@@ -228,22 +228,26 @@ where
 
     /// Restores the state written by [`StreamJoinPipeline::snapshot`].
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.restore_partitions(&[bytes.to_vec()])
+        self.restore_partitions(&[bytes])
     }
 
     /// Restores the state written by [`StreamJoinPipeline::snapshot_partitions`] — or by
     /// [`StreamJoinPipeline::snapshot`] in partition 0 and nothing in the others, as a
     /// checkpoint written when the join's state was kept whole holds it.
-    pub fn restore_partitions(&mut self, parts: &[Vec<u8>]) -> Result<(), Error> {
+    pub fn restore_partitions(&mut self, parts: &[impl AsRef<[u8]>]) -> Result<(), Error> {
         let mut decoded = Vec::with_capacity(parts.len());
-        for bytes in parts.iter().filter(|bytes| !bytes.is_empty()) {
+        for bytes in parts
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|bytes| !bytes.is_empty())
+        {
             decoded.push(state::decode_parts(bytes, 2)?);
         }
         self.join
             .restore_pieces(decoded.iter().map(|parts| parts[0].as_slice()))?;
         // The query's own clauses' state is kept whole, in partition 0.
         match parts.first() {
-            Some(first) if !first.is_empty() => self.post.restore_state(&decoded[0][1]),
+            Some(first) if !first.as_ref().is_empty() => self.post.restore_state(&decoded[0][1]),
             _ => Ok(()),
         }
     }
