@@ -36,14 +36,13 @@ fn lower_concat(g: &ExprGen<'_>, call: &Call, ty: SqlType) -> Code {
     let args = &call.args;
     let is_literal = |a: &crate::plan::Expr| matches!(a.kind, ExprKind::Lit(Literal::Str(_)));
     // `cast(x as string)` is printed from `x` itself, without building its string first.
-    let printed = |a: &'_ crate::plan::Expr| -> crate::plan::Expr {
-        a.cast_to_string_of()
-            .map_or_else(|| a.clone(), Clone::clone)
-    };
+    fn printed(a: &crate::plan::Expr) -> &crate::plan::Expr {
+        a.cast_to_string_of().unwrap_or(a)
+    }
     let dynamic: Vec<Code> = args
         .iter()
         .filter(|a| !is_literal(a))
-        .map(|a| g.expr(&printed(a)))
+        .map(|a| g.expr(printed(a)))
         .collect();
     let literal_len: usize = args
         .iter()
