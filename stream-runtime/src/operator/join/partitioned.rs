@@ -54,10 +54,11 @@ impl<Q: StreamJoinQuery> std::fmt::Debug for PartitionedJoin<Q> {
     }
 }
 
-/// The new rows of one worker's keys, and what joining them produced.
+/// The new rows of one worker's keys (each with its key, taken once to route it), and what
+/// joining them produced.
 struct WorkerBatch<Q: StreamJoinQuery> {
-    left: Vec<Q::Left>,
-    right: Vec<Q::Right>,
+    left: Vec<(Option<Q::Key>, Q::Left)>,
+    right: Vec<(Option<Q::Key>, Q::Right)>,
     ctx: BatchContext,
     out: Vec<Q::Output>,
 }
@@ -159,12 +160,14 @@ impl<Q: StreamJoinQuery> PartitionedJoin<Q> {
             })
             .collect();
         for row in left.drain(..) {
-            let w = worker(Q::left_key(&row).as_ref(), partitions, workers);
-            batches[w].left.push(row);
+            let key = Q::left_key(&row);
+            let w = worker(key.as_ref(), partitions, workers);
+            batches[w].left.push((key, row));
         }
         for row in right.drain(..) {
-            let w = worker(Q::right_key(&row).as_ref(), partitions, workers);
-            batches[w].right.push(row);
+            let key = Q::right_key(&row);
+            let w = worker(key.as_ref(), partitions, workers);
+            batches[w].right.push((key, row));
         }
         let mut work: Vec<(&mut SymmetricHashJoin<Q>, &mut WorkerBatch<Q>)> =
             self.joins.iter_mut().zip(batches.iter_mut()).collect();
@@ -176,7 +179,7 @@ impl<Q: StreamJoinQuery> PartitionedJoin<Q> {
                     ctx,
                     out,
                 } = &mut **batch;
-                join.run_batch(left.drain(..), right.drain(..), ctx, out)
+                join.run_keyed(left.drain(..), right.drain(..), ctx, out)
             };
         match exec {
             Some(exec) => exec.run_each(&mut work, run)?,

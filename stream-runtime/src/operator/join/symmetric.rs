@@ -340,6 +340,20 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
         ctx: &mut BatchContext,
         out: &mut Vec<Q::Output>,
     ) -> Result<(), Error> {
+        let left = left.into_iter().map(|l| (Q::left_key(&l), l));
+        let right = right.into_iter().map(|r| (Q::right_key(&r), r));
+        self.run_keyed(left, right, ctx, out)
+    }
+
+    /// [`SymmetricHashJoin::run_batch`] over rows whose keys are already taken (as routing
+    /// them to their worker takes them: `PartitionedJoin`).
+    pub(super) fn run_keyed(
+        &mut self,
+        left: impl IntoIterator<Item = (Option<Q::Key>, Q::Left)>,
+        right: impl IntoIterator<Item = (Option<Q::Key>, Q::Right)>,
+        ctx: &mut BatchContext,
+        out: &mut Vec<Q::Output>,
+    ) -> Result<(), Error> {
         let join = Q::JOIN_TYPE;
         let late = ctx.late_watermark();
         let mut dropped = 0;
@@ -347,7 +361,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
 
         // 1. New left rows against the right state; every left row is stored (it has not met
         //    this batch's right rows yet), except a left semi join's matched rows.
-        for l in left {
+        for (key, l) in left {
             if is_late(Q::left_event_time(&l), late) {
                 dropped += 1;
                 continue;
@@ -358,7 +372,6 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
                 }
                 continue;
             }
-            let key = Q::left_key(&l);
             let mut matched = false;
             if let Some(rows) = key.as_ref().and_then(|k| self.right.by_key.get_mut(k)) {
                 for r in rows.iter_mut() {
@@ -383,7 +396,7 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
 
         // 2. New right rows against the left state (this batch's left rows included).
         let right_threshold = Q::RIGHT_EXPIRY.threshold(ctx.watermark());
-        for r in right {
+        for (key, r) in right {
             if is_late(Q::right_event_time(&r), late) {
                 dropped += 1;
                 continue;
@@ -394,7 +407,6 @@ impl<Q: StreamJoinQuery> SymmetricHashJoin<Q> {
                 }
                 continue;
             }
-            let key = Q::right_key(&r);
             let mut matched = false;
             if let Some(rows) = key.as_ref().and_then(|k| self.left.by_key.get_mut(k)) {
                 for l in rows.iter_mut() {
